@@ -1,0 +1,171 @@
+"""Errors are data: each carries the fields a channel needs to explain it.
+
+Every error names a ``key`` in :mod:`core.messages`; channels render
+``messages.render_error(err, lang)`` and never build texts themselves. ``log_fields``
+is what may be logged: no ID numbers or phones in the clear.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+
+class PortPassError(Exception):
+    """Base of every error a user can cause; ``key`` selects the message."""
+
+    key: ClassVar[str] = "error.generic"
+
+    def __init__(self, **fields: object) -> None:
+        self.fields = fields
+        super().__init__(f"{type(self).__name__}({', '.join(sorted(fields))})")
+
+    def params(self) -> dict[str, object]:
+        """Values the message template may use (already safe to show the user)."""
+        return {}
+
+
+# --- input that does not parse ------------------------------------------------------
+
+
+class InvalidInput(PortPassError):
+    """Raised before any lookup: the text cannot be what we asked for."""
+
+
+class InvalidPassNumber(InvalidInput):
+    key = "input.pass_no"
+
+
+class InvalidIdNumber(InvalidInput):
+    key = "input.id_no"
+
+
+class IdChecksumMismatch(InvalidInput):
+    key = "input.id_checksum"
+
+
+class InvalidPhone(InvalidInput):
+    key = "input.phone"
+
+
+class PhoneRegionNotAllowed(InvalidInput):
+    key = "input.phone_region"
+
+
+class InvalidCode(InvalidInput):
+    key = "input.code"
+
+
+# --- the rules --------------------------------------------------------------------------
+
+
+class NoMatch(PortPassError):
+    """R1: one message whichever of pass, ID or phone was wrong (no enumeration)."""
+
+    key = "request.no_match"
+
+
+class TooManyFailures(PortPassError):
+    """Too many failed lookups from one sender: a cool-down, so IDs cannot be guessed."""
+
+    key = "request.cool_down"
+
+    def __init__(self, *, retry_at: datetime) -> None:
+        super().__init__(retry_at=retry_at)
+        self.retry_at = retry_at
+
+    def params(self) -> dict[str, object]:
+        return {"retry_at": self.retry_at}
+
+
+class AlreadyRequested(PortPassError):
+    """R2: one code per pass + ID + phone within its 24-hour validity."""
+
+    key = "request.already"
+
+    def __init__(self, *, retry_at: datetime) -> None:
+        super().__init__(retry_at=retry_at)
+        self.retry_at = retry_at
+
+    def params(self) -> dict[str, object]:
+        return {"retry_at": self.retry_at}
+
+
+class PassNotValid(PortPassError):
+    """The pass is outside its validity dates (told only after everything matched)."""
+
+    key = "request.pass_not_valid"
+
+    def __init__(self, *, valid_from: date, valid_to: date) -> None:
+        super().__init__(valid_from=valid_from, valid_to=valid_to)
+        self.valid_from = valid_from
+        self.valid_to = valid_to
+
+    def params(self) -> dict[str, object]:
+        return {"valid_from": self.valid_from, "valid_to": self.valid_to}
+
+
+class NoPhoneOnFile(PortPassError):
+    """R6: the default phone is blank; the person record must be added first."""
+
+    key = "operator.no_phone"
+
+
+class PassNotFound(PortPassError):
+    """An operator typed a pass number that does not exist."""
+
+    key = "operator.pass_not_found"
+
+    def __init__(self, *, pass_no: str) -> None:
+        super().__init__(pass_no=pass_no)
+        self.pass_no = pass_no
+
+    def params(self) -> dict[str, object]:
+        return {"pass_no": self.pass_no}
+
+
+# --- code and link checks ---------------------------------------------------------------
+
+
+class NoOpenRequest(PortPassError):
+    """A code arrived but nothing is waiting for one from this phone."""
+
+    key = "check.no_request"
+
+
+class WrongCode(PortPassError):
+    key = "check.wrong_code"
+
+    def __init__(self, *, remaining: int) -> None:
+        super().__init__(remaining=remaining)
+        self.remaining = remaining
+
+    def params(self) -> dict[str, object]:
+        return {"remaining": self.remaining}
+
+
+class RequestSpent(PortPassError):
+    """Too many wrong codes: this request is finished; R2 says when a new one can be had."""
+
+    key = "check.spent"
+
+    def __init__(self, *, retry_at: datetime) -> None:
+        super().__init__(retry_at=retry_at)
+        self.retry_at = retry_at
+
+    def params(self) -> dict[str, object]:
+        return {"retry_at": self.retry_at}
+
+
+class CodeExpired(PortPassError):
+    key = "check.expired"
+
+
+class AlreadyVerified(PortPassError):
+    """The code or link was used already; the verification it made still stands."""
+
+    key = "check.already_verified"
+
+
+class UnknownLink(PortPassError):
+    key = "link.unknown"

@@ -1,0 +1,38 @@
+"""Masks for personal data in logs, the audit trail, and views that need no more."""
+
+from __future__ import annotations
+
+from core.values import IdNumber, PassNumber, Phone
+
+
+def mask_phone(phone: Phone | None) -> str:
+    """``0912-***-678``: enough for a holder to recognise their own number."""
+    if phone is None:
+        return ""
+    shown = phone.display
+    return f"{shown[:4]}-***-{shown[-3:]}" if len(shown) == 12 else "***" + shown[-3:]
+
+
+def mask_id(id_no: IdNumber | None) -> str:
+    """``A12*****89``: the first three and last two characters."""
+    if id_no is None:
+        return ""
+    value = id_no.value
+    if len(value) <= 5:
+        return value[0] + "*" * (len(value) - 1)
+    return value[:3] + "*" * (len(value) - 5) + value[-2:]
+
+
+def mask_pass(pass_no: PassNumber) -> str:
+    """``KHPS113-**0043``: prefix and the last four digits (what the SMS shows)."""
+    head, _, serial = pass_no.value.partition("-")
+    return f"{head}-{'*' * (len(serial) - 4)}{serial[-4:]}"
+
+
+def mask_name(name: str | None) -> str:
+    """``檢*測試三`` → first character and last character kept."""
+    if not name:
+        return ""
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

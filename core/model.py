@@ -1,0 +1,121 @@
+"""The domain's records: what a pass, a person and a verification request are.
+
+Plain frozen dataclasses, so storage can build them and tests can compare them. The
+verification status of a pass is *derived* (R7) in :mod:`core.status`; no record here
+carries it as a flag that could drift from the phones it summarises.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from core.values import IdNumber, PassNumber, Phone
+
+
+class Status(enum.StrEnum):
+    """是否驗證 — the three states the guide's operator table shows (R7)."""
+
+    VERIFIED = "verified"  # 已驗證
+    UNVERIFIED = "unverified"  # 未驗證
+    PENDING = "pending"  # 待驗證
+
+
+class Channel(enum.StrEnum):
+    """Where an action came from; recorded in the audit log and in requests."""
+
+    TELEGRAM = "telegram"
+    SMS = "sms"
+    WEB = "web"
+    CLI = "cli"
+
+
+class Origin(enum.StrEnum):
+    """Who asked for a code: the holder themselves (R1) or an operator (R5)."""
+
+    HOLDER = "holder"
+    OPERATOR = "operator"
+
+
+class RequestState(enum.StrEnum):
+    LIVE = "live"  # code sent (or queued), waiting for the code or the link
+    VERIFIED = "verified"  # the code or link was accepted
+    SPENT = "spent"  # too many wrong codes
+    RELEASED = "released"  # the SMS never reached the provider: frees the R2 lock
+
+
+@dataclass(frozen=True, slots=True)
+class PassRecord:
+    """One row of the guide's table: a pass joined with its holder's person record.
+
+    ``name`` and ``phone`` are ``None`` when the person record is missing (deleted or
+    never added); that is what makes R6 and the pending state of R7 possible.
+    """
+
+    pass_no: PassNumber
+    id_no: IdNumber
+    company: str
+    valid_from: date
+    valid_to: date
+    name: str | None
+    phone: Phone | None
+    verified_phone: Phone | None
+    verified_at: datetime | None = None
+
+    def is_valid_on(self, day: date) -> bool:
+        return self.valid_from <= day <= self.valid_to
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationRequest:
+    """A code (and link token) sent to one phone for one pass.
+
+    Only keyed hashes of the code and token are held (DESIGN §4). ``update_person_phone``
+    is set when an operator typed a new number (R5): a successful check then writes that
+    number into the person record.
+    """
+
+    id: str
+    pass_no: PassNumber
+    id_no: IdNumber
+    phone: Phone
+    code_hash: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    origin: Origin
+    channel: Channel
+    language: str
+    state: RequestState = RequestState.LIVE
+    failed_attempts: int = 0
+    update_person_phone: bool = False
+    operator_id: str | None = None
+    finished_at: datetime | None = None
+
+    def is_open(self, now: datetime) -> bool:
+        return self.state is RequestState.LIVE and now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingSms:
+    """An SMS that core wants sent; storage writes it to the outbox in the same
+    transaction as the change that caused it, and a worker delivers it."""
+
+    to: Phone
+    body: str
+    request_id: str | None = None
+    kind: str = "verification"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who did what, through which channel, and when. ``subject`` and ``detail`` hold
+    masked values only: the audit log must be safe to show to a support engineer."""
+
+    at: datetime
+    actor: str
+    channel: Channel
+    action: str
+    subject: str
+    detail: dict[str, str] = field(default_factory=dict)

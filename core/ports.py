@@ -1,0 +1,133 @@
+"""The ports core needs from the outside world, as Protocols.
+
+``storage/`` implements the unit of work on SQLite and PostgreSQL; ``tests/unit`` has
+an in-memory fake of the same protocol. Everything one use case changes (pass, request,
+outbox row, audit entry) goes through one unit of work and is committed together, so a
+crash never leaves an SMS queued for a request that does not exist, or the reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from core.model import (
+    AuditEntry,
+    OutgoingSms,
+    PassRecord,
+    RequestState,
+    Status,
+    VerificationRequest,
+)
+from core.values import IdNumber, PassNumber, Phone
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+
+class PassRepository(Protocol):
+    async def get(self, pass_no: PassNumber) -> PassRecord | None: ...
+
+    async def list(
+        self,
+        *,
+        company: str | None = None,
+        status: Status | None = None,
+        pass_nos: Sequence[PassNumber] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[PassRecord]:
+        """Passes ordered by pass number; ``status`` filters on the derived status."""
+        ...
+
+    async def count_by_status(self, *, company: str | None = None) -> dict[Status, int]: ...
+
+    async def with_phone(self, phone: Phone) -> list[PassRecord]:
+        """Passes whose holder's phone on file is ``phone``."""
+        ...
+
+    async def set_verified_phone(
+        self, pass_no: PassNumber, phone: Phone, at: datetime
+    ) -> None: ...
+
+    async def set_person_phone(self, id_no: IdNumber, phone: Phone, at: datetime) -> None: ...
+
+
+class RequestRepository(Protocol):
+    async def add(self, request: VerificationRequest) -> None: ...
+
+    async def get(self, request_id: str) -> VerificationRequest | None: ...
+
+    async def by_token_hash(self, token_hash: str) -> VerificationRequest | None: ...
+
+    async def latest_for(
+        self, pass_no: PassNumber, id_no: IdNumber, phone: Phone, since: datetime
+    ) -> VerificationRequest | None:
+        """The newest request for this combination created at or after ``since`` that
+        still holds the R2 lock (any state but RELEASED)."""
+        ...
+
+    async def for_phone(self, phone: Phone, since: datetime) -> list[VerificationRequest]:
+        """Requests sent to ``phone`` created at or after ``since``, newest first."""
+        ...
+
+    async def update(
+        self,
+        request_id: str,
+        *,
+        state: RequestState | None = None,
+        failed_attempts: int | None = None,
+        finished_at: datetime | None = None,
+    ) -> None: ...
+
+    async def count_open(self, now: datetime, *, company: str | None = None) -> int:
+        """Live, unexpired requests (``/stats``: codes waiting)."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    async def add(self, sms: OutgoingSms, at: datetime) -> None: ...
+
+
+class AuditRepository(Protocol):
+    async def add(self, entry: AuditEntry) -> None: ...
+
+
+class FailureRepository(Protocol):
+    """Failed lookups per requester (``sms:+886…``, ``telegram:12345``), for the cool-down."""
+
+    async def record(self, key: str, at: datetime) -> None: ...
+
+    async def since(self, key: str, since: datetime) -> list[datetime]:
+        """Times of failures recorded for ``key`` at or after ``since``, oldest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    passes: PassRepository
+    requests: RequestRepository
+    outbox: OutboxRepository
+    audit: AuditRepository
+    failures: FailureRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
