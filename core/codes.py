@@ -13,7 +13,7 @@ import secrets
 from typing import Protocol
 
 CODE_DIGITS = 6
-TOKEN_BYTES = 12  # 16 URL-safe characters, ~96 bits
+TOKEN_BYTES = 9  # 12 URL-safe characters, 72 bits: short enough for a one-segment SMS
 
 
 class SecretSource(Protocol):

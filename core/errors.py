@@ -43,6 +43,9 @@ class InvalidIdNumber(InvalidInput):
 class IdChecksumMismatch(InvalidInput):
     key = "input.id_checksum"
 
+    def params(self) -> dict[str, object]:
+        return {"value": self.fields.get("value", "")}
+
 
 class InvalidPhone(InvalidInput):
     key = "input.phone"

@@ -30,9 +30,12 @@ def mask_pass(pass_no: PassNumber) -> str:
 
 
 def mask_name(name: str | None) -> str:
-    """``檢*測試三`` → first character and last character kept."""
+    """``檢*測試三`` → first character and last character kept; a one-character name
+    shows nothing (keeping its first character would show all of it)."""
     if not name:
         return ""
-    if len(name) <= 2:
+    if len(name) == 1:
+        return "*"
+    if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]

@@ -119,3 +119,30 @@ class AuditEntry:
     action: str
     subject: str
     detail: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who is asking, as the channel knows them.
+
+    ``key`` identifies the sender for the failed-lookup limit (``sms:+886912345678``,
+    ``telegram:12345``); ``actor`` is what the audit log records, already masked.
+    """
+
+    key: str
+    channel: Channel
+    actor: str
+    language: str = "zh-TW"
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """業者申請人: reads the passes of ``company`` (all companies when ``is_admin``)."""
+
+    id: str
+    name: str
+    company: str
+    is_admin: bool = False
+
+    def owns(self, record: PassRecord) -> bool:
+        return self.is_admin or record.company == self.company

@@ -13,6 +13,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from core.conversation import Conversation
 from core.model import (
     AuditEntry,
     OutgoingSms,
@@ -68,8 +69,9 @@ class RequestRepository(Protocol):
     async def latest_for(
         self, pass_no: PassNumber, id_no: IdNumber, phone: Phone, since: datetime
     ) -> VerificationRequest | None:
-        """The newest request for this combination created at or after ``since`` that
-        still holds the R2 lock (any state but RELEASED)."""
+        """The newest request for this combination created strictly after ``since`` that
+        still holds the R2 lock (any state but RELEASED). Strictly: a code sent at 10:00
+        expires at 10:00 the next day, and the next one may be asked for at that moment."""
         ...
 
     async def for_phone(self, phone: Phone, since: datetime) -> list[VerificationRequest]:
@@ -108,7 +110,17 @@ class FailureRepository(Protocol):
         ...
 
 
+class ConversationRepository(Protocol):
+    """Conversation state by participant key; stored so a restart or a second
+    instance continues the same conversation."""
+
+    async def get(self, key: str) -> Conversation | None: ...
+
+    async def save(self, key: str, conversation: Conversation) -> None: ...
+
+
 class UnitOfWork(Protocol):
+    conversations: ConversationRepository
     passes: PassRepository
     requests: RequestRepository
     outbox: OutboxRepository

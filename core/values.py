@@ -23,17 +23,28 @@ from core.errors import (
 )
 
 _DASHES = re.compile(r"[\s\-‐‑‒–—―−ー_.]+")
-_PASS_RE = re.compile(r"^([A-Z]{2,6})(\d{2,3})(\d{6})$")
-_NATIONAL_OR_NEW_RESIDENT = re.compile(r"^[A-Z][1289]\d{8}$")
+# The ROC year has three digits (100 = 2011). Allowing two made the split ambiguous once
+# the dash is gone: ``KHPS113-00043`` (a serial one digit short) read as year 11, serial
+# 300043, and the ID numbers ``QQ12345671`` and ``AK00000001`` read as pass numbers.
+_PASS_RE = re.compile(r"([A-Z]{2,6})([0-9]{3})([0-9]{6})")
+_NATIONAL_OR_NEW_RESIDENT = re.compile(r"^[A-Z][1289][0-9]{8}$")
 _OTHER_ID = re.compile(r"^[A-Z0-9]{4,20}$")
 # Letter values for the check digit, in the order the Ministry of the Interior assigns.
 _ID_LETTERS = "ABCDEFGHJKLMNPQRSTUVXYWZIO"
 _ID_WEIGHTS = (1, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1)
 
 
+def _ascii_digit(char: str) -> str:
+    digit = unicodedata.decimal(char, None)
+    return char if digit is None else str(digit)
+
+
 def _clean(raw: str) -> str:
-    """NFKC folds full-width forms (ＫＨＰＳ１１３, ０９１２) into ASCII; then strip."""
-    return unicodedata.normalize("NFKC", raw).strip()
+    """NFKC folds full-width forms (ＫＨＰＳ１１３, ０９１２) into ASCII; digits of other
+    scripts (Thai ๑๒๓, Arabic-Indic ١٢٣), which NFKC keeps, become ASCII too, so a value
+    never holds a digit that only looks right; then strip."""
+    text = unicodedata.normalize("NFKC", raw)
+    return "".join(_ascii_digit(c) if not c.isascii() else c for c in text).strip()
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -45,7 +56,7 @@ class PassNumber:
     @classmethod
     def parse(cls, raw: str) -> PassNumber:
         text = _DASHES.sub("", _clean(raw).upper())
-        match = _PASS_RE.match(text)
+        match = _PASS_RE.fullmatch(text)
         if not match:
             raise InvalidPassNumber(raw=raw)
         letters, year, serial = match.groups()
@@ -112,7 +123,7 @@ class Phone:
     def parse(cls, raw: str, *, regions: Iterable[str] = ("TW",)) -> Phone:
         allowed = tuple(regions)
         text = _clean(raw)
-        compact = re.sub(r"[\s\-().]", "", text)
+        compact = _DASHES.sub("", re.sub(r"[()]", "", text))
         if compact.startswith("00"):
             compact = "+" + compact[2:]
         if re.fullmatch(r"886\d{9}", compact):

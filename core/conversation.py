@@ -1,0 +1,132 @@
+"""What a conversation is made of: its stored state, what comes in, what goes out.
+
+Kept apart from the engine so channels can build inputs and render replies without
+knowing the rules, and storage can save the state as JSON without knowing the engine.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+
+class Step(enum.StrEnum):
+    IDLE = "idle"
+    ASK_PASS = "ask_pass"
+    ASK_ID = "ask_id"
+    ASK_PHONE = "ask_phone"
+    CONFIRM = "confirm"
+    AWAIT_CODE = "await_code"
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """The stored state of one chat or one SMS sender; plain values only, so it
+    survives a restart and can be picked up by a second process."""
+
+    step: Step = Step.IDLE
+    language: str | None = None
+    pass_no: str | None = None
+    id_no: str | None = None
+    phone: str | None = None
+    unconfirmed_id: str | None = None  # an ID with a bad check digit, typed once
+    request_id: str | None = None
+    verified_passes: tuple[str, ...] = ()
+    updated_at: datetime | None = None
+
+    def restart(self) -> Conversation:
+        """Back to idle, keeping what outlives one verification."""
+        return Conversation(language=self.language, verified_passes=self.verified_passes)
+
+    def with_(self, **changes: Any) -> Conversation:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step.value,
+            "language": self.language,
+            "pass_no": self.pass_no,
+            "id_no": self.id_no,
+            "phone": self.phone,
+            "unconfirmed_id": self.unconfirmed_id,
+            "request_id": self.request_id,
+            "verified_passes": list(self.verified_passes),
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Conversation:
+        updated = data.get("updated_at")
+        return cls(
+            step=Step(data.get("step", Step.IDLE.value)),
+            language=data.get("language"),
+            pass_no=data.get("pass_no"),
+            id_no=data.get("id_no"),
+            phone=data.get("phone"),
+            unconfirmed_id=data.get("unconfirmed_id"),
+            request_id=data.get("request_id"),
+            verified_passes=tuple(data.get("verified_passes", ())),
+            updated_at=datetime.fromisoformat(updated) if updated else None,
+        )
+
+
+# --- inputs: what a channel hands the engine --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Anything typed: an SMS body or a Telegram message (commands included)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A button pressed (Telegram's inline keyboard); SMS sends numbers as Text."""
+
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class SharedContact:
+    """Telegram's share-contact button. ``own`` is whether the contact's user id is the
+    sender's: only your own number may be offered as yours."""
+
+    phone: str
+    own: bool
+
+
+Input = Text | Choice | SharedContact
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """Who the engine talks to. ``phone`` is known for SMS (the sender's number) and
+    unknown for Telegram, where the holder types or shares it."""
+
+    key: str  # "sms:+886912345678", "telegram:12345"
+    channel: str
+    actor: str  # masked, for the audit log
+    phone: str | None = None
+    language_hint: str | None = None
+
+
+# --- replies: what the engine hands back -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to the participant. Telegram shows ``options`` as buttons; SMS as
+    numbered choices. ``ask_contact`` offers Telegram's share-my-number button."""
+
+    text: str
+    options: tuple[Option, ...] = field(default=())
+    ask_contact: bool = False

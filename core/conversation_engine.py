@@ -1,0 +1,339 @@
+"""One conversation engine for SMS and Telegram: ``state + input -> state + replies``.
+
+Channels translate transport messages into :mod:`core.conversation` inputs and render
+the replies (buttons on Telegram, numbered options on SMS); every step of the holder's
+dialogue, and what it says, is decided here. State is loaded and saved through the unit
+of work, so a restart or a second process continues the same conversation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core import messages
+from core.conversation import (
+    Choice,
+    Conversation,
+    Input,
+    Option,
+    Participant,
+    Reply,
+    SharedContact,
+    Step,
+    Text,
+)
+from core.errors import (
+    AlreadyRequested,
+    IdChecksumMismatch,
+    InvalidInput,
+    NoOpenRequest,
+    PortPassError,
+    WrongCode,
+)
+from core.masking import mask_pass
+from core.model import Channel, Requester
+from core.ports import Clock, UnitOfWorkFactory
+from core.status import status_of
+from core.values import IdNumber, PassNumber, Phone
+from core.verification import VerificationService
+
+_CODE = re.compile(r"^\d{6}$")
+_START = {"驗證", "验证", "VERIFY", "V", "/START", "/VERIFY"}
+_CANCEL = {"取消", "CANCEL", "/CANCEL"}
+_HELP = {"說明", "说明", "HELP", "/HELP", "?"}
+_STATUS = {"狀態", "状态", "STATUS", "/STATUS"}
+_TO_ENGLISH = {"EN", "ENGLISH"}
+_TO_CHINESE = {"中文", "ZH", "繁中"}
+_LANG_TOGGLE = {"/LANG"}
+_YES = {"1", "確定", "确定", "確認", "确认", "是", "CONFIRM", "YES", "Y", "OK"}
+_NO = {"2", "否", "NO", "N"}
+
+
+@dataclass(frozen=True, slots=True)
+class DialoguePolicy:
+    idle_timeout: timedelta = timedelta(minutes=30)
+    allowed_regions: tuple[str, ...] = ("TW",)
+    default_language: str = messages.ZH
+
+
+def _word(text: str) -> str:
+    """NFKC, trimmed, upper case, and a Telegram ``/cmd@botname`` reduced to ``/CMD``."""
+    word = unicodedata.normalize("NFKC", text).strip().upper()
+    if word.startswith("/"):
+        word = word.split()[0].split("@")[0]
+    return word
+
+
+class ConversationEngine:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        verification: VerificationService,
+        policy: DialoguePolicy,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._verification = verification
+        self._policy = policy
+
+    async def handle(self, who: Participant, message: Input) -> list[Reply]:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            stored = await uow.conversations.get(who.key)
+        state, replies = self._expire(stored, now, who)
+        state, more = await self._step(state, who, message)
+        async with self._uow() as uow:
+            await uow.conversations.save(who.key, state.with_(updated_at=now))
+            await uow.commit()
+        return replies + more
+
+    def _expire(
+        self, stored: Conversation | None, now: datetime, who: Participant
+    ) -> tuple[Conversation, list[Reply]]:
+        if stored is None:
+            return Conversation(language=self._language_from_hint(who)), []
+        idle = stored.updated_at is not None and now - stored.updated_at > self._policy.idle_timeout
+        if idle and stored.step is not Step.IDLE:
+            lang = self._lang(stored)
+            return stored.restart(), [Reply(messages.text("conv.timed_out", lang))]
+        return stored, []
+
+    def _language_from_hint(self, who: Participant) -> str:
+        if who.language_hint:
+            return messages.lang_or_default(who.language_hint)
+        return self._policy.default_language
+
+    def _lang(self, state: Conversation) -> str:
+        return state.language or self._policy.default_language
+
+    def _requester(self, state: Conversation, who: Participant) -> Requester:
+        return Requester(
+            key=who.key, channel=Channel(who.channel), actor=who.actor, language=self._lang(state)
+        )
+
+    # --- dispatch ----------------------------------------------------------------------------
+
+    async def _step(
+        self, state: Conversation, who: Participant, message: Input
+    ) -> tuple[Conversation, list[Reply]]:
+        lang = self._lang(state)
+        if isinstance(message, SharedContact):
+            return await self._on_contact(state, who, message)
+        if isinstance(message, Choice):
+            return await self._on_choice(state, who, message.value)
+        word = _word(message.text)
+        if word in _CANCEL:
+            return state.restart(), [Reply(messages.text("conv.cancelled", lang))]
+        if word in _HELP:
+            return state, [Reply(messages.text("conv.help", lang))]
+        if word in _TO_ENGLISH | _TO_CHINESE | _LANG_TOGGLE:
+            new = self._switch_language(lang, word)
+            return state.with_(language=new), [Reply(messages.text("conv.language_set", new))]
+        if word in _STATUS:
+            return state, [await self._status(state, who)]
+        if word in _START:
+            return await self._start(state, who)
+        handler = {
+            Step.ASK_PASS: self._on_pass,
+            Step.ASK_ID: self._on_id,
+            Step.ASK_PHONE: self._on_phone_text,
+            Step.CONFIRM: self._on_confirm_text,
+            Step.AWAIT_CODE: self._on_code,
+        }.get(state.step)
+        if handler is not None:
+            return await handler(state, who, message.text)
+        if _CODE.match(word) and who.phone:
+            return await self._on_code(state, who, word)
+        return state, [Reply(messages.text("conv.short_help", lang))]
+
+    @staticmethod
+    def _switch_language(current: str, word: str) -> str:
+        if word in _TO_ENGLISH:
+            return messages.EN
+        if word in _TO_CHINESE:
+            return messages.ZH
+        return messages.ZH if current == messages.EN else messages.EN
+
+    # --- steps --------------------------------------------------------------------------------
+
+    async def _start(
+        self, state: Conversation, who: Participant
+    ) -> tuple[Conversation, list[Reply]]:
+        fresh = state.restart()
+        try:
+            await self._verification.ensure_not_cooling_down(self._requester(fresh, who))
+        except PortPassError as error:
+            return fresh, [self._error(error, fresh)]
+        return fresh.with_(step=Step.ASK_PASS), [self._ask(Step.ASK_PASS, fresh)]
+
+    async def _on_pass(
+        self, state: Conversation, who: Participant, text: str
+    ) -> tuple[Conversation, list[Reply]]:
+        try:
+            pass_no = PassNumber.parse(text)
+        except InvalidInput as error:
+            return state, [self._error(error, state)]
+        new = state.with_(step=Step.ASK_ID, pass_no=pass_no.value)
+        return new, [self._ask(Step.ASK_ID, new)]
+
+    async def _on_id(
+        self, state: Conversation, who: Participant, text: str
+    ) -> tuple[Conversation, list[Reply]]:
+        try:
+            id_no = IdNumber.parse(text)
+        except IdChecksumMismatch as error:
+            typed = str(error.fields["value"])
+            if state.unconfirmed_id != typed:
+                # Said before any lookup; typing the same number again accepts it, since
+                # the registry itself holds IDs whose check digit is wrong.
+                return state.with_(unconfirmed_id=typed), [self._error(error, state)]
+            id_no = IdNumber.parse(typed, trust_check_digit=False)
+        except InvalidInput as error:
+            return state, [self._error(error, state)]
+        new = state.with_(id_no=id_no.value, unconfirmed_id=None)
+        if who.phone:
+            return self._confirm(new.with_(phone=who.phone))
+        new = new.with_(step=Step.ASK_PHONE)
+        return new, [self._ask(Step.ASK_PHONE, new)]
+
+    async def _on_phone_text(
+        self, state: Conversation, who: Participant, text: str
+    ) -> tuple[Conversation, list[Reply]]:
+        try:
+            phone = Phone.parse(text, regions=self._policy.allowed_regions)
+        except InvalidInput as error:
+            return state, [self._error(error, state), self._ask(Step.ASK_PHONE, state)]
+        return self._confirm(state.with_(phone=phone.e164))
+
+    async def _on_contact(
+        self, state: Conversation, who: Participant, contact: SharedContact
+    ) -> tuple[Conversation, list[Reply]]:
+        lang = self._lang(state)
+        if state.step is not Step.ASK_PHONE:
+            return state, [Reply(messages.text("conv.short_help", lang))]
+        if not contact.own:
+            return state, [Reply(messages.text("conv.contact_not_own", lang), ask_contact=True)]
+        return await self._on_phone_text(state, who, contact.phone)
+
+    def _confirm(self, state: Conversation) -> tuple[Conversation, list[Reply]]:
+        new = state.with_(step=Step.CONFIRM)
+        return new, [self._ask(Step.CONFIRM, new)]
+
+    async def _on_confirm_text(
+        self, state: Conversation, who: Participant, text: str
+    ) -> tuple[Conversation, list[Reply]]:
+        word = _word(text)
+        if word in _YES:
+            return await self._on_choice(state, who, "confirm")
+        if word in _NO:
+            return await self._on_choice(state, who, "cancel")
+        return state, [self._ask(Step.CONFIRM, state)]
+
+    async def _on_choice(
+        self, state: Conversation, who: Participant, value: str
+    ) -> tuple[Conversation, list[Reply]]:
+        lang = self._lang(state)
+        if state.step is not Step.CONFIRM:
+            return state, [Reply(messages.text("conv.short_help", lang))]
+        if value != "confirm":
+            return state.restart(), [Reply(messages.text("conv.cancelled", lang))]
+        assert state.pass_no and state.id_no and state.phone  # set by the earlier steps
+        try:
+            sent = await self._verification.request_as_holder(
+                self._requester(state, who),
+                PassNumber(state.pass_no),
+                IdNumber(state.id_no),
+                Phone(state.phone),
+            )
+        except AlreadyRequested as error:
+            # The earlier code still works: wait for it.
+            waiting = state.with_(step=Step.AWAIT_CODE, request_id=None)
+            return waiting, [self._error(error, state)]
+        except PortPassError as error:
+            return state.restart(), [self._error(error, state)]
+        waiting = state.with_(step=Step.AWAIT_CODE, request_id=sent.request_id)
+        return waiting, [
+            Reply(messages.text("request.sent", lang)),
+            Reply(messages.text("conv.ask_code", lang)),
+        ]
+
+    async def _on_code(
+        self, state: Conversation, who: Participant, text: str
+    ) -> tuple[Conversation, list[Reply]]:
+        lang = self._lang(state)
+        code = _word(text)
+        if not _CODE.match(code):
+            return state, [Reply(messages.text("conv.ask_code_hint", lang))]
+        phone = state.phone or who.phone
+        if phone is None:
+            return state, [self._error(NoOpenRequest(), state)]
+        try:
+            verified = await self._verification.check_code(
+                self._requester(state, who), Phone(phone), code, request_id=state.request_id
+            )
+        except WrongCode as error:
+            return state, [self._error(error, state)]
+        except PortPassError as error:
+            return state.restart(), [self._error(error, state)]
+        done = state.restart().with_(
+            verified_passes=_add(state.verified_passes, verified.pass_no.value)
+        )
+        text_ = messages.text(
+            "check.verified", lang, pass_no=verified.pass_no.value, phone=verified.phone.display
+        )
+        return done, [Reply(text_)]
+
+    async def _status(self, state: Conversation, who: Participant) -> Reply:
+        """SMS: passes whose phone on file is the sender's; Telegram: passes this chat
+        verified. Nothing about anyone else, and pass numbers masked."""
+        lang = self._lang(state)
+        async with self._uow() as uow:
+            records = await uow.passes.with_phone(Phone(who.phone)) if who.phone else []
+            known = {r.pass_no for r in records}
+            for value in state.verified_passes:
+                record = await uow.passes.get(PassNumber(value))
+                if record is not None and record.pass_no not in known:
+                    records.append(record)
+        if not records:
+            return Reply(messages.text("conv.status_none", lang))
+        lines = [
+            messages.text(
+                "conv.status_line",
+                lang,
+                pass_no=mask_pass(r.pass_no),
+                status=messages.text(f"status.{status_of(r).value}", lang),
+            )
+            for r in records
+        ]
+        return Reply("\n".join(lines))
+
+    # --- texts -----------------------------------------------------------------------------------
+
+    def _ask(self, step: Step, state: Conversation) -> Reply:
+        lang = self._lang(state)
+        if step is Step.CONFIRM:
+            assert state.pass_no
+            return Reply(
+                messages.text("request.confirm", lang, pass_no=state.pass_no),
+                options=(
+                    Option("confirm", messages.text("option.confirm", lang)),
+                    Option("cancel", messages.text("option.cancel", lang)),
+                ),
+            )
+        key = {Step.ASK_PASS: "conv.ask_pass", Step.ASK_ID: "conv.ask_id"}.get(step)
+        if key is not None:
+            return Reply(messages.text(key, lang))
+        return Reply(messages.text("conv.ask_phone", lang), ask_contact=True)
+
+    def _error(self, error: PortPassError, state: Conversation) -> Reply:
+        return Reply(messages.render_error(error, self._lang(state)))
+
+
+def _add(items: Iterable[str], item: str) -> tuple[str, ...]:
+    values = [v for v in items if v != item]
+    return (*values, item)[-20:]

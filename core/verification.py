@@ -1,0 +1,336 @@
+"""The verification use cases: request a code, check a code, confirm a link.
+
+All rules of the guide that decide *whether* a code is sent or accepted live here
+(R1–R6), whichever channel asked. Each use case runs in one unit of work, so the
+request, its SMS in the outbox and its audit entry are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core import messages
+from core.codes import SecretHasher, SecretSource
+from core.errors import (
+    AlreadyRequested,
+    AlreadyVerified,
+    CodeExpired,
+    NoMatch,
+    NoOpenRequest,
+    NoPhoneOnFile,
+    PassNotFound,
+    PassNotValid,
+    RequestSpent,
+    TooManyFailures,
+    UnknownLink,
+    WrongCode,
+)
+from core.masking import mask_pass, mask_phone
+from core.model import (
+    AuditEntry,
+    Channel,
+    Operator,
+    Origin,
+    OutgoingSms,
+    PassRecord,
+    Requester,
+    RequestState,
+    VerificationRequest,
+)
+from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from core.sms_text import verification_link, verification_sms
+from core.values import IdNumber, PassNumber, Phone
+
+#: How far back a code check looks, to tell "expired" from "nothing was ever sent".
+_LOOKBACK = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The numbers behind the rules; from config, with the guide's values as defaults."""
+
+    public_base_url: str
+    code_ttl: timedelta = timedelta(hours=24)
+    max_code_attempts: int = 5
+    lookup_failures_per_hour: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSent:
+    request_id: str
+    pass_no: PassNumber
+    phone: Phone
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    pass_no: PassNumber
+    phone: Phone
+    person_phone_updated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDetails:
+    """What the link page shows before the holder confirms (masked there)."""
+
+    pass_no: PassNumber
+    phone: Phone
+    expires_at: datetime
+
+
+class VerificationService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        hasher: SecretHasher,
+        secrets: SecretSource,
+        policy: Policy,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._hasher = hasher
+        self._secrets = secrets
+        self._policy = policy
+
+    # --- requesting a code ---------------------------------------------------------------
+
+    async def ensure_not_cooling_down(self, requester: Requester) -> None:
+        """Lets a conversation refuse early, before the holder types three fields."""
+        async with self._uow() as uow:
+            await self._check_cool_down(uow, requester, self._clock.now())
+
+    async def request_as_holder(
+        self, requester: Requester, pass_no: PassNumber, id_no: IdNumber, phone: Phone
+    ) -> CodeSent:
+        """R1, R2, R3: a code only when pass, ID and phone on file all match."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            await self._check_cool_down(uow, requester, now)
+            record = await uow.passes.get(pass_no)
+            if record is None or record.id_no != id_no or record.phone != phone:
+                await uow.failures.record(requester.key, now)
+                await self._audit(uow, requester, "request.no_match", pass_no, now)
+                await uow.commit()
+                raise NoMatch()
+            sent = await self._issue(
+                uow, record, phone, now, requester, Origin.HOLDER, operator=None
+            )
+            await uow.commit()
+            return sent
+
+    async def operator_target(
+        self, pass_no: PassNumber, new_phone: Phone | None = None
+    ) -> tuple[PassRecord, Phone]:
+        """The pass and the phone an operator request would text (for R4's question)."""
+        async with self._uow() as uow:
+            record = await uow.passes.get(pass_no)
+        if record is None:
+            raise PassNotFound(pass_no=pass_no.value)
+        if record.phone is None:
+            raise NoPhoneOnFile()
+        return record, new_phone or record.phone
+
+    async def request_as_operator(
+        self,
+        operator: Operator,
+        requester: Requester,
+        pass_no: PassNumber,
+        new_phone: Phone | None = None,
+    ) -> CodeSent:
+        """R5, R6: the operator names the pass (any pass, by its exact number) and may
+        type a new number; that number replaces the phone on file once verified."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            record = await uow.passes.get(pass_no)
+            if record is None:
+                raise PassNotFound(pass_no=pass_no.value)
+            if record.phone is None:
+                raise NoPhoneOnFile()
+            target = new_phone or record.phone
+            sent = await self._issue(
+                uow, record, target, now, requester, Origin.OPERATOR, operator=operator
+            )
+            await uow.commit()
+            return sent
+
+    async def _issue(
+        self,
+        uow: UnitOfWork,
+        record: PassRecord,
+        phone: Phone,
+        now: datetime,
+        requester: Requester,
+        origin: Origin,
+        operator: Operator | None,
+    ) -> CodeSent:
+        if not record.is_valid_on(now.astimezone(messages.TAIPEI).date()):
+            raise PassNotValid(valid_from=record.valid_from, valid_to=record.valid_to)
+        ttl = self._policy.code_ttl
+        earlier = await uow.requests.latest_for(record.pass_no, record.id_no, phone, now - ttl)
+        if earlier is not None:
+            raise AlreadyRequested(retry_at=earlier.created_at + ttl)
+        request_id = uuid.uuid4().hex
+        code, token = self._secrets.code(), self._secrets.token()
+        request = VerificationRequest(
+            id=request_id,
+            pass_no=record.pass_no,
+            id_no=record.id_no,
+            phone=phone,
+            code_hash=self._hasher.code_hash(request_id, code),
+            token_hash=self._hasher.token_hash(token),
+            created_at=now,
+            expires_at=now + ttl,
+            origin=origin,
+            channel=requester.channel,
+            language=requester.language,
+            update_person_phone=phone != record.phone,
+            operator_id=operator.id if operator else None,
+        )
+        await uow.requests.add(request)
+        link = verification_link(self._policy.public_base_url, token)
+        body = verification_sms(record.pass_no, code, link, requester.language)
+        await uow.outbox.add(OutgoingSms(to=phone, body=body, request_id=request_id), now)
+        await self._audit(
+            uow,
+            requester,
+            f"request.{origin.value}",
+            record.pass_no,
+            now,
+            phone=mask_phone(phone),
+            new_phone="yes" if request.update_person_phone else "no",
+        )
+        return CodeSent(request_id, record.pass_no, phone, request.expires_at)
+
+    async def _check_cool_down(
+        self, uow: UnitOfWork, requester: Requester, now: datetime
+    ) -> None:
+        limit = self._policy.lookup_failures_per_hour
+        failures = await uow.failures.since(requester.key, now - timedelta(hours=1))
+        if len(failures) >= limit:
+            # The oldest failure that still counts leaves the window first.
+            raise TooManyFailures(retry_at=failures[-limit] + timedelta(hours=1))
+
+    # --- checking a code or a link ------------------------------------------------------
+
+    async def check_code(
+        self,
+        requester: Requester,
+        phone: Phone,
+        code: str,
+        request_id: str | None = None,
+    ) -> Verified:
+        """A typed or replied code. With several open requests for one phone (one person,
+        several passes) the code itself picks the request; a wrong code counts against
+        every open one, so spreading guesses over passes gains nothing."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            recent = await uow.requests.for_phone(phone, now - _LOOKBACK)
+            if request_id is not None:
+                recent = [r for r in recent if r.id == request_id]
+            open_ = [r for r in recent if r.is_open(now)]
+            for request in open_:
+                if self._hasher.code_matches(request.id, code, request.code_hash):
+                    verified = await self._verify(uow, request, requester, now)
+                    await uow.commit()
+                    return verified
+            if not open_:
+                raise self._why_closed(recent, code, now)
+            max_attempts = self._policy.max_code_attempts
+            remaining = 0
+            for request in open_:
+                attempts = request.failed_attempts + 1
+                spent = attempts >= max_attempts
+                await uow.requests.update(
+                    request.id,
+                    failed_attempts=attempts,
+                    state=RequestState.SPENT if spent else None,
+                    finished_at=now if spent else None,
+                )
+                remaining = max(remaining, max_attempts - attempts)
+            await self._audit(uow, requester, "check.wrong_code", open_[0].pass_no, now)
+            await uow.commit()
+        if remaining == 0:
+            raise RequestSpent(retry_at=open_[0].created_at + self._policy.code_ttl)
+        raise WrongCode(remaining=remaining)
+
+    def _why_closed(
+        self, recent: list[VerificationRequest], code: str, now: datetime
+    ) -> Exception:
+        for request in recent:
+            if self._hasher.code_matches(request.id, code, request.code_hash):
+                return self._closed_error(request, now)
+        return self._closed_error(recent[0], now) if recent else NoOpenRequest()
+
+    def _closed_error(self, request: VerificationRequest, now: datetime) -> Exception:
+        if request.state is RequestState.VERIFIED:
+            return AlreadyVerified()
+        if request.state is RequestState.SPENT:
+            return RequestSpent(retry_at=request.created_at + self._policy.code_ttl)
+        if request.state is RequestState.LIVE and now >= request.expires_at:
+            return CodeExpired()
+        return NoOpenRequest()
+
+    async def describe_link(self, token: str) -> LinkDetails:
+        """For the link page's GET, which must never verify (link scanners open links)."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            request = await uow.requests.by_token_hash(self._hasher.token_hash(token))
+        if request is None or request.state is RequestState.RELEASED:
+            raise UnknownLink()
+        if not request.is_open(now):
+            raise self._closed_error(request, now)
+        return LinkDetails(request.pass_no, request.phone, request.expires_at)
+
+    async def confirm_link(self, requester: Requester, token: str) -> Verified:
+        """R3: confirming the link's page has the same effect as the right code."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            request = await uow.requests.by_token_hash(self._hasher.token_hash(token))
+            if request is None or request.state is RequestState.RELEASED:
+                raise UnknownLink()
+            if not request.is_open(now):
+                raise self._closed_error(request, now)
+            verified = await self._verify(uow, request, requester, now)
+            await uow.commit()
+            return verified
+
+    async def _verify(
+        self, uow: UnitOfWork, request: VerificationRequest, requester: Requester, now: datetime
+    ) -> Verified:
+        await uow.passes.set_verified_phone(request.pass_no, request.phone, now)
+        if request.update_person_phone:
+            await uow.passes.set_person_phone(request.id_no, request.phone, now)
+        await uow.requests.update(request.id, state=RequestState.VERIFIED, finished_at=now)
+        await self._audit(
+            uow, requester, "verified", request.pass_no, now, phone=mask_phone(request.phone)
+        )
+        return Verified(request.pass_no, request.phone, request.update_person_phone)
+
+    async def _audit(
+        self,
+        uow: UnitOfWork,
+        requester: Requester,
+        action: str,
+        pass_no: PassNumber,
+        now: datetime,
+        **detail: str,
+    ) -> None:
+        await uow.audit.add(
+            AuditEntry(
+                at=now,
+                actor=requester.actor,
+                channel=requester.channel,
+                action=action,
+                subject=mask_pass(pass_no),
+                detail=detail,
+            )
+        )
+
+
+def cli_requester(actor: str = "cli") -> Requester:
+    """The admin CLI acts as itself; it has no failed-lookup limit to speak of."""
+    return Requester(key=f"cli:{actor}", channel=Channel.CLI, actor=actor)

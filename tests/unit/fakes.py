@@ -1,0 +1,275 @@
+"""Hand-written fakes of core's ports: an in-memory unit of work, a clock, secrets.
+
+The fake unit of work works on a copy of the store and writes it back only on commit,
+so unit tests see the same all-or-nothing behaviour the SQL unit of work gives.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from types import TracebackType
+from typing import Self
+
+from core.conversation import Conversation
+from core.model import (
+    AuditEntry,
+    OutgoingSms,
+    PassRecord,
+    RequestState,
+    Status,
+    VerificationRequest,
+)
+from core.status import status_of
+from core.values import IdNumber, PassNumber, Phone
+
+
+@dataclass
+class Person:
+    name: str
+    phone: Phone | None
+
+
+@dataclass
+class Store:
+    persons: dict[IdNumber, Person] = field(default_factory=dict)
+    passes: dict[PassNumber, PassRecord] = field(default_factory=dict)
+    requests: dict[str, VerificationRequest] = field(default_factory=dict)
+    outbox: list[tuple[OutgoingSms, datetime]] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+    failures: list[tuple[str, datetime]] = field(default_factory=list)
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    commits: int = 0
+
+    def add_pass(
+        self,
+        pass_no: str,
+        id_no: str,
+        name: str,
+        phone: str | None,
+        *,
+        company: str = "高雄港測試業者",
+        verified_phone: str | None = None,
+        valid_from: date = date(2026, 1, 5),
+        valid_to: date = date(2027, 1, 4),
+    ) -> PassRecord:
+        pid = IdNumber.parse(id_no, trust_check_digit=False)
+        self.persons[pid] = Person(name, Phone.parse(phone) if phone else None)
+        record = PassRecord(
+            pass_no=PassNumber.parse(pass_no),
+            id_no=pid,
+            company=company,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            name=None,
+            phone=None,
+            verified_phone=Phone.parse(verified_phone) if verified_phone else None,
+        )
+        self.passes[record.pass_no] = record
+        return self.record(record.pass_no)
+
+    def record(self, pass_no: PassNumber) -> PassRecord:
+        """The pass joined with its person, as storage's LEFT JOIN gives it."""
+        base = self.passes[pass_no]
+        person = self.persons.get(base.id_no)
+        return dataclasses.replace(
+            base,
+            name=person.name if person else None,
+            phone=person.phone if person else None,
+        )
+
+    def sms_to(self, phone: str) -> list[str]:
+        target = Phone.parse(phone)
+        return [sms.body for sms, _ in self.outbox if sms.to == target]
+
+
+class FakePasses:
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    async def get(self, pass_no: PassNumber) -> PassRecord | None:
+        return self._s.record(pass_no) if pass_no in self._s.passes else None
+
+    async def list(
+        self,
+        *,
+        company: str | None = None,
+        status: Status | None = None,
+        pass_nos: Sequence[PassNumber] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[PassRecord]:
+        rows = [self._s.record(p) for p in sorted(self._s.passes)]
+        rows = [
+            r
+            for r in rows
+            if (company is None or r.company == company)
+            and (status is None or status_of(r) is status)
+            and (pass_nos is None or r.pass_no in pass_nos)
+        ]
+        end = None if limit is None else offset + limit
+        return rows[offset:end]
+
+    async def count_by_status(self, *, company: str | None = None) -> dict[Status, int]:
+        counts = dict.fromkeys(Status, 0)
+        for record in await self.list(company=company):
+            counts[status_of(record)] += 1
+        return counts
+
+    async def with_phone(self, phone: Phone) -> list[PassRecord]:
+        return [r for r in await self.list() if r.phone == phone]
+
+    async def set_verified_phone(self, pass_no: PassNumber, phone: Phone, at: datetime) -> None:
+        self._s.passes[pass_no] = dataclasses.replace(
+            self._s.passes[pass_no], verified_phone=phone, verified_at=at
+        )
+
+    async def set_person_phone(self, id_no: IdNumber, phone: Phone, at: datetime) -> None:
+        if id_no in self._s.persons:
+            self._s.persons[id_no].phone = phone
+
+
+class FakeRequests:
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    async def add(self, request: VerificationRequest) -> None:
+        self._s.requests[request.id] = request
+
+    async def get(self, request_id: str) -> VerificationRequest | None:
+        return self._s.requests.get(request_id)
+
+    async def by_token_hash(self, token_hash: str) -> VerificationRequest | None:
+        return next((r for r in self._s.requests.values() if r.token_hash == token_hash), None)
+
+    async def latest_for(
+        self, pass_no: PassNumber, id_no: IdNumber, phone: Phone, since: datetime
+    ) -> VerificationRequest | None:
+        matches = [
+            r
+            for r in self._s.requests.values()
+            if (r.pass_no, r.id_no, r.phone) == (pass_no, id_no, phone)
+            and r.created_at > since
+            and r.state is not RequestState.RELEASED
+        ]
+        return max(matches, key=lambda r: r.created_at, default=None)
+
+    async def for_phone(self, phone: Phone, since: datetime) -> list[VerificationRequest]:
+        matches = [
+            r for r in self._s.requests.values() if r.phone == phone and r.created_at >= since
+        ]
+        return sorted(matches, key=lambda r: r.created_at, reverse=True)
+
+    async def update(
+        self,
+        request_id: str,
+        *,
+        state: RequestState | None = None,
+        failed_attempts: int | None = None,
+        finished_at: datetime | None = None,
+    ) -> None:
+        current = self._s.requests[request_id]
+        self._s.requests[request_id] = dataclasses.replace(
+            current,
+            state=state if state is not None else current.state,
+            failed_attempts=(
+                failed_attempts if failed_attempts is not None else current.failed_attempts
+            ),
+            finished_at=finished_at if finished_at is not None else current.finished_at,
+        )
+
+    async def count_open(self, now: datetime, *, company: str | None = None) -> int:
+        return sum(
+            1
+            for r in self._s.requests.values()
+            if r.is_open(now)
+            and (company is None or self._s.passes[r.pass_no].company == company)
+        )
+
+
+class FakeOutbox:
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    async def add(self, sms: OutgoingSms, at: datetime) -> None:
+        self._s.outbox.append((sms, at))
+
+
+class FakeAudit:
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    async def add(self, entry: AuditEntry) -> None:
+        self._s.audit.append(entry)
+
+
+class FakeFailures:
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    async def record(self, key: str, at: datetime) -> None:
+        self._s.failures.append((key, at))
+
+    async def since(self, key: str, since: datetime) -> list[datetime]:
+        return sorted(at for k, at in self._s.failures if k == key and at >= since)
+
+
+class FakeConversations:
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    async def get(self, key: str) -> Conversation | None:
+        return self._s.conversations.get(key)
+
+    async def save(self, key: str, conversation: Conversation) -> None:
+        self._s.conversations[key] = conversation
+
+
+class FakeUnitOfWork:
+    def __init__(self, committed: Store) -> None:
+        self._committed = committed
+
+    async def __aenter__(self) -> Self:
+        self._work = copy.deepcopy(self._committed)
+        self.passes = FakePasses(self._work)
+        self.requests = FakeRequests(self._work)
+        self.outbox = FakeOutbox(self._work)
+        self.audit = FakeAudit(self._work)
+        self.failures = FakeFailures(self._work)
+        self.conversations = FakeConversations(self._work)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        del self._work
+
+    async def commit(self) -> None:
+        self._work.commits += 1
+        for name in [f.name for f in dataclasses.fields(Store)]:
+            setattr(self._committed, name, copy.deepcopy(getattr(self._work, name)))
+
+
+class FakeUnitOfWorkFactory:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __call__(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.store)
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)

@@ -1,0 +1,216 @@
+"""The shared holder conversation, as an SMS sender and a Telegram chat live it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from core.codes import SecretHasher, SystemSecrets
+from core.conversation import (
+    Choice,
+    Conversation,
+    Participant,
+    Reply,
+    SharedContact,
+    Step,
+    Text,
+)
+from core.conversation_engine import ConversationEngine, DialoguePolicy
+from core.model import Status
+from core.status import status_of
+from core.values import PassNumber
+from core.verification import Policy, VerificationService
+from tests.unit.fakes import FakeClock, FakeUnitOfWorkFactory, Store
+
+PHONE = "0960123411"
+SMS = Participant(key="sms:+886960123411", channel="sms", actor="sms:0960-***-411",
+                  phone="+886960123411")
+TG = Participant(key="telegram:42", channel="telegram", actor="telegram:42",
+                 language_hint="zh-hant")
+
+
+@pytest.fixture
+def store() -> Store:
+    s = Store()
+    s.add_pass("KHPS113-000043", "QQ12345673", "檢訊測試三", PHONE)
+    s.add_pass("KHPS113-000040", "QQ12345671", "檢訊測試一", PHONE)
+    s.add_pass("KHPS113-000041", "R123456788", "未通行八", PHONE)
+    s.add_pass("KHPS113-000030", "A123456789", "阿金", "0912345618")
+    return s
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def engine(store: Store, clock: FakeClock) -> ConversationEngine:
+    uow = FakeUnitOfWorkFactory(store)
+    service = VerificationService(
+        uow, clock, SecretHasher(b"s" * 32), SystemSecrets(), Policy("https://pp.twport.tw")
+    )
+    return ConversationEngine(uow, clock, service, DialoguePolicy())
+
+
+def texts(replies: list[Reply]) -> str:
+    return "\n".join(r.text for r in replies)
+
+
+def code_in(store: Store) -> str:
+    match = re.search(r"驗證碼(\d{6})", store.outbox[-1][0].body)
+    assert match
+    return match.group(1)
+
+
+async def say(engine: ConversationEngine, who: Participant, *lines: str) -> list[Reply]:
+    replies: list[Reply] = []
+    for line in lines:
+        replies = await engine.handle(who, Text(line))
+    return replies
+
+
+async def test_sms_walks_from_keyword_to_verified(engine, store):
+    assert "通行證號" in texts(await say(engine, SMS, "驗證"))
+    assert "身分證號" in texts(await say(engine, SMS, "ｋｈｐｓ１１３００００４３"))
+    confirm = await say(engine, SMS, "qq12345673 ")
+    assert "確定要取得KHPS113-000043人員通行證的手機驗證碼??" in texts(confirm)
+    assert [o.value for o in confirm[-1].options] == ["confirm", "cancel"]
+    sent = await say(engine, SMS, "1")
+    assert texts(sent) == "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+    done = await say(engine, SMS, code_in(store))
+    assert "手機驗證完成" in texts(done)
+    assert status_of(store.record(PassNumber.parse("KHPS113-000043"))) is Status.VERIFIED
+
+
+async def test_sms_bare_code_reply_works_without_a_conversation(engine, store):
+    await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673", "1")
+    store.conversations.clear()  # e.g. the holder replies to the SMS days of chat later
+    done = await say(engine, SMS, code_in(store))
+    assert "手機驗證完成" in texts(done)
+
+
+async def test_each_step_re_asks_with_an_example(engine):
+    await say(engine, SMS, "驗證")
+    bad_pass = await say(engine, SMS, "hello")
+    assert "KHPS113-000043" in texts(bad_pass)
+    await say(engine, SMS, "KHPS113-000043")
+    bad_id = await say(engine, SMS, "???")
+    assert "A123456789" in texts(bad_id)
+
+
+async def test_id_with_a_wrong_check_digit_is_flagged_then_accepted_when_repeated(engine, store):
+    await say(engine, SMS, "驗證", "KHPS113-000041")
+    first = await say(engine, SMS, "R123456788")
+    assert "檢查碼不符" in texts(first)
+    assert store.failures == []  # no lookup was made
+    second = await say(engine, SMS, "r123456788")
+    assert "確定要取得KHPS113-000041" in texts(second)
+
+
+async def test_cancel_at_any_step(engine, store):
+    await say(engine, SMS, "驗證", "KHPS113-000043")
+    assert "已取消" in texts(await say(engine, SMS, "取消"))
+    assert store.conversations[SMS.key].step is Step.IDLE
+    await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673")
+    assert "已取消" in texts(await say(engine, SMS, "2"))
+    assert store.outbox == []
+
+
+async def test_mismatch_ends_with_the_guides_message(engine, store):
+    replies = await say(engine, SMS, "驗證", "KHPS113-000030", "A123456789", "1")
+    assert "查無人員通行證或手機資料，無法取得驗證碼！" in texts(replies)
+    assert store.outbox == []
+    assert store.conversations[SMS.key].step is Step.IDLE
+
+
+async def test_five_failed_lookups_cool_down_the_sender(engine, store):
+    for _ in range(5):
+        await say(engine, SMS, "驗證", "KHPS113-000030", "A123456789", "1")
+    replies = await say(engine, SMS, "驗證")
+    assert "查詢失敗次數過多" in texts(replies)
+
+
+async def test_wrong_code_says_how_many_tries_remain(engine, store):
+    await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673", "1")
+    wrong = f"{(int(code_in(store)) + 1) % 1000000:06d}"
+    assert "還可以再試 4 次" in texts(await say(engine, SMS, wrong))
+    assert "6位數字" in texts(await say(engine, SMS, "abc"))
+
+
+async def test_expired_code_says_so(engine, store, clock):
+    await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673", "1")
+    code = code_in(store)
+    clock.advance(hours=24)
+    assert "超過24小時" in texts(await say(engine, SMS, code))
+
+
+async def test_idle_for_thirty_minutes_ends_the_conversation(engine, store, clock):
+    await say(engine, SMS, "驗證", "KHPS113-000043")
+    clock.advance(minutes=31)
+    replies = await say(engine, SMS, "QQ12345673")
+    assert "逾時" in texts(replies)
+    assert store.conversations[SMS.key].step is Step.IDLE
+
+
+async def test_state_is_stored_so_a_new_engine_continues(engine, store, clock):
+    await say(engine, SMS, "驗證", "KHPS113-000043")
+    uow = FakeUnitOfWorkFactory(store)
+    service = VerificationService(
+        uow, clock, SecretHasher(b"s" * 32), SystemSecrets(), Policy("https://pp.twport.tw")
+    )
+    restarted = ConversationEngine(uow, clock, service, DialoguePolicy())
+    assert "確定要取得" in texts(await say(restarted, SMS, "QQ12345673"))
+
+
+async def test_language_switch_and_help(engine):
+    assert "Switched to English" in texts(await say(engine, SMS, "EN"))
+    assert "pass number" in texts(await say(engine, SMS, "VERIFY"))
+    assert "中文" in texts(await say(engine, SMS, "中文"))
+    assert "驗證" in texts(await say(engine, SMS, "說明"))
+    await say(engine, SMS, "取消")
+    other = await say(engine, SMS, "hello there")
+    assert len(texts(other).splitlines()) == 2
+
+
+async def test_sms_status_shows_only_passes_on_file_for_the_sender(engine, store):
+    replies = await say(engine, SMS, "狀態")
+    body = texts(replies)
+    assert "KHPS113-**0043：未驗證" in body
+    assert "0030" not in body  # someone else's pass
+    assert "KHPS113-000043" not in body  # masked
+
+
+async def test_telegram_asks_for_the_phone_and_accepts_only_own_contact(engine, store):
+    await say(engine, TG, "/start", "KHPS113-000043")
+    ask = await say(engine, TG, "QQ12345673")
+    assert ask[-1].ask_contact
+    someone_else = await engine.handle(TG, SharedContact(phone="+886960123411", own=False))
+    assert "只能分享您自己的手機號碼" in texts(someone_else)
+    confirm = await engine.handle(TG, SharedContact(phone="+886960123411", own=True))
+    assert "確定要取得" in texts(confirm)
+    sent = await engine.handle(TG, Choice("confirm"))
+    assert "驗證碼已經成功送出!!" in texts(sent)
+    await say(engine, TG, code_in(store))
+    status = await say(engine, TG, "/status")
+    assert "KHPS113-**0043：已驗證" in texts(status)
+
+
+async def test_telegram_typed_phone_with_bad_input(engine):
+    await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673")
+    bad = await say(engine, TG, "+1 650 253 0000")
+    assert "台灣手機號碼" in texts(bad)
+    assert "確定要取得" in texts(await say(engine, TG, "0960-123-411"))
+
+
+async def test_english_telegram_user_gets_english(engine):
+    en = Participant(key="telegram:7", channel="telegram", actor="telegram:7",
+                     language_hint="en-US")
+    assert "pass number" in texts(await say(engine, en, "/start"))
+
+
+async def test_conversation_round_trips_through_json():
+    state = Conversation(step=Step.CONFIRM, language="en", pass_no="KHPS113-000043",
+                         verified_passes=("KHPS113-000040",))
+    assert Conversation.from_json(state.to_json()) == state

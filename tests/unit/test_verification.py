@@ -1,0 +1,361 @@
+"""The guide's rules (R1–R9) as the verification service enforces them, on fakes."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from core import messages
+from core.codes import SecretHasher, SystemSecrets
+from core.errors import (
+    AlreadyRequested,
+    AlreadyVerified,
+    CodeExpired,
+    NoMatch,
+    NoOpenRequest,
+    NoPhoneOnFile,
+    PassNotFound,
+    PassNotValid,
+    RequestSpent,
+    TooManyFailures,
+    UnknownLink,
+    WrongCode,
+)
+from core.model import Channel, Operator, Requester, RequestState, Status
+from core.sms_text import segments
+from core.status import status_of
+from core.values import IdNumber, PassNumber, Phone
+from core.verification import Policy, VerificationService
+from tests.unit.fakes import FakeClock, FakeUnitOfWorkFactory, Store
+
+KEY = b"k" * 32
+P43, ID43, PHONE = "KHPS113-000043", "QQ12345673", "0960123411"
+
+
+def holder(key: str = "sms:+886960123411") -> Requester:
+    return Requester(key=key, channel=Channel.SMS, actor="sms:0960-***-411")
+
+
+OPERATOR = Operator(id="op1", name="王小明", company="高雄港測試業者")
+
+
+@pytest.fixture
+def store() -> Store:
+    s = Store()
+    s.add_pass(P43, ID43, "檢訊測試三", PHONE)
+    s.add_pass("KHPS113-000040", "QQ12345671", "檢訊測試一", PHONE)
+    s.add_pass("KHPS113-000038", "QQ12345671", "檢訊測試一", PHONE, verified_phone=PHONE)
+    s.add_pass("KHPS113-000034", "X123456789", "測試三", None)
+    s.add_pass(
+        "TCPS113-000102",
+        "C123456781",
+        "臺中測試乙",
+        "0955666777",
+        company="臺中港測試公司",
+        valid_from=date(2024, 2, 1),
+        valid_to=date(2024, 8, 31),
+    )
+    return s
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def service(store: Store, clock: FakeClock) -> VerificationService:
+    return VerificationService(
+        FakeUnitOfWorkFactory(store),
+        clock,
+        SecretHasher(KEY),
+        SystemSecrets(),
+        Policy(public_base_url="https://pp.twport.tw"),
+    )
+
+
+def p(value: str) -> PassNumber:
+    return PassNumber.parse(value)
+
+
+def i(value: str) -> IdNumber:
+    return IdNumber.parse(value, trust_check_digit=False)
+
+
+def ph(value: str) -> Phone:
+    return Phone.parse(value)
+
+
+def last_code(store: Store) -> str:
+    match = re.search(r"驗證碼(\d{6})", store.outbox[-1][0].body)
+    assert match, store.outbox[-1][0].body
+    return match.group(1)
+
+
+def last_token(store: Store) -> str:
+    match = re.search(r"/v/([A-Za-z0-9_-]+)", store.outbox[-1][0].body)
+    assert match
+    return match.group(1)
+
+
+async def request43(service: VerificationService) -> None:
+    await service.request_as_holder(holder(), p(P43), i(ID43), ph(PHONE))
+
+
+# --- R1 -------------------------------------------------------------------------------------
+
+
+async def test_r1_code_sent_when_pass_id_and_phone_match(service, store):
+    sent = await service.request_as_holder(holder(), p(P43), i(ID43), ph("+886 960-123-411"))
+    assert sent.pass_no == p(P43)
+    assert len(store.outbox) == 1
+    sms, _ = store.outbox[0]
+    assert sms.to == ph(PHONE)
+    assert sms.request_id == sent.request_id
+    assert re.search(r"驗證碼\d{6}", sms.body)
+
+
+@pytest.mark.parametrize(
+    ("pass_no", "id_no", "phone"),
+    [
+        ("KHPS113-000099", ID43, PHONE),  # no such pass
+        (P43, "QQ12345671", PHONE),  # someone else's ID
+        (P43, ID43, "0912345678"),  # not the phone on file
+        ("KHPS113-000034", "X123456789", PHONE),  # no phone on file
+    ],
+)
+async def test_r1_any_mismatch_gets_the_same_message_and_no_sms(
+    service, store, pass_no, id_no, phone
+):
+    with pytest.raises(NoMatch) as caught:
+        await service.request_as_holder(holder(), p(pass_no), i(id_no), ph(phone))
+    assert messages.render_error(caught.value).startswith("查無人員通行證或手機資料，無法取得驗證碼！")
+    assert store.outbox == []
+    assert store.requests == {}
+
+
+# --- R2 -------------------------------------------------------------------------------------
+
+
+async def test_r2_same_combination_gets_one_code_per_24_hours(service, store, clock):
+    await request43(service)
+    clock.advance(hours=23, minutes=59)
+    with pytest.raises(AlreadyRequested) as caught:
+        await request43(service)
+    assert caught.value.retry_at == store.outbox[0][1] + timedelta(hours=24)
+    assert "2026/11/28 10:00" in messages.render_error(caught.value)  # Taipei time
+    assert len(store.outbox) == 1
+    clock.advance(minutes=1)
+    await request43(service)
+    assert len(store.outbox) == 2
+
+
+async def test_r2_another_pass_of_the_same_phone_is_a_different_combination(service, store):
+    await request43(service)
+    await service.request_as_holder(holder(), p("KHPS113-000040"), i("QQ12345671"), ph(PHONE))
+    assert len(store.outbox) == 2
+
+
+async def test_r2_a_released_request_frees_the_lock(service, store):
+    sent = await service.request_as_holder(holder(), p(P43), i(ID43), ph(PHONE))
+    store.requests[sent.request_id] = store.requests[sent.request_id].__class__(
+        **{**_fields(store.requests[sent.request_id]), "state": RequestState.RELEASED}
+    )
+    await request43(service)
+    assert len(store.outbox) == 2
+
+
+def _fields(obj: object) -> dict[str, object]:
+    return {name: getattr(obj, name) for name in obj.__slots__}  # type: ignore[attr-defined]
+
+
+# --- R3 and R9 ------------------------------------------------------------------------------
+
+
+async def test_r3_right_code_verifies_and_is_valid_for_24_hours(service, store, clock):
+    await request43(service)
+    code = last_code(store)
+    assert re.fullmatch(r"\d{6}", code)
+    clock.advance(hours=23, minutes=59)
+    verified = await service.check_code(holder(), ph(PHONE), code)
+    assert verified.pass_no == p(P43)
+    assert status_of(store.record(p(P43))) is Status.VERIFIED
+
+
+async def test_r3_code_expires_after_24_hours(service, store, clock):
+    await request43(service)
+    code = last_code(store)
+    clock.advance(hours=24)
+    with pytest.raises(CodeExpired):
+        await service.check_code(holder(), ph(PHONE), code)
+    assert status_of(store.record(p(P43))) is Status.UNVERIFIED
+
+
+async def test_r3_link_confirmation_verifies_like_the_code(service, store):
+    await request43(service)
+    token = last_token(store)
+    details = await service.describe_link(token)
+    assert details.pass_no == p(P43)
+    assert status_of(store.record(p(P43))) is Status.UNVERIFIED  # looking does not verify
+    await service.confirm_link(holder(), token)
+    assert status_of(store.record(p(P43))) is Status.VERIFIED
+    with pytest.raises(AlreadyVerified):
+        await service.confirm_link(holder(), token)
+    with pytest.raises(AlreadyVerified):
+        await service.check_code(holder(), ph(PHONE), last_code(store))
+
+
+async def test_unknown_link_token(service):
+    with pytest.raises(UnknownLink):
+        await service.describe_link("nonexistent-token")
+    with pytest.raises(UnknownLink):
+        await service.confirm_link(holder(), "nonexistent-token")
+
+
+async def test_r9_sms_carries_the_facts_in_one_segment(service, store):
+    await request43(service)
+    body = store.outbox[0][0].body
+    assert "0043" in body
+    assert "24" in body
+    assert re.search(r"https://pp\.twport\.tw/v/[A-Za-z0-9_-]{10,}", body)
+    assert segments(body).count == 1
+
+
+async def test_secrets_are_stored_only_as_hashes(service, store):
+    await request43(service)
+    request = next(iter(store.requests.values()))
+    code, token = last_code(store), last_token(store)
+    assert code not in request.code_hash
+    assert token not in request.token_hash
+
+
+# --- wrong codes ----------------------------------------------------------------------------
+
+
+async def test_wrong_codes_count_down_then_spend_the_request(service, store):
+    await request43(service)
+    code = last_code(store)
+    wrong = f"{(int(code) + 1) % 1000000:06d}"
+    for remaining in (4, 3, 2, 1):
+        with pytest.raises(WrongCode) as caught:
+            await service.check_code(holder(), ph(PHONE), wrong)
+        assert caught.value.remaining == remaining
+    with pytest.raises(RequestSpent) as spent:
+        await service.check_code(holder(), ph(PHONE), wrong)
+    assert "後重新取得驗證碼" in messages.render_error(spent.value)
+    with pytest.raises(RequestSpent):
+        await service.check_code(holder(), ph(PHONE), code)  # even the right one, now
+    assert status_of(store.record(p(P43))) is Status.UNVERIFIED
+
+
+async def test_code_with_nothing_waiting(service):
+    with pytest.raises(NoOpenRequest):
+        await service.check_code(holder(), ph(PHONE), "123456")
+
+
+async def test_one_phone_several_passes_the_code_picks_the_request(service, store):
+    await request43(service)
+    code43 = last_code(store)
+    await service.request_as_holder(holder(), p("KHPS113-000040"), i("QQ12345671"), ph(PHONE))
+    verified = await service.check_code(holder(), ph(PHONE), code43)
+    assert verified.pass_no == p(P43)
+    # R8: verification is per pass.
+    assert status_of(store.record(p(P43))) is Status.VERIFIED
+    assert status_of(store.record(p("KHPS113-000040"))) is Status.UNVERIFIED
+
+
+# --- cool-down and validity -----------------------------------------------------------------
+
+
+async def test_five_failed_lookups_an_hour_then_cool_down(service, store, clock):
+    for _ in range(5):
+        with pytest.raises(NoMatch):
+            await service.request_as_holder(holder(), p(P43), i("A123456789"), ph(PHONE))
+        clock.advance(minutes=1)
+    with pytest.raises(TooManyFailures) as caught:
+        await request43(service)  # even the right data waits
+    assert caught.value.retry_at == store.failures[0][1] + timedelta(hours=1)
+    other = holder("sms:+886912345678")
+    await service.request_as_holder(other, p(P43), i(ID43), ph(PHONE))  # others unaffected
+    clock.advance(minutes=56)
+    await service.request_as_holder(holder(), p("KHPS113-000040"), i("QQ12345671"), ph(PHONE))
+
+
+async def test_pass_outside_validity_is_refused_only_after_a_match(service, store):
+    with pytest.raises(PassNotValid) as caught:
+        await service.request_as_holder(
+            holder(), p("TCPS113-000102"), i("C123456781"), ph("0955666777")
+        )
+    assert "2024/02/01" in messages.render_error(caught.value)
+    with pytest.raises(NoMatch):
+        await service.request_as_holder(
+            holder(), p("TCPS113-000102"), i("C123456781"), ph("0955666778")
+        )
+    assert store.outbox == []
+
+
+# --- operators: R5, R6 ----------------------------------------------------------------------
+
+
+async def test_r5_operator_sends_to_the_phone_on_file(service, store):
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43))
+    assert store.outbox[0][0].to == ph(PHONE)
+    await service.check_code(holder(), ph(PHONE), last_code(store))
+    assert status_of(store.record(p(P43))) is Status.VERIFIED
+
+
+async def test_r5_new_phone_replaces_the_phone_on_file_only_when_verified(service, store):
+    new = "0912345678"
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43), ph(new))
+    assert store.outbox[0][0].to == ph(new)
+    assert store.record(p(P43)).phone == ph(PHONE)  # not yet
+    await service.check_code(holder(), ph(new), last_code(store))
+    record = store.record(p(P43))
+    assert record.phone == ph(new)
+    assert record.verified_phone == ph(new)
+    assert status_of(record) is Status.VERIFIED
+
+
+async def test_r6_blank_phone_on_file_cannot_be_sent(service, store):
+    with pytest.raises(NoPhoneOnFile) as caught:
+        await service.request_as_operator(
+            OPERATOR, holder("telegram:1"), p("KHPS113-000034"), ph("0912345678")
+        )
+    assert "基本資料維護" in messages.render_error(caught.value)
+    assert store.outbox == []
+
+
+async def test_operator_unknown_pass(service):
+    with pytest.raises(PassNotFound):
+        await service.request_as_operator(OPERATOR, holder("telegram:1"), p("KHPS113-999999"))
+
+
+# --- R7, R8 ---------------------------------------------------------------------------------
+
+
+async def test_r7_verified_pass_becomes_pending_when_phone_on_file_changes(service, store):
+    # KHPS113-000038 and -000040 belong to the same person; -000038 is verified.
+    assert status_of(store.record(p("KHPS113-000038"))) is Status.VERIFIED
+    new = "0912345678"
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p("KHPS113-000040"), ph(new))
+    await service.check_code(holder(), ph(new), last_code(store))
+    assert status_of(store.record(p("KHPS113-000040"))) is Status.VERIFIED
+    # The person's phone changed, so the other pass verified with the old one is pending.
+    assert status_of(store.record(p("KHPS113-000038"))) is Status.PENDING
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+async def test_audit_records_actions_with_personal_data_masked(service, store):
+    await request43(service)
+    with pytest.raises(NoMatch):
+        await service.request_as_holder(holder(), p(P43), i("A123456789"), ph(PHONE))
+    await service.check_code(holder(), ph(PHONE), last_code(store))
+    actions = [e.action for e in store.audit]
+    assert actions == ["request.holder", "request.no_match", "verified"]
+    dump = repr(store.audit)
+    assert "0960123411" not in dump and "+886960123411" not in dump
+    assert ID43 not in dump and P43 not in dump
