@@ -14,7 +14,7 @@ from typing import Any
 
 class Step(enum.StrEnum):
     IDLE = "idle"
-    ASK_PASS = "ask_pass"
+    ASK_PASS = "ask_pass"  # noqa: S105 (a step name, not a password)
     ASK_ID = "ask_id"
     ASK_PHONE = "ask_phone"
     CONFIRM = "confirm"

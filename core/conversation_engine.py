@@ -24,7 +24,6 @@ from core.conversation import (
     Reply,
     SharedContact,
     Step,
-    Text,
 )
 from core.errors import (
     AlreadyRequested,
@@ -242,7 +241,8 @@ class ConversationEngine:
             return state, [Reply(messages.text("conv.short_help", lang))]
         if value != "confirm":
             return state.restart(), [Reply(messages.text("conv.cancelled", lang))]
-        assert state.pass_no and state.id_no and state.phone  # set by the earlier steps
+        if not (state.pass_no and state.id_no and state.phone):
+            return state.restart(), [Reply(messages.text("conv.short_help", lang))]
         try:
             sent = await self._verification.request_as_holder(
                 self._requester(state, who),
@@ -317,9 +317,8 @@ class ConversationEngine:
     def _ask(self, step: Step, state: Conversation) -> Reply:
         lang = self._lang(state)
         if step is Step.CONFIRM:
-            assert state.pass_no
             return Reply(
-                messages.text("request.confirm", lang, pass_no=state.pass_no),
+                messages.text("request.confirm", lang, pass_no=state.pass_no or ""),
                 options=(
                     Option("confirm", messages.text("option.confirm", lang)),
                     Option("cancel", messages.text("option.cancel", lang)),

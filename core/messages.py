@@ -144,8 +144,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "conv.ask_code": ("請輸入6位數字驗證碼", "Please enter the 6-digit verification code."),
     "conv.ask_code_hint": (
         "請輸入簡訊中的6位數字驗證碼，或點簡訊中的連結完成驗證。傳送「取消」可結束。",
-        "Please enter the 6-digit code from the SMS, or open the link in it. Send CANCEL "
-        "to stop.",
+        "Please enter the 6-digit code from the SMS, or open the link in it. Send CANCEL to stop.",
     ),
     "conv.cancelled": (
         "已取消。需要驗證時，請再傳送「驗證」。",

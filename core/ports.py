@@ -8,6 +8,7 @@ crash never leaves an SMS queued for a request that does not exist, or the rever
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
@@ -42,19 +43,17 @@ class PassRepository(Protocol):
         pass_nos: Sequence[PassNumber] | None = None,
         offset: int = 0,
         limit: int | None = None,
-    ) -> list[PassRecord]:
+    ) -> builtins.list[PassRecord]:
         """Passes ordered by pass number; ``status`` filters on the derived status."""
         ...
 
     async def count_by_status(self, *, company: str | None = None) -> dict[Status, int]: ...
 
-    async def with_phone(self, phone: Phone) -> list[PassRecord]:
+    async def with_phone(self, phone: Phone) -> builtins.list[PassRecord]:
         """Passes whose holder's phone on file is ``phone``."""
         ...
 
-    async def set_verified_phone(
-        self, pass_no: PassNumber, phone: Phone, at: datetime
-    ) -> None: ...
+    async def set_verified_phone(self, pass_no: PassNumber, phone: Phone, at: datetime) -> None: ...
 
     async def set_person_phone(self, id_no: IdNumber, phone: Phone, at: datetime) -> None: ...
 

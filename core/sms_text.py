@@ -43,7 +43,5 @@ def verification_link(public_base_url: str, token: str) -> str:
     return f"{public_base_url.rstrip('/')}/v/{token}"
 
 
-def verification_sms(
-    pass_no: PassNumber, code: str, link: str, language: str = messages.ZH
-) -> str:
+def verification_sms(pass_no: PassNumber, code: str, link: str, language: str = messages.ZH) -> str:
     return messages.text("sms.verification", language, last4=pass_no.last4, code=code, link=link)

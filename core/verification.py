@@ -205,9 +205,7 @@ class VerificationService:
         )
         return CodeSent(request_id, record.pass_no, phone, request.expires_at)
 
-    async def _check_cool_down(
-        self, uow: UnitOfWork, requester: Requester, now: datetime
-    ) -> None:
+    async def _check_cool_down(self, uow: UnitOfWork, requester: Requester, now: datetime) -> None:
         limit = self._policy.lookup_failures_per_hour
         failures = await uow.failures.since(requester.key, now - timedelta(hours=1))
         if len(failures) >= limit:
@@ -257,9 +255,7 @@ class VerificationService:
             raise RequestSpent(retry_at=open_[0].created_at + self._policy.code_ttl)
         raise WrongCode(remaining=remaining)
 
-    def _why_closed(
-        self, recent: list[VerificationRequest], code: str, now: datetime
-    ) -> Exception:
+    def _why_closed(self, recent: list[VerificationRequest], code: str, now: datetime) -> Exception:
         for request in recent:
             if self._hasher.code_matches(request.id, code, request.code_hash):
                 return self._closed_error(request, now)

@@ -185,8 +185,7 @@ class FakeRequests:
         return sum(
             1
             for r in self._s.requests.values()
-            if r.is_open(now)
-            and (company is None or self._s.passes[r.pass_no].company == company)
+            if r.is_open(now) and (company is None or self._s.passes[r.pass_no].company == company)
         )
 
 

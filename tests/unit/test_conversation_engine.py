@@ -24,10 +24,12 @@ from core.verification import Policy, VerificationService
 from tests.unit.fakes import FakeClock, FakeUnitOfWorkFactory, Store
 
 PHONE = "0960123411"
-SMS = Participant(key="sms:+886960123411", channel="sms", actor="sms:0960-***-411",
-                  phone="+886960123411")
-TG = Participant(key="telegram:42", channel="telegram", actor="telegram:42",
-                 language_hint="zh-hant")
+SMS = Participant(
+    key="sms:+886960123411", channel="sms", actor="sms:0960-***-411", phone="+886960123411"
+)
+TG = Participant(
+    key="telegram:42", channel="telegram", actor="telegram:42", language_hint="zh-hant"
+)
 
 
 @pytest.fixture
@@ -205,12 +207,17 @@ async def test_telegram_typed_phone_with_bad_input(engine):
 
 
 async def test_english_telegram_user_gets_english(engine):
-    en = Participant(key="telegram:7", channel="telegram", actor="telegram:7",
-                     language_hint="en-US")
+    en = Participant(
+        key="telegram:7", channel="telegram", actor="telegram:7", language_hint="en-US"
+    )
     assert "pass number" in texts(await say(engine, en, "/start"))
 
 
 async def test_conversation_round_trips_through_json():
-    state = Conversation(step=Step.CONFIRM, language="en", pass_no="KHPS113-000043",
-                         verified_passes=("KHPS113-000040",))
+    state = Conversation(
+        step=Step.CONFIRM,
+        language="en",
+        pass_no="KHPS113-000043",
+        verified_passes=("KHPS113-000040",),
+    )
     assert Conversation.from_json(state.to_json()) == state

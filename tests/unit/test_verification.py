@@ -131,7 +131,9 @@ async def test_r1_any_mismatch_gets_the_same_message_and_no_sms(
 ):
     with pytest.raises(NoMatch) as caught:
         await service.request_as_holder(holder(), p(pass_no), i(id_no), ph(phone))
-    assert messages.render_error(caught.value).startswith("查無人員通行證或手機資料，無法取得驗證碼！")
+    assert messages.render_error(caught.value).startswith(
+        "查無人員通行證或手機資料，無法取得驗證碼！"
+    )
     assert store.outbox == []
     assert store.requests == {}
 

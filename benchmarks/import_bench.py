@@ -1,0 +1,184 @@
+"""Registry import benchmark: time and memory for N generated rows.
+
+    .venv/bin/python benchmarks/import_bench.py                 # 10k and 100k, SQLite
+    .venv/bin/python benchmarks/import_bench.py --rows 100000 \\
+        --postgres-url postgresql://postgres@127.0.0.1:5432/test
+
+Each (rows, backend) case runs in its own process, so peak RSS is that case's own.
+In it, the import runs twice into fresh databases: first timed (peak RSS read after
+it), then under ``tracemalloc`` (slower; gives the peak of Python allocations). Flat
+memory shows as peaks that barely move between 10k and 100k rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.values import id_check_digit_ok  # noqa: E402
+from storage.db import create_engine  # noqa: E402
+from storage.importer import import_registry  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.registry_csv import OPTIONAL_COLUMNS, REQUIRED_COLUMNS  # noqa: E402
+
+HEADER = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
+SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴徐"
+GIVEN = "志明俊傑家豪怡君淑芬雅婷建宏美玲宗翰佳穎冠宇心怡"
+COMPANIES = ["高雄港測試業者", "臺中港測試公司", "基隆港物流", "花蓮港工程", "安平港倉儲"]
+
+
+def national_id(k: int) -> str:
+    """A distinct, valid national ID for person ``k`` (check digit computed)."""
+    head = f"{'ABCDEFGHJKLMNPQRSTUVXYWZIO'[k % 26]}{1 + k % 2}{k % 10**7:07d}"
+    return next(head + d for d in "0123456789" if id_check_digit_ok(head + d))
+
+
+def write_registry(path: Path, rows: int) -> None:
+    """Streams ``rows`` rows; every fifth pass belongs to the previous row's holder,
+    dates alternate between the three accepted formats, a third are verified."""
+    with path.open("w", encoding="utf-8", newline="") as file:
+        out = csv.writer(file)
+        out.writerow(HEADER)
+        for i in range(rows):
+            k = i - 1 if i % 5 == 4 else i
+            # 0900-0989 are mobile ranges; 7919 is prime to 9 * 10**7, so k <= 9e7 never
+            # repeats a number.
+            phone = f"09{(k * 7919 + 12345) % (9 * 10**7):08d}"
+            name = SURNAMES[k % 20] + GIVEN[(k // 20) % 24] + GIVEN[(k // 480) % 24]
+            year = 2024 + i % 3
+            dates = [
+                (f"{year}/01/05", f"{year + 1}/01/04"),
+                (f"{year}-01-05", f"{year + 1}-01-04"),
+                (f"{year - 1911}/01/05", f"{year - 1910}/01/04"),
+            ][i % 3]
+            verified = phone if i % 3 == 0 else ""
+            out.writerow(
+                [
+                    f"KHPS{113 + i % 3}-{i:06d}",
+                    national_id(k),
+                    name,
+                    phone,
+                    *dates,
+                    COMPANIES[k % len(COMPANIES)],
+                    verified,
+                ]
+            )
+
+
+async def fresh_engine(
+    backend: str, workdir: Path, postgres_url: str | None
+) -> tuple[AsyncEngine, Callable[[], Awaitable[None]]]:
+    """A migrated, empty database, and the coroutine function that removes it."""
+    if backend == "sqlite":
+        engine = create_engine(f"sqlite:///{workdir / f'{uuid.uuid4().hex}.db'}")
+        await upgrade(engine)
+        return engine, engine.dispose
+    assert postgres_url
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url)
+    async with admin.begin() as conn:
+        await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine = create_engine(postgres_url, connect_args={"server_settings": {"search_path": schema}})
+    await upgrade(engine)
+
+    async def cleanup() -> None:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.dispose()
+
+    return engine, cleanup
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+async def run_case(rows: int, backend: str, postgres_url: str | None) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        csv_path = workdir / "registry.csv"
+        write_registry(csv_path, rows)
+        rss_before = peak_rss_mib()
+
+        engine, cleanup = await fresh_engine(backend, workdir, postgres_url)
+        try:
+            started = time.perf_counter()
+            report = await import_registry(engine, csv_path)
+            seconds = time.perf_counter() - started
+        finally:
+            await cleanup()
+        rss_after = peak_rss_mib()
+        if not (report.committed and report.passes.new == rows):
+            raise RuntimeError(f"import failed: {report.passes}, first errors {report.errors[:5]}")
+
+        engine, cleanup = await fresh_engine(backend, workdir, postgres_url)
+        try:
+            tracemalloc.start()
+            await import_registry(engine, csv_path)
+            _, traced_peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        finally:
+            await cleanup()
+    return {
+        "rows": rows,
+        "backend": backend,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+        "peak_rss_mib": round(rss_after, 1),
+        "rss_growth_mib": round(rss_after - rss_before, 1),
+        "tracemalloc_peak_mib": round(traced_peak / 2**20, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--postgres-url", help="also run against this PostgreSQL database")
+    parser.add_argument("--case", nargs=2, metavar=("ROWS", "BACKEND"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.case:  # child process: one case, one JSON line
+        rows, backend = int(args.case[0]), args.case[1]
+        print(json.dumps(asyncio.run(run_case(rows, backend, args.postgres_url))))
+        return
+
+    backends = ["sqlite"] + (["postgres"] if args.postgres_url else [])
+    columns = [
+        "rows",
+        "backend",
+        "seconds",
+        "rows_per_s",
+        "peak_rss_mib",
+        "rss_growth_mib",
+        "tracemalloc_peak_mib",
+    ]
+    print("  ".join(f"{c:>20}" for c in columns))
+    for rows in args.rows:
+        for backend in backends:
+            command = [sys.executable, __file__, "--case", str(rows), backend]
+            if args.postgres_url:
+                command += ["--postgres-url", args.postgres_url]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            print("  ".join(f"{result[c]!s:>20}" for c in columns))
+
+
+if __name__ == "__main__":
+    main()

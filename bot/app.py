@@ -1,0 +1,170 @@
+"""The composition root: the one place real adapters are built and wired together.
+
+``create_app(config)`` is used by ``portpass serve``, by the CLI commands that need
+the same services, and by the tests (which pass a fake clock, a seeded secret source,
+or a sender of their own). Engines and clients are opened in ``cleanup_ctx`` at start
+and closed at stop, never at import.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from aiohttp import web
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Config, resolve_secret_key
+from bot.sms_senders import ConsoleSender, SmsSender, TwilioSender
+from core.clock import SystemClock
+from core.codes import SecretHasher, SecretSource, SystemSecrets
+from core.conversation_engine import ConversationEngine, DialoguePolicy
+from core.ports import Clock
+from core.verification import Policy, VerificationService
+from storage.db import create_engine
+from storage.importer import DEMO_REGISTRY, import_registry
+from storage.migrate import upgrade
+from storage.tables import passes
+from storage.uow import SqlUnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a handler may need, built once per process."""
+
+    config: Config
+    engine: AsyncEngine
+    uow: SqlUnitOfWorkFactory
+    clock: Clock
+    hasher: SecretHasher
+    verification: VerificationService
+    conversations: ConversationEngine
+    sender: SmsSender
+    demo: bool = False
+    closers: list[Callable[[], object]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What tests (and benchmarks) may replace; production passes nothing."""
+
+    clock: Clock | None = None
+    secrets: SecretSource | None = None
+    sender: SmsSender | None = None
+
+
+CONFIG = web.AppKey("config", Config)
+SERVICES = web.AppKey("services", Services)
+
+
+def make_sender(config: Config) -> SmsSender:
+    if config.sms.sender == "twilio":
+        return TwilioSender(
+            config.twilio.account_sid,
+            config.twilio.auth_token.reveal(),
+            from_number=config.twilio.from_number or None,
+            messaging_service_sid=config.twilio.messaging_service_sid or None,
+            status_callback_url=f"{config.server.public_base_url}/sms/status",
+            api_base_url=config.twilio.api_base_url,
+        )
+    return ConsoleSender()
+
+
+async def open_services(
+    config: Config, *, demo: bool = False, overrides: Overrides | None = None
+) -> Services:
+    """Open the database (migrated to head), and build the core services on it."""
+    extra = overrides or Overrides()
+    engine = create_engine(config.database.url)
+    try:
+        await upgrade(engine)
+        if demo:
+            await _load_demo_registry(engine, config)
+    except BaseException:
+        await engine.dispose()
+        raise
+    uow = SqlUnitOfWorkFactory(engine)
+    clock = extra.clock or SystemClock()
+    hasher = SecretHasher(resolve_secret_key(config, demo=demo))
+    v = config.verification
+    verification = VerificationService(
+        uow,
+        clock,
+        hasher,
+        extra.secrets or SystemSecrets(),
+        Policy(
+            public_base_url=config.server.public_base_url,
+            code_ttl=timedelta(hours=v.code_ttl_hours),
+            max_code_attempts=v.max_code_attempts,
+            lookup_failures_per_hour=v.lookup_failures_per_hour,
+        ),
+    )
+    conversations = ConversationEngine(
+        uow,
+        clock,
+        verification,
+        DialoguePolicy(
+            idle_timeout=timedelta(minutes=v.conversation_idle_minutes),
+            allowed_regions=config.phone.allowed_regions,
+            default_language=v.default_language,
+        ),
+    )
+    return Services(
+        config=config,
+        engine=engine,
+        uow=uow,
+        clock=clock,
+        hasher=hasher,
+        verification=verification,
+        conversations=conversations,
+        sender=extra.sender or make_sender(config),
+        demo=demo,
+    )
+
+
+async def close_services(services: Services) -> None:
+    await services.sender.close()
+    await services.engine.dispose()
+
+
+async def _load_demo_registry(engine: AsyncEngine, config: Config) -> None:
+    """The demo starts with the guide's test holders, once."""
+    async with engine.connect() as conn:
+        count = (await conn.execute(select(func.count()).select_from(passes))).scalar_one()
+    if count == 0:
+        report = await import_registry(engine, DEMO_REGISTRY, regions=config.phone.allowed_regions)
+        log.info("demo registry loaded: %d passes", report.passes.new)
+
+
+def create_app(
+    config: Config, *, demo: bool = False, overrides: Overrides | None = None
+) -> web.Application:
+    app = web.Application(client_max_size=config.server.max_body_bytes)
+    app[CONFIG] = config
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        services = await open_services(config, demo=demo, overrides=overrides)
+        app[SERVICES] = services
+        yield
+        await close_services(services)
+
+    app.cleanup_ctx.append(services_ctx)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness and database reachability, for a load balancer or an orchestrator."""
+    services = request.app[SERVICES]
+    try:
+        async with services.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:  # the answer is the health, whatever broke
+        log.exception("health check: database unreachable")
+        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})

@@ -1,0 +1,165 @@
+"""``portpass``: the admin CLI. Every command builds its services through the same
+composition root as the server, and every failure is one clear line and a non-zero
+exit, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+from bot.status_report import STATES, print_status
+from core.errors import InvalidInput
+from core.values import PassNumber
+from storage.importer import ImportReport, import_registry
+from storage.migrate import upgrade
+
+log = logging.getLogger("portpass")
+
+Command = Callable[[argparse.Namespace, Config], Awaitable[int]]
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="portpass", description="PortPass Verify: port-pass phone verification bot"
+    )
+    parser.add_argument(
+        "--config", help="TOML config file (default: $PORTPASS_CONFIG, ./config.toml)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the web server (webhooks, link page)")
+    serve.add_argument("--host", help="listen address (default: server.host)")
+    serve.add_argument("--port", type=int, help="listen port (default: server.port)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="load the demo registry of the guide's test holders and show a dev inbox",
+    )
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply migrations up to the newest")
+
+    imp = commands.add_parser("import", help="import the pass registry from a CSV file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--dry-run", action="store_true", help="check and report, change nothing")
+    imp.add_argument(
+        "--skip-invalid", action="store_true", help="import the valid rows even if some are not"
+    )
+
+    status = commands.add_parser("status", help="verification status of passes (R7)")
+    status.add_argument("pass_no", nargs="*", help="only these pass numbers")
+    status.add_argument("--company")
+    status.add_argument("--state", choices=STATES)
+    status.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    return parser
+
+
+async def _serve(args: argparse.Namespace, config: Config) -> int:
+    from bot.server import run_server  # aiohttp's runner is only needed here
+
+    await run_server(config, host=args.host, port=args.port, demo=args.demo)
+    return 0
+
+
+async def _db(args: argparse.Namespace, config: Config) -> int:
+    await upgrade(config.database.url)
+    print("database is at the newest schema")
+    return 0
+
+
+async def _import(args: argparse.Namespace, config: Config) -> int:
+    if not args.file.is_file():
+        raise CliError(f"no such file: {args.file}")
+    await upgrade(config.database.url)
+    report = await import_registry(
+        config.database.url,
+        args.file,
+        dry_run=args.dry_run,
+        skip_invalid=args.skip_invalid,
+        regions=config.phone.allowed_regions,
+    )
+    _print_import(report, args.file)
+    return 0 if report.committed or (args.dry_run and report.ok) else 1
+
+
+def _print_import(report: ImportReport, path: Path) -> None:
+    for error in report.errors:
+        where = f"line {error.line}" + (f", {error.field}" if error.field else "")
+        print(f"{path}: {where}: {error.reason}", file=sys.stderr)
+    p = report.passes
+    print(f"passes: {p.new} new, {p.updated} updated, {p.unchanged} unchanged, {p.invalid} invalid")
+    q = report.persons
+    print(f"persons: {q.new} new, {q.updated} updated, {q.unchanged} unchanged")
+    if report.bad_check_digits:
+        print(f"warning: {report.bad_check_digits} ID numbers fail their check digit")
+    if report.dry_run:
+        print("dry run: nothing was written")
+    elif not report.committed:
+        print("nothing was imported: fix the rows above, or use --skip-invalid", file=sys.stderr)
+
+
+async def _status(args: argparse.Namespace, config: Config) -> int:
+    try:
+        wanted = [PassNumber.parse(raw) for raw in args.pass_no]
+    except InvalidInput as error:
+        raw = error.fields.get("raw")
+        raise CliError(f"not a pass number: {raw!r} (e.g. KHPS113-000043)") from None
+    await upgrade(config.database.url)
+    await print_status(
+        config, wanted or None, company=args.company, state=args.state, fmt=args.format
+    )
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "serve": _serve,
+    "db": _db,
+    "import": _import,
+    "status": _status,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"portpass: configuration: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=config.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return asyncio.run(COMMANDS[args.command](args, config))
+    except (CliError, ConfigError) as error:
+        print(f"portpass: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except OSError as error:
+        print(f"portpass: {error.strerror or error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # the last line of defence: one line, no traceback
+        # Driver errors can quote SQL parameters (ID numbers, phones): type only here,
+        # the details at DEBUG for whoever runs it with logging.level = "DEBUG".
+        log.debug("unexpected error", exc_info=True)
+        print(
+            f"portpass: unexpected error ({type(error).__name__}); "
+            "set logging.level = DEBUG for details",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""``portpass status``: the guide's operator table (R10 columns) and counts per status."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from core import messages
+from core.model import PassRecord, Status
+from core.status import status_of
+from core.values import PassNumber
+from storage.db import create_engine
+from storage.uow import SqlUnitOfWorkFactory
+
+STATES = tuple(s.value for s in Status)
+COLUMNS = ("pass_no", "id_no", "name", "phone", "verified_phone", "status", "company")
+
+
+def as_row(record: PassRecord) -> dict[str, str]:
+    """One pass as plain strings; phones in the national form people read."""
+    return {
+        "pass_no": record.pass_no.value,
+        "id_no": record.id_no.value,
+        "name": record.name or "",
+        "phone": record.phone.display if record.phone else "",
+        "verified_phone": record.verified_phone.display if record.verified_phone else "",
+        "status": status_of(record).value,
+        "company": record.company,
+    }
+
+
+async def print_status(
+    config: object,
+    pass_nos: Sequence[PassNumber] | None,
+    *,
+    company: str | None,
+    state: str | None,
+    fmt: str,
+    out: TextIO | None = None,
+) -> None:
+    stream = out or sys.stdout
+    engine = create_engine(config.database.url)  # type: ignore[attr-defined]
+    try:
+        async with SqlUnitOfWorkFactory(engine)() as uow:
+            records = await uow.passes.list(
+                company=company,
+                status=Status(state) if state else None,
+                pass_nos=pass_nos,
+            )
+    finally:
+        await engine.dispose()
+    rows = [as_row(r) for r in records]
+    if fmt == "json":
+        json.dump(rows, stream, ensure_ascii=False, indent=2)
+        stream.write("\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(stream, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        write_table(rows, stream)
+    if pass_nos:
+        missing = sorted({p.value for p in pass_nos} - {r["pass_no"] for r in rows})
+        for value in missing:
+            print(f"not found: {value}", file=sys.stderr)
+
+
+def write_table(rows: list[dict[str, str]], stream: TextIO) -> None:
+    """The guide's columns with 是否驗證 in Chinese, then counts per status."""
+    header = ("通行證號", "身分證號", "姓名", "手機號碼", "已驗證手機號碼", "是否驗證")
+    body = [
+        (
+            r["pass_no"],
+            r["id_no"],
+            r["name"],
+            r["phone"],
+            r["verified_phone"],
+            messages.text(f"status.{r['status']}"),
+        )
+        for r in rows
+    ]
+    widths = [max(_width(x) for x in column) for column in zip(header, *body, strict=True)]
+    for line in (header, *body):
+        cells = [cell + " " * (w - _width(cell)) for cell, w in zip(line, widths, strict=True)]
+        stream.write("  ".join(cells).rstrip() + "\n")
+    counts = {s: sum(1 for r in rows if r["status"] == s.value) for s in Status}
+    stream.write(
+        "\n"
+        + "  ".join(f"{messages.text(f'status.{s.value}')} {n}" for s, n in counts.items())
+        + f"  total {len(rows)}\n"
+    )
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns in a terminal."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

@@ -1,0 +1,141 @@
+"""Verification requests: :class:`core.ports.RequestRepository` in SQL.
+
+Only keyed hashes of the code and link token are stored (DESIGN §4); looking a link
+up is a lookup of its hash (``token_hash`` is unique).
+
+Reads that precede a change (``get``, ``by_token_hash``, ``for_phone``: a code or a
+link is being checked) lock the rows they return with ``FOR UPDATE`` on PostgreSQL,
+so two wrong codes typed at once both count against the attempt limit. SQLite needs
+no row locks: its units of work hold the database's write lock (``storage.db``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.model import Channel, Origin, RequestState, VerificationRequest
+from core.values import IdNumber, PassNumber, Phone
+from storage.tables import passes, verification_requests
+
+_t = verification_requests
+
+
+def _request(row: Any) -> VerificationRequest:
+    return VerificationRequest(
+        id=row.id,
+        pass_no=PassNumber(row.pass_no),
+        id_no=IdNumber(row.id_no),
+        phone=Phone(row.phone),
+        code_hash=row.code_hash,
+        token_hash=row.token_hash,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        origin=Origin(row.origin),
+        channel=Channel(row.channel),
+        language=row.language,
+        state=RequestState(row.state),
+        failed_attempts=row.failed_attempts,
+        update_person_phone=bool(row.update_person_phone),
+        operator_id=row.operator_id,
+        finished_at=row.finished_at,
+    )
+
+
+class SqlRequestRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, request: VerificationRequest) -> None:
+        await self._conn.execute(
+            insert(_t).values(
+                id=request.id,
+                pass_no=request.pass_no.value,
+                id_no=request.id_no.value,
+                phone=request.phone.e164,
+                code_hash=request.code_hash,
+                token_hash=request.token_hash,
+                created_at=request.created_at,
+                expires_at=request.expires_at,
+                origin=request.origin.value,
+                channel=request.channel.value,
+                language=request.language,
+                state=request.state.value,
+                failed_attempts=request.failed_attempts,
+                update_person_phone=request.update_person_phone,
+                operator_id=request.operator_id,
+                finished_at=request.finished_at,
+            )
+        )
+
+    async def get(self, request_id: str) -> VerificationRequest | None:
+        query = select(_t).where(_t.c.id == request_id).with_for_update()
+        row = (await self._conn.execute(query)).first()
+        return _request(row) if row is not None else None
+
+    async def by_token_hash(self, token_hash: str) -> VerificationRequest | None:
+        query = select(_t).where(_t.c.token_hash == token_hash).with_for_update()
+        row = (await self._conn.execute(query)).first()
+        return _request(row) if row is not None else None
+
+    async def latest_for(
+        self, pass_no: PassNumber, id_no: IdNumber, phone: Phone, since: datetime
+    ) -> VerificationRequest | None:
+        """R2: a released request (its SMS never left) does not hold the lock."""
+        query = (
+            select(_t)
+            .where(
+                _t.c.pass_no == pass_no.value,
+                _t.c.id_no == id_no.value,
+                _t.c.phone == phone.e164,
+                _t.c.created_at >= since,
+                _t.c.state != RequestState.RELEASED.value,
+            )
+            .order_by(_t.c.created_at.desc(), _t.c.id.desc())
+            .limit(1)
+        )
+        row = (await self._conn.execute(query)).first()
+        return _request(row) if row is not None else None
+
+    async def for_phone(self, phone: Phone, since: datetime) -> list[VerificationRequest]:
+        query = (
+            select(_t)
+            .where(_t.c.phone == phone.e164, _t.c.created_at >= since)
+            .order_by(_t.c.created_at.desc(), _t.c.id.desc())
+            .with_for_update()
+        )
+        return [_request(row) for row in await self._conn.execute(query)]
+
+    async def update(
+        self,
+        request_id: str,
+        *,
+        state: RequestState | None = None,
+        failed_attempts: int | None = None,
+        finished_at: datetime | None = None,
+    ) -> None:
+        """Only the fields given change; ``None`` means "leave as is"."""
+        values: dict[str, Any] = {}
+        if state is not None:
+            values["state"] = state.value
+        if failed_attempts is not None:
+            values["failed_attempts"] = failed_attempts
+        if finished_at is not None:
+            values["finished_at"] = finished_at
+        if values:
+            await self._conn.execute(update(_t).where(_t.c.id == request_id).values(**values))
+
+    async def count_open(self, now: datetime, *, company: str | None = None) -> int:
+        query = (
+            select(func.count())
+            .select_from(_t)
+            .where(_t.c.state == RequestState.LIVE.value, _t.c.expires_at > now)
+        )
+        if company is not None:
+            query = query.join(passes, passes.c.pass_no == _t.c.pass_no).where(
+                passes.c.company == company
+            )
+        return (await self._conn.execute(query)).scalar_one()

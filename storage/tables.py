@@ -1,0 +1,163 @@
+"""The schema, as SQLAlchemy Core tables: one ``MetaData`` for SQLite and PostgreSQL.
+
+Migrations (``storage/migrations``) create these tables; this module is what the
+repositories and the importer query. ``tests/integration`` checks that the two agree.
+
+Values are stored normalised (pass numbers ``KHPS113-000043``, ID numbers upper case,
+phones E.164), so repositories rebuild core values with their constructors, not
+``parse``. The status of a pass (R7) is not a column: it is derived from
+``passes.verified_phone`` and ``persons.phone`` (see :mod:`storage.status`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that goes in as an aware datetime and comes out as an aware UTC one.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so the value is stored
+    as naive UTC text (fixed width, so text order is time order) and given its UTC
+    zone back when read. A naive datetime is refused: guessing its zone is how
+    24-hour code windows silently become 16- or 32-hour ones.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware one")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("id_no", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("phone", Text, nullable=True),  # E.164; NULL: no phone on file (R6)
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "phone"),
+)
+
+passes = Table(
+    "passes",
+    metadata,
+    Column("pass_no", Text, primary_key=True),
+    # No foreign key to persons: deleting a person makes the pass pending (R7).
+    Column("id_no", Text, nullable=False, index=True),
+    Column("company", Text, nullable=False, index=True),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=False),
+    Column("verified_phone", Text, nullable=True),
+    Column("verified_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+verification_requests = Table(
+    "verification_requests",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("pass_no", Text, nullable=False),
+    Column("id_no", Text, nullable=False),
+    Column("phone", Text, nullable=False),
+    Column("code_hash", Text, nullable=False),
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("failed_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("update_person_phone", Boolean, nullable=False, server_default=text("false")),
+    Column("operator_id", Text, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    # R2 lock lookup, and "requests sent to this phone" for an inbound SMS code.
+    Index(None, "pass_no", "id_no", "phone", "created_at"),
+    Index(None, "phone", "created_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", Text, nullable=False),
+    Column("to_phone", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("request_id", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    # pending | sending | sent | failed | delivered | undelivered
+    Column("state", Text, nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("claimed_by", Text, nullable=True),
+    # Unique but nullable: both backends allow many NULLs in a unique index.
+    Column("provider_sid", Text, nullable=True),
+    Column("provider_status", Text, nullable=True),
+    Column("error_code", Text, nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "provider_sid", unique=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("detail", Text, nullable=False),  # JSON object of masked strings
+)
+
+lookup_failures = Table(
+    "lookup_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index(None, "key", "at"),
+)

@@ -1,0 +1,90 @@
+"""The unit of work: one connection, one transaction, every repository on it.
+
+Everything a use case changes (pass, request, outbox row, audit entry) is written
+through one :class:`SqlUnitOfWork` and committed together, or not at all: leaving the
+``async with`` block without ``commit()`` rolls back, so an exception half-way through
+never leaves an SMS queued for a request that does not exist.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storage.audit import SqlAuditRepository, SqlFailureRepository
+from storage.outbox import SqlOutboxRepository
+from storage.passes import SqlPassRepository
+from storage.requests import SqlRequestRepository
+
+
+class SqlUnitOfWork:
+    """:class:`core.ports.UnitOfWork` on an ``AsyncEngine``.
+
+    The connection is taken from the pool on enter and returned on exit. After
+    ``commit()`` the same unit may be used again; the next statement opens a new
+    transaction, which exit rolls back unless it too is committed.
+    """
+
+    passes: SqlPassRepository
+    requests: SqlRequestRepository
+    outbox: SqlOutboxRepository
+    audit: SqlAuditRepository
+    failures: SqlFailureRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The open connection, for storage-level code that needs plain SQL."""
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open: use 'async with'")
+        return self._conn
+
+    async def __aenter__(self) -> Self:
+        if self._conn is not None:
+            raise RuntimeError("a unit of work cannot be entered twice")
+        conn = await self._engine.connect()
+        try:
+            await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self.passes = SqlPassRepository(conn)
+        self.requests = SqlRequestRepository(conn)
+        self.outbox = SqlOutboxRepository(conn)
+        self.audit = SqlAuditRepository(conn)
+        self.failures = SqlFailureRepository(conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    async def commit(self) -> None:
+        await self.connection.commit()
+
+
+class SqlUnitOfWorkFactory:
+    """:class:`core.ports.UnitOfWorkFactory`: a fresh unit of work per call."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
