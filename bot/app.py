@@ -26,6 +26,7 @@ from core.ports import Clock
 from core.verification import Policy, VerificationService
 from storage.db import create_engine
 from storage.importer import DEMO_REGISTRY, import_registry
+from storage.inbound import InboundLog
 from storage.migrate import upgrade
 from storage.tables import passes
 from storage.uow import SqlUnitOfWorkFactory
@@ -45,6 +46,7 @@ class Services:
     verification: VerificationService
     conversations: ConversationEngine
     sender: SmsSender
+    inbound: InboundLog
     demo: bool = False
     closers: list[Callable[[], object]] = field(default_factory=list)
 
@@ -123,6 +125,7 @@ async def open_services(
         verification=verification,
         conversations=conversations,
         sender=extra.sender or make_sender(config),
+        inbound=InboundLog(engine),
         demo=demo,
     )
 
@@ -155,6 +158,7 @@ def create_app(
 
     app.cleanup_ctx.append(services_ctx)
     app.router.add_get("/healthz", healthz)
+    # --- channels: each module registers its routes and background tasks -----------
     return app
 
 

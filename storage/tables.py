@@ -161,3 +161,39 @@ lookup_failures = Table(
     Column("at", UtcDateTime, nullable=False),
     Index(None, "key", "at"),
 )
+
+conversations = Table(
+    "conversations",
+    metadata,
+    # "sms:+886912345678", "telegram:12345": one conversation per participant.
+    Column("key", Text, primary_key=True),
+    Column("state", Text, nullable=False),  # JSON of core.conversation.Conversation
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    # Twilio retries a webhook and Telegram re-sends an update: (channel, id) is seen
+    # once, and a retry gets the first answer again instead of acting twice.
+    Column("channel", Text, primary_key=True),
+    Column("message_id", Text, primary_key=True),
+    Column("reply", Text, nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "received_at"),
+)
+
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("company", Text, nullable=False),
+    Column("is_admin", Boolean, nullable=False, server_default=text("false")),
+    Column("telegram_user_id", Text, nullable=True, unique=True),
+    # One-time link code, as a keyed hash, valid until link_code_expires_at.
+    Column("link_code_hash", Text, nullable=True, unique=True),
+    Column("link_code_expires_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)

@@ -14,6 +14,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.audit import SqlAuditRepository, SqlFailureRepository
+from storage.conversations import SqlConversationRepository
 from storage.outbox import SqlOutboxRepository
 from storage.passes import SqlPassRepository
 from storage.requests import SqlRequestRepository
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     audit: SqlAuditRepository
     failures: SqlFailureRepository
+    conversations: SqlConversationRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -59,6 +61,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(conn)
         self.audit = SqlAuditRepository(conn)
         self.failures = SqlFailureRepository(conn)
+        self.conversations = SqlConversationRepository(conn)
         return self
 
     async def __aexit__(

@@ -38,8 +38,7 @@ def postgres_url() -> str:
     if url:
         return url
     reason = (
-        f"PostgreSQL tests need {POSTGRES_URL_ENV}, "
-        "e.g. postgresql://postgres@127.0.0.1:5432/test"
+        f"PostgreSQL tests need {POSTGRES_URL_ENV}, e.g. postgresql://postgres@127.0.0.1:5432/test"
     )
     if os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(f"{reason} ({REQUIRE_ENV}=1: they must run here)")

@@ -42,7 +42,7 @@ def test_unsupported_url_is_refused() -> None:
 async def test_upgrade_from_empty_builds_the_schema(empty_engine: AsyncEngine) -> None:
     assert await current_revision(empty_engine) is None
     await upgrade(empty_engine)
-    assert await current_revision(empty_engine) == head_revision() == "0001"
+    assert await current_revision(empty_engine) == head_revision() == "0002"
     async with empty_engine.connect() as conn:
         names = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert names >= TABLES
@@ -51,7 +51,7 @@ async def test_upgrade_from_empty_builds_the_schema(empty_engine: AsyncEngine) -
 async def test_upgrade_twice_is_harmless(empty_engine: AsyncEngine) -> None:
     await upgrade(empty_engine)
     await upgrade(empty_engine)
-    assert await current_revision(empty_engine) == "0001"
+    assert await current_revision(empty_engine) == head_revision()
 
 
 async def test_upgrade_by_url_on_sqlite(tmp_path: Path) -> None:
@@ -59,7 +59,7 @@ async def test_upgrade_by_url_on_sqlite(tmp_path: Path) -> None:
     await upgrade(url)  # makes and disposes of its own engine
     engine = create_engine(url)
     try:
-        assert await current_revision(engine) == "0001"
+        assert await current_revision(engine) == head_revision()
     finally:
         await engine.dispose()
 

@@ -1,4 +1,5 @@
-"""Hand-written fakes of core's ports: an in-memory unit of work, a clock, secrets.
+"""Hand-written fakes of core's ports: an in-memory unit of work (the clock is in
+tests/fakes/clock.py, shared with the end-to-end tests).
 
 The fake unit of work works on a copy of the store and writes it back only on commit,
 so unit tests see the same all-or-nothing behaviour the SQL unit of work gives.
@@ -10,7 +11,7 @@ import copy
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from types import TracebackType
 from typing import Self
 
@@ -261,14 +262,3 @@ class FakeUnitOfWorkFactory:
 
     def __call__(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self.store)
-
-
-class FakeClock:
-    def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += timedelta(**delta)

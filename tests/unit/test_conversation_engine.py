@@ -21,7 +21,8 @@ from core.model import Status
 from core.status import status_of
 from core.values import PassNumber
 from core.verification import Policy, VerificationService
-from tests.unit.fakes import FakeClock, FakeUnitOfWorkFactory, Store
+from tests.fakes.clock import FakeClock
+from tests.unit.fakes import FakeUnitOfWorkFactory, Store
 
 PHONE = "0960123411"
 SMS = Participant(

@@ -1,0 +1,72 @@
+"""The app over real HTTP (pytest-aiohttp), on a real SQLite file, with the demo
+registry (the guide's test holders) loaded and a clock the test moves by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from bot.app import SERVICES, Overrides, Services, create_app
+from bot.config import Config, load_config
+from bot.sms_senders import ConsoleSender
+from tests.fakes.clock import FakeClock
+
+PUBLIC_BASE_URL = "https://pp.example.tw"
+TWILIO_SID = "AC" + "0" * 32
+TWILIO_TOKEN = "test-twilio-auth-token"
+
+AppClient = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def config_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for ``load_config``; tests add or change keys before the app starts."""
+    return {
+        "PORTPASS_DATABASE_URL": f"sqlite:///{tmp_path / 'portpass.db'}",
+        "PORTPASS_SERVER_PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "PORTPASS_SECURITY_SECRET_KEY": "e2e-secret-key-" + "x" * 32,
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+    }
+
+
+@pytest.fixture
+def config(config_env: dict[str, str], tmp_path: Path) -> Config:
+    return load_config(None, config_env, cwd=tmp_path)
+
+
+@pytest.fixture
+def sender() -> ConsoleSender:
+    """Records what the app sends; tests that need Twilio pass a TwilioSender instead."""
+    return ConsoleSender(keep=500)
+
+
+@pytest.fixture
+def make_client(
+    aiohttp_client: Callable[[web.Application], Awaitable[AppClient]],
+    clock: FakeClock,
+    sender: ConsoleSender,
+) -> Callable[..., Awaitable[AppClient]]:
+    async def make(config: Config, *, demo: bool = True, **overrides: object) -> AppClient:
+        extra = Overrides(**{"clock": clock, "sender": sender, **overrides})  # type: ignore[arg-type]
+        return await aiohttp_client(create_app(config, demo=demo, overrides=extra))
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: Callable[..., Awaitable[AppClient]], config: Config) -> AppClient:
+    return await make_client(config)
+
+
+def services_of(client: AppClient) -> Services:
+    return client.app[SERVICES]
