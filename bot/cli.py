@@ -139,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=config.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if config.logging.level != "DEBUG":
+        # Migrations run on every command; their progress lines are noise to an admin.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return asyncio.run(COMMANDS[args.command](args, config))
     except (CliError, ConfigError) as error:

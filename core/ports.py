@@ -33,7 +33,10 @@ class Clock(Protocol):
 
 
 class PassRepository(Protocol):
-    async def get(self, pass_no: PassNumber) -> PassRecord | None: ...
+    async def get(self, pass_no: PassNumber, *, lock: bool = False) -> PassRecord | None:
+        """``lock``: hold the pass row until the unit of work ends, so two requests for
+        the same pass cannot both pass the R2 check and both send a code."""
+        ...
 
     async def list(
         self,

@@ -110,7 +110,7 @@ class VerificationService:
         now = self._clock.now()
         async with self._uow() as uow:
             await self._check_cool_down(uow, requester, now)
-            record = await uow.passes.get(pass_no)
+            record = await uow.passes.get(pass_no, lock=True)
             if record is None or record.id_no != id_no or record.phone != phone:
                 await uow.failures.record(requester.key, now)
                 await self._audit(uow, requester, "request.no_match", pass_no, now)
@@ -145,7 +145,7 @@ class VerificationService:
         type a new number; that number replaces the phone on file once verified."""
         now = self._clock.now()
         async with self._uow() as uow:
-            record = await uow.passes.get(pass_no)
+            record = await uow.passes.get(pass_no, lock=True)
             if record is None:
                 raise PassNotFound(pass_no=pass_no.value)
             if record.phone is None:

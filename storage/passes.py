@@ -56,8 +56,11 @@ class SqlPassRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def get(self, pass_no: PassNumber) -> PassRecord | None:
+    async def get(self, pass_no: PassNumber, *, lock: bool = False) -> PassRecord | None:
         query = _select_records().where(passes.c.pass_no == pass_no.value)
+        if lock:
+            # Only the pass row: persons may be missing (outer join) and need no lock.
+            query = query.with_for_update(of=passes)
         row = (await self._conn.execute(query)).first()
         return _record(row) if row is not None else None
 

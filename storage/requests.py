@@ -84,14 +84,15 @@ class SqlRequestRepository:
     async def latest_for(
         self, pass_no: PassNumber, id_no: IdNumber, phone: Phone, since: datetime
     ) -> VerificationRequest | None:
-        """R2: a released request (its SMS never left) does not hold the lock."""
+        """R2: a released request (its SMS never left) does not hold the lock, and a
+        request made exactly ``since`` ago has just expired, so it holds none either."""
         query = (
             select(_t)
             .where(
                 _t.c.pass_no == pass_no.value,
                 _t.c.id_no == id_no.value,
                 _t.c.phone == phone.e164,
-                _t.c.created_at >= since,
+                _t.c.created_at > since,
                 _t.c.state != RequestState.RELEASED.value,
             )
             .order_by(_t.c.created_at.desc(), _t.c.id.desc())

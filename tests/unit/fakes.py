@@ -91,7 +91,7 @@ class FakePasses:
     def __init__(self, store: Store) -> None:
         self._s = store
 
-    async def get(self, pass_no: PassNumber) -> PassRecord | None:
+    async def get(self, pass_no: PassNumber, *, lock: bool = False) -> PassRecord | None:
         return self._s.record(pass_no) if pass_no in self._s.passes else None
 
     async def list(

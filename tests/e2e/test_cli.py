@@ -1,0 +1,124 @@
+"""``portpass`` as an administrator uses it: import the registry, read the status table,
+and get one clear line (never a traceback) when something is wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[2] / "storage" / "demo" / "passes.csv"
+
+
+@pytest.fixture(autouse=True)
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("PORTPASS_CONFIG", "PORTPASS_DATABASE_URL", "PORTPASS_SECURITY_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PORTPASS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_import_then_status_json_gives_each_pass_its_r7_status(capsys):
+    code, out, _ = run(capsys, "import", str(SAMPLE))
+    assert code == 0
+    assert "passes: 21 new, 0 updated, 0 unchanged, 0 invalid" in out
+    code, out, _ = run(capsys, "status", "--format", "json")
+    assert code == 0
+    rows = {row["pass_no"]: row for row in json.loads(out)}
+    assert len(rows) == 21
+    assert set(rows["KHPS113-000040"]) == {
+        "pass_no",
+        "id_no",
+        "name",
+        "phone",
+        "verified_phone",
+        "status",
+        "company",
+    }
+    # The guide's second table: 已驗證, 未驗證, 待驗證.
+    assert rows["KHPS113-000045"]["status"] == "verified"
+    assert rows["KHPS113-000016"]["status"] == "unverified"
+    assert rows["KHPS111-000014"]["status"] == "pending"
+    assert rows["KHPS113-000034"]["phone"] == ""  # no person phone: R6
+    assert rows["TCPS113-000101"]["company"] == "臺中港測試公司"
+
+
+def test_reimport_is_unchanged_and_filters_work(capsys):
+    run(capsys, "import", str(SAMPLE))
+    code, out, _ = run(capsys, "import", str(SAMPLE))
+    assert "passes: 0 new, 0 updated, 21 unchanged, 0 invalid" in out
+    code, out, _ = run(capsys, "status", "--state", "pending", "--format", "csv")
+    lines = out.strip().splitlines()
+    assert lines[0] == "pass_no,id_no,name,phone,verified_phone,status,company"
+    assert len(lines) == 2 and lines[1].startswith("KHPS111-000014,")
+    code, out, _ = run(capsys, "status", "--company", "臺中港測試公司", "--format", "json")
+    assert {r["pass_no"] for r in json.loads(out)} == {"TCPS113-000101", "TCPS113-000102"}
+    code, out, _ = run(capsys, "status", "khps113000043")
+    assert "KHPS113-000043" in out and "未驗證" in out
+    assert "未驗證 1" in out
+
+
+def test_invalid_rows_are_reported_with_line_numbers_and_nothing_is_imported(capsys, workdir: Path):
+    bad = workdir / "bad.csv"
+    bad.write_text(
+        "pass_no,id_no,name,phone,valid_from,valid_to,company\n"
+        "KHPS113-000043,QQ12345673,檢訊測試三,0960123411,2026/01/05,2027/01/04,甲\n"
+        "NOT-A-PASS,QQ12345673,檢訊測試三,0960123411,2026/01/05,2027/01/04,甲\n"
+        "KHPS113-000044,QQ12345674,簡訊測試四,12345,2026/01/05,2027/01/04,甲\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "import", str(bad))
+    assert code == 1
+    assert "line 3" in err and "line 4" in err
+    assert "nothing was imported" in err
+    code, out, _ = run(capsys, "status", "--format", "json")
+    assert json.loads(out) == []
+    code, out, _ = run(capsys, "import", "--skip-invalid", str(bad))
+    assert code == 0
+    assert "1 new" in out
+
+
+def test_dry_run_writes_nothing(capsys):
+    code, out, _ = run(capsys, "import", "--dry-run", str(SAMPLE))
+    assert code == 0 and "dry run" in out and "21 new" in out
+    _, out, _ = run(capsys, "status", "--format", "json")
+    assert json.loads(out) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (("import", "missing.csv"), "no such file: missing.csv"),
+        (("status", "hello"), "not a pass number: 'hello'"),
+    ],
+)
+def test_errors_are_one_line_and_non_zero(capsys, argv, expected):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.strip() == f"portpass: {expected} (e.g. KHPS113-000043)" or err.strip() == (
+        f"portpass: {expected}"
+    )
+    assert "Traceback" not in err
+
+
+def test_bad_config_names_the_key(capsys, monkeypatch):
+    monkeypatch.setenv("PORTPASS_SMS_SENDER", "pigeon")
+    code, _, err = run(capsys, "status")
+    assert code == 2
+    assert err.startswith("portpass: configuration: sms.sender must be one of: console, twilio")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_db_upgrade(capsys):
+    code, out, _ = run(capsys, "db", "upgrade")
+    assert code == 0 and "newest schema" in out
