@@ -35,7 +35,7 @@ from core.errors import (
 )
 from core.masking import mask_pass
 from core.model import Channel, Requester
-from core.ports import Clock, UnitOfWorkFactory
+from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
 from core.verification import VerificationService
@@ -81,12 +81,13 @@ class ConversationEngine:
         self._policy = policy
 
     async def handle(self, who: Participant, message: Input) -> list[Reply]:
+        """One turn, in one unit of work: the state read, the action it causes (a code
+        sent, a code checked) and the new state are committed together."""
         now = self._clock.now()
         async with self._uow() as uow:
             stored = await uow.conversations.get(who.key)
-        state, replies = self._expire(stored, now, who)
-        state, more = await self._step(state, who, message)
-        async with self._uow() as uow:
+            state, replies = self._expire(stored, now, who)
+            state, more = await self._step(state, who, message, uow)
             await uow.conversations.save(who.key, state.with_(updated_at=now))
             await uow.commit()
         return replies + more
@@ -118,13 +119,13 @@ class ConversationEngine:
     # --- dispatch ----------------------------------------------------------------------------
 
     async def _step(
-        self, state: Conversation, who: Participant, message: Input
+        self, state: Conversation, who: Participant, message: Input, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
         if isinstance(message, SharedContact):
-            return await self._on_contact(state, who, message)
+            return await self._on_contact(state, who, message, uow)
         if isinstance(message, Choice):
-            return await self._on_choice(state, who, message.value)
+            return await self._on_choice(state, who, message.value, uow)
         word = _word(message.text)
         if word in _CANCEL:
             return state.restart(), [Reply(messages.text("conv.cancelled", lang))]
@@ -134,9 +135,9 @@ class ConversationEngine:
             new = self._switch_language(lang, word)
             return state.with_(language=new), [Reply(messages.text("conv.language_set", new))]
         if word in _STATUS:
-            return state, [await self._status(state, who)]
+            return state, [await self._status(state, who, uow)]
         if word in _START:
-            return await self._start(state, who)
+            return await self._start(state, who, uow)
         handler = {
             Step.ASK_PASS: self._on_pass,
             Step.ASK_ID: self._on_id,
@@ -145,9 +146,9 @@ class ConversationEngine:
             Step.AWAIT_CODE: self._on_code,
         }.get(state.step)
         if handler is not None:
-            return await handler(state, who, message.text)
+            return await handler(state, who, message.text, uow)
         if _CODE.match(word) and who.phone:
-            return await self._on_code(state, who, word)
+            return await self._on_code(state, who, word, uow)
         return state, [Reply(messages.text("conv.short_help", lang))]
 
     @staticmethod
@@ -161,17 +162,17 @@ class ConversationEngine:
     # --- steps --------------------------------------------------------------------------------
 
     async def _start(
-        self, state: Conversation, who: Participant
+        self, state: Conversation, who: Participant, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
         fresh = state.restart()
         try:
-            await self._verification.ensure_not_cooling_down(self._requester(fresh, who))
+            await self._verification.ensure_not_cooling_down(self._requester(fresh, who), uow=uow)
         except PortPassError as error:
             return fresh, [self._error(error, fresh)]
         return fresh.with_(step=Step.ASK_PASS), [self._ask(Step.ASK_PASS, fresh)]
 
     async def _on_pass(
-        self, state: Conversation, who: Participant, text: str
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
         try:
             pass_no = PassNumber.parse(text)
@@ -181,7 +182,7 @@ class ConversationEngine:
         return new, [self._ask(Step.ASK_ID, new)]
 
     async def _on_id(
-        self, state: Conversation, who: Participant, text: str
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
         try:
             id_no = IdNumber.parse(text)
@@ -201,7 +202,7 @@ class ConversationEngine:
         return new, [self._ask(Step.ASK_PHONE, new)]
 
     async def _on_phone_text(
-        self, state: Conversation, who: Participant, text: str
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
         try:
             phone = Phone.parse(text, regions=self._policy.allowed_regions)
@@ -210,31 +211,31 @@ class ConversationEngine:
         return self._confirm(state.with_(phone=phone.e164))
 
     async def _on_contact(
-        self, state: Conversation, who: Participant, contact: SharedContact
+        self, state: Conversation, who: Participant, contact: SharedContact, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
         if state.step is not Step.ASK_PHONE:
             return state, [Reply(messages.text("conv.short_help", lang))]
         if not contact.own:
             return state, [Reply(messages.text("conv.contact_not_own", lang), ask_contact=True)]
-        return await self._on_phone_text(state, who, contact.phone)
+        return await self._on_phone_text(state, who, contact.phone, uow)
 
     def _confirm(self, state: Conversation) -> tuple[Conversation, list[Reply]]:
         new = state.with_(step=Step.CONFIRM)
         return new, [self._ask(Step.CONFIRM, new)]
 
     async def _on_confirm_text(
-        self, state: Conversation, who: Participant, text: str
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
         word = _word(text)
         if word in _YES:
-            return await self._on_choice(state, who, "confirm")
+            return await self._on_choice(state, who, "confirm", uow)
         if word in _NO:
-            return await self._on_choice(state, who, "cancel")
+            return await self._on_choice(state, who, "cancel", uow)
         return state, [self._ask(Step.CONFIRM, state)]
 
     async def _on_choice(
-        self, state: Conversation, who: Participant, value: str
+        self, state: Conversation, who: Participant, value: str, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
         if state.step is not Step.CONFIRM:
@@ -249,6 +250,7 @@ class ConversationEngine:
                 PassNumber(state.pass_no),
                 IdNumber(state.id_no),
                 Phone(state.phone),
+                uow=uow,
             )
         except AlreadyRequested as error:
             # The earlier code still works: wait for it.
@@ -263,7 +265,7 @@ class ConversationEngine:
         ]
 
     async def _on_code(
-        self, state: Conversation, who: Participant, text: str
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
         code = _word(text)
@@ -272,9 +274,12 @@ class ConversationEngine:
         phone = state.phone or who.phone
         if phone is None:
             return state, [self._error(NoOpenRequest(), state)]
+        # An SMS sender has every code sent to their number (one phone on several passes):
+        # the code picks the request. A typed phone (Telegram) keeps to this chat's request.
+        request_id = None if who.phone else state.request_id
         try:
             verified = await self._verification.check_code(
-                self._requester(state, who), Phone(phone), code, request_id=state.request_id
+                self._requester(state, who), Phone(phone), code, request_id=request_id, uow=uow
             )
         except WrongCode as error:
             return state, [self._error(error, state)]
@@ -288,17 +293,16 @@ class ConversationEngine:
         )
         return done, [Reply(text_)]
 
-    async def _status(self, state: Conversation, who: Participant) -> Reply:
+    async def _status(self, state: Conversation, who: Participant, uow: UnitOfWork) -> Reply:
         """SMS: passes whose phone on file is the sender's; Telegram: passes this chat
         verified. Nothing about anyone else, and pass numbers masked."""
         lang = self._lang(state)
-        async with self._uow() as uow:
-            records = await uow.passes.with_phone(Phone(who.phone)) if who.phone else []
-            known = {r.pass_no for r in records}
-            for value in state.verified_passes:
-                record = await uow.passes.get(PassNumber(value))
-                if record is not None and record.pass_no not in known:
-                    records.append(record)
+        records = await uow.passes.with_phone(Phone(who.phone)) if who.phone else []
+        known = {r.pass_no for r in records}
+        for value in state.verified_passes:
+            record = await uow.passes.get(PassNumber(value))
+            if record is not None and record.pass_no not in known:
+                records.append(record)
         if not records:
             return Reply(messages.text("conv.status_none", lang))
         lines = [

@@ -8,6 +8,8 @@ request, its SMS in the outbox and its audit entry are committed together or not
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,6 +75,18 @@ class Verified:
 
 
 @dataclass(frozen=True, slots=True)
+class _Work:
+    """A unit of work and whether this use case owns it (and so commits it)."""
+
+    uow: UnitOfWork
+    owned: bool
+
+    async def commit(self) -> None:
+        if self.owned:
+            await self.uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
 class LinkDetails:
     """What the link page shows before the holder confirms (masked there)."""
 
@@ -82,6 +96,12 @@ class LinkDetails:
 
 
 class VerificationService:
+    """Each use case runs in its own unit of work, or in the caller's when ``uow`` is
+    given: the conversation engine passes its own, so the conversation's new state is
+    committed with the action that caused it, in one transaction. A caller that passes
+    ``uow`` commits it, also after a :class:`PortPassError` (failed lookups and wrong
+    codes are recorded before the error is raised and must be kept)."""
+
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -96,30 +116,46 @@ class VerificationService:
         self._secrets = secrets
         self._policy = policy
 
+    @asynccontextmanager
+    async def _work(self, given: UnitOfWork | None) -> AsyncIterator[_Work]:
+        if given is not None:
+            yield _Work(given, owned=False)
+            return
+        async with self._uow() as uow:
+            yield _Work(uow, owned=True)
+
     # --- requesting a code ---------------------------------------------------------------
 
-    async def ensure_not_cooling_down(self, requester: Requester) -> None:
+    async def ensure_not_cooling_down(
+        self, requester: Requester, *, uow: UnitOfWork | None = None
+    ) -> None:
         """Lets a conversation refuse early, before the holder types three fields."""
-        async with self._uow() as uow:
-            await self._check_cool_down(uow, requester, self._clock.now())
+        async with self._work(uow) as work:
+            await self._check_cool_down(work.uow, requester, self._clock.now())
 
     async def request_as_holder(
-        self, requester: Requester, pass_no: PassNumber, id_no: IdNumber, phone: Phone
+        self,
+        requester: Requester,
+        pass_no: PassNumber,
+        id_no: IdNumber,
+        phone: Phone,
+        *,
+        uow: UnitOfWork | None = None,
     ) -> CodeSent:
         """R1, R2, R3: a code only when pass, ID and phone on file all match."""
         now = self._clock.now()
-        async with self._uow() as uow:
-            await self._check_cool_down(uow, requester, now)
-            record = await uow.passes.get(pass_no, lock=True)
+        async with self._work(uow) as work:
+            await self._check_cool_down(work.uow, requester, now)
+            record = await work.uow.passes.get(pass_no, lock=True)
             if record is None or record.id_no != id_no or record.phone != phone:
-                await uow.failures.record(requester.key, now)
-                await self._audit(uow, requester, "request.no_match", pass_no, now)
-                await uow.commit()
+                await work.uow.failures.record(requester.key, now)
+                await self._audit(work.uow, requester, "request.no_match", pass_no, now)
+                await work.commit()
                 raise NoMatch()
             sent = await self._issue(
-                uow, record, phone, now, requester, Origin.HOLDER, operator=None
+                work.uow, record, phone, now, requester, Origin.HOLDER, operator=None
             )
-            await uow.commit()
+            await work.commit()
             return sent
 
     async def operator_target(
@@ -140,21 +176,23 @@ class VerificationService:
         requester: Requester,
         pass_no: PassNumber,
         new_phone: Phone | None = None,
+        *,
+        uow: UnitOfWork | None = None,
     ) -> CodeSent:
         """R5, R6: the operator names the pass (any pass, by its exact number) and may
         type a new number; that number replaces the phone on file once verified."""
         now = self._clock.now()
-        async with self._uow() as uow:
-            record = await uow.passes.get(pass_no, lock=True)
+        async with self._work(uow) as work:
+            record = await work.uow.passes.get(pass_no, lock=True)
             if record is None:
                 raise PassNotFound(pass_no=pass_no.value)
             if record.phone is None:
                 raise NoPhoneOnFile()
             target = new_phone or record.phone
             sent = await self._issue(
-                uow, record, target, now, requester, Origin.OPERATOR, operator=operator
+                work.uow, record, target, now, requester, Origin.OPERATOR, operator=operator
             )
-            await uow.commit()
+            await work.commit()
             return sent
 
     async def _issue(
@@ -220,20 +258,22 @@ class VerificationService:
         phone: Phone,
         code: str,
         request_id: str | None = None,
+        *,
+        uow: UnitOfWork | None = None,
     ) -> Verified:
         """A typed or replied code. With several open requests for one phone (one person,
         several passes) the code itself picks the request; a wrong code counts against
         every open one, so spreading guesses over passes gains nothing."""
         now = self._clock.now()
-        async with self._uow() as uow:
-            recent = await uow.requests.for_phone(phone, now - _LOOKBACK)
+        async with self._work(uow) as work:
+            recent = await work.uow.requests.for_phone(phone, now - _LOOKBACK)
             if request_id is not None:
                 recent = [r for r in recent if r.id == request_id]
             open_ = [r for r in recent if r.is_open(now)]
             for request in open_:
                 if self._hasher.code_matches(request.id, code, request.code_hash):
-                    verified = await self._verify(uow, request, requester, now)
-                    await uow.commit()
+                    verified = await self._verify(work.uow, request, requester, now)
+                    await work.commit()
                     return verified
             if not open_:
                 raise self._why_closed(recent, code, now)
@@ -242,15 +282,15 @@ class VerificationService:
             for request in open_:
                 attempts = request.failed_attempts + 1
                 spent = attempts >= max_attempts
-                await uow.requests.update(
+                await work.uow.requests.update(
                     request.id,
                     failed_attempts=attempts,
                     state=RequestState.SPENT if spent else None,
                     finished_at=now if spent else None,
                 )
                 remaining = max(remaining, max_attempts - attempts)
-            await self._audit(uow, requester, "check.wrong_code", open_[0].pass_no, now)
-            await uow.commit()
+            await self._audit(work.uow, requester, "check.wrong_code", open_[0].pass_no, now)
+            await work.commit()
         if remaining == 0:
             raise RequestSpent(retry_at=open_[0].created_at + self._policy.code_ttl)
         raise WrongCode(remaining=remaining)
@@ -281,17 +321,19 @@ class VerificationService:
             raise self._closed_error(request, now)
         return LinkDetails(request.pass_no, request.phone, request.expires_at)
 
-    async def confirm_link(self, requester: Requester, token: str) -> Verified:
+    async def confirm_link(
+        self, requester: Requester, token: str, *, uow: UnitOfWork | None = None
+    ) -> Verified:
         """R3: confirming the link's page has the same effect as the right code."""
         now = self._clock.now()
-        async with self._uow() as uow:
-            request = await uow.requests.by_token_hash(self._hasher.token_hash(token))
+        async with self._work(uow) as work:
+            request = await work.uow.requests.by_token_hash(self._hasher.token_hash(token))
             if request is None or request.state is RequestState.RELEASED:
                 raise UnknownLink()
             if not request.is_open(now):
                 raise self._closed_error(request, now)
-            verified = await self._verify(uow, request, requester, now)
-            await uow.commit()
+            verified = await self._verify(work.uow, request, requester, now)
+            await work.commit()
             return verified
 
     async def _verify(
