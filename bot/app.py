@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy import func, select, text
@@ -22,6 +23,7 @@ from bot.sms_senders import ConsoleSender, SmsSender, TwilioSender
 from core.clock import SystemClock
 from core.codes import SecretHasher, SecretSource, SystemSecrets
 from core.conversation_engine import ConversationEngine, DialoguePolicy
+from core.operators import OperatorService
 from core.ports import Clock
 from core.verification import Policy, VerificationService
 from storage.db import create_engine
@@ -30,6 +32,9 @@ from storage.inbound import InboundLog
 from storage.migrate import upgrade
 from storage.tables import passes
 from storage.uow import SqlUnitOfWorkFactory
+
+if TYPE_CHECKING:  # for Overrides only: bot.outbox_worker imports this module
+    from bot.outbox_worker import OutboxTuning
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ class Services:
     conversations: ConversationEngine
     sender: SmsSender
     inbound: InboundLog
+    operators: OperatorService
     demo: bool = False
     closers: list[Callable[[], object]] = field(default_factory=list)
 
@@ -58,6 +64,7 @@ class Overrides:
     clock: Clock | None = None
     secrets: SecretSource | None = None
     sender: SmsSender | None = None
+    outbox: OutboxTuning | None = None  # the outbox worker's timings
 
 
 CONFIG = web.AppKey("config", Config)
@@ -126,6 +133,7 @@ async def open_services(
         conversations=conversations,
         sender=extra.sender or make_sender(config),
         inbound=InboundLog(engine),
+        operators=OperatorService(uow, clock, hasher, SystemSecrets()),
         demo=demo,
     )
 
@@ -159,6 +167,21 @@ def create_app(
     app.cleanup_ctx.append(services_ctx)
     app.router.add_get("/healthz", healthz)
     # --- channels: each module registers its routes and background tasks -----------
+    from bot import outbox_worker, sms_status  # not at the top: they import SERVICES
+
+    outbox_worker.setup(app, (overrides or Overrides()).outbox)
+    sms_status.setup(app)
+    from bot import sms_inbound  # here, not at the top: it imports SERVICES from this module
+
+    sms_inbound.setup(app)
+    from bot import telegram_channel, telegram_operator  # likewise; operators via add_handlers
+
+    telegram_channel.setup(app)
+    telegram_operator.setup(app)
+    from bot import dev_inbox, link_page  # likewise: the link page and the demo inbox
+
+    link_page.setup(app)
+    dev_inbox.setup(app)
     return app
 
 

@@ -8,10 +8,13 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
+from bot.check_config import check_config
 from bot.config import Config, ConfigError, load_config
+from bot.operator_cli import add_operator_parser, run_operator
 from bot.status_report import STATES, print_status
 from core.errors import InvalidInput
 from core.values import PassNumber
@@ -20,7 +23,7 @@ from storage.migrate import upgrade
 
 log = logging.getLogger("portpass")
 
-Command = Callable[[argparse.Namespace, Config], Awaitable[int]]
+Command = Callable[[argparse.Namespace, Config], Coroutine[Any, Any, int]]
 
 
 class CliError(Exception):
@@ -61,6 +64,27 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--company")
     status.add_argument("--state", choices=STATES)
     status.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    add_operator_parser(commands)
+
+    commands.add_parser(
+        "check-config",
+        help="check the configuration and show the verification SMS with its segment count",
+    )
+
+    chat = commands.add_parser(
+        "chat", help="text the running server as a phone, without Twilio (try the SMS flow)"
+    )
+    chat.add_argument(
+        "--from",
+        dest="sender",
+        metavar="PHONE",
+        required=True,
+        help="the phone to text as, e.g. 0960123411",
+    )
+    chat.add_argument(
+        "--url", help="where the server listens (default: http://<server.host>:<server.port>)"
+    )
     return parser
 
 
@@ -121,11 +145,20 @@ async def _status(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def _chat(args: argparse.Namespace, config: Config) -> int:
+    from bot.chat_cli import chat_command  # loads the whole app: only this command needs it
+
+    return await chat_command(args, config)
+
+
 COMMANDS: dict[str, Command] = {
     "serve": _serve,
     "db": _db,
     "import": _import,
     "status": _status,
+    "operator": run_operator,
+    "check-config": check_config,
+    "chat": _chat,
 }
 
 

@@ -9,6 +9,7 @@ import signal
 from aiohttp import web
 
 from bot.app import create_app
+from bot.check_config import segment_warning
 from bot.config import Config
 
 log = logging.getLogger(__name__)
@@ -17,6 +18,9 @@ log = logging.getLogger(__name__)
 async def run_server(
     config: Config, *, host: str | None = None, port: int | None = None, demo: bool = False
 ) -> None:
+    warning = segment_warning(config.server.public_base_url)
+    if warning:
+        log.warning("%s", warning)
     app = create_app(config, demo=demo)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

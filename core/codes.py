@@ -14,6 +14,10 @@ from typing import Protocol
 
 CODE_DIGITS = 6
 TOKEN_BYTES = 9  # 12 URL-safe characters, 72 bits: short enough for a one-segment SMS
+#: Operator link codes are read off a terminal and typed into Telegram: upper-case letters
+#: and digits without the look-alikes 0/O and 1/I. 32 symbols, 10 of them: 50 bits.
+LINK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+LINK_CODE_LENGTH = 10
 
 
 class SecretSource(Protocol):
@@ -32,6 +36,10 @@ class SystemSecrets:
 
     def token(self) -> str:
         return secrets.token_urlsafe(TOKEN_BYTES)
+
+    def link_code(self) -> str:
+        """A one-time operator link code (see :data:`LINK_CODE_ALPHABET`)."""
+        return "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(LINK_CODE_LENGTH))
 
 
 class SecretHasher:
@@ -53,5 +61,17 @@ class SecretHasher:
     def token_hash(self, token: str) -> str:
         return self._digest("token", token)
 
+    def link_code_hash(self, code: str) -> str:
+        """Operator link codes: looked up by hash, so not bound to a record like codes."""
+        return self._digest("link", code)
+
     def code_matches(self, request_id: str, code: str, stored_hash: str) -> bool:
         return hmac.compare_digest(self.code_hash(request_id, code), stored_hash)
+
+    def form_tag(self, token: str) -> str:
+        """The link page's anti-forgery field: only this server can compute it for a
+        token, and it never equals the token's stored hash (another purpose)."""
+        return self._digest("form", token)
+
+    def form_tag_matches(self, token: str, tag: str) -> bool:
+        return hmac.compare_digest(self.form_tag(token).encode(), tag.encode())

@@ -33,12 +33,14 @@ class Conversation:
     phone: str | None = None
     unconfirmed_id: str | None = None  # an ID with a bad check digit, typed once
     request_id: str | None = None
-    verified_passes: tuple[str, ...] = ()
+    # Passes this participant proved to hold (pass, ID and phone matched and a code
+    # was sent): what /status may show them, whichever way they then verified.
+    own_passes: tuple[str, ...] = ()
     updated_at: datetime | None = None
 
     def restart(self) -> Conversation:
         """Back to idle, keeping what outlives one verification."""
-        return Conversation(language=self.language, verified_passes=self.verified_passes)
+        return Conversation(language=self.language, own_passes=self.own_passes)
 
     def with_(self, **changes: Any) -> Conversation:
         return replace(self, **changes)
@@ -52,7 +54,7 @@ class Conversation:
             "phone": self.phone,
             "unconfirmed_id": self.unconfirmed_id,
             "request_id": self.request_id,
-            "verified_passes": list(self.verified_passes),
+            "own_passes": list(self.own_passes),
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
 
@@ -67,7 +69,7 @@ class Conversation:
             phone=data.get("phone"),
             unconfirmed_id=data.get("unconfirmed_id"),
             request_id=data.get("request_id"),
-            verified_passes=tuple(data.get("verified_passes", ())),
+            own_passes=tuple(data.get("own_passes", ())),
             updated_at=datetime.fromisoformat(updated) if updated else None,
         )
 

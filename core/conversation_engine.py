@@ -98,7 +98,9 @@ class ConversationEngine:
         if stored is None:
             return Conversation(language=self._language_from_hint(who)), []
         idle = stored.updated_at is not None and now - stored.updated_at > self._policy.idle_timeout
-        if idle and stored.step is not Step.IDLE:
+        # Waiting for a code is not idling: the code lives 24 hours, and checking it will
+        # say so if it has expired. Only the questions before it time out.
+        if idle and stored.step not in (Step.IDLE, Step.AWAIT_CODE):
             lang = self._lang(stored)
             return stored.restart(), [Reply(messages.text("conv.timed_out", lang))]
         return stored, []
@@ -258,7 +260,11 @@ class ConversationEngine:
             return waiting, [self._error(error, state)]
         except PortPassError as error:
             return state.restart(), [self._error(error, state)]
-        waiting = state.with_(step=Step.AWAIT_CODE, request_id=sent.request_id)
+        waiting = state.with_(
+            step=Step.AWAIT_CODE,
+            request_id=sent.request_id,
+            own_passes=_add(state.own_passes, sent.pass_no.value),
+        )
         return waiting, [
             Reply(messages.text("request.sent", lang)),
             Reply(messages.text("conv.ask_code", lang)),
@@ -285,9 +291,7 @@ class ConversationEngine:
             return state, [self._error(error, state)]
         except PortPassError as error:
             return state.restart(), [self._error(error, state)]
-        done = state.restart().with_(
-            verified_passes=_add(state.verified_passes, verified.pass_no.value)
-        )
+        done = state.restart().with_(own_passes=_add(state.own_passes, verified.pass_no.value))
         text_ = messages.text(
             "check.verified", lang, pass_no=verified.pass_no.value, phone=verified.phone.display
         )
@@ -299,12 +303,13 @@ class ConversationEngine:
         lang = self._lang(state)
         records = await uow.passes.with_phone(Phone(who.phone)) if who.phone else []
         known = {r.pass_no for r in records}
-        for value in state.verified_passes:
+        for value in state.own_passes:
             record = await uow.passes.get(PassNumber(value))
             if record is not None and record.pass_no not in known:
                 records.append(record)
         if not records:
-            return Reply(messages.text("conv.status_none", lang))
+            key = "conv.status_none" if who.phone else "conv.status_none_chat"
+            return Reply(messages.text(key, lang))
         lines = [
             messages.text(
                 "conv.status_line",

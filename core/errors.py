@@ -40,6 +40,12 @@ class InvalidIdNumber(InvalidInput):
     key = "input.id_no"
 
 
+class IdLooksLikePassNumber(InvalidIdNumber):
+    """A pass number typed where the ID number was asked for: say which is which."""
+
+    key = "input.id_is_pass_no"
+
+
 class IdChecksumMismatch(InvalidInput):
     key = "input.id_checksum"
 
@@ -125,6 +131,55 @@ class PassNotFound(PortPassError):
 
     def params(self) -> dict[str, object]:
         return {"pass_no": self.pass_no}
+
+
+# --- operator accounts ------------------------------------------------------------------
+
+
+class InvalidLinkCode(PortPassError):
+    """``/link CODE`` with a code that is unknown, expired, already used or revoked: one
+    error for all four, so a guesser learns nothing about which codes exist."""
+
+    key = "operator.link_invalid"
+
+
+class NotAnOperator(PortPassError):
+    """The Telegram user is not linked to an active operator account (never linked,
+    unlinked, or revoked since). Channels answer without any operator data."""
+
+    key = "operator.not_linked"
+
+
+class OperatorNotFound(PortPassError):
+    """The admin CLI named an operator id that does not exist."""
+
+    key = "operator.not_found"
+
+    def __init__(self, *, operator_id: str) -> None:
+        super().__init__(operator_id=operator_id)
+        self.operator_id = operator_id
+
+    def params(self) -> dict[str, object]:
+        return {"operator_id": self.operator_id}
+
+
+class OperatorRevoked(PortPassError):
+    """The operator account was revoked: it gets no new link code."""
+
+    key = "operator.revoked"
+
+    def __init__(self, *, operator_id: str) -> None:
+        super().__init__(operator_id=operator_id)
+        self.operator_id = operator_id
+
+    def params(self) -> dict[str, object]:
+        return {"operator_id": self.operator_id}
+
+
+class InvalidOperatorDetails(InvalidInput):
+    """An operator needs a non-blank name and company."""
+
+    key = "operator.invalid_details"
 
 
 # --- code and link checks ---------------------------------------------------------------

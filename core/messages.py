@@ -25,6 +25,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "通行證號格式不正確，請輸入如 KHPS113-000043 的通行證號。",
         "That is not a pass number. Please type it like KHPS113-000043.",
     ),
+    "input.id_is_pass_no": (
+        "這是通行證號。請輸入身分證號（例：A123456789）。",
+        "That is a pass number. Please type the ID number (for example A123456789).",
+    ),
     "input.id_no": (
         "身分證號格式不正確，請輸入如 A123456789 的身分證號或居留證號。",
         "That is not an ID number. Please type it like A123456789 (ID or resident certificate).",
@@ -90,6 +94,120 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "查無通行證 {pass_no}。",
         "No pass {pass_no} was found.",
     ),
+    "operator.link_invalid": (
+        "連結碼無效、已使用或已過期，請向系統管理員索取新的連結碼。",
+        "This link code is not valid, was already used, or has expired. Please ask your "
+        "administrator for a new one.",
+    ),
+    "operator.linked": (
+        "已連結業者申請人帳號：{name}（{company}）。",
+        "Linked to the operator account {name} ({company}).",
+    ),
+    "operator.unlinked": (
+        "已解除此 Telegram 帳號與業者申請人帳號的連結。",
+        "This Telegram account is no longer linked to an operator account.",
+    ),
+    "operator.not_linked": (
+        "此 Telegram 帳號尚未連結業者申請人帳號。",
+        "This Telegram account is not linked to an operator account.",
+    ),
+    "operator.not_found": (
+        "查無業者申請人帳號 {operator_id}。",
+        "No operator account {operator_id} was found.",
+    ),
+    "operator.revoked": (
+        "業者申請人帳號 {operator_id} 已停用。",
+        "The operator account {operator_id} has been revoked.",
+    ),
+    "operator.invalid_details": (
+        "業者申請人的姓名與公司名稱不可空白。",
+        "An operator needs a name and a company.",
+    ),
+    # --- the operator's table and its CSV export (R10 columns, then validity and company) ---
+    "operator.col.pass_no": ("通行證號", "Pass number"),
+    "operator.col.id_no": ("身分證號", "ID number"),
+    "operator.col.name": ("姓名", "Name"),
+    "operator.col.phone": ("手機號碼", "Phone"),
+    "operator.col.verified_phone": ("已驗證手機號碼", "Verified phone"),
+    "operator.col.status": ("是否驗證", "Status"),
+    "operator.col.valid_from": ("期限起日", "Valid from"),
+    "operator.col.valid_to": ("期限迄日", "Valid to"),
+    "operator.col.company": ("公司", "Company"),
+    # --- operators on Telegram (bot/telegram_operator*.py) --------------------------------------
+    "operator.help": (
+        "業者申請人指令：\n"
+        "/passes [已驗證|未驗證|待驗證]：所屬通行證列表\n"
+        "/pass 通行證號：查詢一張通行證（非所屬通行證請輸入完整證號）\n"
+        "/send 通行證號 [新手機號碼]：發送驗證碼（例：/send KHPS113-000043 0912345678）\n"
+        "/stats：驗證統計\n"
+        "/export：匯出驗證狀態表（CSV）\n"
+        "/unlink：解除連結",
+        "Operator commands:\n"
+        "/passes [verified|unverified|pending]: your passes\n"
+        "/pass PASS_NO: one pass (type the exact number for another company's pass)\n"
+        "/send PASS_NO [NEW_PHONE]: send a code (for example /send KHPS113-000043 0912345678)\n"
+        "/stats: verification counts\n"
+        "/export: the status table as CSV\n"
+        "/unlink: unlink this Telegram account",
+    ),
+    "operator.link_usage": (
+        "請在 /link 後面輸入系統管理員提供的連結碼，例：/link K7PQ2MX9RT",
+        "Please type the link code your administrator gave you after /link, for example "
+        "/link K7PQ2MX9RT",
+    ),
+    "operator.passes_usage": (
+        "請輸入 /passes，或加上狀態：/passes 已驗證、/passes 未驗證、/passes 待驗證。",
+        "Please send /passes, or add a status: /passes verified, /passes unverified, "
+        "/passes pending.",
+    ),
+    "operator.pass_usage": (
+        "請在 /pass 後面輸入通行證號，例：/pass KHPS113-000043",
+        "Please type a pass number after /pass, for example /pass KHPS113-000043",
+    ),
+    "operator.send_usage": (
+        "請在 /send 後面輸入通行證號，例：/send KHPS113-000043；"
+        "要改用新的手機號碼：/send KHPS113-000043 0912345678",
+        "Please type a pass number after /send, for example /send KHPS113-000043; to use a "
+        "new phone: /send KHPS113-000043 0912345678",
+    ),
+    "operator.scope_all": ("全部公司", "all companies"),
+    "operator.list_title": ("{scope}所屬通行證：共 {total} 筆", "Passes of {scope}: {total}"),
+    "operator.list_title_status": (
+        "{scope}所屬通行證（{status}）：共 {total} 筆",
+        "Passes of {scope} ({status}): {total}",
+    ),
+    "operator.list_row": (
+        "{pass_no}　{status}\n{id_no}　{name}\n手機 {phone}　已驗證手機 {verified_phone}",
+        "{pass_no}  {status}\n{id_no}  {name}\nPhone {phone}  verified {verified_phone}",
+    ),
+    "operator.list_empty": ("沒有符合的通行證。", "No passes match."),
+    "operator.page": ("第 {page}/{pages} 頁", "Page {page} of {pages}"),
+    "operator.field": ("{label}：{value}", "{label}: {value}"),
+    "operator.not_owned_note": (
+        "非所屬通行證：身分證號、姓名與手機號碼已遮蔽。",
+        "Another company's pass: ID number, name and phones are masked.",
+    ),
+    "operator.send_hint": (
+        "傳送 /send {pass_no} 以預設手機號碼發送驗證碼，或 /send {pass_no} 0912345678 改用新號碼。",
+        "Send /send {pass_no} to text a code to the phone on file, or /send {pass_no} "
+        "0912345678 to use a new number.",
+    ),
+    "operator.stats_title": ("{scope}手機驗證統計", "Phone verification: {scope}"),
+    "operator.total": ("合計", "Total"),
+    "operator.open_codes": ("等待輸入的驗證碼", "Codes waiting to be entered"),
+    "operator.export_caption": (
+        "{scope}手機驗證狀態表，共 {rows} 筆。",
+        "Phone verification status of {scope}: {rows} passes.",
+    ),
+    "operator.sent_detail": (
+        "通行證 {pass_no}，手機 {phone}，驗證碼有效至 {expires_at}。",
+        "Pass {pass_no}, phone {phone}; the code is valid until {expires_at}.",
+    ),
+    "operator.send_cancelled": ("已取消，未發送驗證碼。", "Cancelled; no code was sent."),
+    "operator.phone_changed": (
+        "{pass_no} 的預設手機號碼已經變更，請重新傳送 /send {pass_no}。",
+        "The phone on file for {pass_no} has changed. Please send /send {pass_no} again.",
+    ),
     # --- checking a code or link --------------------------------------------------------------
     "check.verified": (
         "手機驗證完成！通行證 {pass_no} 已驗證手機 {phone}。",
@@ -120,6 +238,47 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "此驗證連結無效或已過期，請重新取得驗證碼。",
         "This verification link is not valid or has expired. Please ask for a new code.",
     ),
+    # --- the link page (GET shows, POST confirms) -----------------------------------------------
+    "link.title": ("港區通行證手機驗證", "Port pass phone verification"),
+    "link.intro": (
+        "請確認下列通行證與手機號碼是您的，再按「確認驗證」。",
+        "Please check that this pass and mobile number are yours, then tap Confirm.",
+    ),
+    "link.pass_label": ("通行證號", "Pass number"),
+    "link.phone_label": ("手機號碼", "Mobile number"),
+    "link.expires_label": ("連結有效至", "Link valid until"),
+    "link.expires_at": ("{expires_at}（台北時間）", "{expires_at} (Taipei time)"),
+    "link.confirm": ("確認驗證", "Confirm"),
+    "link.not_you": (
+        "若這不是您的通行證或手機號碼，請勿確認，直接關閉此頁即可。",
+        "If this is not your pass or number, do not confirm; just close this page.",
+    ),
+    "link.verified_title": ("手機驗證完成", "Phone verified"),
+    "link.problem_title": ("無法完成驗證", "Cannot verify"),
+    "link.expired": (
+        "此驗證連結已超過24小時有效時限，已經失效。",
+        "This verification link has expired (links are valid for 24 hours).",
+    ),
+    "link.used": (
+        "此驗證連結已經使用過，手機已完成驗證，不需要再操作。",
+        "This link has already been used: the phone is verified and nothing more is needed.",
+    ),
+    "link.how_to_renew": (
+        "如需新的驗證碼，請以登錄的手機回覆「驗證」至驗證簡訊的號碼，或請業者申請人代為發送。",
+        "To get a new code, reply VERIFY to the verification SMS from the phone on file, or "
+        "ask your company's pass administrator to send one.",
+    ),
+    "link.forbidden": (
+        "無法確認這次操作來自驗證頁面。請重新開啟簡訊中的連結，再按「確認驗證」。",
+        "This confirmation did not come from the verification page. Please open the link in "
+        "the SMS again and tap Confirm there.",
+    ),
+    "link.busy_title": ("請稍候", "Please wait"),
+    "link.rate_limited": (
+        "操作太頻繁，請於 {seconds} 秒後再試。",
+        "Too many requests. Please try again in {seconds} seconds.",
+    ),
+    "link.other_language": ("English", "中文"),
     # --- the holder conversation (SMS and Telegram) -------------------------------------------
     "conv.ask_pass": (
         "請輸入通行證號（例：KHPS113-000043）。",
@@ -170,7 +329,18 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "查無以此手機號碼登錄的通行證。",
         "No pass has this phone number on file.",
     ),
+    "conv.status_none_chat": (
+        "這個對話還沒有申請過通行證的驗證碼。傳送 /verify 開始手機驗證。",
+        "No pass has been verified from this chat yet. Send /verify to start.",
+    ),
     "conv.status_line": ("{pass_no}：{status}", "{pass_no}: {status}"),
+    # --- the SMS channel ------------------------------------------------------------------------
+    # Sent in both languages at once: a number we cannot verify has no conversation (and so
+    # no language) of its own.
+    "sms.sender_not_supported": (
+        "很抱歉，只有台灣手機號碼可以用簡訊驗證港區通行證。",
+        "Sorry, only Taiwanese mobile numbers can verify a port pass by SMS.",
+    ),
     "option.confirm": ("確定", "Confirm"),
     "option.cancel": ("取消", "Cancel"),
     # --- status ---------------------------------------------------------------------------------
@@ -185,6 +355,16 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "error.generic": (
         "發生錯誤，請稍後再試。",
         "Something went wrong. Please try again later.",
+    ),
+    # --- the Telegram channel -------------------------------------------------------------------
+    "telegram.private_only": (
+        "為保護您的個人資料，請在與本機器人的私人對話中進行手機驗證。",
+        "To keep your personal data private, please verify your phone in a private chat "
+        "with this bot.",
+    ),
+    "telegram.button_expired": (
+        "此按鈕已失效，請重新開始。",
+        "This button no longer works. Please start again.",
     ),
 }
 

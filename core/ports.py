@@ -23,6 +23,7 @@ from core.model import (
     Status,
     VerificationRequest,
 )
+from core.operator_accounts import OperatorAccount
 from core.values import IdNumber, PassNumber, Phone
 
 
@@ -121,13 +122,58 @@ class ConversationRepository(Protocol):
     async def save(self, key: str, conversation: Conversation) -> None: ...
 
 
+class OperatorRepository(Protocol):
+    """Operator accounts. Link codes are found by their keyed hash only; a Telegram user
+    is bound to at most one account (unbind the old one before binding another)."""
+
+    async def add(self, account: OperatorAccount) -> None: ...
+
+    async def get(self, operator_id: str) -> OperatorAccount | None: ...
+
+    async def list(self) -> builtins.list[OperatorAccount]:
+        """Every account, revoked ones too, oldest first."""
+        ...
+
+    async def by_telegram_user(self, telegram_user_id: str) -> OperatorAccount | None: ...
+
+    async def by_link_code_hash(self, code_hash: str) -> OperatorAccount | None: ...
+
+    async def set_link_code(
+        self, operator_id: str, code_hash: str | None, expires_at: datetime | None
+    ) -> None:
+        """Replace the account's link code (``None``: no code)."""
+        ...
+
+    async def spend_link_code(self, operator_id: str, code_hash: str) -> bool:
+        """Clear the link code if it is still ``code_hash``; ``False`` if another use got
+        there first, so one code links one chat even when two arrive at once."""
+        ...
+
+    async def bind_telegram(self, operator_id: str, telegram_user_id: str | None) -> None:
+        """Bind the account to a Telegram user (``None``: unbind)."""
+        ...
+
+    async def revoke(self, operator_id: str, at: datetime) -> None:
+        """Mark revoked, unbind Telegram, drop any link code."""
+        ...
+
+
 class UnitOfWork(Protocol):
-    conversations: ConversationRepository
-    passes: PassRepository
-    requests: RequestRepository
-    outbox: OutboxRepository
-    audit: AuditRepository
-    failures: FailureRepository
+    # Read-only members, so an implementation may hold more specific repositories.
+    @property
+    def conversations(self) -> ConversationRepository: ...
+    @property
+    def operators(self) -> OperatorRepository: ...
+    @property
+    def passes(self) -> PassRepository: ...
+    @property
+    def requests(self) -> RequestRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
+    @property
+    def failures(self) -> FailureRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -16,6 +16,7 @@ import phonenumbers
 
 from core.errors import (
     IdChecksumMismatch,
+    IdLooksLikePassNumber,
     InvalidIdNumber,
     InvalidPassNumber,
     InvalidPhone,
@@ -97,6 +98,10 @@ class IdNumber:
             if trust_check_digit and not id_check_digit_ok(text):
                 raise IdChecksumMismatch(raw=raw, value=text)
             return cls(text)
+        if _PASS_RE.fullmatch(text):
+            # KHPS113-000043 would pass as a legacy code; it is the pass number typed
+            # twice, and looking it up would only cost the holder a failed attempt.
+            raise IdLooksLikePassNumber(raw=raw)
         if _OTHER_ID.match(text) and any(c.isdigit() for c in text):
             return cls(text)
         raise InvalidIdNumber(raw=raw)

@@ -19,7 +19,9 @@ class SqlConversationRepository:
         self._conn = conn
 
     async def get(self, key: str) -> Conversation | None:
-        query = select(conversations.c.state).where(conversations.c.key == key)
+        # Locked until the turn commits: two messages from one sender at once (two
+        # instances on PostgreSQL) take turns instead of overwriting each other's state.
+        query = select(conversations.c.state).where(conversations.c.key == key).with_for_update()
         state = (await self._conn.execute(query)).scalar_one_or_none()
         return None if state is None else Conversation.from_json(json.loads(state))
 

@@ -8,7 +8,7 @@ counting a wrong code, or sending an SMS twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,9 +29,21 @@ class InboundLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def claim(self, channel: str, message_id: str, at: datetime) -> Seen | None:
+    async def claim(
+        self,
+        channel: str,
+        message_id: str,
+        at: datetime,
+        *,
+        abandoned_after: timedelta | None = None,
+    ) -> Seen | None:
         """``None`` if this is the first time (the caller now acts on it), else the
-        earlier delivery's outcome."""
+        earlier delivery's outcome.
+
+        With ``abandoned_after``, a claim that never got its reply stored within that
+        time is taken over: the process that made it died mid-turn (its transaction
+        rolled back), so acting again is acting once. Twilio gives up on a webhook after
+        15 s, so 20 s is safely past any first delivery still in progress."""
         insert = sqlite.insert if self._engine.dialect.name == "sqlite" else postgresql.insert
         statement = (
             insert(inbound_messages)
@@ -44,6 +56,19 @@ class InboundLog:
             inserted = (await conn.execute(statement)).rowcount == 1
             if inserted:
                 return None
+            if abandoned_after is not None:
+                taken_over = await conn.execute(
+                    update(inbound_messages)
+                    .where(
+                        inbound_messages.c.channel == channel,
+                        inbound_messages.c.message_id == message_id,
+                        inbound_messages.c.reply.is_(None),
+                        inbound_messages.c.received_at < at - abandoned_after,
+                    )
+                    .values(received_at=at)
+                )
+                if taken_over.rowcount == 1:
+                    return None
             query = select(inbound_messages.c.reply).where(
                 inbound_messages.c.channel == channel,
                 inbound_messages.c.message_id == message_id,

@@ -1,22 +1,54 @@
 """The SMS outbox: written in the same transaction as the change that caused it.
 
-A row is the promise that an SMS will be sent. ``add`` only queues it; the worker
-(``bot/``) claims rows, sends them, retries on failure and records delivery status in
-the other columns of :data:`storage.tables.outbox`.
+A row is the promise that an SMS will be sent. :class:`SqlOutboxRepository` only
+queues it, inside a use case's unit of work. :class:`OutboxQueue` is the worker's side
+(``bot/outbox_worker.py``): it claims due rows under a lease and records what the
+provider said, each step in its own short transaction on the engine.
+
+Claims are what keep two workers from sending one row. On PostgreSQL the due rows are
+read with ``FOR UPDATE SKIP LOCKED``, so concurrent claimers each get different rows
+without waiting on each other; on SQLite every transaction starts with ``BEGIN
+IMMEDIATE`` (:mod:`storage.db`), so claims simply take turns. A claim stamps the row
+with a token unique to that claim; every later mark checks it, so a worker whose lease
+expired (and whose row another worker took over) cannot overwrite the newer result.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.model import OutgoingSms
+from core.model import OutgoingSms, RequestState
 from core.values import Phone
-from storage.tables import outbox
+from storage.tables import outbox, verification_requests
+
+#: Twilio's message statuses in the order a message moves through them. A callback
+#: never moves a row backwards: Twilio does not promise to deliver them in order.
+_STATUS_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "canceled": 4,
+    "read": 5,
+}
+_STATE_FOR_STATUS = {
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "failed",
+}
+KNOWN_STATUSES = frozenset(_STATUS_RANK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +61,15 @@ class QueuedSms:
     attempts: int
     created_at: datetime
     next_attempt_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A row held by one worker until ``lease_until``; ``token`` proves it when marking."""
+
+    row: QueuedSms
+    token: str
+    lease_until: datetime
 
 
 def _queued(row: Any) -> QueuedSms:
@@ -46,8 +87,12 @@ def _queued(row: Any) -> QueuedSms:
 
 
 class SqlOutboxRepository:
+    """:class:`core.ports.OutboxRepository`; counts what it queued so the unit of work
+    can wake the worker after the commit."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self.added = 0
 
     async def add(self, sms: OutgoingSms, at: datetime) -> None:
         await self._conn.execute(
@@ -63,9 +108,10 @@ class SqlOutboxRepository:
                 updated_at=at,
             )
         )
+        self.added += 1
 
     async def pending(self, limit: int = 100) -> list[QueuedSms]:
-        """Rows still waiting to be sent, oldest due first (no claiming yet)."""
+        """Rows still waiting to be sent, oldest due first (no claiming)."""
         query = (
             select(outbox)
             .where(outbox.c.state == "pending")
@@ -73,3 +119,166 @@ class SqlOutboxRepository:
             .limit(limit)
         )
         return [_queued(row) for row in await self._conn.execute(query)]
+
+
+class OutboxQueue:
+    """The worker's view of the outbox on an ``AsyncEngine``.
+
+    Every ``mark_*`` method returns ``False`` (and changes nothing) when the claim is no
+    longer the row's current one: its lease expired and another claim took the row.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def claim(
+        self, worker_id: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[Claim]:
+        """Up to ``limit`` due rows, oldest first, now ``sending`` and leased to us.
+
+        Due: ``pending``, or ``sending`` under a lease that has expired (its worker
+        died or hung); either way ``next_attempt_at <= now``. Taking over an expired
+        lease counts the lost attempt, so a message that crashes its worker every time
+        still runs out of attempts instead of looping for ever.
+        """
+        if limit < 1:
+            return []
+        token = f"{worker_id}/{secrets.token_hex(4)}"
+        lease_until = now + lease
+        due = (
+            select(outbox.c.id)
+            .where(
+                or_(
+                    outbox.c.state == "pending",
+                    (outbox.c.state == "sending") & (outbox.c.lease_until <= now),
+                ),
+                outbox.c.next_attempt_at <= now,
+            )
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
+        )
+        async with self._engine.begin() as conn:
+            ids = list((await conn.execute(due)).scalars())
+            if not ids:
+                return []
+            taken = await conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(
+                    state="sending",
+                    attempts=outbox.c.attempts + case((outbox.c.state == "sending", 1), else_=0),
+                    lease_until=lease_until,
+                    claimed_by=token,
+                    updated_at=now,
+                )
+                .returning(*outbox.c)
+            )
+            rows = sorted(taken, key=lambda row: (row.next_attempt_at, row.id))
+        return [Claim(_queued(row), token, lease_until) for row in rows]
+
+    async def mark_sent(self, claim: Claim, provider_sid: str, status: str, now: datetime) -> bool:
+        """The provider took the message; its status callbacks will find it by sid."""
+        return await self._finish(
+            claim,
+            now,
+            state="sent",
+            attempts=outbox.c.attempts + 1,
+            provider_sid=provider_sid,
+            provider_status=status,
+            error_code=None,
+            error_message=None,
+        )
+
+    async def retry_later(self, claim: Claim, at: datetime, error: str, now: datetime) -> bool:
+        """A transient failure: back to ``pending``, due again at ``at``."""
+        return await self._finish(
+            claim,
+            now,
+            state="pending",
+            attempts=outbox.c.attempts + 1,
+            next_attempt_at=at,
+            error_message=error,
+        )
+
+    async def put_back(self, claim: Claim, now: datetime) -> bool:
+        """Return the row untried (shutting down, or our own credentials are wrong):
+        due at once, and not counted as an attempt against the recipient."""
+        return await self._finish(claim, now, state="pending")
+
+    async def fail(self, claim: Claim, code: str | None, message: str, now: datetime) -> bool:
+        """The message will never be sent. A verification SMS's request is released in
+        the same transaction: the holder never got the code, so the R2 lock must not
+        keep them from asking again (``RequestRepository.latest_for`` skips RELEASED)."""
+        async with self._engine.begin() as conn:
+            done = await self._finish_on(
+                conn,
+                claim,
+                now,
+                state="failed",
+                attempts=outbox.c.attempts + 1,
+                error_code=code,
+                error_message=message,
+            )
+            request_id = claim.row.sms.request_id
+            if done and request_id is not None:
+                await conn.execute(
+                    update(verification_requests)
+                    .where(
+                        verification_requests.c.id == request_id,
+                        verification_requests.c.state == RequestState.LIVE.value,
+                    )
+                    .values(state=RequestState.RELEASED.value, finished_at=now)
+                )
+        return done
+
+    async def _finish(self, claim: Claim, now: datetime, **values: Any) -> bool:
+        async with self._engine.begin() as conn:
+            return await self._finish_on(conn, claim, now, **values)
+
+    @staticmethod
+    async def _finish_on(conn: AsyncConnection, claim: Claim, now: datetime, **values: Any) -> bool:
+        result = await conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.id == claim.row.id,
+                outbox.c.state == "sending",
+                outbox.c.claimed_by == claim.token,
+            )
+            .values(lease_until=None, updated_at=now, **values)
+        )
+        return result.rowcount == 1
+
+    async def record_status(
+        self, provider_sid: str, status: str, error_code: str | None, now: datetime
+    ) -> bool:
+        """A status callback. ``False`` when no row has that sid. A status older than
+        the one recorded (``sent`` arriving after ``delivered``) changes nothing."""
+        rank = _STATUS_RANK.get(status)
+        async with self._engine.begin() as conn:
+            query = (
+                select(outbox.c.id, outbox.c.provider_status)
+                .where(outbox.c.provider_sid == provider_sid)
+                .with_for_update()
+            )
+            row = (await conn.execute(query)).first()
+            if row is None:
+                return False
+            current = _STATUS_RANK.get(row.provider_status or "", -1)
+            if rank is None or rank < current:
+                return True
+            values: dict[str, Any] = {
+                "provider_status": status,
+                "state": _STATE_FOR_STATUS.get(status, "sent"),
+                "updated_at": now,
+            }
+            if error_code is not None:
+                values["error_code"] = error_code
+            await conn.execute(update(outbox).where(outbox.c.id == row.id).values(**values))
+        return True
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending row comes due (a retry's backoff), for sleeping."""
+        query = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.state == "pending")
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one()  # type: ignore[no-any-return]

@@ -4,10 +4,16 @@ Everything a use case changes (pass, request, outbox row, audit entry) is writte
 through one :class:`SqlUnitOfWork` and committed together, or not at all: leaving the
 ``async with`` block without ``commit()`` rolls back, so an exception half-way through
 never leaves an SMS queued for a request that does not exist.
+
+A commit that queued SMS calls the factory's outbox listeners (the outbox worker's
+``wake``), so a holder's code leaves at once instead of at the worker's next poll.
+Listeners run after the commit, never before: a worker woken early would find nothing.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -15,9 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.audit import SqlAuditRepository, SqlFailureRepository
 from storage.conversations import SqlConversationRepository
+from storage.operators import SqlOperatorRepository
 from storage.outbox import SqlOutboxRepository
 from storage.passes import SqlPassRepository
 from storage.requests import SqlRequestRepository
+
+log = logging.getLogger(__name__)
+
+OutboxListener = Callable[[], None]
 
 
 class SqlUnitOfWork:
@@ -34,9 +45,13 @@ class SqlUnitOfWork:
     audit: SqlAuditRepository
     failures: SqlFailureRepository
     conversations: SqlConversationRepository
+    operators: SqlOperatorRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, outbox_listeners: tuple[OutboxListener, ...] = ()
+    ) -> None:
         self._engine = engine
+        self._outbox_listeners = outbox_listeners
         self._conn: AsyncConnection | None = None
 
     @property
@@ -62,6 +77,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(conn)
         self.failures = SqlFailureRepository(conn)
         self.conversations = SqlConversationRepository(conn)
+        self.operators = SqlOperatorRepository(conn)
         return self
 
     async def __aexit__(
@@ -81,13 +97,40 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self.connection.commit()
+        queued, self.outbox.added = self.outbox.added, 0
+        if queued:
+            for listener in self._outbox_listeners:
+                try:
+                    listener()
+                except Exception:  # the commit stands; the worker's poll is the fallback
+                    log.exception("outbox listener failed")
 
 
 class SqlUnitOfWorkFactory:
-    """:class:`core.ports.UnitOfWorkFactory`: a fresh unit of work per call."""
+    """:class:`core.ports.UnitOfWorkFactory`: a fresh unit of work per call.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    ``on_outbox_commit`` (and :meth:`add_outbox_listener`, for a worker started after
+    the factory was built) is called, synchronously and in the committing task, after
+    each commit that queued SMS; it must only signal, never block.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, *, on_outbox_commit: OutboxListener | None = None
+    ) -> None:
         self.engine = engine
+        self._outbox_listeners: list[OutboxListener] = []
+        if on_outbox_commit is not None:
+            self._outbox_listeners.append(on_outbox_commit)
+
+    def add_outbox_listener(self, listener: OutboxListener) -> Callable[[], None]:
+        """Register ``listener``; returns a function that removes it again."""
+        self._outbox_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._outbox_listeners:
+                self._outbox_listeners.remove(listener)
+
+        return remove
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, tuple(self._outbox_listeners))

@@ -56,14 +56,16 @@ def test_import_then_status_json_gives_each_pass_its_r7_status(capsys):
 def test_reimport_is_unchanged_and_filters_work(capsys):
     run(capsys, "import", str(SAMPLE))
     code, out, _ = run(capsys, "import", str(SAMPLE))
+    assert code == 0
     assert "passes: 0 new, 0 updated, 21 unchanged, 0 invalid" in out
     code, out, _ = run(capsys, "status", "--state", "pending", "--format", "csv")
+    assert code == 0
     lines = out.strip().splitlines()
     assert lines[0] == "pass_no,id_no,name,phone,verified_phone,status,company"
     assert len(lines) == 2 and lines[1].startswith("KHPS111-000014,")
-    code, out, _ = run(capsys, "status", "--company", "臺中港測試公司", "--format", "json")
+    _, out, _ = run(capsys, "status", "--company", "臺中港測試公司", "--format", "json")
     assert {r["pass_no"] for r in json.loads(out)} == {"TCPS113-000101", "TCPS113-000102"}
-    code, out, _ = run(capsys, "status", "khps113000043")
+    _, out, _ = run(capsys, "status", "khps113000043")
     assert "KHPS113-000043" in out and "未驗證" in out
     assert "未驗證 1" in out
 

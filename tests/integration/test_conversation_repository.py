@@ -17,7 +17,7 @@ async def test_saved_conversation_reads_back_equal(uow_factory: SqlUnitOfWorkFac
         pass_no="KHPS113-000043",
         id_no="QQ12345673",
         phone="+886960123411",
-        verified_passes=("KHPS113-000040",),
+        own_passes=("KHPS113-000040",),
         updated_at=AT,
     )
     async with uow_factory() as uow:

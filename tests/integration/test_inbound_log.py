@@ -27,3 +27,18 @@ async def test_old_entries_are_forgotten(engine: AsyncEngine) -> None:
     assert await log.forget_before(AT - timedelta(days=1)) == 1
     assert await log.claim("sms", "old", AT) is None
     assert await log.claim("sms", "new", AT) == Seen(None)
+
+
+async def test_a_claim_abandoned_by_a_dead_process_is_taken_over(engine: AsyncEngine) -> None:
+    log = InboundLog(engine)
+    wait = timedelta(seconds=20)
+    assert await log.claim("sms", "SM2", AT, abandoned_after=wait) is None
+    # A retry while the first delivery may still be running: leave it alone.
+    assert await log.claim("sms", "SM2", AT + timedelta(seconds=5), abandoned_after=wait) == Seen(
+        None
+    )
+    # Long past Twilio's 15 s timeout with no reply stored: the first one died.
+    assert await log.claim("sms", "SM2", AT + timedelta(seconds=30), abandoned_after=wait) is None
+    await log.remember("sms", "SM2", "<Response/>")
+    later = AT + timedelta(minutes=5)
+    assert await log.claim("sms", "SM2", later, abandoned_after=wait) == Seen("<Response/>")

@@ -24,6 +24,7 @@ from core.model import (
     Status,
     VerificationRequest,
 )
+from core.operator_accounts import OperatorAccount
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
 
@@ -43,6 +44,7 @@ class Store:
     audit: list[AuditEntry] = field(default_factory=list)
     failures: list[tuple[str, datetime]] = field(default_factory=list)
     conversations: dict[str, Conversation] = field(default_factory=dict)
+    operators: dict[str, OperatorAccount] = field(default_factory=dict)
     commits: int = 0
 
     def add_pass(
@@ -228,6 +230,74 @@ class FakeConversations:
         self._s.conversations[key] = conversation
 
 
+class FakeOperators:
+    """Keeps the table's unique constraints, so core cannot rely on what SQL refuses."""
+
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    def _put(self, account: OperatorAccount) -> None:
+        for other in self._s.operators.values():
+            if other.id == account.id:
+                continue
+            if account.telegram_user_id and other.telegram_user_id == account.telegram_user_id:
+                raise ValueError("unique constraint: operators.telegram_user_id")
+            if account.link_code_hash and other.link_code_hash == account.link_code_hash:
+                raise ValueError("unique constraint: operators.link_code_hash")
+        self._s.operators[account.id] = account
+
+    async def add(self, account: OperatorAccount) -> None:
+        if account.id in self._s.operators:
+            raise ValueError("unique constraint: operators.id")
+        self._put(account)
+
+    async def get(self, operator_id: str) -> OperatorAccount | None:
+        return self._s.operators.get(operator_id)
+
+    async def list(self) -> list[OperatorAccount]:
+        return sorted(self._s.operators.values(), key=lambda a: (a.created_at, a.id))
+
+    async def by_telegram_user(self, telegram_user_id: str) -> OperatorAccount | None:
+        return next(
+            (a for a in self._s.operators.values() if a.telegram_user_id == telegram_user_id),
+            None,
+        )
+
+    async def by_link_code_hash(self, code_hash: str) -> OperatorAccount | None:
+        return next((a for a in self._s.operators.values() if a.link_code_hash == code_hash), None)
+
+    async def set_link_code(
+        self, operator_id: str, code_hash: str | None, expires_at: datetime | None
+    ) -> None:
+        current = self._s.operators[operator_id]
+        self._put(
+            dataclasses.replace(current, link_code_hash=code_hash, link_code_expires_at=expires_at)
+        )
+
+    async def spend_link_code(self, operator_id: str, code_hash: str) -> bool:
+        current = self._s.operators.get(operator_id)
+        if current is None or current.link_code_hash != code_hash:
+            return False
+        await self.set_link_code(operator_id, None, None)
+        return True
+
+    async def bind_telegram(self, operator_id: str, telegram_user_id: str | None) -> None:
+        current = self._s.operators[operator_id]
+        self._put(dataclasses.replace(current, telegram_user_id=telegram_user_id))
+
+    async def revoke(self, operator_id: str, at: datetime) -> None:
+        current = self._s.operators[operator_id]
+        self._put(
+            dataclasses.replace(
+                current,
+                revoked_at=at,
+                telegram_user_id=None,
+                link_code_hash=None,
+                link_code_expires_at=None,
+            )
+        )
+
+
 class FakeUnitOfWork:
     def __init__(self, committed: Store) -> None:
         self._committed = committed
@@ -240,6 +310,7 @@ class FakeUnitOfWork:
         self.audit = FakeAudit(self._work)
         self.failures = FakeFailures(self._work)
         self.conversations = FakeConversations(self._work)
+        self.operators = FakeOperators(self._work)
         return self
 
     async def __aexit__(

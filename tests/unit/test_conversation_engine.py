@@ -17,7 +17,7 @@ from core.conversation import (
     Text,
 )
 from core.conversation_engine import ConversationEngine, DialoguePolicy
-from core.model import Status
+from core.model import Channel, Requester, Status
 from core.status import status_of
 from core.values import PassNumber
 from core.verification import Policy, VerificationService
@@ -219,6 +219,42 @@ async def test_conversation_round_trips_through_json():
         step=Step.CONFIRM,
         language="en",
         pass_no="KHPS113-000043",
-        verified_passes=("KHPS113-000040",),
+        own_passes=("KHPS113-000040",),
     )
     assert Conversation.from_json(state.to_json()) == state
+
+
+async def test_pass_number_typed_as_id_is_caught_before_any_lookup(engine, store):
+    await say(engine, TG, "/verify", "KHPS113-000043")
+    replies = await say(engine, TG, "KHPS113-000043")
+    assert "這是通行證號" in texts(replies)
+    assert store.failures == []
+    assert store.conversations[TG.key].step is Step.ASK_ID
+
+
+async def test_waiting_for_a_code_outlives_the_idle_timeout(engine, store, clock):
+    await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
+    await engine.handle(TG, Choice("confirm"))
+    clock.advance(hours=3)  # far past the 30-minute idle timeout, well inside 24 h
+    done = await say(engine, TG, code_in(store))
+    assert "手機驗證完成" in texts(done)
+
+
+async def test_telegram_status_covers_a_pass_verified_by_the_link(engine, store):
+    assert "還沒有申請過" in texts(await say(engine, TG, "/status"))
+    await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
+    await engine.handle(TG, Choice("confirm"))
+    assert "KHPS113-**0043：未驗證" in texts(await say(engine, TG, "/status"))
+    token = re.search(r"/v/([A-Za-z0-9_-]+)", store.outbox[-1][0].body)
+    assert token
+    service = VerificationService(
+        FakeUnitOfWorkFactory(store),
+        FakeClock(),
+        SecretHasher(b"s" * 32),
+        SystemSecrets(),
+        Policy("https://pp.twport.tw"),
+    )
+    await service.confirm_link(
+        Requester(key="web:1", channel=Channel.WEB, actor="web"), token.group(1)
+    )
+    assert "KHPS113-**0043：已驗證" in texts(await say(engine, TG, "/status"))

@@ -1,0 +1,87 @@
+"""How often one client address may hit a public page (the verification link page).
+
+A link token has 72 bits, so guessing one is hopeless; the limit is there so that one
+address cannot make the server do unbounded database lookups, and so a misbehaving
+link scanner cannot hammer a holder's link.
+
+The key is the address aiohttp gives as ``request.remote``: the peer of the TCP
+connection. Behind a reverse proxy every request has the proxy's address, and all
+clients would share one limit. Configure aiohttp's forwarded handling for that proxy
+(a middleware that calls ``request.clone(remote=...)`` with the address the proxy
+reports, e.g. ``aiohttp_remotes.XForwardedRelaxed`` or ``XForwardedStrict`` with the
+proxy's address as trusted), so that ``request.remote`` is the client again. Never take
+``X-Forwarded-For`` as given without such a check: any client can send that header,
+and a limiter keyed on it is a limiter every client can step around.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class ClientLimiter:
+    """A token bucket per key: ``limit`` requests at once, refilled at ``limit`` per
+    ``period`` seconds, so a steady client gets ``limit`` per period and no more.
+
+    At most ``max_keys`` buckets are kept (least recently seen dropped first), so a
+    flood from many addresses costs bounded memory. A dropped key starts again with a
+    full bucket, which gives that client nothing it could not get from a new address.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        period: float = 60.0,
+        *,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1: {limit!r}")
+        if not period > 0:
+            raise ValueError(f"period must be positive: {period!r}")
+        if max_keys < 1:
+            raise ValueError(f"max_keys must be at least 1: {max_keys!r}")
+        self.limit = limit
+        self.rate = limit / period  # tokens per second
+        self.max_keys = max_keys
+        self._clock = clock
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def hit(self, key: str) -> float | None:
+        """Count one request from ``key``: ``None`` if it may go ahead, otherwise the
+        seconds until it may (what a ``Retry-After`` header says)."""
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = _Bucket(float(self.limit), now)
+            self._buckets[key] = bucket
+            while len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+            elapsed = max(0.0, now - bucket.updated)  # a clock that steps back must not drain
+            bucket.tokens = min(float(self.limit), bucket.tokens + elapsed * self.rate)
+            bucket.updated = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return None
+        return (1 - bucket.tokens) / self.rate
+
+
+def retry_after_header(seconds: float) -> str:
+    """Whole seconds, rounded up: ``Retry-After: 0`` would invite an instant retry."""
+    return str(max(1, math.ceil(seconds)))

@@ -1,0 +1,205 @@
+"""The verification link in the SMS: ``GET /v/{token}`` shows, ``POST /v/{token}`` confirms.
+
+A GET never verifies: link scanners (mail and chat previews, security products) open
+every link they see, and a holder must not be "verified" by a robot. The GET page shows
+what is about to be verified (pass number and phone, masked) and one confirm button;
+the POST does what typing the right code does (R3), through the same core use case.
+
+The POST is protected against cross-site forgery twice: its form carries a tag that
+only this server can compute for the token (an HMAC under the server's key), and a
+browser's ``Sec-Fetch-Site`` and ``Origin`` headers, when present, must say the form
+came from our own page. Every request to ``/v/*`` counts against a per-address limit
+(:mod:`bot.client_limits`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from bot.app import SERVICES
+from bot.client_limits import ClientLimiter, retry_after_header
+from bot.html_pages import PAGES, Pages, install_pages, page_language
+from core import messages
+from core.errors import (
+    AlreadyVerified,
+    CodeExpired,
+    PortPassError,
+    RequestSpent,
+    UnknownLink,
+)
+from core.masking import mask_pass, mask_phone
+from core.model import Channel, Requester
+
+log = logging.getLogger(__name__)
+
+#: Requests to ``/v/*`` per client address per minute: a holder opens the page and
+#: confirms once or twice; this leaves room for reloads and a shared NAT.
+LINK_REQUESTS_PER_MINUTE = 20
+
+LIMITER = web.AppKey("link_limiter", ClientLimiter)
+
+#: What ``core.codes.SystemSecrets.token`` makes (URL-safe base64), with room to grow;
+#: anything else is unknown without a database lookup.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+#: The one table of link errors: HTTP status, message key, and whether the page says
+#: how to get a new code (not when the phone is verified already).
+_PROBLEMS: dict[type[PortPassError], tuple[int, str, bool]] = {
+    UnknownLink: (404, "link.unknown", True),
+    CodeExpired: (410, "link.expired", True),
+    AlreadyVerified: (410, "link.used", False),
+    RequestSpent: (410, "check.spent", True),
+}
+
+
+def setup(app: web.Application) -> None:
+    install_pages(app)
+    app[LIMITER] = ClientLimiter(LINK_REQUESTS_PER_MINUTE, 60.0)
+    app.router.add_get("/v/{token}", show_link)
+    app.router.add_post("/v/{token}", confirm_link)
+
+
+async def show_link(request: web.Request) -> web.Response:
+    """The confirm page; reads, never writes."""
+    language = _language(request)
+    pages = request.app[PAGES]
+    limited = _limited(request, pages, language)
+    if limited is not None:
+        return limited
+    services = request.app[SERVICES]
+    token = request.match_info["token"]
+    try:
+        details = await services.verification.describe_link(_checked(token))
+    except PortPassError as error:
+        return _problem(pages, error, language)
+    return pages.render(
+        "link_confirm.html",
+        language,
+        title=messages.text("link.title", language),
+        pass_no=mask_pass(details.pass_no),
+        phone=mask_phone(details.phone),
+        expires=messages.text("link.expires_at", language, expires_at=details.expires_at),
+        tag=services.hasher.form_tag(token),
+    )
+
+
+async def confirm_link(request: web.Request) -> web.Response:
+    """The confirm button: checks that the form is ours, then verifies (R3)."""
+    language = _language(request)
+    pages = request.app[PAGES]
+    limited = _limited(request, pages, language)
+    if limited is not None:
+        return limited
+    services = request.app[SERVICES]
+    token = request.match_info["token"]
+    if _cross_site(request, services.config.server.public_base_url):
+        log.warning("link confirm refused: cross-site request from %s", request.remote)
+        return _forbidden(pages, language)
+    form = await request.post()
+    tag = form.get("tag")
+    if not isinstance(tag, str) or not services.hasher.form_tag_matches(token, tag):
+        log.warning("link confirm refused: missing or wrong form tag from %s", request.remote)
+        return _forbidden(pages, language)
+    requester = Requester(
+        key=f"web:{request.remote}", channel=Channel.WEB, actor="link-page", language=language
+    )
+    try:
+        verified = await services.verification.confirm_link(requester, _checked(token))
+    except PortPassError as error:
+        return _problem(pages, error, language)
+    return pages.render(
+        "link_done.html",
+        language,
+        title=messages.text("link.verified_title", language),
+        pass_no=mask_pass(verified.pass_no),
+        phone=mask_phone(verified.phone),
+    )
+
+
+def _language(request: web.Request) -> str:
+    default = request.app[SERVICES].config.verification.default_language
+    return page_language(request, default)
+
+
+def _checked(token: str) -> str:
+    if not _TOKEN.fullmatch(token):
+        raise UnknownLink()
+    return token
+
+
+def _limited(request: web.Request, pages: Pages, language: str) -> web.Response | None:
+    wait = request.app[LIMITER].hit(request.remote or "unknown")
+    if wait is None:
+        return None
+    seconds = retry_after_header(wait)
+    return pages.render(
+        "link_problem.html",
+        language,
+        status=429,
+        headers={"Retry-After": seconds},
+        title=messages.text("link.busy_title", language),
+        message=messages.text("link.rate_limited", language, seconds=seconds),
+        renew=False,
+    )
+
+
+def _problem(pages: Pages, error: PortPassError, language: str) -> web.Response:
+    status, key, renew = _PROBLEMS.get(type(error), (410, error.key, True))
+    return pages.render(
+        "link_problem.html",
+        language,
+        status=status,
+        title=messages.text("link.problem_title", language),
+        message=messages.text(key, language, **error.params()),
+        renew=renew,
+    )
+
+
+def _forbidden(pages: Pages, language: str) -> web.Response:
+    return pages.render(
+        "link_problem.html",
+        language,
+        status=403,
+        title=messages.text("link.problem_title", language),
+        message=messages.text("link.forbidden", language),
+        renew=False,
+    )
+
+
+def _cross_site(request: web.Request, public_base_url: str) -> bool:
+    """Whether the browser says the POST did not come from our own page.
+
+    ``Sec-Fetch-Site`` (sent by current browsers whatever the referrer policy) must be
+    ``same-origin``. ``Origin``, when it names an origin, must be that of
+    ``server.public_base_url``. ``Origin: null`` is what a browser sends for a form on
+    a page with ``Referrer-Policy: no-referrer`` (ours: the token is in the URL), so it
+    proves nothing either way; the form tag still has to match.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return False
+    sent = _origin_of(origin)
+    return sent is None or sent != _origin_of(public_base_url)
+
+
+def _origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` in the form browsers send, default ports left out."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in ("http", "https") or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")

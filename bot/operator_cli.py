@@ -1,0 +1,153 @@
+"""``portpass operator``: operator accounts from the admin CLI.
+
+``add`` prints the one-time link code, the only time it is ever shown: only its keyed
+hash is stored, under the same secret key the server uses (``resolve_secret_key`` with
+``demo=False``), so a code made here links in the running bot. The code is typed as
+``/link CODE`` in a private chat with the bot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import unicodedata
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from bot.config import Config, resolve_secret_key
+from core import messages
+from core.clock import SystemClock
+from core.codes import SecretHasher, SystemSecrets
+from core.errors import PortPassError
+from core.operator_accounts import LinkCode, OperatorAccount
+from core.operators import OperatorService
+from storage.db import create_engine
+from storage.migrate import upgrade
+from storage.uow import SqlUnitOfWorkFactory
+
+
+def add_operator_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``operator`` subcommand group, for :func:`bot.cli.build_parser`."""
+    operator = commands.add_parser("operator", help="operator accounts (業者申請人) and link codes")
+    actions = operator.add_subparsers(dest="operator_command", required=True, metavar="ACTION")
+
+    add = actions.add_parser("add", help="create an operator and print a one-time link code")
+    add.add_argument("--name", required=True, help="the operator's name")
+    add.add_argument(
+        "--company", required=True, help="the company whose passes they see, as in the registry"
+    )
+    add.add_argument("--admin", action="store_true", help="sees the passes of every company")
+
+    actions.add_parser("list", help="list operators: admin, linked, revoked")
+
+    revoke = actions.add_parser("revoke", help="revoke an operator and unlink their Telegram")
+    revoke.add_argument("id", help="operator id (see 'portpass operator list')")
+
+    code = actions.add_parser("code", help="issue a new link code (the old one stops working)")
+    code.add_argument("id", help="operator id (see 'portpass operator list')")
+
+
+@asynccontextmanager
+async def open_operator_service(
+    config: Config,
+) -> AsyncIterator[tuple[OperatorService, SqlUnitOfWorkFactory]]:
+    """The service on the configured database, migrated to head, with the server's key;
+    and its unit of work, for the CLI's own checks."""
+    hasher = SecretHasher(resolve_secret_key(config, demo=False))
+    engine = create_engine(config.database.url)
+    try:
+        await upgrade(engine)
+        uow = SqlUnitOfWorkFactory(engine)
+        yield OperatorService(uow, SystemClock(), hasher, SystemSecrets()), uow
+    finally:
+        await engine.dispose()
+
+
+async def run_operator(args: argparse.Namespace, config: Config) -> int:
+    try:
+        async with open_operator_service(config) as (service, uow):
+            if args.operator_command == "add":
+                return await _add(service, uow, args)
+            if args.operator_command == "list":
+                _print_list(await service.list_operators())
+                return 0
+            if args.operator_command == "revoke":
+                return await _revoke(service, uow, args.id)
+            link = await service.new_link_code(args.id)
+            _print_code(link)
+            return 0
+    except PortPassError as error:
+        print(f"portpass: {messages.render_error(error, messages.EN)}", file=sys.stderr)
+        return 1
+
+
+async def _add(
+    service: OperatorService, uow: SqlUnitOfWorkFactory, args: argparse.Namespace
+) -> int:
+    account, link = await service.add_operator(args.name, args.company, is_admin=args.admin)
+    scope = "admin: sees every company" if account.is_admin else "sees this company's passes"
+    print(f"operator {account.id} added: {account.name}, {account.company} ({scope})")
+    _print_code(link)
+    if not account.is_admin and not await _company_has_passes(uow, account.company):
+        print(
+            f"warning: no pass in the registry belongs to company {account.company!r} yet; "
+            "check the spelling against the registry's company column",
+            file=sys.stderr,
+        )
+    return 0
+
+
+async def _company_has_passes(uow: SqlUnitOfWorkFactory, company: str) -> bool:
+    """A misspelt company gives an operator who sees nothing: worth a warning."""
+    async with uow() as work:
+        counts = await work.passes.count_by_status(company=company)
+    return sum(counts.values()) > 0
+
+
+async def _revoke(service: OperatorService, uow: SqlUnitOfWorkFactory, operator_id: str) -> int:
+    async with uow() as work:
+        before = await work.operators.get(operator_id.strip().lower())
+    account = await service.revoke(operator_id)
+    if before is not None and before.is_revoked:
+        print(f"operator {account.id} was already revoked on {_when(account.revoked_at)}")
+    else:
+        print(f"operator {account.id} revoked: Telegram unlinked, link code cancelled")
+    return 0
+
+
+def _print_code(link: LinkCode) -> None:
+    print(f"link code: {link.code} (valid until {_when(link.expires_at)} Taipei time, once)")
+    print("To link a Telegram account, send this in a private chat with the bot:")
+    print(f"  /link {link.code}")
+
+
+def _print_list(accounts: Sequence[OperatorAccount]) -> None:
+    if not accounts:
+        print("no operators yet: portpass operator add --name NAME --company COMPANY")
+        return
+    header = ("ID", "NAME", "COMPANY", "ADMIN", "LINKED", "REVOKED")
+    rows = [
+        (
+            a.id,
+            a.name,
+            a.company,
+            "yes" if a.is_admin else "no",
+            "yes" if a.is_linked else "no",
+            _when(a.revoked_at) if a.revoked_at else "no",
+        )
+        for a in accounts
+    ]
+    widths = [max(_width(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for line in (header, *rows):
+        cells = [cell + " " * (w - _width(cell)) for cell, w in zip(line, widths, strict=True)]
+        print("  ".join(cells).rstrip())
+
+
+def _when(at: datetime | None) -> str:
+    return at.astimezone(messages.TAIPEI).strftime("%Y/%m/%d %H:%M") if at else ""
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns in a terminal."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

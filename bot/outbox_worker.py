@@ -1,0 +1,318 @@
+"""The outbox worker: hands queued SMS to the provider, inside ``portpass serve``.
+
+Use cases never call Twilio: they queue an SMS in the outbox in the same transaction
+as the change that needs it (DESIGN §4), and this worker sends it. It is woken by the
+unit of work right after such a commit (a holder is waiting for the code), and polls
+every ``poll_interval`` as well, for rows queued by another process and retries that
+come due. Each row is claimed under a lease (:class:`storage.outbox.OutboxQueue`), sent
+at most ``sms.max_per_second`` per second (:class:`bot.token_bucket.TokenBucket`) and
+then marked: sent; retried with exponential backoff and full jitter (never sooner than
+a 429's ``Retry-After``) until ``sms.max_attempts``; or failed with the provider's
+reason, which releases a verification request so its holder can ask again (R2).
+Rejected credentials fail nothing: the rows go back and the worker pauses.
+
+Delivery is at least once, not exactly once. Nothing queued is lost: a row stays in
+the outbox until a provider answer is recorded, and a crash between claiming and
+recording leaves it ``sending`` until its lease expires, when any worker claims it
+again. Two workers never hold the same row at once (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite). The remaining window for a duplicate SMS:
+
+- the provider accepted the message but its answer never arrived (a timeout, a
+  dropped connection): the worker cannot tell this from a failure and retries;
+- the provider accepted the message but ``sent`` was never committed: the process
+  died in those few milliseconds, or the database could not be written just then;
+- a send outlived its lease (``lease`` must exceed the sender's timeout plus the wait
+  for a token, which ``max_in_flight`` bounds) and another worker claimed the row.
+  The late worker's mark is refused, and a warning names the row.
+
+A duplicate verification SMS carries the same code and link, so it confuses no one.
+A row that runs out of attempts after timeouts is failed and its request released
+even though one of those attempts may have been delivered: the holder may then get
+a second, different code, and only that one works.
+
+Logs name rows by id and phones masked; SMS bodies (they hold codes) are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import random
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiohttp import web
+
+from bot.app import SERVICES
+from bot.sms_senders import (
+    PermanentFailure,
+    SendResult,
+    Sent,
+    SmsSender,
+    TransientFailure,
+    masked,
+)
+from bot.token_bucket import TokenBucket
+from core.ports import Clock
+from storage.outbox import Claim, OutboxQueue
+
+log = logging.getLogger(__name__)
+
+#: The shortest idle sleep: keeps a busy outbox (rows due but held by another
+#: instance's claim transaction) from turning the loop into a spin.
+_MIN_IDLE = 0.01
+
+
+@dataclass(frozen=True)
+class OutboxTuning:
+    """The worker's timings (seconds). Production uses the defaults; tests and the
+    benchmark shrink them, or pass a seeded ``rng`` and a bucket on a fake clock."""
+
+    poll_interval: float = 2.0
+    lease: float = 60.0
+    backoff_base: float = 2.0
+    backoff_cap: float = 600.0
+    config_error_pause: float = 60.0
+    max_in_flight: int = 10
+    stop_grace: float = 10.0
+    worker_id: str | None = None
+    rng: random.Random | None = None
+    bucket: TokenBucket | None = None
+
+
+class OutboxWorker:
+    """Claims due outbox rows and sends them, up to ``max_in_flight`` at a time."""
+
+    def __init__(
+        self,
+        queue: OutboxQueue,
+        sender: SmsSender,
+        clock: Clock,
+        *,
+        max_per_second: float,
+        max_attempts: int,
+        tuning: OutboxTuning | None = None,
+    ) -> None:
+        self._tuning = tuning = tuning or OutboxTuning()
+        self._queue = queue
+        self._sender = sender
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._bucket = tuning.bucket or TokenBucket(max_per_second)
+        self._rng = tuning.rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self._lease = timedelta(seconds=tuning.lease)
+        # A claimed row may wait for a token; keep that wait well inside the lease.
+        self._max_in_flight = max(
+            1, min(tuning.max_in_flight, math.floor(self._bucket.rate * tuning.lease / 4))
+        )
+        self.worker_id = tuning.worker_id or (
+            f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        )
+        self._wakeup = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._paused_until = 0.0
+        self._alarm_raised = False
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Look for due rows now (called after a commit that queued SMS)."""
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        if self._task is not None:
+            raise RuntimeError("the outbox worker is already running")
+        self._task = asyncio.create_task(self._run(), name=f"outbox-worker {self.worker_id}")
+        log.info("outbox worker %s started", self.worker_id)
+
+    async def stop(self) -> None:
+        """Stop claiming, let sends under way finish for up to ``stop_grace`` seconds,
+        then cancel the rest (their rows are claimed again when the lease expires)."""
+        self._stop.set()
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+        if self._in_flight:
+            _, late = await asyncio.wait(set(self._in_flight), timeout=self._tuning.stop_grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            if late:
+                log.warning("outbox worker stopped with %d sends unfinished", len(late))
+        log.info("outbox worker %s stopped", self.worker_id)
+
+    # --- the loop ------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self._step()
+            except Exception:  # a database hiccup must not end the worker
+                log.exception("outbox worker: claiming failed")
+                await self._sleep(self._tuning.poll_interval, wake=False)
+
+    async def _step(self) -> None:
+        pause = self._paused_until - asyncio.get_running_loop().time()
+        if pause > 0:
+            await self._sleep(pause, wake=False)
+            return
+        # Cleared before looking: a commit or a finished send after this line wakes us.
+        self._wakeup.clear()
+        room = self._max_in_flight - len(self._in_flight)
+        if room <= 0:
+            await self._sleep(None)
+            return
+        claims = await self._queue.claim(self.worker_id, self._clock.now(), self._lease, room)
+        for claim in claims:
+            task = asyncio.create_task(self._deliver(claim), name=f"outbox {claim.row.id}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+        if len(claims) < room:
+            await self._sleep(await self._idle_time())
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._wakeup.set()
+
+    async def _idle_time(self) -> float:
+        """Until the next poll, or sooner when a retry comes due before it."""
+        poll = self._tuning.poll_interval
+        due = await self._queue.next_due()
+        if due is None:
+            return poll
+        return max(_MIN_IDLE, min(poll, (due - self._clock.now()).total_seconds()))
+
+    async def _sleep(self, seconds: float | None, *, wake: bool = True) -> None:
+        """Sleep until ``seconds`` pass, stop() is called, or (``wake``) wake()."""
+        event = self._wakeup if wake else self._stop
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
+
+    # --- one row ---------------------------------------------------------------------
+
+    async def _deliver(self, claim: Claim) -> None:
+        sms, sending = claim.row.sms, False
+        try:
+            await self._bucket.acquire()
+            if self._stop.is_set():
+                await self._queue.put_back(claim, self._clock.now())
+                return
+            sending = True
+            try:
+                result = await self._sender.send(sms.to.e164, sms.body)
+            except Exception as exc:  # senders answer with results; this one may have sent
+                log.exception("outbox %d: the sender raised", claim.row.id)
+                result = TransientFailure(f"sender raised {type(exc).__name__}")
+            await self._record(claim, result)
+        except asyncio.CancelledError:
+            if not sending:  # never left: give it back now rather than after the lease
+                with contextlib.suppress(Exception):
+                    await self._queue.put_back(claim, self._clock.now())
+            raise
+        except Exception:
+            log.exception("outbox %d: outcome not recorded; retried after the lease", claim.row.id)
+
+    async def _record(self, claim: Claim, result: SendResult) -> None:
+        now, row = self._clock.now(), claim.row
+        attempt, who = row.attempts + 1, masked(row.sms.to.e164)
+        if isinstance(result, Sent):
+            self._resume()
+            if await self._queue.mark_sent(claim, result.provider_sid, result.status, now):
+                log.info("outbox %d: sent to %s as %s", row.id, who, result.provider_sid)
+            else:
+                log.warning(
+                    "outbox %d: sent as %s after its lease passed to another claim; "
+                    "the SMS may be sent twice",
+                    row.id,
+                    result.provider_sid,
+                )
+            return
+        if isinstance(result, PermanentFailure) and result.config_error:
+            await self._queue.put_back(claim, now)
+            self._pause(result.reason)
+            return
+        if isinstance(result, PermanentFailure):
+            code = str(result.code) if result.code is not None else None
+            done = await self._queue.fail(claim, code, result.reason, now)
+            log.warning("outbox %d: to %s failed (%s): %s", row.id, who, code, result.reason)
+        elif attempt >= self._max_attempts:
+            reason = f"gave up after {attempt} attempts: {result.reason}"
+            done = await self._queue.fail(claim, None, reason, now)
+            log.warning("outbox %d: to %s %s", row.id, who, reason)
+        else:
+            delay = self.backoff(attempt, result.retry_after)
+            at = now + timedelta(seconds=delay)
+            done = await self._queue.retry_later(claim, at, result.reason, now)
+            log.info(
+                "outbox %d: to %s attempt %d failed (%s); retry in %.1fs",
+                row.id,
+                who,
+                attempt,
+                result.reason,
+                delay,
+            )
+        if not done:
+            log.warning("outbox %d: result dropped, the row was claimed again", row.id)
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds before attempt ``attempt + 1``: full jitter over an exponential
+        ceiling (so many failed rows do not all retry at once), never under the
+        provider's ``Retry-After``."""
+        tuning = self._tuning
+        ceiling = min(tuning.backoff_cap, tuning.backoff_base * 2.0 ** min(attempt - 1, 60))
+        delay = self._rng.uniform(0.0, ceiling)
+        return max(delay, retry_after) if retry_after is not None else delay
+
+    def _pause(self, reason: str) -> None:
+        """Our credentials or account are wrong: every send would fail the same way."""
+        pause = self._tuning.config_error_pause
+        self._paused_until = asyncio.get_running_loop().time() + pause
+        if not self._alarm_raised:
+            self._alarm_raised = True
+            log.error(
+                "SMS sending is stopped: %s. Queued SMS are kept; the worker tries again "
+                "every %gs until the provider settings are fixed.",
+                reason,
+                pause,
+            )
+
+    def _resume(self) -> None:
+        if self._alarm_raised:
+            self._alarm_raised = False
+            log.warning("SMS sending works again")
+
+
+def setup(app: web.Application, tuning: OutboxTuning | None = None) -> None:
+    """Run an :class:`OutboxWorker` for the app's lifetime, woken by the unit of work."""
+
+    async def run_worker(app: web.Application) -> AsyncIterator[None]:
+        services = app[SERVICES]
+        worker = OutboxWorker(
+            OutboxQueue(services.engine),
+            services.sender,
+            services.clock,
+            max_per_second=services.config.sms.max_per_second,
+            max_attempts=services.config.sms.max_attempts,
+            tuning=tuning,
+        )
+        app[OUTBOX_WORKER] = worker
+        stop_listening = services.uow.add_outbox_listener(worker.wake)
+        await worker.start()
+        try:
+            yield
+        finally:
+            stop_listening()
+            await worker.stop()
+
+    app.cleanup_ctx.append(run_worker)
+
+
+OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)

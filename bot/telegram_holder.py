@@ -1,0 +1,155 @@
+"""Holders on Telegram: updates become conversation-engine inputs, replies go back.
+
+Everything a holder can say is passed to the shared engine (:mod:`core.conversation_engine`):
+typed text and commands as :class:`Text`, the share-my-number button as
+:class:`SharedContact`, inline buttons as :class:`Choice`. No rule lives here; this module
+only knows who is talking and how to show the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.telegram_render import CHOICE_PREFIX, send_replies
+from core import messages
+from core.conversation import Choice, Conversation, Input, Participant, SharedContact, Step, Text
+
+if TYPE_CHECKING:
+    from bot.app import Services
+    from bot.telegram_channel import TelegramApplication
+
+Context = ContextTypes.DEFAULT_TYPE
+
+#: Steps during which the share-my-number keyboard may still be on the holder's screen.
+_KEYBOARD_STEPS = frozenset({Step.ASK_PHONE, Step.CONFIRM})
+
+_PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+
+class ChatLocks:
+    """One engine step at a time per chat in this process. The engine loads and saves the
+    state in two transactions, so two updates of one chat handled at once (Telegram may
+    deliver them over parallel webhook connections) would lose one of them; the lock also
+    keeps the replies in order."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        lock, waiting = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, waiting + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, waiting = self._locks[chat_id]
+            if waiting == 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, waiting - 1)
+
+
+def participant(update: Update) -> Participant:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        raise ValueError("update has no chat or user")
+    return Participant(
+        key=f"telegram:{chat.id}",
+        channel="telegram",
+        actor=f"telegram:{user.id}",
+        language_hint=user.language_code,
+    )
+
+
+class HolderChat:
+    """The holder handlers of one Telegram application, sharing the services and locks."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._locks = ChatLocks()
+
+    def install(self, application: TelegramApplication) -> None:
+        """Register the catch-all handlers; call after every other feature's handlers, so
+        commands those register (``/link``, ``/passes``) reach them first."""
+        application.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.TEXT, self.on_text))
+        application.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.CONTACT, self.on_contact))
+        application.add_handler(CallbackQueryHandler(self.on_choice, pattern=f"^{CHOICE_PREFIX}"))
+        application.add_handler(CallbackQueryHandler(self.on_stale_button))
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        message = update.message
+        if message is not None and message.text is not None:
+            await self.converse(update, context, Text(message.text))
+
+    async def on_contact(self, update: Update, context: Context) -> None:
+        message = update.message
+        if message is None or message.contact is None or message.from_user is None:
+            return
+        contact = message.contact
+        own = contact.user_id is not None and contact.user_id == message.from_user.id
+        await self.converse(update, context, SharedContact(phone=contact.phone_number, own=own))
+
+    async def on_choice(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        if query is None or query.data is None:
+            return
+        await query.answer()
+        await _remove_buttons(update)  # a second tap on the same question does nothing
+        await self.converse(update, context, Choice(query.data.removeprefix(CHOICE_PREFIX)))
+
+    async def on_stale_button(self, update: Update, context: Context) -> None:
+        """A button nothing handles (an older version's, or a feature since removed):
+        stop the client's spinner and take the buttons away."""
+        query = update.callback_query
+        if query is None:
+            return
+        language = messages.lang_or_default(query.from_user.language_code)
+        await query.answer(messages.text("telegram.button_expired", language))
+        await _remove_buttons(update)
+
+    async def converse(self, update: Update, context: Context, message: Input) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        who = participant(update)
+        async with self._locks.hold(chat.id):
+            before = await self._stored(who.key)
+            replies = await self._services.conversations.handle(who, message)
+            after = await self._stored(who.key)
+            language = (after and after.language) or self._default_language
+            shown = before is not None and before.step in _KEYBOARD_STEPS
+            gone = after is None or after.step not in _KEYBOARD_STEPS
+            await send_replies(
+                context.bot, chat.id, replies, language, remove_keyboard=shown and gone
+            )
+
+    @property
+    def _default_language(self) -> str:
+        return self._services.config.verification.default_language
+
+    async def _stored(self, key: str) -> Conversation | None:
+        """The saved state: its language picks the share button's label, its step tells
+        whether a share-my-number keyboard may still be showing."""
+        async with self._services.uow() as uow:
+            return await uow.conversations.get(key)
+
+
+async def _remove_buttons(update: Update) -> None:
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    # Gone already (a double tap), or older than Telegram lets a bot edit: nothing to take away.
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_reply_markup(reply_markup=None)
+
+
+def install(application: TelegramApplication, services: Services) -> None:
+    HolderChat(services).install(application)

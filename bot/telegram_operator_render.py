@@ -1,0 +1,173 @@
+"""Operator views as Telegram messages: a page of passes with ◀ / ▶ buttons, one pass,
+the counts, and the callback data of the operator's buttons.
+
+Only presentation lives here: what is masked and what an operator may see was decided
+by :mod:`core.operator_views`; this module lays it out as plain text (no parse mode, so
+a name can never break the formatting) in the operator's language.
+
+Callback data starts with ``op:`` (the holder's is ``c:``) and stays under Telegram's
+64 bytes: ``op:p:<status>:<page>`` for a page, ``op:s:<operator>:<pass>:<kind><phone>``
+for a confirmed send, ``op:x`` for a cancelled one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from core import messages
+from core.errors import InvalidInput
+from core.model import Operator, Status
+from core.operator_views import Page, PassView, Stats
+from core.values import PassNumber, Phone
+
+PREFIX = "op:"
+PAGE_PATTERN = r"^op:p:"
+SEND_PATTERN = r"^op:[sx]"
+CANCEL_DATA = "op:x"
+_ALL = "all"
+_NEW, _ON_FILE = "n", "d"
+_BLANK = "—"
+
+
+def scope(operator: Operator, language: str) -> str:
+    """Whose passes these are: the company, or every company for an admin."""
+    return messages.text("operator.scope_all", language) if operator.is_admin else operator.company
+
+
+def status_label(status: Status, language: str) -> str:
+    return messages.text(f"status.{status.value}", language)
+
+
+# --- a page of passes ----------------------------------------------------------------------
+
+
+def page_text(page: Page, whose: str, language: str) -> str:
+    if page.status is None:
+        title = messages.text("operator.list_title", language, scope=whose, total=page.total)
+    else:
+        title = messages.text(
+            "operator.list_title_status",
+            language,
+            scope=whose,
+            status=status_label(page.status, language),
+            total=page.total,
+        )
+    if not page.rows:
+        return f"{title}\n\n{messages.text('operator.list_empty', language)}"
+    rows = [
+        messages.text(
+            "operator.list_row",
+            language,
+            pass_no=row.pass_no.value,
+            status=status_label(row.status, language),
+            id_no=row.id_no,
+            name=row.name or _BLANK,
+            phone=row.phone or _BLANK,
+            verified_phone=row.verified_phone or _BLANK,
+        )
+        for row in page.rows
+    ]
+    footer = messages.text("operator.page", language, page=page.page + 1, pages=page.pages)
+    return "\n\n".join([title, *rows, footer])
+
+
+def page_markup(page: Page) -> InlineKeyboardMarkup | None:
+    row = []
+    if page.has_prev:
+        row.append(InlineKeyboardButton("◀", callback_data=page_data(page.status, page.page - 1)))
+    if page.has_next:
+        row.append(InlineKeyboardButton("▶", callback_data=page_data(page.status, page.page + 1)))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+def page_data(status: Status | None, page: int) -> str:
+    return f"{PREFIX}p:{status.value if status else _ALL}:{page}"
+
+
+def parse_page_data(data: str) -> tuple[Status | None, int] | None:
+    """``op:p:unverified:1`` → (UNVERIFIED, 1); ``None`` for anything else."""
+    parts = data.split(":")
+    if len(parts) != 4 or parts[:2] != ["op", "p"] or not parts[3].isdigit():
+        return None
+    if parts[2] == _ALL:
+        return None, int(parts[3])
+    try:
+        return Status(parts[2]), int(parts[3])
+    except ValueError:
+        return None
+
+
+# --- one pass, and the counts ------------------------------------------------------------------
+
+
+def _field(key: str, value: str, language: str) -> str:
+    label = messages.text(f"operator.col.{key}", language)
+    return messages.text("operator.field", language, label=label, value=value or _BLANK)
+
+
+def pass_text(view: PassView, language: str) -> str:
+    lines = [
+        _field("pass_no", view.pass_no.value, language),
+        _field("id_no", view.id_no, language),
+        _field("name", view.name, language),
+        _field("phone", view.phone, language),
+        _field("verified_phone", view.verified_phone, language),
+        _field("valid_from", view.valid_from.strftime("%Y/%m/%d"), language),
+        _field("valid_to", view.valid_to.strftime("%Y/%m/%d"), language),
+        _field("status", status_label(view.status, language), language),
+    ]
+    if view.company is not None:
+        lines.append(_field("company", view.company, language))
+    if not view.owned:
+        lines.append(messages.text("operator.not_owned_note", language))
+    hint = messages.text("operator.send_hint", language, pass_no=view.pass_no.value)
+    return "\n".join(lines) + "\n\n" + hint
+
+
+def stats_text(stats: Stats, whose: str, language: str) -> str:
+    def line(label: str, value: int) -> str:
+        return messages.text("operator.field", language, label=label, value=value)
+
+    lines = [messages.text("operator.stats_title", language, scope=whose)]
+    lines += [line(status_label(s, language), stats.counts.get(s, 0)) for s in Status]
+    lines.append(line(messages.text("operator.total", language), stats.total))
+    lines.append(line(messages.text("operator.open_codes", language), stats.open_codes))
+    return "\n".join(lines)
+
+
+# --- the /send question ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendChoice:
+    """A pressed 確定 under a /send question: who asked, for which pass, to which phone,
+    and whether that phone is a new number (R5) or the one on file when asked."""
+
+    operator_id: str
+    pass_no: PassNumber
+    phone: Phone
+    new_number: bool
+
+
+def send_markup(choice: SendChoice, language: str) -> InlineKeyboardMarkup:
+    kind = _NEW if choice.new_number else _ON_FILE
+    data = f"{PREFIX}s:{choice.operator_id}:{choice.pass_no.value}:{kind}{choice.phone.e164}"
+    confirm = InlineKeyboardButton(messages.text("option.confirm", language), callback_data=data)
+    cancel = InlineKeyboardButton(
+        messages.text("option.cancel", language), callback_data=CANCEL_DATA
+    )
+    return InlineKeyboardMarkup([[confirm, cancel]])
+
+
+def parse_send_data(data: str, regions: tuple[str, ...]) -> SendChoice | None:
+    parts = data.split(":")
+    if len(parts) != 5 or parts[:2] != ["op", "s"] or parts[4][:1] not in (_NEW, _ON_FILE):
+        return None
+    try:
+        pass_no = PassNumber.parse(parts[3])
+        phone = Phone.parse(parts[4][1:], regions=regions)
+    except InvalidInput:
+        return None
+    return SendChoice(parts[2], pass_no, phone, new_number=parts[4][0] == _NEW)

@@ -1,0 +1,105 @@
+"""``/send PASS_NO [NEW_PHONE]``: an operator has a code texted for a pass (R5, R6), after
+the guide's question (R4) answered with inline 確定 / 取消 buttons.
+
+Nothing is kept between the question and the answer but the button itself: its callback
+data names the operator, the pass and the phone the question showed (the operator typed
+it, or sees it already), so a restart or a second instance can take the answer. On a
+press the presser must still be that operator; a phone on file that changed after the
+question was asked is not texted, since the operator confirmed another number. The
+use case :meth:`core.verification.VerificationService.request_as_operator` applies R2 and
+R6 again, writes the SMS to the outbox and the audit entry, and marks a new number to
+replace the phone on file once the holder verifies it.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.telegram_operator_args import parse_send
+from bot.telegram_operator_chat import Context, OperatorChat, Turn
+from bot.telegram_operator_render import CANCEL_DATA, SendChoice, parse_send_data, send_markup
+from core import messages
+from core.model import Channel, Operator
+from core.operator_views import PassView
+from core.operators import operator_requester
+from core.values import Phone
+
+
+class OperatorSends:
+    def __init__(self, chat: OperatorChat) -> None:
+        self._chat = chat
+        services = chat.services
+        self._verification = services.verification
+        self._regions = services.config.phone.allowed_regions
+        # The SMS goes to the holder, whose language we do not know: the default, not
+        # the operator's chat language.
+        self._sms_language = services.config.verification.default_language
+
+    async def ask(self, update: Update, context: Context) -> None:
+        """``/send``: check the pass and phone, then ask R4's question."""
+
+        async def ask(turn: Turn, operator: Operator) -> None:
+            if not turn.args:
+                await turn.say(messages.text("operator.send_usage", turn.language))
+                return
+            pass_no, new_phone = parse_send(turn.args, self._regions)
+            record, phone = await self._verification.operator_target(pass_no, new_phone)
+            # What the operator may see of the pass (and the audit entry of their look).
+            view = await self._chat.services.operators.get_pass(operator, record.pass_no)
+            choice = SendChoice(
+                operator.id, record.pass_no, phone, new_number=new_phone is not None
+            )
+            question = messages.text(
+                "request.confirm_operator",
+                turn.language,
+                pass_no=record.pass_no.value,
+                phone=_shown(choice, view),
+            )
+            await turn.say(question, send_markup(choice, turn.language))
+
+        await self._chat.command(update, context, ask)
+
+    async def answer(self, update: Update, context: Context) -> None:
+        """確定 sends the code; 取消 says so. Either way the question loses its buttons."""
+
+        async def answer(turn: Turn, operator: Operator) -> None:
+            data = turn.query.data if turn.query else None
+            if data == CANCEL_DATA:
+                await turn.show(messages.text("operator.send_cancelled", turn.language))
+                return
+            choice = parse_send_data(data or "", self._regions)
+            if choice is None or choice.operator_id != operator.id:
+                await turn.show(messages.text("telegram.button_expired", turn.language))
+                return
+            if await turn.take_buttons():  # False: an earlier tap answered this question
+                await self._send(turn, operator, choice)
+
+        await self._chat.button(update, context, answer)
+
+    async def _send(self, turn: Turn, operator: Operator, choice: SendChoice) -> None:
+        record, on_file = await self._verification.operator_target(choice.pass_no)
+        if not choice.new_number and on_file != choice.phone:
+            changed = messages.text(
+                "operator.phone_changed", turn.language, pass_no=choice.pass_no.value
+            )
+            await turn.show(changed)
+            return
+        requester = operator_requester(operator, Channel.TELEGRAM, self._sms_language)
+        new_phone: Phone | None = choice.phone if choice.new_number else None
+        sent = await self._verification.request_as_operator(
+            operator, requester, choice.pass_no, new_phone
+        )
+        detail = messages.text(
+            "operator.sent_detail",
+            turn.language,
+            pass_no=sent.pass_no.value,
+            phone=_shown(choice, PassView.of(record, owned=operator.owns(record))),
+            expires_at=sent.expires_at,
+        )
+        await turn.show(f"{messages.text('request.sent', turn.language)}\n{detail}")
+
+
+def _shown(choice: SendChoice, view: PassView) -> str:
+    """The phone as the operator may see it: a number they typed, in full; the phone on
+    file as ``/pass`` shows it (in full if owned, masked if not: R10)."""
+    return choice.phone.display if choice.new_number else view.phone

@@ -1,0 +1,179 @@
+"""What an operator sees of passes (R10): list rows, one pass, counts, and the export.
+
+Lists mask ID numbers and phones (a list is what ends up in a screenshot); one owned
+pass is shown in full; a pass of another company is shown only after its exact number
+was typed, and then masked. The export is the company's full table, because that is
+what the operator needs to correct the registry.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+
+from core import messages
+from core.masking import mask_id, mask_name, mask_phone
+from core.model import PassRecord, Status
+from core.status import status_of
+from core.values import PassNumber, Phone
+
+#: The export's columns, in the order of the guide's table, then validity and company.
+EXPORT_COLUMNS = (
+    "pass_no",
+    "id_no",
+    "name",
+    "phone",
+    "verified_phone",
+    "status",
+    "valid_from",
+    "valid_to",
+    "company",
+)
+
+#: A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, slots=True)
+class PassRow:
+    """One line of ``/passes``: R10's columns, ID number and phones masked."""
+
+    pass_no: PassNumber
+    id_no: str
+    name: str
+    phone: str
+    verified_phone: str
+    status: Status
+
+    @classmethod
+    def of(cls, record: PassRecord) -> PassRow:
+        return cls(
+            pass_no=record.pass_no,
+            id_no=mask_id(record.id_no),
+            name=record.name or "",
+            phone=mask_phone(record.phone),
+            verified_phone=mask_phone(record.verified_phone),
+            status=status_of(record),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of an operator's owned passes; ``page`` counts from 0."""
+
+    rows: tuple[PassRow, ...]
+    page: int
+    page_size: int
+    total: int
+    status: Status | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 0
+
+    @property
+    def has_next(self) -> bool:
+        return (self.page + 1) * self.page_size < self.total
+
+
+@dataclass(frozen=True, slots=True)
+class PassView:
+    """``/pass PASS_NO``. ``owned``: every field in full. Not owned: ID number, name and
+    phones masked, and the company left out (R10: the operator may request a code for
+    the pass, but may not read its holder's record)."""
+
+    pass_no: PassNumber
+    owned: bool
+    id_no: str
+    name: str
+    phone: str
+    verified_phone: str
+    valid_from: date
+    valid_to: date
+    status: Status
+    company: str | None
+
+    @classmethod
+    def of(cls, record: PassRecord, *, owned: bool) -> PassView:
+        if owned:
+            return cls(
+                pass_no=record.pass_no,
+                owned=True,
+                id_no=record.id_no.value,
+                name=record.name or "",
+                phone=_display(record.phone),
+                verified_phone=_display(record.verified_phone),
+                valid_from=record.valid_from,
+                valid_to=record.valid_to,
+                status=status_of(record),
+                company=record.company,
+            )
+        return cls(
+            pass_no=record.pass_no,
+            owned=False,
+            id_no=mask_id(record.id_no),
+            name=mask_name(record.name),
+            phone=mask_phone(record.phone),
+            verified_phone=mask_phone(record.verified_phone),
+            valid_from=record.valid_from,
+            valid_to=record.valid_to,
+            status=status_of(record),
+            company=None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """``/stats``: passes per status (every status present) and codes still waiting."""
+
+    counts: dict[Status, int] = field(default_factory=dict)
+    open_codes: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _display(phone: Phone | None) -> str:
+    return phone.display if phone else ""
+
+
+def export_row(record: PassRecord) -> dict[str, str]:
+    """One pass in full, as plain strings; phones as ``0912-345-678``, which a
+    spreadsheet keeps as text (``0912345678`` would lose its leading zero)."""
+    return {
+        "pass_no": record.pass_no.value,
+        "id_no": record.id_no.value,
+        "name": record.name or "",
+        "phone": _display(record.phone),
+        "verified_phone": _display(record.verified_phone),
+        "status": status_of(record).value,
+        "valid_from": record.valid_from.strftime("%Y/%m/%d"),
+        "valid_to": record.valid_to.strftime("%Y/%m/%d"),
+        "company": record.company,
+    }
+
+
+def export_csv(rows: list[dict[str, str]], language: str = messages.ZH) -> bytes:
+    """The rows as CSV for Excel: UTF-8 with a byte-order mark (without it, Excel in
+    Taiwan reads the file as Big5 and shows mojibake), CRLF line ends, headers and
+    statuses in ``language``, and no cell that a spreadsheet would run as a formula."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([messages.text(f"operator.col.{c}", language) for c in EXPORT_COLUMNS])
+    for row in rows:
+        cells = dict(row)
+        cells["status"] = messages.text(f"status.{row['status']}", language)
+        writer.writerow([_defuse(cells.get(c, "")) for c in EXPORT_COLUMNS])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _defuse(value: str) -> str:
+    """Registry names are typed by people: ``=HYPERLINK(...)`` must stay text."""
+    return "'" + value if value.startswith(_FORMULA_START) else value

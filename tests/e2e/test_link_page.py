@@ -1,0 +1,283 @@
+"""The verification link over real HTTP: the demo registry on SQLite, a real request made
+through the verification service, and the link read from the SMS in the outbox.
+
+What matters most: a GET (what link scanners do) never verifies; only a POST from our
+own page (form tag, Origin, Sec-Fetch-Site) does; every page says what happened."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+from sqlalchemy import select
+
+from bot.link_page import LINK_REQUESTS_PER_MINUTE
+from core.model import Channel, Requester, Status
+from core.status import status_of
+from core.values import IdNumber, PassNumber, Phone
+from storage.tables import outbox
+from tests.e2e.conftest import PUBLIC_BASE_URL, AppClient, services_of
+from tests.fakes.clock import FakeClock
+
+PASS_NO = "KHPS113-000043"
+HOLDER = Requester(key="sms:+886960123411", channel=Channel.SMS, actor="holder")
+ZH_PAGE = {"Accept-Language": "zh-TW,zh;q=0.9"}
+
+
+async def issue_link(client: AppClient) -> str:
+    """A real request for the guide's holder; returns the link's path (``/v/<token>``)."""
+    services = services_of(client)
+    await services.verification.request_as_holder(
+        HOLDER,
+        PassNumber.parse(PASS_NO),
+        IdNumber.parse("QQ12345673", trust_check_digit=False),
+        Phone.parse("0960123411"),
+    )
+    async with services.engine.connect() as conn:
+        body = (
+            await conn.execute(select(outbox.c.body).order_by(outbox.c.id.desc()).limit(1))
+        ).scalar_one()
+    match = re.search(re.escape(PUBLIC_BASE_URL) + r"(/v/[A-Za-z0-9_-]+)", body)
+    assert match, body
+    return match.group(1)
+
+
+async def status(client: AppClient) -> Status:
+    async with services_of(client).uow() as uow:
+        record = await uow.passes.get(PassNumber.parse(PASS_NO))
+    assert record is not None
+    return status_of(record)
+
+
+def form_tag(page: str) -> str:
+    match = re.search(r'name="tag" value="([0-9a-f]+)"', page)
+    assert match, page
+    return match.group(1)
+
+
+async def open_page(client: AppClient, path: str) -> str:
+    response = await client.get(path, headers=ZH_PAGE)
+    assert response.status == 200
+    return await response.text()
+
+
+# --- GET shows, never verifies -----------------------------------------------------------
+
+
+async def test_get_shows_the_masked_pass_phone_and_expiry_and_does_not_verify(
+    client: AppClient,
+) -> None:
+    path = await issue_link(client)
+    page = await open_page(client, path)
+    assert "KHPS113-**0043" in page
+    assert "0960-***-411" in page
+    assert "2026/11/28 10:00（台北時間）" in page  # created 10:00 Taipei, valid 24 hours
+    assert PASS_NO not in page and "0960123411" not in page and "0960-123-411" not in page
+    assert page.count("<form") == 1 and page.count("<button") == 1
+    assert '<form method="post">' in page
+    assert "<script" not in page
+    assert await status(client) is Status.UNVERIFIED
+
+
+async def test_repeated_gets_and_heads_never_verify(client: AppClient) -> None:
+    path = await issue_link(client)
+    for _ in range(3):
+        assert (await client.get(path)).status == 200
+        assert (await client.head(path)).status == 200
+    assert await status(client) is Status.UNVERIFIED
+
+
+# --- POST confirms, only from our own page -------------------------------------------------
+
+
+async def test_post_with_the_form_tag_verifies(client: AppClient) -> None:
+    path = await issue_link(client)
+    tag = form_tag(await open_page(client, path))
+    response = await client.post(path, data={"tag": tag}, headers=ZH_PAGE)
+    assert response.status == 200
+    page = await response.text()
+    assert "手機驗證完成" in page
+    assert "KHPS113-**0043" in page and "0960-***-411" in page
+    assert await status(client) is Status.VERIFIED
+
+
+async def test_post_with_our_own_origin_verifies(client: AppClient) -> None:
+    path = await issue_link(client)
+    tag = form_tag(await open_page(client, path))
+    headers = {"Origin": PUBLIC_BASE_URL, "Sec-Fetch-Site": "same-origin"}
+    response = await client.post(path, data={"tag": tag}, headers=headers)
+    assert response.status == 200
+    assert await status(client) is Status.VERIFIED
+
+
+async def test_post_with_a_null_origin_still_needs_only_the_tag(client: AppClient) -> None:
+    """A page with Referrer-Policy: no-referrer makes browsers send ``Origin: null``."""
+    path = await issue_link(client)
+    tag = form_tag(await open_page(client, path))
+    headers = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    response = await client.post(path, data={"tag": tag}, headers=headers)
+    assert response.status == 200
+    assert await status(client) is Status.VERIFIED
+
+
+async def test_post_without_or_with_a_wrong_tag_is_forbidden_and_changes_nothing(
+    client: AppClient,
+) -> None:
+    path = await issue_link(client)
+    right = form_tag(await open_page(client, path))
+    other_token_tag = services_of(client).hasher.form_tag("AAAAAAAAAAAA")
+    for data in ({}, {"tag": ""}, {"tag": "0" * 64}, {"tag": right[:-1]}, {"tag": other_token_tag}):
+        response = await client.post(path, data=data, headers=ZH_PAGE)
+        assert response.status == 403, data
+        assert "無法確認這次操作來自驗證頁面" in await response.text()
+    response = await client.post(path, data={"tag": "é" * 64})  # not ASCII: still just wrong
+    assert response.status == 403
+    assert await status(client) is Status.UNVERIFIED
+
+
+async def test_post_from_a_foreign_origin_is_forbidden(client: AppClient) -> None:
+    path = await issue_link(client)
+    tag = form_tag(await open_page(client, path))
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://pp.example.tw"},  # our host, but not over https
+        {"Origin": "https://pp.example.tw:8443"},
+        {"Origin": "not a url"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+    ):
+        response = await client.post(path, data={"tag": tag}, headers=headers)
+        assert response.status == 403, headers
+    assert await status(client) is Status.UNVERIFIED
+
+
+# --- pages for links that cannot verify ---------------------------------------------------------
+
+
+async def test_a_used_link_says_the_phone_is_verified(client: AppClient) -> None:
+    path = await issue_link(client)
+    tag = form_tag(await open_page(client, path))
+    assert (await client.post(path, data={"tag": tag})).status == 200
+    again = await client.get(path, headers=ZH_PAGE)
+    assert again.status == 410
+    page = await again.text()
+    assert "此驗證連結已經使用過，手機已完成驗證" in page
+    assert "如需新的驗證碼" not in page  # nothing to renew: it is verified
+    repost = await client.post(path, data={"tag": tag}, headers=ZH_PAGE)
+    assert repost.status == 410
+    assert await status(client) is Status.VERIFIED
+
+
+async def test_an_expired_link_says_so_and_how_to_get_a_new_code(
+    client: AppClient, clock: FakeClock
+) -> None:
+    path = await issue_link(client)
+    tag = form_tag(await open_page(client, path))
+    clock.advance(hours=24)
+    for response in (
+        await client.get(path, headers=ZH_PAGE),
+        await client.post(path, data={"tag": tag}, headers=ZH_PAGE),
+    ):
+        assert response.status == 410
+        page = await response.text()
+        assert "此驗證連結已超過24小時有效時限" in page
+        assert "如需新的驗證碼" in page
+    assert await status(client) is Status.UNVERIFIED
+
+
+async def test_a_spent_request_says_when_a_new_code_can_be_had(client: AppClient) -> None:
+    path = await issue_link(client)
+    verification = services_of(client).verification
+    for _ in range(5):
+        try:
+            await verification.check_code(HOLDER, Phone.parse("0960123411"), "000000")
+        except Exception:  # noqa: S112 - wrong codes raise; that is the point here
+            continue
+    response = await client.get(path, headers=ZH_PAGE)
+    assert response.status == 410
+    assert "驗證碼錯誤次數過多" in await response.text()
+
+
+async def test_unknown_tokens_get_404(client: AppClient) -> None:
+    await issue_link(client)
+    for path in ("/v/AAAAAAAAAAAA", "/v/x", "/v/" + "A" * 100, "/v/%3Cscript%3E"):
+        response = await client.get(path, headers=ZH_PAGE)
+        assert response.status == 404, path
+        page = await response.text()
+        assert "此驗證連結無效或已過期" in page
+        assert "<script>" not in page
+    response = await client.post("/v/AAAAAAAAAAAA", data={"tag": "x"})
+    assert response.status == 403  # the tag is checked before any lookup
+
+
+# --- rate limit, headers, language ------------------------------------------------------------
+
+
+async def test_requests_over_the_limit_get_429_with_retry_after(client: AppClient) -> None:
+    path = await issue_link(client)
+    for _ in range(LINK_REQUESTS_PER_MINUTE):
+        assert (await client.get(path)).status == 200
+    response = await client.get(path, headers=ZH_PAGE)
+    assert response.status == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert "操作太頻繁" in await response.text()
+    posted = await client.post(path, data={"tag": "x"})
+    assert posted.status == 429  # POSTs count too, and are refused before anything else
+    assert (await client.get("/v/AAAAAAAAAAAA")).status == 429
+    assert await status(client) is Status.UNVERIFIED
+
+
+async def test_every_page_carries_the_security_headers(client: AppClient) -> None:
+    path = await issue_link(client)
+    responses = [
+        await client.get(path),
+        await client.post(path, data={}),
+        await client.get("/v/AAAAAAAAAAAA"),
+    ]
+    for response in responses:
+        headers = response.headers
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'none'" in csp
+        assert "form-action 'self'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Cache-Control"] == "no-store"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Content-Type"] == "text/html; charset=utf-8"
+        # The one inline stylesheet is allowed by its hash.
+        page = await response.text()
+        match = re.search(r"<style>(.*?)</style>", page, re.S)
+        assert match
+        digest = base64.b64encode(hashlib.sha256(match.group(1).encode()).digest()).decode()
+        assert f"style-src 'sha256-{digest}'" in csp
+
+
+async def test_english_by_accept_language_or_the_toggle(client: AppClient) -> None:
+    path = await issue_link(client)
+    by_header = await client.get(path, headers={"Accept-Language": "en-US,en;q=0.9,zh;q=0.5"})
+    page = await by_header.text()
+    assert '<html lang="en">' in page
+    assert "Port pass phone verification" in page
+    assert "2026/11/28 10:00 (Taipei time)" in page
+    assert '<a href="?lang=zh-TW"' in page
+    assert by_header.headers["Content-Language"] == "en"
+
+    chinese = await (await client.get(path, headers=ZH_PAGE)).text()
+    assert '<html lang="zh-Hant-TW">' in chinese and '<a href="?lang=en"' in chinese
+
+    toggled = await client.get(path + "?lang=en", headers=ZH_PAGE)
+    page = await toggled.text()
+    assert "Please check that this pass and mobile number are yours" in page
+    done = await client.post(path + "?lang=en", data={"tag": form_tag(page)}, headers=ZH_PAGE)
+    assert done.status == 200
+    assert "Phone verified" in await done.text()
+
+
+async def test_without_a_language_preference_the_page_is_chinese(client: AppClient) -> None:
+    path = await issue_link(client)
+    page = await (await client.get(path, headers={"Accept-Language": "fr-FR"})).text()
+    assert "港區通行證手機驗證" in page

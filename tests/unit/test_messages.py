@@ -1,0 +1,110 @@
+"""The catalogue of every user text: both languages present, the same placeholders in
+each, a message for every error, and the guide's own wording where the guide gives one."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import string
+from datetime import UTC, date, datetime
+
+import pytest
+
+import core
+from core import messages
+from core.errors import PortPassError
+
+KEYS = sorted(messages.keys())
+
+
+def _placeholders(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def _both(key: str) -> tuple[str, str]:
+    return messages.text(key, messages.ZH), messages.text(key, messages.EN)
+
+
+def _all_error_classes() -> set[type[PortPassError]]:
+    """Every subclass of PortPassError in core, wherever it is defined."""
+    for module in pkgutil.iter_modules(core.__path__):
+        importlib.import_module(f"core.{module.name}")
+    found: set[type[PortPassError]] = set()
+    pending: list[type[PortPassError]] = [PortPassError]
+    while pending:
+        cls = pending.pop()
+        found.add(cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_every_key_has_both_languages(key: str) -> None:
+    zh, en = messages._CATALOGUE[key]
+    assert zh.strip() and en.strip(), key
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_both_languages_use_the_same_placeholders(key: str) -> None:
+    zh, en = messages._CATALOGUE[key]
+    assert _placeholders(zh) == _placeholders(en), key
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_every_text_formats_with_its_placeholders(key: str) -> None:
+    zh, _ = messages._CATALOGUE[key]
+    params = {name: "X" for name in _placeholders(zh)}
+    for language in messages.LANGUAGES:
+        assert "{" not in messages.text(key, language, **params)
+
+
+ERRORS = sorted(_all_error_classes(), key=lambda cls: cls.__name__)
+
+
+@pytest.mark.parametrize("error", ERRORS, ids=[cls.__name__ for cls in ERRORS])
+def test_every_error_has_a_message(error: type[PortPassError]) -> None:
+    assert error.key in set(messages.keys()), (
+        f"{error.__name__}.key {error.key!r} is not in the catalogue"
+    )
+
+
+def test_english_is_chosen_only_for_english() -> None:
+    assert messages.lang_or_default("en-US") == messages.EN
+    assert messages.lang_or_default("EN") == messages.EN
+    for other in ("zh-hant", "zh-TW", "zh", "ja", "", None):
+        assert messages.lang_or_default(other) == messages.ZH
+
+
+def test_times_are_shown_in_taipei_and_dates_as_the_guide_writes_them() -> None:
+    at = datetime(2026, 11, 27, 18, 30, tzinfo=UTC)
+    assert "2026/11/28 02:30" in messages.text("request.cool_down", messages.ZH, retry_at=at)
+    expires = messages.text("link.expires_at", messages.EN, expires_at=at)
+    assert expires == "2026/11/28 02:30 (Taipei time)"
+    text = messages.text(
+        "request.pass_not_valid",
+        messages.ZH,
+        valid_from=date(2026, 1, 5),
+        valid_to=date(2027, 1, 4),
+    )
+    assert "2026/01/05 至 2027/01/04" in text
+
+
+def test_the_guides_wording_is_kept() -> None:
+    """R1, R3, R4, R6: holders who read the port company's guide see the same words."""
+    assert messages.text("request.no_match").startswith(
+        "查無人員通行證或手機資料，無法取得驗證碼！"
+    )
+    assert messages.text("request.sent") == "驗證碼已經成功送出!!"
+    assert messages.text("input.code") == "請輸入6位數字驗證碼"
+    assert (
+        messages.text("request.confirm", pass_no="KHPS113-000043")
+        == "確定要取得KHPS113-000043人員通行證的手機驗證碼??"
+    )
+    assert "請先至「基本資料維護」/「人員資料」新增一筆該人員資料" in messages.text(
+        "operator.no_phone"
+    )
+
+
+def test_the_link_page_names_the_other_language_in_its_own_words() -> None:
+    assert _both("link.other_language") == ("English", "中文")
+    assert "5" in messages.text("link.rate_limited", messages.EN, seconds=5)

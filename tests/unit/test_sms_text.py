@@ -1,0 +1,98 @@
+"""R9: how many segments a text costs, and the verification SMS that must fit one."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import messages
+from core.codes import TOKEN_BYTES, SystemSecrets
+from core.sms_text import segments, verification_link, verification_sms
+from core.values import PassNumber
+
+TOKEN = "Ab3_Ef6-Hi9K"
+
+
+def test_the_sample_token_has_the_real_length() -> None:
+    assert len(TOKEN) == len(SystemSecrets().token()) == -(-TOKEN_BYTES * 4 // 3)
+
+
+class TestGsm7:
+    @pytest.mark.parametrize(
+        ("length", "count"), [(0, 1), (1, 1), (160, 1), (161, 2), (306, 2), (307, 3)]
+    )
+    def test_160_in_one_then_153_per_part(self, length: int, count: int) -> None:
+        result = segments("a" * length)
+        assert (result.encoding, result.length, result.count) == ("GSM-7", length, count)
+
+    def test_the_basic_set_includes_digits_punctuation_and_some_accents(self) -> None:
+        text = "Port pass 0043: code 123456 @ £$¥ èéùìò ÄÖÑÜ §¿¡ ΔΦΓΛΩ\n\r"
+        assert segments(text).encoding == "GSM-7"
+        assert segments(text).length == len(text)
+
+    @pytest.mark.parametrize("char", list("^{}\\[~]|€"))
+    def test_extended_characters_take_two_septets(self, char: str) -> None:
+        assert segments(char).length == 2
+        assert segments(char * 80).count == 1  # 160 septets
+        assert segments(char * 80 + "a").count == 2  # 161 septets
+        assert segments("a" * 159 + char).count == 2
+
+
+class TestUcs2:
+    @pytest.mark.parametrize(("length", "count"), [(1, 1), (70, 1), (71, 2), (134, 2), (135, 3)])
+    def test_70_in_one_then_67_per_part(self, length: int, count: int) -> None:
+        result = segments("驗" * length)
+        assert (result.encoding, result.length, result.count) == ("UCS-2", length, count)
+
+    def test_one_character_outside_gsm7_makes_the_whole_text_ucs2(self) -> None:
+        assert segments("a" * 69 + "中").count == 1
+        assert segments("a" * 70 + "中").count == 2
+        assert segments("a" * 150).count == 1  # the same letters alone: GSM-7
+
+    @pytest.mark.parametrize("char", ["á", "ç", "，", "！", "“", "０"])
+    def test_lookalikes_of_gsm7_characters_are_not_gsm7(self, char: str) -> None:
+        assert segments("code " + char).encoding == "UCS-2"
+
+    def test_characters_outside_the_bmp_count_two_units(self) -> None:
+        assert segments("😀").length == 2
+        assert segments("😀" * 35).count == 1
+        assert segments("😀" * 36).count == 2
+
+
+class TestVerificationSms:
+    pass_no = PassNumber.parse("KHPS113-000043")
+
+    def test_the_link_joins_base_and_token_once(self) -> None:
+        assert verification_link("https://pp.tw/", TOKEN) == f"https://pp.tw/v/{TOKEN}"
+        assert verification_link("https://pp.tw", TOKEN) == f"https://pp.tw/v/{TOKEN}"
+
+    @pytest.mark.parametrize("language", messages.LANGUAGES)
+    def test_it_carries_the_guides_facts(self, language: str) -> None:
+        link = verification_link("https://pp.khport.tw", TOKEN)
+        body = verification_sms(self.pass_no, "042917", link, language)
+        assert "0043" in body and "042917" in body and "24" in body
+        assert body.endswith(link)  # nothing after the link that a phone could glue onto it
+        assert "000043" not in body  # only the last four digits, as in the guide
+
+    @pytest.mark.parametrize("length", range(12, 21))
+    def test_one_segment_in_both_languages_up_to_a_20_character_base_url(self, length: int) -> None:
+        base = "https://" + "p" * (length - 11) + ".tw"
+        assert len(base) == length
+        for language in messages.LANGUAGES:
+            body = verification_sms(
+                self.pass_no, "042917", verification_link(base, TOKEN), language
+            )
+            assert segments(body).count == 1, (language, base, segments(body))
+
+    def test_the_chinese_text_is_ucs2_and_the_english_gsm7(self) -> None:
+        link = verification_link("https://pp.khport.tw", TOKEN)
+        assert segments(verification_sms(self.pass_no, "1", link, messages.ZH)).encoding == "UCS-2"
+        assert segments(verification_sms(self.pass_no, "1", link, messages.EN)).encoding == "GSM-7"
+
+    def test_the_guides_own_text_takes_two_segments(self) -> None:
+        """R9's reason to exist: the guide's wording does not fit one UCS-2 segment."""
+        guide = (
+            "[港區通行證手機驗證 通行證號碼末四碼 0043，請於24小時內點擊https://pp.khport.tw/Verify/"
+            + "8BE015" * 5
+            + "完成驗證，或至港區通行證資訊網輸入驗證碼042917]"
+        )
+        assert segments(guide).count == 2
