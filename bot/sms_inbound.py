@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -116,35 +115,21 @@ async def inbound_sms(request: web.Request) -> web.Response:
 
 
 async def _answer_once(services: Services, sid: str, phone: Phone, text: str) -> str:
-    """The TwiML for this message, acting on it only the first time its sid is seen."""
-    seen = await services.inbound.claim(
-        CHANNEL, sid, services.clock.now(), abandoned_after=ABANDONED_AFTER
-    )
-    if seen is not None:
-        log.info("inbound SMS %s from %s is a retry: answered again", sid, mask_phone(phone))
-        # No stored reply: the first delivery is still being handled (or failed).
-        return seen.reply if seen.reply is not None else twiml([])
+    """The TwiML for this message. The engine acts on a MessageSid once, in the same
+    transaction as the turn: a retry gets the first answer, and a turn that failed
+    leaves nothing behind, so Twilio's retry is handled afresh."""
     who = Participant(
         key=f"{CHANNEL}:{phone.e164}", channel=CHANNEL, actor=mask_phone(phone), phone=phone.e164
     )
     try:
-        replies = await services.conversations.handle(who, Text(text))
-        answer = replies_twiml(replies, await _language(services, who, replies))
+        replies = await services.conversations.handle(who, Text(text), message_id=sid)
         log.info("inbound SMS %s from %s: %d replies", sid, mask_phone(phone), len(replies))
-    except Exception as error:  # the holder hears something, and a retry the same
+        return replies_twiml(replies, await _language(services, who, replies))
+    except Exception as error:  # the holder hears something; a retry tries again
         _log_failure(sid, "failed", error)
-        answer = twiml(
+        return twiml(
             [messages.text("error.generic", services.config.verification.default_language)]
         )
-    try:
-        await services.inbound.remember(CHANNEL, sid, answer)
-    except Exception as error:  # a retry would get an empty answer: still, answer this one
-        _log_failure(sid, "reply not stored", error)
-    return answer
-
-
-#: A first delivery still unanswered after this is taken to have died mid-turn.
-ABANDONED_AFTER = timedelta(seconds=20)
 
 
 def _log_failure(sid: str, what: str, error: Exception) -> None:

@@ -132,3 +132,18 @@ class Reply:
     text: str
     options: tuple[Option, ...] = field(default=())
     ask_contact: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "options": [[o.value, o.label] for o in self.options],
+            "ask_contact": self.ask_contact,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reply:
+        return cls(
+            text=data["text"],
+            options=tuple(Option(value, label) for value, label in data.get("options", ())),
+            ask_contact=bool(data.get("ask_contact", False)),
+        )

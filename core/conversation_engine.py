@@ -8,6 +8,7 @@ of work, so a restart or a second process continues the same conversation.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -80,15 +81,26 @@ class ConversationEngine:
         self._verification = verification
         self._policy = policy
 
-    async def handle(self, who: Participant, message: Input) -> list[Reply]:
+    async def handle(
+        self, who: Participant, message: Input, *, message_id: str | None = None
+    ) -> list[Reply]:
         """One turn, in one unit of work: the state read, the action it causes (a code
-        sent, a code checked) and the new state are committed together."""
+        sent, a code checked) and the new state are committed together.
+
+        With ``message_id`` (Twilio's MessageSid) the turn happens once: a retry of the
+        same message gets the first turn's replies back and changes nothing. The claim
+        is in the same transaction, so a turn that fails leaves no claim behind."""
         now = self._clock.now()
         async with self._uow() as uow:
+            if message_id is not None and not await uow.inbound.claim(who.channel, message_id, now):
+                stored_replies = await uow.inbound.reply_for(who.channel, message_id)
+                return _replies_from(stored_replies)
             stored = await uow.conversations.get(who.key)
             state, replies = self._expire(stored, now, who)
             state, more = await self._step(state, who, message, uow)
             await uow.conversations.save(who.key, state.with_(updated_at=now))
+            if message_id is not None:
+                await uow.inbound.remember(who.channel, message_id, _replies_to(replies + more))
             await uow.commit()
         return replies + more
 
@@ -340,6 +352,15 @@ class ConversationEngine:
 
     def _error(self, error: PortPassError, state: Conversation) -> Reply:
         return Reply(messages.render_error(error, self._lang(state)))
+
+
+def _replies_to(replies: list[Reply]) -> str:
+    return json.dumps([r.to_json() for r in replies], ensure_ascii=False)
+
+
+def _replies_from(stored: str | None) -> list[Reply]:
+    """``None``: the first delivery has not finished (or never will): say nothing now."""
+    return [Reply.from_json(item) for item in json.loads(stored)] if stored else []
 
 
 def _add(items: Iterable[str], item: str) -> tuple[str, ...]:

@@ -158,10 +158,25 @@ class OperatorRepository(Protocol):
         ...
 
 
+class InboundRepository(Protocol):
+    """Messages already handled, by channel and the transport's id (Twilio's
+    MessageSid): a retried webhook is answered again, not acted on twice."""
+
+    async def claim(self, channel: str, message_id: str, at: datetime) -> bool:
+        """True the first time: the caller acts on the message in this transaction."""
+        ...
+
+    async def reply_for(self, channel: str, message_id: str) -> str | None: ...
+
+    async def remember(self, channel: str, message_id: str, reply: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only members, so an implementation may hold more specific repositories.
     @property
     def conversations(self) -> ConversationRepository: ...
+    @property
+    def inbound(self) -> InboundRepository: ...
     @property
     def operators(self) -> OperatorRepository: ...
     @property

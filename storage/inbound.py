@@ -1,18 +1,18 @@
 """Inbound de-duplication: Twilio retries webhooks and Telegram re-sends updates.
 
-A channel claims ``(channel, message_id)`` before acting. The first claim wins and
-later ones get the stored reply back, so a retry is answered again without verifying,
-counting a wrong code, or sending an SMS twice.
+A message is claimed by ``(channel, message_id)`` before it is acted on. The first
+claim wins and later ones get the stored reply back, so a retry is answered again
+without verifying, counting a wrong code, or sending an SMS twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.tables import inbound_messages
 
@@ -25,26 +25,16 @@ class Seen:
     reply: str | None
 
 
-class InboundLog:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+class SqlInboundRepository:
+    """:class:`core.ports.InboundRepository` on one connection: the claim is part of the
+    turn's transaction, so a turn that dies rolls its claim back with everything else
+    and Twilio's retry is handled as if it were the first delivery."""
 
-    async def claim(
-        self,
-        channel: str,
-        message_id: str,
-        at: datetime,
-        *,
-        abandoned_after: timedelta | None = None,
-    ) -> Seen | None:
-        """``None`` if this is the first time (the caller now acts on it), else the
-        earlier delivery's outcome.
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
-        With ``abandoned_after``, a claim that never got its reply stored within that
-        time is taken over: the process that made it died mid-turn (its transaction
-        rolled back), so acting again is acting once. Twilio gives up on a webhook after
-        15 s, so 20 s is safely past any first delivery still in progress."""
-        insert = sqlite.insert if self._engine.dialect.name == "sqlite" else postgresql.insert
+    async def claim(self, channel: str, message_id: str, at: datetime) -> bool:
+        insert = sqlite.insert if self._conn.dialect.name == "sqlite" else postgresql.insert
         statement = (
             insert(inbound_messages)
             .values(channel=channel, message_id=message_id, received_at=at)
@@ -52,39 +42,46 @@ class InboundLog:
                 index_elements=[inbound_messages.c.channel, inbound_messages.c.message_id]
             )
         )
-        async with self._engine.begin() as conn:
-            inserted = (await conn.execute(statement)).rowcount == 1
-            if inserted:
-                return None
-            if abandoned_after is not None:
-                taken_over = await conn.execute(
-                    update(inbound_messages)
-                    .where(
-                        inbound_messages.c.channel == channel,
-                        inbound_messages.c.message_id == message_id,
-                        inbound_messages.c.reply.is_(None),
-                        inbound_messages.c.received_at < at - abandoned_after,
-                    )
-                    .values(received_at=at)
-                )
-                if taken_over.rowcount == 1:
-                    return None
-            query = select(inbound_messages.c.reply).where(
+        # On PostgreSQL a concurrent duplicate waits here until the first commits.
+        return (await self._conn.execute(statement)).rowcount == 1
+
+    async def reply_for(self, channel: str, message_id: str) -> str | None:
+        query = select(inbound_messages.c.reply).where(
+            inbound_messages.c.channel == channel,
+            inbound_messages.c.message_id == message_id,
+        )
+        return (await self._conn.execute(query)).scalar_one_or_none()
+
+    async def remember(self, channel: str, message_id: str, reply: str) -> None:
+        await self._conn.execute(
+            update(inbound_messages)
+            .where(
                 inbound_messages.c.channel == channel,
                 inbound_messages.c.message_id == message_id,
             )
-            return Seen((await conn.execute(query)).scalar_one_or_none())
+            .values(reply=reply)
+        )
 
-    async def remember(self, channel: str, message_id: str, reply: str | None) -> None:
+
+class InboundLog:
+    """The same log for callers outside a unit of work (Telegram's update gate),
+    each call in a short transaction of its own."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def claim(self, channel: str, message_id: str, at: datetime) -> Seen | None:
+        """``None`` if this is the first time (the caller now acts on it), else the
+        earlier delivery's outcome."""
         async with self._engine.begin() as conn:
-            await conn.execute(
-                update(inbound_messages)
-                .where(
-                    inbound_messages.c.channel == channel,
-                    inbound_messages.c.message_id == message_id,
-                )
-                .values(reply=reply)
-            )
+            repository = SqlInboundRepository(conn)
+            if await repository.claim(channel, message_id, at):
+                return None
+            return Seen(await repository.reply_for(channel, message_id))
+
+    async def remember(self, channel: str, message_id: str, reply: str) -> None:
+        async with self._engine.begin() as conn:
+            await SqlInboundRepository(conn).remember(channel, message_id, reply)
 
     async def forget_before(self, before: datetime) -> int:
         """Housekeeping: retries come within minutes; a day's log is plenty."""

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.audit import SqlAuditRepository, SqlFailureRepository
 from storage.conversations import SqlConversationRepository
+from storage.inbound import SqlInboundRepository
 from storage.operators import SqlOperatorRepository
 from storage.outbox import SqlOutboxRepository
 from storage.passes import SqlPassRepository
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
     audit: SqlAuditRepository
     failures: SqlFailureRepository
     conversations: SqlConversationRepository
+    inbound: SqlInboundRepository
     operators: SqlOperatorRepository
 
     def __init__(
@@ -77,6 +79,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(conn)
         self.failures = SqlFailureRepository(conn)
         self.conversations = SqlConversationRepository(conn)
+        self.inbound = SqlInboundRepository(conn)
         self.operators = SqlOperatorRepository(conn)
         return self
 

@@ -296,7 +296,7 @@ async def test_a_retry_while_the_first_is_in_flight_gets_an_empty_answer(client,
 class BrokenEngine:
     """A conversation engine whose database went away mid-turn."""
 
-    async def handle(self, who: Any, message: Any) -> list[Any]:
+    async def handle(self, who: Any, message: Any, *, message_id: str | None = None) -> list[Any]:
         raise ConnectionResetError("SELECT ... WHERE phone = '+886960123411'")
 
 

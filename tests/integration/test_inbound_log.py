@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.inbound import InboundLog, Seen
+from storage.uow import SqlUnitOfWorkFactory
 
 AT = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -29,16 +30,16 @@ async def test_old_entries_are_forgotten(engine: AsyncEngine) -> None:
     assert await log.claim("sms", "new", AT) == Seen(None)
 
 
-async def test_a_claim_abandoned_by_a_dead_process_is_taken_over(engine: AsyncEngine) -> None:
-    log = InboundLog(engine)
-    wait = timedelta(seconds=20)
-    assert await log.claim("sms", "SM2", AT, abandoned_after=wait) is None
-    # A retry while the first delivery may still be running: leave it alone.
-    assert await log.claim("sms", "SM2", AT + timedelta(seconds=5), abandoned_after=wait) == Seen(
-        None
-    )
-    # Long past Twilio's 15 s timeout with no reply stored: the first one died.
-    assert await log.claim("sms", "SM2", AT + timedelta(seconds=30), abandoned_after=wait) is None
-    await log.remember("sms", "SM2", "<Response/>")
-    later = AT + timedelta(minutes=5)
-    assert await log.claim("sms", "SM2", later, abandoned_after=wait) == Seen("<Response/>")
+async def test_a_claim_in_a_rolled_back_turn_is_not_kept(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        assert await uow.inbound.claim("sms", "SM3", AT)
+        # the turn fails here: no commit
+    async with uow_factory() as uow:
+        assert await uow.inbound.claim("sms", "SM3", AT)  # the retry acts
+        await uow.inbound.remember("sms", "SM3", '[{"text": "ok"}]')
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert not await uow.inbound.claim("sms", "SM3", AT)
+        assert await uow.inbound.reply_for("sms", "SM3") == '[{"text": "ok"}]'

@@ -44,6 +44,7 @@ class Store:
     audit: list[AuditEntry] = field(default_factory=list)
     failures: list[tuple[str, datetime]] = field(default_factory=list)
     conversations: dict[str, Conversation] = field(default_factory=dict)
+    inbound: dict[tuple[str, str], str | None] = field(default_factory=dict)
     operators: dict[str, OperatorAccount] = field(default_factory=dict)
     commits: int = 0
 
@@ -298,6 +299,23 @@ class FakeOperators:
         )
 
 
+class FakeInbound:
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    async def claim(self, channel: str, message_id: str, at: datetime) -> bool:
+        if (channel, message_id) in self._s.inbound:
+            return False
+        self._s.inbound[channel, message_id] = None
+        return True
+
+    async def reply_for(self, channel: str, message_id: str) -> str | None:
+        return self._s.inbound.get((channel, message_id))
+
+    async def remember(self, channel: str, message_id: str, reply: str) -> None:
+        self._s.inbound[channel, message_id] = reply
+
+
 class FakeUnitOfWork:
     def __init__(self, committed: Store) -> None:
         self._committed = committed
@@ -310,6 +328,7 @@ class FakeUnitOfWork:
         self.audit = FakeAudit(self._work)
         self.failures = FakeFailures(self._work)
         self.conversations = FakeConversations(self._work)
+        self.inbound = FakeInbound(self._work)
         self.operators = FakeOperators(self._work)
         return self
 

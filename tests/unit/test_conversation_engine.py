@@ -258,3 +258,27 @@ async def test_telegram_status_covers_a_pass_verified_by_the_link(engine, store)
         Requester(key="web:1", channel=Channel.WEB, actor="web"), token.group(1)
     )
     assert "KHPS113-**0043：已驗證" in texts(await say(engine, TG, "/status"))
+
+
+async def test_a_retried_message_is_answered_again_without_acting_twice(engine, store):
+    await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673")
+    first = await engine.handle(SMS, Text("1"), message_id="SM1")
+    again = await engine.handle(SMS, Text("1"), message_id="SM1")
+    assert again == first
+    assert texts(first) == "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+    assert len(store.outbox) == 1
+
+
+async def test_a_failed_turn_leaves_no_claim_so_the_retry_acts(engine, store, monkeypatch):
+    class Boom(Exception):
+        pass
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise Boom  # the database went away mid-turn
+
+    monkeypatch.setattr(engine._verification, "ensure_not_cooling_down", broken)
+    with pytest.raises(Boom):
+        await engine.handle(SMS, Text("驗證"), message_id="SM2")
+    monkeypatch.undo()
+    replies = await engine.handle(SMS, Text("驗證"), message_id="SM2")
+    assert "通行證號" in texts(replies)
