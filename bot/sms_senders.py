@@ -279,10 +279,9 @@ class TwilioSender:
             sid, status = str(message.sid), str(message.status or "queued")
             log.info("sms %s to %s accepted by twilio (%s)", sid, who, status)
             return Sent(sid, status)
-        # Only our own misconfiguration is an operator's emergency; a bad number is not.
-        config_error = isinstance(result, PermanentFailure) and result.config_error
-        level = logging.ERROR if config_error else logging.WARNING
-        log.log(level, "sms to %s not sent: %s", who, result)
+        # The outbox worker decides what is an emergency (bad credentials: one ERROR,
+        # then it pauses); each refused try is only a warning here.
+        log.warning("sms to %s not sent: %s", who, result)
         return result
 
     def _failure(self, status: int, code: int | None) -> TransientFailure | PermanentFailure:
