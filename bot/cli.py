@@ -120,6 +120,8 @@ def _print_import(report: ImportReport, path: Path) -> None:
     for error in report.errors:
         where = f"line {error.line}" + (f", {error.field}" if error.field else "")
         print(f"{path}: {where}: {error.reason}", file=sys.stderr)
+    if report.errors_omitted:
+        print(f"{path}: … and {report.errors_omitted} more invalid rows", file=sys.stderr)
     p = report.passes
     print(f"passes: {p.new} new, {p.updated} updated, {p.unchanged} unchanged, {p.invalid} invalid")
     q = report.persons

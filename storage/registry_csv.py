@@ -52,6 +52,28 @@ class RegistryRow:
     bad_check_digit: bool
 
 
+class ErrorLog:
+    """Row errors, kept up to ``limit`` and counted beyond it.
+
+    Errors arrive in line order, so what is kept is the first ``limit`` of them: a
+    file of 100,000 garbage rows costs ``limit`` error objects, not 100,000.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.kept: list[RowError] = []
+        self.count = 0
+
+    def add(self, error: RowError) -> None:
+        self.count += 1
+        if len(self.kept) < self.limit:
+            self.kept.append(error)
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            self.add(error)
+
+
 class HeaderError(ValueError):
     """The header row lacks a required column: no row can be read."""
 
@@ -83,19 +105,23 @@ class RegistryReader:
     """Reads checked rows from an open CSV file; collects errors as it goes.
 
     ``next_chunk`` returns up to ``size`` valid rows (an empty list at the end of the
-    file). Invalid rows go to ``errors`` and are counted in ``invalid_rows``. One
-    reader belongs to one thread at a time: the importer reads the next chunk in a
-    worker thread while it writes the previous one.
+    file). Invalid rows go to ``errors`` (the first ``max_errors`` kept, the rest
+    counted) and are counted in ``invalid_rows``. If the rest of the file cannot be
+    read at all, ``unreadable`` says where and why (never dropped by the cap: it is
+    why nothing may be imported). One reader belongs to one thread at a time: the
+    importer reads the next chunk in a worker thread while it writes the previous one.
     """
 
-    def __init__(self, file: TextIO, *, regions: Iterable[str] = ("TW",)) -> None:
+    def __init__(
+        self, file: TextIO, *, regions: Iterable[str] = ("TW",), max_errors: int = 1000
+    ) -> None:
         self._reader = csv.reader(file)
         self._regions = tuple(regions)
         self._phone = lru_cache(maxsize=8192)(self._parse_phone)
         self.rows = 0
         self.invalid_rows = 0
-        self.errors: list[RowError] = []
-        self.unreadable = False  # the rest of the file could not be read at all
+        self.errors = ErrorLog(max_errors)
+        self.unreadable: RowError | None = None  # the rest of the file could not be read
         self._columns = self._read_header()
 
     def _read_header(self) -> dict[str, int]:
@@ -126,8 +152,7 @@ class RegistryReader:
                         break
         except (UnicodeDecodeError, csv.Error) as err:
             # Text is decoded in blocks, so the bad byte is at or after this line.
-            self.unreadable = True
-            self.errors.append(RowError(self._reader.line_num + 1, None, _unreadable(err)))
+            self.unreadable = RowError(self._reader.line_num + 1, None, _unreadable(err))
         return chunk
 
     def _rows(self) -> Iterator[list[str]]:
@@ -151,7 +176,7 @@ class RegistryReader:
             # checking the fields one by one would only add confusing errors.
             reason = f"{len(fields)} columns where the header has {self._width}"
             self.invalid_rows += 1
-            self.errors.append(RowError(line, None, reason))
+            self.errors.add(RowError(line, None, reason))
             return None
 
         pass_no = id_no = None

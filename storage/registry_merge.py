@@ -1,9 +1,24 @@
 """Writing checked registry rows: upserts by pass number and ID number, with counts.
 
-Each chunk costs two reads (the stored passes and persons it touches) and at most two
-``executemany`` upserts (``INSERT ... ON CONFLICT DO UPDATE``, which SQLite and
-PostgreSQL both speak). Rows equal to what is stored are not written at all, so a
-re-import of an unchanged registry only reads.
+Each chunk costs two reads (the stored passes and persons it touches, each with the
+line of this file that wrote it, if one did) and at most four inserts: the two
+upserts (``INSERT ... ON CONFLICT DO UPDATE``, which SQLite and PostgreSQL both
+speak) and the lines of the passes and people first accepted in it. Rows equal to
+what is stored are not written to ``passes`` or ``persons``, so a re-import of an
+unchanged registry writes only those lines.
+
+On SQLite an insert is an ``executemany`` (in-process, so a row costs little). On
+PostgreSQL every statement has the same text whatever the chunk holds: keys go in
+as one array (``= ANY(:keys)``) and rows as one array per column
+(``INSERT ... SELECT unnest(:a), unnest(:b), ...``), so a chunk's insert is one
+round trip and one execution, and asyncpg prepares each statement once.
+
+The lines live in two temporary tables of the import's own connection and
+transaction (:data:`seen_passes`, :data:`seen_persons`, keyed by pass and ID
+number), not in Python: repeats are found across the whole file while memory stays
+flat however long the file is. Temporary tables need no migration, are invisible to other
+connections, and vanish with the transaction (PostgreSQL: ``ON COMMIT DROP``;
+SQLite: rolled back with it, or dropped by :meth:`RegistryMerge.finish`).
 """
 
 from __future__ import annotations
@@ -12,13 +27,45 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    ColumnElement,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.schema import CreateTable, DropTable
 
-from storage.registry_csv import RegistryRow, RowError
+from storage.registry_csv import ErrorLog, RegistryRow, RowError
 from storage.tables import passes, persons
+
+# Not in storage.tables.metadata: no migration creates them, each import does.
+_import_metadata = MetaData()
+
+
+def _seen_table(name: str, key: str) -> Table:
+    """Key (pass or ID number) -> the line of this file that first had it."""
+    return Table(
+        name,
+        _import_metadata,
+        Column(key, Text, primary_key=True),
+        Column("line", Integer, nullable=False),
+        prefixes=["TEMPORARY"],
+        sqlite_with_rowid=False,  # one B-tree, keyed by the text
+        postgresql_on_commit="DROP",
+    )
+
+
+seen_passes = _seen_table("import_seen_passes", "pass_no")
+seen_persons = _seen_table("import_seen_persons", "id_no")
 
 
 @dataclass(slots=True)
@@ -31,46 +78,120 @@ class Counts:
     invalid: int = 0
 
 
-def _upsert(conn: AsyncConnection, table: Table, key: str) -> Insert:
-    insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
-    statement = insert(table)
-    changes = {c.name: statement.excluded[c.name] for c in table.columns if c.name != key}
-    return statement.on_conflict_do_update(index_elements=[key], set_=changes)
+def _is_postgres(conn: AsyncConnection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _among(conn: AsyncConnection, column: Column[str]) -> ColumnElement[bool]:
+    """``column IN :keys``; on PostgreSQL ``column = ANY(:keys)``, one statement text.
+
+    The keys are a parameter, not part of the statement, so the statement is built
+    once per import and no chunk's keys outlive the chunk (a statement built with
+    its values holds them in reference cycles, kept until a full collection).
+    """
+    if _is_postgres(conn):
+        return column == any_(bindparam("keys", type_=ARRAY(Text)))
+    return column.in_(bindparam("keys", expanding=True))
+
+
+class _Inserter:
+    """Inserts a chunk's rows into ``table`` (upserting by ``key`` if given)."""
+
+    def __init__(self, conn: AsyncConnection, table: Table, key: str | None = None) -> None:
+        self._conn = conn
+        self._columns = [c.name for c in table.columns]
+        self._arrays = _is_postgres(conn)
+        statement: postgresql.Insert | sqlite.Insert
+        if self._arrays:
+            values = select(
+                *(func.unnest(bindparam(c.name, type_=ARRAY(c.type))) for c in table.columns)
+            )
+            statement = postgresql.insert(table).from_select(self._columns, values)
+        else:
+            statement = sqlite.insert(table)
+        if key is not None:
+            changes = {c: statement.excluded[c] for c in self._columns if c != key}
+            statement = statement.on_conflict_do_update(index_elements=[key], set_=changes)
+        self._statement = statement
+
+    async def __call__(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if self._arrays:
+            columns = {name: [row[name] for row in rows] for name in self._columns}
+            await self._conn.execute(self._statement, columns)
+        else:
+            await self._conn.execute(self._statement, rows)
 
 
 class RegistryMerge:
     """One import's writes, and what it has seen so far and where.
 
-    ``apply`` takes the checked rows of one chunk; rows that contradict an earlier
-    row (a repeated pass, a person whose name or phone differs) go to ``rejected``.
+    ``start`` creates the temporary tables in the import's transaction, ``apply``
+    takes the checked rows of one chunk, ``finish`` drops the tables. Rows that
+    contradict an earlier row (a repeated pass, a person whose name or phone
+    differs) go to ``rejected`` (the first ``max_errors`` kept, all counted).
     """
 
-    def __init__(self, conn: AsyncConnection, now: datetime) -> None:
+    def __init__(self, conn: AsyncConnection, now: datetime, *, max_errors: int = 1000) -> None:
         self._conn = conn
         self._now = now
         self.passes = Counts()
         self.persons = Counts()
         self.bad_check_digits = 0
-        self.rejected: list[RowError] = []
-        # First line of every pass and person accepted so far: how repeats are found
-        # across chunks. The one thing that grows with the file (~190 bytes a row).
-        self._pass_lines: dict[str, int] = {}
-        self._person_lines: dict[str, int] = {}
-        self._upsert_persons = _upsert(conn, persons, "id_no")
-        self._upsert_passes = _upsert(conn, passes, "pass_no")
+        self.rejected = ErrorLog(max_errors)
+        self._upsert_persons = _Inserter(conn, persons, "id_no")
+        self._upsert_passes = _Inserter(conn, passes, "pass_no")
+        self._insert_seen_persons = _Inserter(conn, seen_persons)
+        self._insert_seen_passes = _Inserter(conn, seen_passes)
+        # Every person or pass an earlier chunk accepted is in the database now
+        # (written, or already equal), so an outer join to the seen tables gives both
+        # what is stored and, for what this file already had, the line that had it.
+        self._select_persons = (
+            select(persons.c.id_no, persons.c.name, persons.c.phone, seen_persons.c.line)
+            .select_from(persons.outerjoin(seen_persons, seen_persons.c.id_no == persons.c.id_no))
+            .where(_among(conn, persons.c.id_no))
+        )
+        self._select_passes = (
+            select(passes, seen_passes.c.line)
+            .select_from(passes.outerjoin(seen_passes, seen_passes.c.pass_no == passes.c.pass_no))
+            .where(_among(conn, passes.c.pass_no))
+        )
+
+    async def start(self) -> None:
+        for table in (seen_passes, seen_persons):
+            # A leftover of an import that died on this pooled connection is unlikely
+            # (both backends drop it with the transaction) but must not stop this one.
+            await self._conn.execute(DropTable(table, if_exists=True))
+            await self._conn.execute(CreateTable(table))
+
+    async def finish(self) -> None:
+        """Drop the temporary tables; call before commit or rollback."""
+        for table in (seen_passes, seen_persons):
+            await self._conn.execute(DropTable(table, if_exists=True))
 
     async def apply(self, rows: list[RegistryRow]) -> None:
-        ids = {row.id_no for row in rows}
-        query = select(persons.c.id_no, persons.c.name, persons.c.phone)
-        stored_persons = {
-            r.id_no: (r.name, r.phone)
-            for r in await self._conn.execute(query.where(persons.c.id_no.in_(ids)))
-        }
-        query = select(passes).where(passes.c.pass_no.in_([row.pass_no for row in rows]))
-        stored_passes = {r.pass_no: r for r in await self._conn.execute(query)}
+        ids = list({row.id_no for row in rows})
+        stored_persons: dict[str, tuple[str, str | None]] = {}
+        person_lines: dict[str, int] = {}  # people first seen in an earlier chunk
+        for r in await self._conn.execute(self._select_persons, {"keys": ids}):
+            stored_persons[r.id_no] = (r.name, r.phone)
+            if r.line is not None:
+                person_lines[r.id_no] = r.line
+        pass_nos = [row.pass_no for row in rows]
+        stored_passes: dict[str, Any] = {}
+        pass_lines: dict[str, int] = {}  # passes accepted so far: earlier chunks, then this
+        for r in await self._conn.execute(self._select_passes, {"keys": pass_nos}):
+            stored_passes[r.pass_no] = r
+            if r.line is not None:
+                pass_lines[r.pass_no] = r.line
 
         first_rows: dict[str, RegistryRow] = {}  # people first seen in this chunk
-        accepted = [row for row in rows if self._accept(row, first_rows, stored_persons)]
+        accepted = [
+            row
+            for row in rows
+            if self._accept(row, pass_lines, person_lines, first_rows, stored_persons)
+        ]
 
         person_writes = [
             values
@@ -82,26 +203,32 @@ class RegistryMerge:
             for row in accepted
             if (values := self._pass_values(row, stored_passes.get(row.pass_no)))
         ]
-        if person_writes:
-            await self._conn.execute(self._upsert_persons, person_writes)
-        if pass_writes:
-            await self._conn.execute(self._upsert_passes, pass_writes)
+        await self._upsert_persons(person_writes)
+        await self._upsert_passes(pass_writes)
+        await self._insert_seen_persons(
+            [{"id_no": row.id_no, "line": row.line} for row in first_rows.values()]
+        )
+        await self._insert_seen_passes(
+            [{"pass_no": row.pass_no, "line": row.line} for row in accepted]
+        )
 
     def _accept(
         self,
         row: RegistryRow,
+        pass_lines: dict[str, int],
+        person_lines: dict[str, int],
         first_rows: dict[str, RegistryRow],
         stored_persons: dict[str, tuple[str, str | None]],
     ) -> bool:
-        first_line = self._pass_lines.get(row.pass_no)
+        first_line = pass_lines.get(row.pass_no)
         if first_line is not None:
             reason = f"{row.pass_no} is already on line {first_line}"
-            self.rejected.append(RowError(row.line, "pass_no", reason))
+            self.rejected.add(RowError(row.line, "pass_no", reason))
             return False
         known: tuple[str, str | None, int] | None = None
         if (earlier := first_rows.get(row.id_no)) is not None:
             known = (earlier.name, earlier.phone, earlier.line)
-        elif (line := self._person_lines.get(row.id_no)) is not None:
+        elif (line := person_lines.get(row.id_no)) is not None:
             # First seen in an earlier chunk: that row is in the database now.
             name, phone = stored_persons[row.id_no]
             known = (name, phone, line)
@@ -111,12 +238,11 @@ class RegistryMerge:
                 label for label, flag in (("name", name_differs), ("phone", phone_differs)) if flag
             )
             reason = f"same ID number as line {known[2]} but a different {differ}"
-            self.rejected.append(RowError(row.line, "id_no", reason))
+            self.rejected.add(RowError(row.line, "id_no", reason))
             self.persons.invalid += 1
             return False
-        self._pass_lines[row.pass_no] = row.line
+        pass_lines[row.pass_no] = row.line
         if known is None:
-            self._person_lines[row.id_no] = row.line
             first_rows[row.id_no] = row
             self.bad_check_digits += row.bad_check_digit
         return True

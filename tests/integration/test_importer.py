@@ -19,6 +19,7 @@ from storage.migrate import upgrade
 from storage.registry_csv import RowError
 from storage.tables import passes, persons
 from storage.uow import SqlUnitOfWorkFactory
+from tests.conftest import Backend
 from tests.integration.builders import T0
 
 SAMPLE = Path(__file__).resolve().parents[2] / "storage" / "demo" / "passes.csv"
@@ -220,6 +221,24 @@ async def test_an_empty_verified_phone_keeps_a_verification(
     assert record.verified_at == T0
 
 
+async def test_an_updated_pass_keeps_its_verification_time(
+    csv_dir: Path, uow_factory: SqlUnitOfWorkFactory
+) -> None:
+    line = "KHPS113-000043,QQ12345673,三,0960123411,2026/01/05,2027/01/04,{company},"
+    await import_registry(uow_factory, write_csv(csv_dir, HEADER, line.format(company="C")))
+    async with uow_factory() as uow:
+        await uow.passes.set_verified_phone(
+            PassNumber("KHPS113-000043"), Phone("+886960123411"), T0
+        )
+        await uow.commit()
+    path = write_csv(csv_dir, HEADER, line.format(company="D"), name="moved.csv")
+    report = await import_registry(uow_factory, path)
+    assert report.passes.updated == 1
+    record = (await records(uow_factory))["KHPS113-000043"]
+    assert (record.company, record.verified_at) == ("D", T0)
+    assert status_of(record) is Status.VERIFIED
+
+
 async def test_changed_pass_fields_are_updated(
     csv_dir: Path, uow_factory: SqlUnitOfWorkFactory
 ) -> None:
@@ -340,3 +359,114 @@ async def test_a_big5_header_is_reported(csv_dir: Path, engine: AsyncEngine) -> 
     assert not report.committed
     assert [e.line for e in report.errors] == [1]
     assert "UTF-8" in report.errors[0].reason
+
+
+def registry_line(
+    n: int, *, id_no: str | None = None, name: str | None = None, phone: str | None = None
+) -> str:
+    """Row ``n`` of a generated registry (file line ``n + 1``): its own pass and person."""
+    id_no = id_no or f"TEST{n:05d}"
+    name = name or f"人{n}"
+    phone = phone or f"09{n:08d}"
+    return f"KHPS113-{n:06d},{id_no},{name},{phone},2026/01/05,2027/01/04,C,"
+
+
+async def test_repeats_far_apart_in_a_large_file_are_found(
+    csv_dir: Path, engine: AsyncEngine
+) -> None:
+    # Chunks apart: the first lines are long written to the database (and out of
+    # any chunk in memory) when their repeats are read.
+    rows = 3 * importer.CHUNK_ROWS
+    lines = [registry_line(n) for n in range(1, rows + 1)]
+    lines += [
+        registry_line(1, name="別人"),
+        registry_line(rows + 2, id_no="TEST00002", name="人2"),
+        registry_line(rows + 3, id_no="TEST00003"),
+        registry_line(rows + 4, id_no=f"TEST{rows:05d}", phone=f"09{rows:08d}"),
+        # The same person's second pass, agreeing: fine however far apart.
+        registry_line(rows + 5, id_no="TEST00005", name="人5", phone="0900000005"),
+    ]
+    report = await import_registry(engine, write_csv(csv_dir, HEADER, *lines), skip_invalid=True)
+
+    assert report.committed
+    assert report.errors == [
+        RowError(rows + 2, "pass_no", "KHPS113-000001 is already on line 2"),
+        RowError(rows + 3, "id_no", "same ID number as line 3 but a different phone"),
+        RowError(rows + 4, "id_no", "same ID number as line 4 but a different name and phone"),
+        RowError(rows + 5, "id_no", f"same ID number as line {rows + 1} but a different name"),
+    ]
+    assert (report.passes.new, report.passes.invalid) == (rows + 1, 4)
+    assert (report.persons.new, report.persons.invalid) == (rows, 3)
+    assert await row_counts(engine) == (rows + 1, rows)
+
+
+async def test_errors_beyond_the_cap_are_counted_not_kept(
+    csv_dir: Path, engine: AsyncEngine
+) -> None:
+    path = write_csv(
+        csv_dir,
+        HEADER,
+        registry_line(1),
+        registry_line(1),  # line 3: repeated pass (found by the merge)
+        registry_line(4, phone="09123"),  # line 4: bad phone (found by the reader)
+        registry_line(5, id_no="TEST00001"),  # line 5: same person, other phone
+        registry_line(6, phone="09123"),
+        registry_line(7),
+    )
+    report = await import_registry(engine, path, max_errors=2)
+    assert [(e.line, e.field) for e in report.errors] == [(3, "pass_no"), (4, "phone")]
+    assert report.errors_omitted == 2
+    assert report.passes.invalid == 4
+    assert not report.ok and not report.committed
+    assert await row_counts(engine) == (0, 0)
+
+    report = await import_registry(engine, path, max_errors=0)
+    assert (report.errors, report.errors_omitted) == ([], 4)
+    assert not report.ok and not report.committed
+
+    report = await import_registry(engine, path, max_errors=0, skip_invalid=True)
+    assert report.committed
+    assert await row_counts(engine) == (2, 2)
+
+
+async def test_an_unreadable_file_is_reported_past_the_cap(
+    csv_dir: Path, engine: AsyncEngine
+) -> None:
+    # Enough lines that the bad bytes are decoded after the header and some rows.
+    lines = [HEADER] + [registry_line(n, phone="09123") for n in range(1, 400)]
+    path = csv_dir / "big5.csv"
+    path.write_bytes("\n".join(lines).encode() + "\n臺中,\n".encode("big5"))
+    report = await import_registry(engine, path, max_errors=1, skip_invalid=True)
+    assert not report.committed
+    assert len(report.errors) == 2
+    assert (report.errors[0].line, report.errors[0].field) == (2, "phone")
+    assert report.errors[-1].field is None
+    assert "UTF-8" in report.errors[-1].reason
+    assert report.errors_omitted == report.passes.invalid - 1 > 0
+
+
+async def test_imports_leave_no_temporary_tables_on_their_connection(
+    backend: Backend, csv_dir: Path
+) -> None:
+    # One pooled connection: every import below runs on it, and so does the check.
+    engine = create_engine(backend.url, pool_size=1, max_overflow=0, **backend.options)
+    try:
+        await upgrade(engine)
+        bad = write_csv(csv_dir, HEADER, registry_line(1), registry_line(1), name="bad.csv")
+        for path, dry_run, committed in [
+            (DEMO_REGISTRY, False, True),
+            (DEMO_REGISTRY, True, False),
+            (bad, False, False),
+            (DEMO_REGISTRY, False, True),  # the same connection imports again
+        ]:
+            report = await import_registry(engine, path, dry_run=dry_run)
+            assert report.committed is committed
+            async with engine.connect() as conn:
+                if backend.name == "sqlite":
+                    query = "SELECT name FROM sqlite_temp_master WHERE type = 'table'"
+                else:
+                    query = "SELECT relname FROM pg_class WHERE relnamespace = pg_my_temp_schema()"
+                assert (await conn.exec_driver_sql(query)).all() == []
+        assert await row_counts(engine) == (21, 16)
+    finally:
+        await engine.dispose()
