@@ -9,8 +9,8 @@ and closed at stop, never at import.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -54,7 +54,6 @@ class Services:
     inbound: InboundLog
     operators: OperatorService
     demo: bool = False
-    closers: list[Callable[[], object]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
