@@ -36,8 +36,9 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import SERVICES, create_app  # noqa: E402
+from bot.app import create_app  # noqa: E402
 from bot.config import load_config  # noqa: E402
+from bot.services import SERVICES  # noqa: E402
 from core.model import Channel, Requester  # noqa: E402
 from core.values import IdNumber, PassNumber, Phone  # noqa: E402
 from storage.db import create_engine  # noqa: E402

@@ -20,8 +20,8 @@ import re
 
 from aiohttp import web
 
-from bot.app import SERVICES
 from bot.html_pages import PAGES, install_pages
+from bot.services import SERVICES
 from bot.sms_senders import ConsoleMessage, ConsoleSender
 from core import messages
 from core.errors import InvalidInput

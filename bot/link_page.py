@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.app import SERVICES
 from bot.client_limits import ClientLimiter, retry_after_header
 from bot.html_pages import PAGES, Pages, install_pages, page_language
+from bot.services import SERVICES
 from core import messages
 from core.errors import (
     AlreadyVerified,

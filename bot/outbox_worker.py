@@ -49,7 +49,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot.app import SERVICES
+from bot.services import SERVICES
 from bot.sms_senders import (
     PermanentFailure,
     SendResult,

@@ -25,7 +25,7 @@ import re
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from bot.app import SERVICES
+from bot.services import SERVICES
 from storage.outbox import KNOWN_STATUSES, OutboxQueue
 
 log = logging.getLogger(__name__)

@@ -41,8 +41,8 @@ from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot import telegram_holder
-from bot.app import CONFIG, SERVICES, Services
 from bot.config import ConfigError, TelegramConfig
+from bot.services import CONFIG, SERVICES, Services
 from bot.telegram_guard import Guard
 
 log = logging.getLogger(__name__)

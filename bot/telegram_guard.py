@@ -25,7 +25,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
 from core import messages
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services import Services
     from bot.telegram_channel import TelegramApplication
 
 log = logging.getLogger(__name__)

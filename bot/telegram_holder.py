@@ -22,7 +22,7 @@ from core import messages
 from core.conversation import Choice, Conversation, Input, Participant, SharedContact, Step, Text
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services import Services
     from bot.telegram_channel import TelegramApplication
 
 Context = ContextTypes.DEFAULT_TYPE

@@ -31,7 +31,7 @@ from bot.telegram_operator_render import PAGE_PATTERN, SEND_PATTERN
 from bot.telegram_operator_send import OperatorSends
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services import Services
     from bot.telegram_channel import TelegramApplication
 
 #: New messages in private chats only (the gate turns groups away already; an edited

@@ -29,7 +29,7 @@ from core.errors import NotAnOperator, PortPassError
 from core.model import Operator
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services import Services
 
 Context = ContextTypes.DEFAULT_TYPE
 

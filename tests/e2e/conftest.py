@@ -10,8 +10,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.app import SERVICES, Overrides, Services, create_app
+from bot.app import create_app
 from bot.config import Config, load_config
+from bot.services import SERVICES, Overrides, Services
 from bot.sms_senders import ConsoleSender
 from tests.fakes.clock import FakeClock
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import close_services, open_services
 from bot.cli import main
 from bot.config import load_config
+from bot.services import close_services, open_services
 from core.clock import SystemClock
 from core.codes import SystemSecrets
 from core.errors import InvalidLinkCode

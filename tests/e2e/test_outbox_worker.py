@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import Services
 from bot.config import Config, load_config
 from bot.outbox_worker import OUTBOX_WORKER, OutboxTuning, OutboxWorker
+from bot.services import Services
 from bot.sms_senders import SendResult, SmsSender, TwilioSender
 from bot.token_bucket import TokenBucket
 from core.errors import AlreadyRequested

@@ -20,9 +20,10 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bot.app import SERVICES, Overrides, Services, create_app
+from bot.app import create_app
 from bot.config import Config, load_config
 from bot.outbox_worker import OutboxTuning
+from bot.services import SERVICES, Overrides, Services
 from core.model import OutgoingSms
 from core.values import Phone
 from storage.tables import outbox
