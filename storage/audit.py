@@ -9,11 +9,23 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.model import AuditEntry
 from storage.tables import audit_log, lookup_failures
+
+# Every verification, and every look-up that could be refused, goes through these
+# statements (the hot path): each is built once, with bind parameters, so SQLAlchemy
+# reuses its cache key and compiled SQL instead of building it again on every call.
+# The INSERTs take their columns from the parameters.
+_ADD_ENTRY = insert(audit_log)
+_RECORD_FAILURE = insert(lookup_failures)
+_FAILURES_SINCE = (
+    select(lookup_failures.c.at)
+    .where(lookup_failures.c.key == bindparam("key"), lookup_failures.c.at >= bindparam("since"))
+    .order_by(lookup_failures.c.at, lookup_failures.c.id)
+)
 
 
 class SqlAuditRepository:
@@ -21,16 +33,15 @@ class SqlAuditRepository:
         self._conn = conn
 
     async def add(self, entry: AuditEntry) -> None:
-        await self._conn.execute(
-            insert(audit_log).values(
-                at=entry.at,
-                actor=entry.actor,
-                channel=entry.channel.value,
-                action=entry.action,
-                subject=entry.subject,
-                detail=json.dumps(entry.detail, ensure_ascii=False, sort_keys=True),
-            )
-        )
+        values = {
+            "at": entry.at,
+            "actor": entry.actor,
+            "channel": entry.channel.value,
+            "action": entry.action,
+            "subject": entry.subject,
+            "detail": json.dumps(entry.detail, ensure_ascii=False, sort_keys=True),
+        }
+        await self._conn.execute(_ADD_ENTRY, values)
 
 
 class SqlFailureRepository:
@@ -40,12 +51,8 @@ class SqlFailureRepository:
         self._conn = conn
 
     async def record(self, key: str, at: datetime) -> None:
-        await self._conn.execute(insert(lookup_failures).values(key=key, at=at))
+        await self._conn.execute(_RECORD_FAILURE, {"key": key, "at": at})
 
     async def since(self, key: str, since: datetime) -> list[datetime]:
-        query = (
-            select(lookup_failures.c.at)
-            .where(lookup_failures.c.key == key, lookup_failures.c.at >= since)
-            .order_by(lookup_failures.c.at, lookup_failures.c.id)
-        )
-        return list((await self._conn.execute(query)).scalars())
+        result = await self._conn.execute(_FAILURES_SINCE, {"key": key, "since": since})
+        return list(result.scalars())

@@ -9,12 +9,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Executable, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.tables import inbound_messages
+
+_t = inbound_messages
+# Not named "channel" and "message_id": in an UPDATE those names would be the columns
+# to SET (SQLAlchemy refuses a bindparam named like one).
+_THIS_MESSAGE = (
+    _t.c.channel == bindparam("match_channel"),
+    _t.c.message_id == bindparam("match_message_id"),
+)
+
+# Every inbound SMS claims, and answers, through the statements below (the hot path):
+# each is built once, with bind parameters, so SQLAlchemy reuses its cache key and
+# compiled SQL instead of building the statement again on every call.
+_REPLY_FOR = select(_t.c.reply).where(*_THIS_MESSAGE)
+_REMEMBER = update(_t).where(*_THIS_MESSAGE).values(reply=bindparam("reply"))
+
+
+@cache
+def _claim(dialect_name: str) -> Executable:
+    """``INSERT ... ON CONFLICT DO NOTHING``, built once per dialect; the values are the
+    ``channel``, ``message_id`` and ``received_at`` parameters."""
+    insert = sqlite.insert if dialect_name == "sqlite" else postgresql.insert
+    return insert(_t).on_conflict_do_nothing(index_elements=[_t.c.channel, _t.c.message_id])
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,33 +57,18 @@ class SqlInboundRepository:
         self._conn = conn
 
     async def claim(self, channel: str, message_id: str, at: datetime) -> bool:
-        insert = sqlite.insert if self._conn.dialect.name == "sqlite" else postgresql.insert
-        statement = (
-            insert(inbound_messages)
-            .values(channel=channel, message_id=message_id, received_at=at)
-            .on_conflict_do_nothing(
-                index_elements=[inbound_messages.c.channel, inbound_messages.c.message_id]
-            )
-        )
+        statement = _claim(self._conn.dialect.name)
+        values = {"channel": channel, "message_id": message_id, "received_at": at}
         # On PostgreSQL a concurrent duplicate waits here until the first commits.
-        return (await self._conn.execute(statement)).rowcount == 1
+        return (await self._conn.execute(statement, values)).rowcount == 1
 
     async def reply_for(self, channel: str, message_id: str) -> str | None:
-        query = select(inbound_messages.c.reply).where(
-            inbound_messages.c.channel == channel,
-            inbound_messages.c.message_id == message_id,
-        )
-        return (await self._conn.execute(query)).scalar_one_or_none()
+        values = {"match_channel": channel, "match_message_id": message_id}
+        return (await self._conn.execute(_REPLY_FOR, values)).scalar_one_or_none()
 
     async def remember(self, channel: str, message_id: str, reply: str) -> None:
-        await self._conn.execute(
-            update(inbound_messages)
-            .where(
-                inbound_messages.c.channel == channel,
-                inbound_messages.c.message_id == message_id,
-            )
-            .values(reply=reply)
-        )
+        values = {"match_channel": channel, "match_message_id": message_id, "reply": reply}
+        await self._conn.execute(_REMEMBER, values)
 
 
 class InboundLog:

@@ -72,6 +72,11 @@ class Claim:
     lease_until: datetime
 
 
+# Every code request queues its SMS through this INSERT (built once: SQLAlchemy
+# reuses its cache key and compiled SQL); the columns are the parameters' names.
+_ADD = insert(outbox)
+
+
 def _queued(row: Any) -> QueuedSms:
     sms = OutgoingSms(
         to=Phone(row.to_phone), body=row.body, request_id=row.request_id, kind=row.kind
@@ -96,7 +101,8 @@ class SqlOutboxRepository:
 
     async def add(self, sms: OutgoingSms, at: datetime) -> None:
         await self._conn.execute(
-            insert(outbox).values(
+            _ADD,
+            dict(
                 kind=sms.kind,
                 to_phone=sms.to.e164,
                 body=sms.body,
@@ -106,7 +112,7 @@ class SqlOutboxRepository:
                 attempts=0,
                 next_attempt_at=at,
                 updated_at=at,
-            )
+            ),
         )
         self.added += 1
 

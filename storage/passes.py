@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.model import PassRecord, Status
@@ -31,6 +31,31 @@ def _select_records() -> Select[Any]:
         persons.c.name,
         persons.c.phone,
     ).select_from(_JOINED)
+
+
+# A code check, and a status question, read and mark passes through these statements
+# (the hot path): each is built once, with bind parameters, so SQLAlchemy reuses its
+# cache key and compiled SQL instead of building the statement again on every call.
+_GET = _select_records().where(passes.c.pass_no == bindparam("pass_no"))
+# Only the pass row: persons may be missing (outer join) and need no lock.
+_GET_LOCKED = _GET.with_for_update(of=passes)
+_WITH_PHONE = (
+    _select_records().where(persons.c.phone == bindparam("phone")).order_by(passes.c.pass_no)
+)
+# In an UPDATE, a parameter named like a column is a column to SET: the rows to change
+# are named by "match_..." parameters.
+_SET_VERIFIED_PHONE = (
+    update(passes)
+    .where(passes.c.pass_no == bindparam("match_pass_no"))
+    .values(
+        verified_phone=bindparam("phone"), verified_at=bindparam("at"), updated_at=bindparam("at")
+    )
+)
+_SET_PERSON_PHONE = (
+    update(persons)
+    .where(persons.c.id_no == bindparam("match_id_no"))
+    .values(phone=bindparam("new_phone"), updated_at=bindparam("at"))
+)
 
 
 def _phone(value: str | None) -> Phone | None:
@@ -57,11 +82,8 @@ class SqlPassRepository:
         self._conn = conn
 
     async def get(self, pass_no: PassNumber, *, lock: bool = False) -> PassRecord | None:
-        query = _select_records().where(passes.c.pass_no == pass_no.value)
-        if lock:
-            # Only the pass row: persons may be missing (outer join) and need no lock.
-            query = query.with_for_update(of=passes)
-        row = (await self._conn.execute(query)).first()
+        query = _GET_LOCKED if lock else _GET
+        row = (await self._conn.execute(query, {"pass_no": pass_no.value})).first()
         return _record(row) if row is not None else None
 
     async def list(
@@ -99,15 +121,12 @@ class SqlPassRepository:
         return counts
 
     async def with_phone(self, phone: Phone) -> builtins.list[PassRecord]:
-        query = _select_records().where(persons.c.phone == phone.e164).order_by(passes.c.pass_no)
-        return [_record(row) for row in await self._conn.execute(query)]
+        rows = await self._conn.execute(_WITH_PHONE, {"phone": phone.e164})
+        return [_record(row) for row in rows]
 
     async def set_verified_phone(self, pass_no: PassNumber, phone: Phone, at: datetime) -> None:
-        await self._conn.execute(
-            update(passes)
-            .where(passes.c.pass_no == pass_no.value)
-            .values(verified_phone=phone.e164, verified_at=at, updated_at=at)
-        )
+        values = {"match_pass_no": pass_no.value, "phone": phone.e164, "at": at}
+        await self._conn.execute(_SET_VERIFIED_PHONE, values)
 
     async def set_person_phone(self, id_no: IdNumber, phone: Phone, at: datetime) -> None:
         """R5: the operator's new number becomes the phone on file.
@@ -115,8 +134,5 @@ class SqlPassRepository:
         A missing person record is left missing: there is no name to create it with,
         and R6 means no code could have been sent for a person without a record.
         """
-        await self._conn.execute(
-            update(persons)
-            .where(persons.c.id_no == id_no.value)
-            .values(phone=phone.e164, updated_at=at)
-        )
+        values = {"match_id_no": id_no.value, "new_phone": phone.e164, "at": at}
+        await self._conn.execute(_SET_PERSON_PHONE, values)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.model import Channel, Origin, RequestState, VerificationRequest
@@ -22,6 +22,34 @@ from core.values import IdNumber, PassNumber, Phone
 from storage.tables import passes, verification_requests
 
 _t = verification_requests
+
+# A code check reads a phone's requests and marks one (the hot path): these statements
+# are built once, with bind parameters, so SQLAlchemy reuses their cache keys and
+# compiled SQL instead of building them again on every call.
+_FOR_PHONE = (
+    select(_t)
+    .where(_t.c.phone == bindparam("phone"), _t.c.created_at >= bindparam("since"))
+    .order_by(_t.c.created_at.desc(), _t.c.id.desc())
+    .with_for_update()
+)
+# R2's lock look-up, on every code request. A released request (its SMS never left)
+# does not hold the lock, and a request made exactly ``since`` ago has just expired.
+_LATEST_FOR = (
+    select(_t)
+    .where(
+        _t.c.pass_no == bindparam("pass_no"),
+        _t.c.id_no == bindparam("id_no"),
+        _t.c.phone == bindparam("phone"),
+        _t.c.created_at > bindparam("since"),
+        _t.c.state != RequestState.RELEASED.value,
+    )
+    .order_by(_t.c.created_at.desc(), _t.c.id.desc())
+    .limit(1)
+)
+_ADD = insert(_t)  # the columns are the parameters' names
+# SET takes the columns named in the parameters besides ``request_id`` (SQLAlchemy
+# compiles, and caches, one UPDATE per set of names).
+_UPDATE = update(_t).where(_t.c.id == bindparam("request_id"))
 
 
 def _request(row: Any) -> VerificationRequest:
@@ -51,7 +79,8 @@ class SqlRequestRepository:
 
     async def add(self, request: VerificationRequest) -> None:
         await self._conn.execute(
-            insert(_t).values(
+            _ADD,
+            dict(
                 id=request.id,
                 pass_no=request.pass_no.value,
                 id_no=request.id_no.value,
@@ -68,7 +97,7 @@ class SqlRequestRepository:
                 update_person_phone=request.update_person_phone,
                 operator_id=request.operator_id,
                 finished_at=request.finished_at,
-            )
+            ),
         )
 
     async def get(self, request_id: str) -> VerificationRequest | None:
@@ -86,29 +115,18 @@ class SqlRequestRepository:
     ) -> VerificationRequest | None:
         """R2: a released request (its SMS never left) does not hold the lock, and a
         request made exactly ``since`` ago has just expired, so it holds none either."""
-        query = (
-            select(_t)
-            .where(
-                _t.c.pass_no == pass_no.value,
-                _t.c.id_no == id_no.value,
-                _t.c.phone == phone.e164,
-                _t.c.created_at > since,
-                _t.c.state != RequestState.RELEASED.value,
-            )
-            .order_by(_t.c.created_at.desc(), _t.c.id.desc())
-            .limit(1)
-        )
-        row = (await self._conn.execute(query)).first()
+        values = {
+            "pass_no": pass_no.value,
+            "id_no": id_no.value,
+            "phone": phone.e164,
+            "since": since,
+        }
+        row = (await self._conn.execute(_LATEST_FOR, values)).first()
         return _request(row) if row is not None else None
 
     async def for_phone(self, phone: Phone, since: datetime) -> list[VerificationRequest]:
-        query = (
-            select(_t)
-            .where(_t.c.phone == phone.e164, _t.c.created_at >= since)
-            .order_by(_t.c.created_at.desc(), _t.c.id.desc())
-            .with_for_update()
-        )
-        return [_request(row) for row in await self._conn.execute(query)]
+        rows = await self._conn.execute(_FOR_PHONE, {"phone": phone.e164, "since": since})
+        return [_request(row) for row in rows]
 
     async def update(
         self,
@@ -119,15 +137,15 @@ class SqlRequestRepository:
         finished_at: datetime | None = None,
     ) -> None:
         """Only the fields given change; ``None`` means "leave as is"."""
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {"request_id": request_id}
         if state is not None:
             values["state"] = state.value
         if failed_attempts is not None:
             values["failed_attempts"] = failed_attempts
         if finished_at is not None:
             values["finished_at"] = finished_at
-        if values:
-            await self._conn.execute(update(_t).where(_t.c.id == request_id).values(**values))
+        if len(values) > 1:
+            await self._conn.execute(_UPDATE, values)
 
     async def count_open(self, now: datetime, *, company: str | None = None) -> int:
         query = (
