@@ -17,7 +17,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import Config, resolve_secret_key
+from bot.config import Config
+from bot.secret_key import resolve_secret_key
 from bot.sms_senders import ConsoleSender, SmsSender, TwilioSender
 from core.clock import SystemClock
 from core.codes import SecretHasher, SecretSource, SystemSecrets

@@ -29,7 +29,8 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
-from bot.config import Config, resolve_secret_key
+from bot.config import Config
+from bot.secret_key import resolve_secret_key
 from bot.services import SERVICES, Services
 from bot.sms_render import bilingual, replies_twiml, twiml
 from core import messages

@@ -18,7 +18,8 @@ from aiohttp import ClientResponse
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from bot.config import Config, load_config, resolve_secret_key
+from bot.config import Config, load_config
+from bot.secret_key import resolve_secret_key
 from bot.sms_inbound import demo_auth_token
 from storage.tables import conversations, inbound_messages, outbox, verification_requests
 from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, AppClient, services_of

@@ -17,8 +17,8 @@ from bot.config import (
     Secret,
     ServerConfig,
     load_config,
-    resolve_secret_key,
 )
+from bot.secret_key import resolve_secret_key
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 KEY = "k" * 40
