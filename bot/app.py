@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from bot import (
     dev_inbox,
+    housekeeping,
     link_page,
     outbox_worker,
     sms_inbound,
@@ -50,6 +51,7 @@ def create_app(
     telegram_operator.setup(app)  # its handlers join telegram_channel's application
     link_page.setup(app)
     dev_inbox.setup(app)
+    housekeeping.setup(app)
     return app
 
 

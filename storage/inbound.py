@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Executable, bindparam, delete, select, update
+from sqlalchemy import Executable, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -90,11 +90,3 @@ class InboundLog:
     async def remember(self, channel: str, message_id: str, reply: str) -> None:
         async with self._engine.begin() as conn:
             await SqlInboundRepository(conn).remember(channel, message_id, reply)
-
-    async def forget_before(self, before: datetime) -> int:
-        """Housekeeping: retries come within minutes; a day's log is plenty."""
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                delete(inbound_messages).where(inbound_messages.c.received_at < before)
-            )
-            return result.rowcount

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,15 +19,6 @@ async def test_first_claim_acts_and_a_retry_gets_the_stored_reply(engine: AsyncE
     await log.remember("sms", "SM1", "驗證碼已經成功送出!!")
     assert await log.claim("sms", "SM1", AT) == Seen("驗證碼已經成功送出!!")
     assert await log.claim("telegram", "SM1", AT) is None  # ids are per channel
-
-
-async def test_old_entries_are_forgotten(engine: AsyncEngine) -> None:
-    log = InboundLog(engine)
-    await log.claim("sms", "old", AT - timedelta(days=2))
-    await log.claim("sms", "new", AT)
-    assert await log.forget_before(AT - timedelta(days=1)) == 1
-    assert await log.claim("sms", "old", AT) is None
-    assert await log.claim("sms", "new", AT) == Seen(None)
 
 
 async def test_a_claim_in_a_rolled_back_turn_is_not_kept(
