@@ -20,7 +20,7 @@ _CONFIRM_PAIR = ("confirm", "cancel")
 
 def options_hint(options: Sequence[Option], language: str) -> str:
     """How to answer a question with options, by number."""
-    if tuple(option.value for option in options) == _CONFIRM_PAIR:
+    if tuple(option.action for option in options) == _CONFIRM_PAIR:
         return messages.text("conv.confirm_hint", language)
     # Any other set of options: number them in order, so nothing offered is dropped.
     return "\n".join(f"{number} {option.label}" for number, option in enumerate(options, 1))

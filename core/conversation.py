@@ -120,8 +120,19 @@ class Participant:
 
 @dataclass(frozen=True, slots=True)
 class Option:
+    """``value`` is ``action`` or ``action:about``: the confirmation's buttons name the
+    pass they are about, so a tap on an older question's button is recognised."""
+
     value: str
     label: str
+
+    @property
+    def action(self) -> str:
+        return choice_action(self.value)
+
+
+def choice_action(value: str) -> str:
+    return value.partition(":")[0]
 
 
 @dataclass(frozen=True, slots=True)

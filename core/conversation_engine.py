@@ -25,6 +25,7 @@ from core.conversation import (
     Reply,
     SharedContact,
     Step,
+    choice_action,
 )
 from core.errors import (
     AlreadyRequested,
@@ -254,7 +255,15 @@ class ConversationEngine:
         lang = self._lang(state)
         if state.step is not Step.CONFIRM:
             return state, [Reply(messages.text("conv.short_help", lang))]
-        if value != "confirm":
+        # A button names the pass its question was about: a tap on an older question's
+        # button must not answer the current one. Typed answers ("1", "2") name none.
+        about = value.partition(":")[2]
+        if about and about != state.pass_no:
+            return state, [
+                Reply(messages.text("conv.stale_choice", lang)),
+                self._ask(Step.CONFIRM, state),
+            ]
+        if choice_action(value) != "confirm":
             return state.restart(), [Reply(messages.text("conv.cancelled", lang))]
         if not (state.pass_no and state.id_no and state.phone):
             return state.restart(), [Reply(messages.text("conv.short_help", lang))]
@@ -341,8 +350,8 @@ class ConversationEngine:
             return Reply(
                 messages.text("request.confirm", lang, pass_no=state.pass_no or ""),
                 options=(
-                    Option("confirm", messages.text("option.confirm", lang)),
-                    Option("cancel", messages.text("option.cancel", lang)),
+                    Option(f"confirm:{state.pass_no}", messages.text("option.confirm", lang)),
+                    Option(f"cancel:{state.pass_no}", messages.text("option.cancel", lang)),
                 ),
             )
         key = {Step.ASK_PASS: "conv.ask_pass", Step.ASK_ID: "conv.ask_id"}.get(step)

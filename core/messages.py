@@ -341,6 +341,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "很抱歉，只有台灣手機號碼可以用簡訊驗證港區通行證。",
         "Sorry, only Taiwanese mobile numbers can verify a port pass by SMS.",
     ),
+    "conv.stale_choice": (
+        "這個按鈕屬於較早的問題，請回答下面這個問題。",
+        "That button belongs to an earlier question. Please answer this one.",
+    ),
     "option.confirm": ("確定", "Confirm"),
     "option.cancel": ("取消", "Cancel"),
     # --- status ---------------------------------------------------------------------------------

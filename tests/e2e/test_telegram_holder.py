@@ -37,11 +37,14 @@ SENT = "驗證碼已經成功送出!!"
 ASK_CODE = "請輸入6位數字驗證碼"
 CANCELLED = "已取消。需要驗證時，請再傳送「驗證」。"
 NOT_OWN = "只能分享您自己的手機號碼。請輸入手機號碼（例：0912345678）。"
+# The buttons name the pass their question is about (a stale button cannot answer a
+# later question).
+CONFIRM_DATA, CANCEL_DATA = f"c:confirm:{PASS_NO}", f"c:cancel:{PASS_NO}"
 CONFIRM_BUTTONS = {
     "inline_keyboard": [
         [
-            {"text": "確定", "callback_data": "c:confirm"},
-            {"text": "取消", "callback_data": "c:cancel"},
+            {"text": "確定", "callback_data": CONFIRM_DATA},
+            {"text": "取消", "callback_data": CANCEL_DATA},
         ]
     ]
 }
@@ -88,7 +91,7 @@ async def test_typed_phone_inline_confirm_and_code(user: TelegramUser, fake: Fak
     assert question["text"] == CONFIRM
     assert question["reply_markup"] == CONFIRM_BUTTONS
 
-    sent, ask_code = await user.press(question, "c:confirm")
+    sent, ask_code = await user.press(question, CONFIRM_DATA)
 
     assert (sent["text"], ask_code["text"]) == (SENT, ASK_CODE)
     assert sent["reply_markup"] == {"remove_keyboard": True}  # the share keyboard goes away
@@ -110,9 +113,9 @@ async def test_typed_phone_inline_confirm_and_code(user: TelegramUser, fake: Fak
 
 async def test_a_second_tap_on_confirm_sends_no_second_code(user: TelegramUser) -> None:
     question = await user.verify_until_confirm()
-    await user.press(question, "c:confirm")
+    await user.press(question, CONFIRM_DATA)
 
-    again = await user.press(question, "c:confirm")
+    again = await user.press(question, CONFIRM_DATA)
 
     assert SENT not in texts(again)
     assert len(await outbox_bodies(services_of(user.client))) == 1
@@ -127,7 +130,7 @@ async def test_shared_contact_of_the_sender_is_accepted(user: TelegramUser) -> N
 
     assert question["text"] == CONFIRM
     assert question["reply_markup"] == CONFIRM_BUTTONS
-    sent, _ask_code = await user.press(question, "c:confirm")
+    sent, _ask_code = await user.press(question, CONFIRM_DATA)
     assert sent["text"] == SENT
     assert sent["reply_markup"] == {"remove_keyboard": True}
 
@@ -148,7 +151,7 @@ async def test_shared_contact_of_someone_else_is_refused(user: TelegramUser) -> 
 async def test_cancel_by_button(user: TelegramUser) -> None:
     question = await user.verify_until_confirm()
 
-    [cancelled] = await user.press(question, "c:cancel")
+    [cancelled] = await user.press(question, CANCEL_DATA)
 
     assert cancelled["text"] == CANCELLED
     assert cancelled["reply_markup"] == {"remove_keyboard": True}
@@ -168,7 +171,7 @@ async def test_cancel_by_command(user: TelegramUser) -> None:
 
 async def test_wrong_code_then_the_right_one(user: TelegramUser) -> None:
     question = await user.verify_until_confirm()
-    await user.press(question, "c:confirm")
+    await user.press(question, CONFIRM_DATA)
     code = await latest_code(user.client)
     wrong = "000000" if code != "000000" else "111111"
 
@@ -193,7 +196,7 @@ async def test_code_typed_after_it_expired(
     client = await make_client(load_config(None, env, cwd=tmp_path))
     user = TelegramUser(client, fake, USER)
     question = await user.verify_until_confirm()
-    await user.press(question, "c:confirm")
+    await user.press(question, CONFIRM_DATA)
     code = await latest_code(client)
 
     clock.advance(hours=1, seconds=1)
@@ -204,7 +207,7 @@ async def test_code_typed_after_it_expired(
 
 async def test_code_typed_a_day_later_says_it_expired(user: TelegramUser, clock: FakeClock) -> None:
     question = await user.verify_until_confirm()
-    await user.press(question, "c:confirm")
+    await user.press(question, CONFIRM_DATA)
     code = await latest_code(user.client)
 
     clock.advance(hours=24, seconds=1)
@@ -215,7 +218,7 @@ async def test_code_typed_a_day_later_says_it_expired(user: TelegramUser, clock:
 
 async def test_link_confirmed_instead_of_the_code(user: TelegramUser) -> None:
     question = await user.verify_until_confirm()
-    await user.press(question, "c:confirm")
+    await user.press(question, CONFIRM_DATA)
     token = await latest_link_token(user.client)
     services = services_of(user.client)
     web = Requester(key="web:test", channel=Channel.WEB, actor="web")
@@ -229,7 +232,7 @@ async def test_link_confirmed_instead_of_the_code(user: TelegramUser) -> None:
 
 async def test_status_after_link_confirmation(user: TelegramUser) -> None:
     question = await user.verify_until_confirm()
-    await user.press(question, "c:confirm")
+    await user.press(question, CONFIRM_DATA)
     token = await latest_link_token(user.client)
     web = Requester(key="web:test", channel=Channel.WEB, actor="web")
     await services_of(user.client).verification.confirm_link(web, token)
@@ -253,7 +256,7 @@ async def test_a_restarted_app_continues_the_conversation(
     second = TelegramUser(await make_client(config), fake, USER, ids=ids)
     [ask_phone] = await second.say(ID_NO)
     [question] = await second.say(PHONE)
-    sent, _ = await second.press(question, "c:confirm")
+    sent, _ = await second.press(question, CONFIRM_DATA)
     [verified] = await second.say(await latest_code(second.client))
 
     assert ask_phone["reply_markup"] == SHARE_KEYBOARD
@@ -299,7 +302,7 @@ async def test_status_before_any_verification(user: TelegramUser) -> None:
 async def test_failed_lookups_cool_down_the_chat(user: TelegramUser, clock: FakeClock) -> None:
     for _ in range(5):  # verification.lookup_failures_per_hour
         question = await user.verify_until_confirm(phone="0912000000")
-        [refused] = await user.press(question, "c:confirm")
+        [refused] = await user.press(question, CONFIRM_DATA)
         assert refused["text"].startswith("查無人員通行證或手機資料，無法取得驗證碼！")
 
     [cooling] = await user.say("/start")
@@ -353,3 +356,14 @@ async def test_help(user: TelegramUser) -> None:
     [help_] = await user.say("/help")
 
     assert help_["text"].startswith("港區通行證手機驗證：")
+
+
+async def test_a_button_under_an_older_question_sends_nothing(user: TelegramUser) -> None:
+    old = await user.verify_until_confirm()
+    await user.say("/cancel")
+    await user.verify_until_confirm(pass_no="KHPS113-000040", id_no="QQ12345671")
+
+    stale = await user.press(old, CONFIRM_DATA)
+
+    assert "這個按鈕屬於較早的問題" in texts(stale)[0]
+    assert await outbox_bodies(services_of(user.client)) == []

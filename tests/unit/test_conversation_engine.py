@@ -79,7 +79,10 @@ async def test_sms_walks_from_keyword_to_verified(engine, store):
     assert "身分證號" in texts(await say(engine, SMS, "ｋｈｐｓ１１３００００４３"))
     confirm = await say(engine, SMS, "qq12345673 ")
     assert "確定要取得KHPS113-000043人員通行證的手機驗證碼??" in texts(confirm)
-    assert [o.value for o in confirm[-1].options] == ["confirm", "cancel"]
+    assert [o.value for o in confirm[-1].options] == [
+        "confirm:KHPS113-000043",
+        "cancel:KHPS113-000043",
+    ]
     sent = await say(engine, SMS, "1")
     assert texts(sent) == "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
     done = await say(engine, SMS, code_in(store))
@@ -282,3 +285,17 @@ async def test_a_failed_turn_leaves_no_claim_so_the_retry_acts(engine, store, mo
     monkeypatch.undo()
     replies = await engine.handle(SMS, Text("驗證"), message_id="SM2")
     assert "通行證號" in texts(replies)
+
+
+async def test_a_button_from_an_older_question_does_not_answer_the_current_one(engine, store):
+    old = await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
+    old_confirm = old[-1].options[0].value
+    await say(engine, TG, "/cancel")
+    await say(engine, TG, "/verify", "KHPS113-000040", "QQ12345671", PHONE)
+    stale = await engine.handle(TG, Choice(old_confirm))
+    assert "較早的問題" in texts(stale)
+    assert "確定要取得KHPS113-000040" in texts(stale)  # asked again
+    assert store.outbox == []
+    current = stale[-1].options[0].value
+    assert "驗證碼已經成功送出!!" in texts(await engine.handle(TG, Choice(current)))
+    assert store.outbox[0][0].to.e164 == "+886960123411"
