@@ -8,14 +8,12 @@ import csv
 import io
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.config import Config, load_config
 from core.model import Channel, Requester
 from core.values import PassNumber, Phone
 from storage.tables import audit_log
@@ -27,7 +25,6 @@ from tests.e2e.telegram_fixtures import (
     latest_link_token,
     outbox_bodies,
     post_update,
-    telegram_env,
     texts,
 )
 from tests.fakes.clock import FakeClock
@@ -48,22 +45,6 @@ NO_PHONE = "預設手機號碼空白，請先至「基本資料維護」/「人�
 EXPIRED_BUTTON = "此按鈕已失效，請重新開始。"
 ON_FILE_E164 = "+886960123411"  # KHPS113-000043's phone on file
 NEW_PHONE, NEW_E164 = "0912345678", "+886912345678"
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # as in test_telegram_holder
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-def config(config_env: dict[str, str], fake: FakeTelegram, tmp_path: Path) -> Config:
-    return load_config(None, config_env | telegram_env(fake), cwd=tmp_path)
 
 
 @pytest.fixture

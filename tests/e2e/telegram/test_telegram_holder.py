@@ -4,7 +4,7 @@ real PTB client out to FakeTelegram; the assertions are what the user sees."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -53,24 +53,6 @@ SHARE_KEYBOARD = {
     "resize_keyboard": True,
     "one_time_keyboard": True,
 }
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    # PTB 22 warns when it builds a RetryAfter unless this is set; the app sets it too,
-    # but with setdefault, so the test's value wins and is removed afterwards.
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-def config(config_env: dict[str, str], fake: FakeTelegram, tmp_path: Path) -> Config:
-    return load_config(None, config_env | telegram_env(fake), cwd=tmp_path)
 
 
 @pytest.fixture

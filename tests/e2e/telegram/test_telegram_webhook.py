@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -33,27 +33,6 @@ USER = 555_000_222
 ASK_PASS = "請輸入通行證號（例：KHPS113-000043）。"
 
 MakeClient = Callable[..., Awaitable[AppClient]]
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # see bot.telegram_channel.build_application
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-def env(config_env: dict[str, str], fake: FakeTelegram) -> dict[str, str]:
-    return config_env | telegram_env(fake)
-
-
-@pytest.fixture
-def config(env: dict[str, str], tmp_path: Path) -> Config:
-    return load_config(None, env, cwd=tmp_path)
 
 
 def start(update_id: int, user: int = USER) -> dict[str, object]:
