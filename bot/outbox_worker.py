@@ -5,7 +5,7 @@ as the change that needs it (DESIGN §4), and this worker sends it. It is woken 
 unit of work right after such a commit (a holder is waiting for the code), and polls
 every ``poll_interval`` as well, for rows queued by another process and retries that
 come due. Each row is claimed under a lease (:class:`storage.outbox.OutboxQueue`), sent
-at most ``sms.max_per_second`` per second (:class:`bot.token_bucket.TokenBucket`) and
+at most ``sms.max_per_second`` per second (:class:`bot.providers.token_bucket.TokenBucket`) and
 then marked: sent; retried with exponential backoff and full jitter (never sooner than
 a 429's ``Retry-After``) until ``sms.max_attempts``; or failed with the provider's
 reason, which releases a verification request so its holder can ask again (R2).
@@ -49,8 +49,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot.services import SERVICES
-from bot.sms_senders import (
+from bot.providers.sender import (
     PermanentFailure,
     SendResult,
     Sent,
@@ -58,7 +57,8 @@ from bot.sms_senders import (
     TransientFailure,
     masked,
 )
-from bot.token_bucket import TokenBucket
+from bot.providers.token_bucket import TokenBucket
+from bot.services import SERVICES
 from core.ports import Clock
 from storage.outbox import Claim, OutboxQueue
 

@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import create_app
 from bot.config import Config, load_config
+from bot.providers.console import ConsoleSender
 from bot.services import SERVICES, Overrides, Services
-from bot.sms_senders import ConsoleSender
 from tests.fakes.clock import FakeClock
 
 PUBLIC_BASE_URL = "https://pp.example.tw"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.config import Config
-from bot.sms_senders import ConsoleSender, TwilioSender
+from bot.providers.console import ConsoleSender
+from bot.providers.twilio_sender import TwilioSender
 from tests.e2e.conftest import TWILIO_SID, TWILIO_TOKEN, AppClient
 
 LINK = "https://pp.example.tw/v/AbCdEfGhIjKl"

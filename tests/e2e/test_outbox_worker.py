@@ -21,9 +21,10 @@ from sqlalchemy import select
 
 from bot.config import Config, load_config
 from bot.outbox_worker import OUTBOX_WORKER, OutboxTuning, OutboxWorker
+from bot.providers.sender import SendResult, SmsSender
+from bot.providers.token_bucket import TokenBucket
+from bot.providers.twilio_sender import TwilioSender
 from bot.services import Services
-from bot.sms_senders import SendResult, SmsSender, TwilioSender
-from bot.token_bucket import TokenBucket
 from core.errors import AlreadyRequested
 from core.model import Channel, OutgoingSms, Requester, RequestState
 from core.values import IdNumber, PassNumber, Phone

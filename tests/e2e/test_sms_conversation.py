@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from bot.sms_senders import ConsoleSender
+from bot.providers.console import ConsoleSender
 from core.model import Channel, Operator, Requester, Status
 from core.status import status_of
 from core.values import PassNumber

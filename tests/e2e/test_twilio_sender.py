@@ -13,7 +13,8 @@ import pytest
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from bot.sms_senders import PermanentFailure, Sent, TransientFailure, TwilioSender
+from bot.providers.sender import PermanentFailure, Sent, TransientFailure
+from bot.providers.twilio_sender import TwilioSender
 from tests.fakes.twilio_api import PERMANENT_ERRORS, FakeTwilio, Fault, send_status_callback
 
 TO = "+886912345678"
@@ -107,7 +108,9 @@ async def test_logs_mask_the_phone_and_omit_the_body(
         await make_sender().send(TO, BODY)
         fake.fail_next(Fault.twilio_error(21211))
         await make_sender().send(TO, BODY)
-    ours = "\n".join(r.getMessage() for r in caplog.records if r.name == "bot.sms_senders")
+    ours = "\n".join(
+        r.getMessage() for r in caplog.records if r.name == "bot.providers.twilio_sender"
+    )
     assert "0912-***-678" in ours
     everything = "\n".join(r.getMessage() for r in caplog.records)
     assert "twilio.async_http_client" in {r.name for r in caplog.records}

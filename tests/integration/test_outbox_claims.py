@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outbox_worker import OutboxTuning, OutboxWorker
-from bot.sms_senders import TwilioSender
+from bot.providers.twilio_sender import TwilioSender
 from core.clock import SystemClock
 from core.model import OutgoingSms, RequestState
 from storage.outbox import OutboxQueue

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from bot.token_bucket import TokenBucket
+from bot.providers.token_bucket import TokenBucket
 
 
 class FakeClock:

@@ -13,8 +13,8 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.config import Config, ConfigError, load_config
+from bot.providers.console import ConsoleSender
 from bot.services import Overrides
-from bot.sms_senders import ConsoleSender
 from bot.telegram_channel import SECRET_HEADER, WEBHOOK_PATH
 from tests.e2e.conftest import PUBLIC_BASE_URL, AppClient
 from tests.e2e.telegram_fixtures import (

@@ -1,28 +1,11 @@
-"""Outbound SMS senders: what the outbox worker calls to hand one SMS to a provider.
-
-A sender never raises for what the network or the provider does; it answers with one
-of three outcomes, because each needs a different move from the worker:
-
-- :class:`Sent`: the provider took the message; record its id and wait for status
-  callbacks.
-- :class:`TransientFailure`: try again later (timeouts, connection errors, 5xx, 429),
-  no sooner than ``retry_after`` when the provider said so.
-- :class:`PermanentFailure`: retrying cannot help (a number Twilio will not text). With
-  ``config_error`` set the fault is ours, not the recipient's (rejected credentials):
-  the worker should stop and alert rather than fail every queued message.
-
-Phones appear in logs only masked, and bodies (which carry codes) never at INFO.
-"""
+"""The Twilio sender: one SMS through the official async client, its answer sorted into
+the three outcomes of :mod:`bot.providers.sender`."""
 
 from __future__ import annotations
 
 import contextvars
 import logging
-from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Protocol, TextIO
+from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -31,95 +14,9 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from core.masking import mask_phone
-from core.values import Phone
+from bot.providers.sender import PermanentFailure, SendResult, Sent, TransientFailure, masked
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Sent:
-    provider_sid: str
-    status: str  # the provider's first status: "queued", "accepted", ...
-
-
-@dataclass(frozen=True, slots=True)
-class TransientFailure:
-    reason: str
-    retry_after: float | None = None  # seconds, when the provider asked for a pause
-
-
-@dataclass(frozen=True, slots=True)
-class PermanentFailure:
-    code: int | None  # Twilio's error code (21211, 21610, 20003, ...) when there is one
-    reason: str
-    config_error: bool = False  # our credentials or account, not this recipient
-
-
-SendResult = Sent | TransientFailure | PermanentFailure
-
-
-class SmsSender(Protocol):
-    """The port the outbox worker sends through; ``to`` is E.164."""
-
-    async def send(self, to: str, body: str) -> SendResult: ...
-
-    async def close(self) -> None: ...
-
-
-def masked(to: str) -> str:
-    """``0912-***-678`` for logs; a malformed number still shows only its tail."""
-    try:
-        return mask_phone(Phone(to))
-    except Exception:  # phonenumbers cannot format it: mask by hand, never echo it
-        return "***" + to[-3:]
-
-
-# --- console -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ConsoleMessage:
-    sid: str
-    to: str
-    body: str
-    at: datetime
-
-
-class ConsoleSender:
-    """Sends nothing: keeps the latest messages for the demo inbox page.
-
-    ``stream`` (e.g. ``sys.stdout`` in the demo CLI) gets each full SMS, code included,
-    so someone trying the bot locally can read it; the log only says that one was sent.
-    """
-
-    def __init__(
-        self,
-        *,
-        keep: int = 50,
-        stream: TextIO | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.recent: deque[ConsoleMessage] = deque(maxlen=keep)
-        self._stream = stream
-        self._now = now
-        self._count = 0
-
-    async def send(self, to: str, body: str) -> SendResult:
-        self._count += 1
-        message = ConsoleMessage(f"console-{self._count}", to, body, self._now())
-        self.recent.append(message)
-        log.info("console sms %s to %s (%d chars)", message.sid, masked(to), len(body))
-        log.debug("console sms %s body: %s", message.sid, body)
-        if self._stream is not None:
-            print(f"[SMS {message.sid} to {to}] {body}", file=self._stream, flush=True)
-        return Sent(message.sid, "sent")
-
-    async def close(self) -> None:
-        """Nothing to release; here so the worker can treat every sender alike."""
-
-
-# --- Twilio --------------------------------------------------------------------------
 
 # Headers of the last response seen in this task. TwilioRestException drops them, but a
 # 429's Retry-After is what the worker needs; a ContextVar keeps concurrent sends apart.
