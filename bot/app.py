@@ -18,14 +18,14 @@ from bot import (
     dev_inbox,
     housekeeping,
     link_page,
-    outbox_worker,
-    sms_inbound,
-    sms_status,
     telegram_channel,
     telegram_operator,
 )
 from bot.config import Config
 from bot.services import CONFIG, SERVICES, Overrides, close_services, open_services
+from bot.sms import inbound as sms_inbound
+from bot.sms import outbox_worker
+from bot.sms import status as sms_status
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ import aiohttp
 from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 
 from bot.config import Config
-from bot.sms_inbound import PATH, inbound_auth_token
+from bot.sms.inbound import PATH, inbound_auth_token
 from core.errors import InvalidInput
 from core.values import Phone
 

@@ -35,8 +35,8 @@ from storage.migrate import upgrade
 from storage.tables import passes
 from storage.uow import SqlUnitOfWorkFactory
 
-if TYPE_CHECKING:  # for Overrides only: bot.outbox_worker imports this module
-    from bot.outbox_worker import OutboxTuning
+if TYPE_CHECKING:  # for Overrides only: bot.sms.outbox_worker imports this module
+    from bot.sms.outbox_worker import OutboxTuning
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 A row is the promise that an SMS will be sent. :class:`SqlOutboxRepository` only
 queues it, inside a use case's unit of work. :class:`OutboxQueue` is the worker's side
-(``bot/outbox_worker.py``): it claims due rows under a lease and records what the
+(``bot/sms/outbox_worker.py``): it claims due rows under a lease and records what the
 provider said, each step in its own short transaction on the engine.
 
 Claims are what keep two workers from sending one row. On PostgreSQL the due rows are

@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Config, load_config
-from bot.outbox_worker import OUTBOX_WORKER, OutboxTuning, OutboxWorker
 from bot.providers.sender import SendResult, SmsSender
 from bot.providers.token_bucket import TokenBucket
 from bot.providers.twilio_sender import TwilioSender
 from bot.services import Services
+from bot.sms.outbox_worker import OUTBOX_WORKER, OutboxTuning, OutboxWorker
 from core.errors import AlreadyRequested
 from core.model import Channel, OutgoingSms, Requester, RequestState
 from core.values import IdNumber, PassNumber, Phone
@@ -319,7 +319,7 @@ async def test_rejected_credentials_keep_the_rows_and_alert_once(
     sender = twilio_sender(twilio_config, auth_token="not-the-token")
     _, services, _ = await start(make_client, twilio_config, sender=sender)
 
-    with caplog.at_level(logging.INFO, logger="bot.outbox_worker"):
+    with caplog.at_level(logging.INFO, logger="bot.sms.outbox_worker"):
         sent = await request_code(services)
         # Tried, paused, tried again after each pause: still refused.
         await until(lambda: len(fake.requests) >= 3)
@@ -329,7 +329,9 @@ async def test_rejected_credentials_keep_the_rows_and_alert_once(
     assert (row.attempts, row.error_code) == (0, None)
     assert await request_state(services, sent.request_id) is RequestState.LIVE
     alerts = [
-        r for r in caplog.records if r.name == "bot.outbox_worker" and r.levelno >= logging.ERROR
+        r
+        for r in caplog.records
+        if r.name == "bot.sms.outbox_worker" and r.levelno >= logging.ERROR
     ]
     assert len(alerts) == 1
     assert "rejected the account SID or auth token" in alerts[0].getMessage()
@@ -422,7 +424,7 @@ async def test_logs_mask_the_phone_and_never_show_the_body(
         await retry_now(clock, worker, row)
         row = await row_where(services, state="sent")
 
-    ours = [r.getMessage() for r in caplog.records if r.name == "bot.outbox_worker"]
+    ours = [r.getMessage() for r in caplog.records if r.name == "bot.sms.outbox_worker"]
     assert any("0960-***-411" in line for line in ours)
     code = re.search(r"驗證碼(\d{6})", row.body)
     assert code is not None

@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.config import Config, load_config
 from bot.secret_key import resolve_secret_key
-from bot.sms_inbound import demo_auth_token
+from bot.sms.inbound import demo_auth_token
 from storage.tables import conversations, inbound_messages, outbox, verification_requests
 from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, AppClient, services_of
 
@@ -186,7 +186,7 @@ async def test_without_a_token_and_not_in_demo_inbound_sms_is_unavailable(
     del config_env["TWILIO_AUTH_TOKEN"]
     client = await make_client(load_config(None, config_env, cwd=tmp_path), demo=False)
     phone = Handset(client)
-    with caplog.at_level(logging.WARNING, logger="bot.sms_inbound"):
+    with caplog.at_level(logging.WARNING, logger="bot.sms.inbound"):
         response = await phone.post(phone.form("驗證"))
     assert response.status == 503
     assert "twilio.auth_token is required for inbound SMS" in caplog.text
@@ -360,7 +360,7 @@ async def test_logs_carry_ids_and_masked_phones_never_bodies(client, phone, capl
     with caplog.at_level(logging.INFO):
         await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1")
         await phone.say(await last_code(client))
-    inbound = [r.getMessage() for r in caplog.records if r.name == "bot.sms_inbound"]
+    inbound = [r.getMessage() for r in caplog.records if r.name == "bot.sms.inbound"]
     assert inbound and all("0960-***-411" in line for line in inbound)
     logged = caplog.text
     for secret in ("QQ12345673", await last_code(client), "0960123411", HOLDER):

@@ -22,8 +22,8 @@ from twilio.request_validator import RequestValidator
 
 from bot.app import create_app
 from bot.config import Config, load_config
-from bot.outbox_worker import OutboxTuning
 from bot.services import SERVICES, Overrides, Services
+from bot.sms.outbox_worker import OutboxTuning
 from core.model import OutgoingSms
 from core.values import Phone
 from storage.tables import outbox
@@ -184,7 +184,7 @@ async def test_an_unknown_sid_is_acknowledged_and_logged(
     params = {**fake.status_params(sid, "delivered"), "MessageSid": "SM" + "f" * 32}
     params["SmsSid"] = params["MessageSid"]
 
-    with caplog.at_level(logging.WARNING, logger="bot.sms_status"):
+    with caplog.at_level(logging.WARNING, logger="bot.sms.status"):
         answer = await post_status(app_client, params)
 
     assert answer.status == 200  # Twilio must not retry it for ever

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.outbox_worker import OutboxTuning, OutboxWorker
 from bot.providers.twilio_sender import TwilioSender
+from bot.sms.outbox_worker import OutboxTuning, OutboxWorker
 from core.clock import SystemClock
 from core.model import OutgoingSms, RequestState
 from storage.outbox import OutboxQueue

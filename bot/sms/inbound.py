@@ -32,7 +32,7 @@ from twilio.request_validator import (
 from bot.config import Config
 from bot.secret_key import resolve_secret_key
 from bot.services import SERVICES, Services
-from bot.sms_render import bilingual, replies_twiml, twiml
+from bot.sms.twiml import bilingual, replies_twiml, twiml
 from core import messages
 from core.conversation import Participant, Reply, Text
 from core.errors import InvalidInput
