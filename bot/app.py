@@ -18,14 +18,14 @@ from bot import (
     dev_inbox,
     housekeeping,
     link_page,
-    telegram_channel,
-    telegram_operator,
 )
 from bot.config import Config
 from bot.services import CONFIG, SERVICES, Overrides, close_services, open_services
 from bot.sms import inbound as sms_inbound
 from bot.sms import outbox_worker
 from bot.sms import status as sms_status
+from bot.telegram import channel as telegram_channel
+from bot.telegram.operator import wiring as telegram_operator
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.services import Services
-from bot.telegram_channel import SECRET_HEADER, WEBHOOK_PATH
+from bot.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
 from storage.tables import outbox
 from tests.e2e.conftest import AppClient, services_of
 from tests.fakes.telegram_api import FakeTelegram

@@ -15,7 +15,7 @@ from bot.app import create_app
 from bot.config import Config, ConfigError, load_config
 from bot.providers.console import ConsoleSender
 from bot.services import Overrides
-from bot.telegram_channel import SECRET_HEADER, WEBHOOK_PATH
+from bot.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
 from tests.e2e.conftest import PUBLIC_BASE_URL, AppClient
 from tests.e2e.telegram_fixtures import (
     ID_NO,
@@ -188,7 +188,7 @@ async def test_a_failing_handler_gets_an_apology_and_a_log_without_personal_data
         replies = await user.say(ID_NO)
 
     assert texts(replies) == ["發生錯誤，請稍後再試。"]
-    [failure] = [r for r in caplog.records if r.name == "bot.telegram_guard"]
+    [failure] = [r for r in caplog.records if r.name == "bot.telegram.guard"]
     assert failure.levelno == logging.ERROR
     assert failure.getMessage().startswith("telegram update 42 failed: BadRequest at ")
     logged = "\n".join(r.getMessage() for r in caplog.records)

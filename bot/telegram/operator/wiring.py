@@ -3,17 +3,17 @@
 ``/link CODE`` binds a Telegram user to an operator account made with the admin CLI;
 then ``/passes``, ``/pass``, ``/send``, ``/stats`` and ``/export`` do in the chat what the
 guide's 人員通行證手機驗證 screens do. Everyone else gets no operator data and no hint
-that these commands exist (:mod:`bot.telegram_operator_chat`).
+that these commands exist (:mod:`bot.telegram.operator.chat`).
 
 The pieces:
 
-- :mod:`bot.telegram_operator_chat`: who is asking, their language, stepping aside;
-- :mod:`bot.telegram_operator_commands`: linking and the reading commands;
-- :mod:`bot.telegram_operator_send`: ``/send`` and its confirmation buttons;
-- :mod:`bot.telegram_operator_args` and :mod:`bot.telegram_operator_render`: the words
+- :mod:`bot.telegram.operator.chat`: who is asking, their language, stepping aside;
+- :mod:`bot.telegram.operator.commands`: linking and the reading commands;
+- :mod:`bot.telegram.operator.send`: ``/send`` and its confirmation buttons;
+- :mod:`bot.telegram.operator.args` and :mod:`bot.telegram.operator.render`: the words
   typed, and the messages and buttons shown.
 
-Handlers are added through :func:`bot.telegram_channel.add_handlers`: after the gate
+Handlers are added through :func:`bot.telegram.channel.add_handlers`: after the gate
 (duplicates, group chats) and before the holder's catch-all handlers.
 """
 
@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import telegram_channel
-from bot.telegram_operator_chat import OperatorChat
-from bot.telegram_operator_commands import OperatorCommands
-from bot.telegram_operator_render import PAGE_PATTERN, SEND_PATTERN
-from bot.telegram_operator_send import OperatorSends
+from bot.telegram import channel as telegram_channel
+from bot.telegram.operator.chat import OperatorChat
+from bot.telegram.operator.commands import OperatorCommands
+from bot.telegram.operator.render import PAGE_PATTERN, SEND_PATTERN
+from bot.telegram.operator.send import OperatorSends
 
 if TYPE_CHECKING:
     from bot.services import Services
-    from bot.telegram_channel import TelegramApplication
+    from bot.telegram.types import TelegramApplication
 
 #: New messages in private chats only (the gate turns groups away already; an edited
 #: message is not a new command).

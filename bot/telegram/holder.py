@@ -11,19 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.telegram_render import CHOICE_PREFIX, send_replies
+from bot.services import Services
+from bot.telegram.render import CHOICE_PREFIX, send_replies
+from bot.telegram.types import TelegramApplication, participant
 from core import messages
-from core.conversation import Choice, Conversation, Input, Participant, SharedContact, Step, Text
-
-if TYPE_CHECKING:
-    from bot.services import Services
-    from bot.telegram_channel import TelegramApplication
+from core.conversation import Choice, Conversation, Input, SharedContact, Step, Text
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -55,18 +52,6 @@ class ChatLocks:
                 del self._locks[chat_id]
             else:
                 self._locks[chat_id] = (lock, waiting - 1)
-
-
-def participant(update: Update) -> Participant:
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
-        raise ValueError("update has no chat or user")
-    return Participant(
-        key=f"telegram:{chat.id}",
-        channel="telegram",
-        actor=f"telegram:{user.id}",
-        language_hint=user.language_code,
-    )
 
 
 class HolderChat:

@@ -26,7 +26,7 @@ from core import messages
 
 if TYPE_CHECKING:
     from bot.services import Services
-    from bot.telegram_channel import TelegramApplication
+    from bot.telegram.types import TelegramApplication
 
 log = logging.getLogger(__name__)
 

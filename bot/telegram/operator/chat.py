@@ -23,7 +23,7 @@ from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, ContextTypes
 
-from bot.telegram_holder import participant
+from bot.telegram.types import participant
 from core import messages
 from core.errors import NotAnOperator, PortPassError
 from core.model import Operator

@@ -9,16 +9,16 @@ and outgoing calls go through PTB's ``AIORateLimiter`` (Telegram's flood limits)
 
 Handler order, which decides who answers an update:
 
-1. group -1, :mod:`bot.telegram_guard`: duplicates dropped, group chats turned away;
+1. group -1, :mod:`bot.telegram.guard`: duplicates dropped, group chats turned away;
 2. group 0, the features added with :func:`add_handlers` (operator commands), in the
    order they were added;
-3. group 0, last, :mod:`bot.telegram_holder`: every remaining private text, contact and
+3. group 0, last, :mod:`bot.telegram.holder`: every remaining private text, contact and
    button goes to the holder conversation.
 
 So a feature module only registers its own ``CommandHandler`` / ``CallbackQueryHandler``
 (with a callback-data prefix of its own, not ``c:``) and needs no ordering tricks::
 
-    # bot/telegram_operator.py
+    # bot/telegram/operator/wiring.py
     def setup(app: web.Application) -> None:
         telegram_channel.add_handlers(app, install)
 
@@ -32,23 +32,21 @@ import hmac
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 from telegram import Update
 from telegram.error import InvalidToken
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, ApplicationBuilder
 
-from bot import telegram_holder
 from bot.config import ConfigError, TelegramConfig
 from bot.services import CONFIG, SERVICES, Services
-from bot.telegram_guard import Guard
+from bot.telegram import holder as telegram_holder
+from bot.telegram.guard import Guard
+from bot.telegram.types import Installer, TelegramApplication
 
 log = logging.getLogger(__name__)
 
-TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
-Installer = Callable[[TelegramApplication, Services], None]
 
 TELEGRAM: web.AppKey[TelegramApplication] = web.AppKey("telegram")
 INSTALLERS: web.AppKey[list[Installer]] = web.AppKey("telegram_installers")

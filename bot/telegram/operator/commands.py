@@ -3,7 +3,7 @@ page buttons), ``/pass``, ``/stats`` and ``/export``.
 
 Each handler only translates: the words typed become checked values, the use case in
 :class:`core.operators.OperatorService` decides what the operator may see (and writes
-the audit entry), and :mod:`bot.telegram_operator_render` lays the answer out.
+the audit entry), and :mod:`bot.telegram.operator.render` lays the answer out.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from bot.telegram_operator_args import UnknownStatus, parse_pass, parse_status
-from bot.telegram_operator_chat import Context, OperatorChat, Turn
-from bot.telegram_operator_render import (
+from bot.telegram.operator.args import UnknownStatus, parse_pass, parse_status
+from bot.telegram.operator.chat import Context, OperatorChat, Turn
+from bot.telegram.operator.render import (
     page_markup,
     page_text,
     parse_page_data,

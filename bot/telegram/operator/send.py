@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.telegram_operator_args import parse_send
-from bot.telegram_operator_chat import Context, OperatorChat, Turn
-from bot.telegram_operator_render import CANCEL_DATA, SendChoice, parse_send_data, send_markup
+from bot.telegram.operator.args import parse_send
+from bot.telegram.operator.chat import Context, OperatorChat, Turn
+from bot.telegram.operator.render import CANCEL_DATA, SendChoice, parse_send_data, send_markup
 from core import messages
 from core.model import Channel, Operator
 from core.operator_views import PassView
