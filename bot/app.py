@@ -14,11 +14,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy import text
 
-from bot import (
-    dev_inbox,
-    housekeeping,
-    link_page,
-)
+from bot import housekeeping
 from bot.config import Config
 from bot.services import CONFIG, SERVICES, Overrides, close_services, open_services
 from bot.sms import inbound as sms_inbound
@@ -26,6 +22,7 @@ from bot.sms import outbox_worker
 from bot.sms import status as sms_status
 from bot.telegram import channel as telegram_channel
 from bot.telegram.operator import wiring as telegram_operator
+from bot.web import dev_inbox, link_page
 
 log = logging.getLogger(__name__)
 

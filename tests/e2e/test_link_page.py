@@ -12,7 +12,7 @@ import re
 
 from sqlalchemy import select
 
-from bot.link_page import LINK_REQUESTS_PER_MINUTE
+from bot.web.link_page import LINK_REQUESTS_PER_MINUTE
 from core.model import Channel, Requester, Status
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.client_limits import ClientLimiter, retry_after_header
+from bot.web.client_limits import ClientLimiter, retry_after_header
 
 
 class Clock:

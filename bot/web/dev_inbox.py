@@ -20,9 +20,9 @@ import re
 
 from aiohttp import web
 
-from bot.html_pages import PAGES, install_pages
 from bot.providers.console import ConsoleMessage, ConsoleSender
 from bot.services import SERVICES
+from bot.web.pages import PAGES, install_pages
 from core import messages
 from core.errors import InvalidInput
 from core.values import Phone

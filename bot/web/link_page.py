@@ -9,7 +9,7 @@ The POST is protected against cross-site forgery twice: its form carries a tag t
 only this server can compute for the token (an HMAC under the server's key), and a
 browser's ``Sec-Fetch-Site`` and ``Origin`` headers, when present, must say the form
 came from our own page. Every request to ``/v/*`` counts against a per-address limit
-(:mod:`bot.client_limits`).
+(:mod:`bot.web.client_limits`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.client_limits import ClientLimiter, retry_after_header
-from bot.html_pages import PAGES, Pages, install_pages, page_language
 from bot.services import SERVICES
+from bot.web.client_limits import ClientLimiter, retry_after_header
+from bot.web.pages import PAGES, Pages, install_pages, page_language
 from core import messages
 from core.errors import (
     AlreadyVerified,

@@ -29,7 +29,7 @@ class Pages:
 
     def __init__(self) -> None:
         self._env = Environment(
-            loader=PackageLoader("bot", "templates"),
+            loader=PackageLoader("bot.web", "templates"),
             autoescape=True,
             undefined=StrictUndefined,  # a misspelt variable fails the test, not the page
             trim_blocks=True,
