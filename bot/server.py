@@ -9,8 +9,8 @@ import signal
 from aiohttp import web
 
 from bot.app import create_app
-from bot.check_config import segment_warning
 from bot.config import Config
+from core.sms_preview import segment_warning
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat_cli import ChatError, ChatTarget, run_chat, signed_form, target_from
-from bot.cli import main
+from bot.cli.chat import ChatError, ChatTarget, run_chat, signed_form, target_from
+from bot.cli.main import main
 from bot.config import Config, load_config
 from core.model import Status
 from core.status import status_of

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 
 SAMPLE = Path(__file__).resolve().parents[2] / "storage" / "demo" / "passes.csv"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import load_config
 from bot.services import close_services, open_services
 from core.clock import SystemClock

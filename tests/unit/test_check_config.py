@@ -14,17 +14,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.check_config import (
-    BASE_URL_TARGET,
-    SAMPLE_TOKEN,
-    sample_sms,
-    segment_warning,
-    sms_lines,
-)
-from bot.cli import main
+from bot.cli.check_config import sms_lines
+from bot.cli.main import main
 from bot.config import load_config
 from bot.server import run_server
 from core.codes import SystemSecrets
+from core.sms_preview import BASE_URL_TARGET, SAMPLE_TOKEN, sample_sms, segment_warning
 
 BASE_20 = "https://pp.khport.tw"
 BASE_40 = "https://verify-portpass.twport.gov.tw/pp"

@@ -10,55 +10,18 @@ a campaign to every holder costs, and the guide's own text takes two. ``serve`` 
 from __future__ import annotations
 
 import argparse
-import base64
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.config import SECTIONS, Config, Secret
-from core import messages
-from core.codes import TOKEN_BYTES
-from core.sms_text import Segments, segments, verification_link, verification_sms
-from core.values import PassNumber
-
-SAMPLE_PASS_NO = "KHPS113-000043"  # noqa: S105 - a port pass number, not a password
-SAMPLE_CODE = "042917"
-#: A token as long as a real one (``secrets.token_urlsafe(TOKEN_BYTES)``), fixed so the
-#: output can be compared between runs.
-SAMPLE_TOKEN = base64.urlsafe_b64encode(bytes(range(1, TOKEN_BYTES + 1))).decode().rstrip("=")
-#: R9: at most this many characters of base URL keep the zh-TW SMS in one UCS-2 segment.
-BASE_URL_TARGET = 20
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedSms:
-    language: str
-    body: str
-    segments: Segments
-
-
-def sample_sms(public_base_url: str) -> list[RenderedSms]:
-    """The verification SMS in each language, as a holder would receive it."""
-    link = verification_link(public_base_url, SAMPLE_TOKEN)
-    pass_no = PassNumber.parse(SAMPLE_PASS_NO)
-    rendered = []
-    for language in messages.LANGUAGES:
-        body = verification_sms(pass_no, SAMPLE_CODE, link, language)
-        rendered.append(RenderedSms(language, body, segments(body)))
-    return rendered
-
-
-def segment_warning(public_base_url: str) -> str | None:
-    """One line for ``serve`` when a verification SMS takes more than one segment."""
-    long = [sms for sms in sample_sms(public_base_url) if sms.segments.count > 1]
-    if not long:
-        return None
-    which = ", ".join(f"{sms.language}: {sms.segments.count} segments" for sms in long)
-    base = public_base_url.rstrip("/")
-    return (
-        f"the verification SMS takes more than one segment ({which}): "
-        f"server.public_base_url {base!r} has {len(base)} characters; at most "
-        f"{BASE_URL_TARGET} keep it in one segment (see portpass check-config)"
-    )
+from core.sms_preview import (
+    BASE_URL_TARGET,
+    SAMPLE_CODE,
+    SAMPLE_PASS_NO,
+    SAMPLE_TOKEN,
+    sample_sms,
+    segment_warning,
+)
 
 
 def _limits(encoding: str) -> str:

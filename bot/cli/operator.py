@@ -29,7 +29,7 @@ from storage.uow import SqlUnitOfWorkFactory
 
 
 def add_operator_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The ``operator`` subcommand group, for :func:`bot.cli.build_parser`."""
+    """The ``operator`` subcommand group, for :func:`bot.cli.main.build_parser`."""
     operator = commands.add_parser("operator", help="operator accounts (業者申請人) and link codes")
     actions = operator.add_subparsers(dest="operator_command", required=True, metavar="ACTION")
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.check_config import check_config
+from bot.cli.check_config import check_config
+from bot.cli.operator import add_operator_parser, run_operator
+from bot.cli.status_report import STATES, print_status
 from bot.config import Config, ConfigError, load_config
-from bot.operator_cli import add_operator_parser, run_operator
-from bot.status_report import STATES, print_status
 from core.errors import InvalidInput
 from core.values import PassNumber
 from storage.importer import ImportReport, import_registry
@@ -148,7 +148,7 @@ async def _status(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _chat(args: argparse.Namespace, config: Config) -> int:
-    from bot.chat_cli import chat_command  # loads the whole app: only this command needs it
+    from bot.cli.chat import chat_command  # loads the whole app: only this command needs it
 
     return await chat_command(args, config)
 
