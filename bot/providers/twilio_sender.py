@@ -107,7 +107,7 @@ class TwilioSender:
 
     Exactly one of ``from_number`` and ``messaging_service_sid`` names the sender.
     ``api_base_url`` replaces ``https://api.twilio.com`` (tests point it at
-    ``tests.fakes.twilio_api.FakeTwilio``). The aiohttp session is made on the first
+    ``fakes.twilio_api.FakeTwilio``). The aiohttp session is made on the first
     send, inside the running loop, and released by :meth:`close`.
     """
 

@@ -14,7 +14,7 @@ from bot.app import create_app
 from bot.config import Config, load_config
 from bot.providers.console import ConsoleSender
 from bot.services import SERVICES, Overrides, Services
-from tests.fakes.clock import FakeClock
+from fakes.clock import FakeClock
 
 PUBLIC_BASE_URL = "https://pp.example.tw"
 TWILIO_SID = "AC" + "0" * 32

@@ -16,8 +16,8 @@ from core.model import Status
 from core.operator_accounts import OperatorAccount
 from core.operators import OperatorService
 from core.values import PassNumber
+from fakes.clock import FakeClock
 from storage.uow import SqlUnitOfWorkFactory
-from tests.fakes.clock import FakeClock
 from tests.integration.builders import PHONE_A, PHONE_B, T0, add_pass, add_person
 
 KH, TC = "高雄港測試業者", "臺中港測試公司"

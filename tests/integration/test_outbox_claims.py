@@ -22,11 +22,11 @@ from bot.providers.twilio_sender import TwilioSender
 from bot.sms.outbox_worker import OutboxTuning, OutboxWorker
 from core.clock import SystemClock
 from core.model import OutgoingSms, RequestState
+from fakes.twilio_api import FakeTwilio
 from storage.outbox import OutboxQueue
 from storage.tables import outbox, verification_requests
 from storage.uow import SqlUnitOfWorkFactory
 from tests.conftest import Backend
-from tests.fakes.twilio_api import FakeTwilio
 from tests.integration.builders import PHONE_A, PHONE_B, T0, request
 
 LEASE = timedelta(seconds=60)

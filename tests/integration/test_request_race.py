@@ -12,8 +12,8 @@ from core.errors import AlreadyRequested
 from core.model import Channel, Requester
 from core.values import IdNumber, PassNumber, Phone
 from core.verification import CodeSent, Policy, VerificationService
+from fakes.clock import FakeClock
 from storage.uow import SqlUnitOfWorkFactory
-from tests.fakes.clock import FakeClock
 from tests.integration.builders import PHONE_B, add_pass, add_person
 
 

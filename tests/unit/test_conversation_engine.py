@@ -21,8 +21,8 @@ from core.model import Channel, Requester, Status
 from core.status import status_of
 from core.values import PassNumber
 from core.verification import Policy, VerificationService
-from tests.fakes.clock import FakeClock
-from tests.unit.fakes import FakeUnitOfWorkFactory, Store
+from fakes.clock import FakeClock
+from fakes.ports import FakeUnitOfWorkFactory, Store
 
 PHONE = "0960123411"
 SMS = Participant(

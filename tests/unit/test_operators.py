@@ -33,8 +33,8 @@ from core.operators import OperatorService, operator_requester
 from core.status import status_of
 from core.values import PassNumber
 from core.verification import Policy, VerificationService
-from tests.fakes.clock import FakeClock
-from tests.unit.fakes import FakeUnitOfWorkFactory, Store
+from fakes.clock import FakeClock
+from fakes.ports import FakeUnitOfWorkFactory, Store
 
 KEY = b"k" * 32
 SAMPLE = Path(__file__).resolve().parents[2] / "storage" / "demo" / "passes.csv"

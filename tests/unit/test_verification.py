@@ -28,8 +28,8 @@ from core.sms_text import segments
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
 from core.verification import Policy, VerificationService
-from tests.fakes.clock import FakeClock
-from tests.unit.fakes import FakeUnitOfWorkFactory, Store
+from fakes.clock import FakeClock
+from fakes.ports import FakeUnitOfWorkFactory, Store
 
 KEY = b"k" * 32
 P43, ID43, PHONE = "KHPS113-000043", "QQ12345673", "0960123411"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, load_config
-from tests.e2e.telegram_fixtures import telegram_env
-from tests.fakes.telegram_api import FakeTelegram
+from fakes.telegram_api import FakeTelegram
+from tests.e2e.telegram.fixtures import telegram_env
 
 
 @pytest.fixture(autouse=True)

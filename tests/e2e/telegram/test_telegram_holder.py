@@ -11,8 +11,11 @@ import pytest
 
 from bot.config import Config, load_config
 from core.model import Channel, Requester
+from fakes.clock import FakeClock
+from fakes.telegram_api import FakeTelegram
+from fakes.telegram_updates import UpdateIds, message_update
 from tests.e2e.conftest import AppClient, services_of
-from tests.e2e.telegram_fixtures import (
+from tests.e2e.telegram.fixtures import (
     ID_NO,
     PASS_NO,
     PHONE,
@@ -24,9 +27,6 @@ from tests.e2e.telegram_fixtures import (
     telegram_env,
     texts,
 )
-from tests.fakes.clock import FakeClock
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.telegram_updates import UpdateIds, message_update
 
 USER = 555_000_111
 

@@ -16,9 +16,12 @@ from sqlalchemy import select
 
 from core.model import Channel, Requester
 from core.values import PassNumber, Phone
+from fakes.clock import FakeClock
+from fakes.telegram_api import FakeTelegram
+from fakes.telegram_updates import UpdateIds, message_update
 from storage.tables import audit_log
 from tests.e2e.conftest import AppClient, services_of
-from tests.e2e.telegram_fixtures import (
+from tests.e2e.telegram.fixtures import (
     PASS_NO,
     TelegramUser,
     latest_code,
@@ -27,9 +30,6 @@ from tests.e2e.telegram_fixtures import (
     post_update,
     texts,
 )
-from tests.fakes.clock import FakeClock
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.telegram_updates import UpdateIds, message_update
 
 JSONDict = dict[str, Any]
 

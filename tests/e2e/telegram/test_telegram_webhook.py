@@ -16,8 +16,10 @@ from bot.config import Config, ConfigError, load_config
 from bot.providers.console import ConsoleSender
 from bot.services import Overrides
 from bot.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
+from fakes.telegram_api import FakeTelegram
+from fakes.telegram_updates import UpdateIds, message_update
 from tests.e2e.conftest import PUBLIC_BASE_URL, AppClient
-from tests.e2e.telegram_fixtures import (
+from tests.e2e.telegram.fixtures import (
     ID_NO,
     PASS_NO,
     WEBHOOK_SECRET,
@@ -26,8 +28,6 @@ from tests.e2e.telegram_fixtures import (
     telegram_env,
     texts,
 )
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.telegram_updates import UpdateIds, message_update
 
 USER = 555_000_222
 ASK_PASS = "請輸入通行證號（例：KHPS113-000043）。"

@@ -16,9 +16,9 @@ from bot.web.link_page import LINK_REQUESTS_PER_MINUTE
 from core.model import Channel, Requester, Status
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
+from fakes.clock import FakeClock
 from storage.tables import outbox
 from tests.e2e.conftest import PUBLIC_BASE_URL, AppClient, services_of
-from tests.fakes.clock import FakeClock
 
 PASS_NO = "KHPS113-000043"
 HOLDER = Requester(key="sms:+886960123411", channel=Channel.SMS, actor="holder")

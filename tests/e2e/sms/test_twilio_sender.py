@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.providers.sender import PermanentFailure, Sent, TransientFailure
 from bot.providers.twilio_sender import TwilioSender
-from tests.fakes.twilio_api import PERMANENT_ERRORS, FakeTwilio, Fault, send_status_callback
+from fakes.twilio_api import PERMANENT_ERRORS, FakeTwilio, Fault, send_status_callback
 
 TO = "+886912345678"
 FROM = "+15005550006"

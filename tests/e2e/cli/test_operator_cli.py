@@ -17,8 +17,9 @@ from core.codes import SystemSecrets
 from core.errors import InvalidLinkCode
 from core.model import Operator
 from core.operators import OperatorService
+from storage.importer import DEMO_REGISTRY
 
-SAMPLE = Path(__file__).resolve().parents[2] / "storage" / "demo" / "passes.csv"
+SAMPLE = DEMO_REGISTRY
 KH = "高雄港測試業者"
 
 

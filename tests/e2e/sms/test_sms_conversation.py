@@ -13,7 +13,7 @@ from core.model import Channel, Operator, Requester, Status
 from core.status import status_of
 from core.values import PassNumber
 from tests.e2e.conftest import AppClient, services_of
-from tests.e2e.test_sms_inbound import HOLDER, Handset, last_code, sms_to
+from tests.e2e.sms.test_sms_inbound import HOLDER, Handset, last_code, sms_to
 
 ASK_PASS = "請輸入通行證號（例：KHPS113-000043）。"
 SENT = "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"

@@ -26,10 +26,10 @@ from bot.services import SERVICES, Overrides, Services
 from bot.sms.outbox_worker import OutboxTuning
 from core.model import OutgoingSms
 from core.values import Phone
+from fakes.clock import FakeClock
+from fakes.twilio_api import FakeTwilio
 from storage.tables import outbox
 from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, AppClient, services_of
-from tests.fakes.clock import FakeClock
-from tests.fakes.twilio_api import FakeTwilio
 
 FROM = "+15005550006"
 STATUS_URL = f"{PUBLIC_BASE_URL}/sms/status"

@@ -29,12 +29,12 @@ from core.errors import AlreadyRequested
 from core.model import Channel, OutgoingSms, Requester, RequestState
 from core.values import IdNumber, PassNumber, Phone
 from core.verification import CodeSent
+from fakes.clock import FakeClock
+from fakes.twilio_api import FakeTwilio, Fault
 from storage.db import create_engine
 from storage.tables import outbox, verification_requests
 from storage.uow import SqlUnitOfWorkFactory
 from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, AppClient, services_of
-from tests.fakes.clock import FakeClock
-from tests.fakes.twilio_api import FakeTwilio, Fault
 
 FROM = "+15005550006"
 HOLDER = ("KHPS113-000040", "QQ12345671", "0960123411")

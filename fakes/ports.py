@@ -1,5 +1,5 @@
 """Hand-written fakes of core's ports: an in-memory unit of work (the clock is in
-tests/fakes/clock.py, shared with the end-to-end tests).
+fakes/clock.py, shared with the end-to-end tests).
 
 The fake unit of work works on a copy of the store and writes it back only on commit,
 so unit tests see the same all-or-nothing behaviour the SQL unit of work gives.

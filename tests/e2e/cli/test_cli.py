@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
+from storage.importer import DEMO_REGISTRY
 
-SAMPLE = Path(__file__).resolve().parents[2] / "storage" / "demo" / "passes.csv"
+SAMPLE = DEMO_REGISTRY
 
 
 @pytest.fixture(autouse=True)

@@ -32,8 +32,8 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fakes.telegram_api import SECRET_HEADER, FakeTelegram, UpdateNotAllowedError
-from tests.fakes.telegram_updates import (
+from fakes.telegram_api import SECRET_HEADER, FakeTelegram, UpdateNotAllowedError
+from fakes.telegram_updates import (
     UpdateIds,
     callback_update,
     contact_update,

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple, Self
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.telegram_updates import DEFAULT_BOT_USERNAME, DEFAULT_TOKEN, bot_user
+from fakes.telegram_updates import DEFAULT_BOT_USERNAME, DEFAULT_TOKEN, bot_user
 
 JSONDict = dict[str, Any]
 ChatKey = int | str

@@ -15,15 +15,15 @@ from sqlalchemy import select
 
 from bot.services import Services
 from bot.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
-from storage.tables import outbox
-from tests.e2e.conftest import AppClient, services_of
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.telegram_updates import (
+from fakes.telegram_api import FakeTelegram
+from fakes.telegram_updates import (
     UpdateIds,
     callback_update,
     contact_update,
     message_update,
 )
+from storage.tables import outbox
+from tests.e2e.conftest import AppClient, services_of
 
 WEBHOOK_SECRET = "e2e_webhook-SECRET_0123456789"
 
