@@ -16,6 +16,7 @@ from bot.cli.check_config import check_config
 from bot.cli.operator import add_operator_parser, run_operator
 from bot.cli.status_report import STATES, print_status
 from bot.config import Config, ConfigError, load_config
+from bot.logs import configure_logging
 from core.errors import InvalidInput
 from core.values import PassNumber
 from storage.importer import ImportReport, import_registry
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--company")
     status.add_argument("--state", choices=STATES)
     status.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    status.add_argument(
+        "--headers",
+        choices=("zh", "en"),
+        default="zh",
+        help="CSV header and status language (default zh: 通行證號, 是否驗證, ...)",
+    )
 
     add_operator_parser(commands)
 
@@ -142,7 +149,12 @@ async def _status(args: argparse.Namespace, config: Config) -> int:
         raise CliError(f"not a pass number: {raw!r} (e.g. KHPS113-000043)") from None
     await upgrade(config.database.url)
     await print_status(
-        config, wanted or None, company=args.company, state=args.state, fmt=args.format
+        config,
+        wanted or None,
+        company=args.company,
+        state=args.state,
+        fmt=args.format,
+        headers=args.headers,
     )
     return 0
 
@@ -171,12 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"portpass: configuration: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=config.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if config.logging.level != "DEBUG":
-        # Migrations run on every command; their progress lines are noise to an admin.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(config)
     try:
         return asyncio.run(COMMANDS[args.command](args, config))
     except (CliError, ConfigError) as error:

@@ -46,7 +46,6 @@ class ConsoleSender:
         message = ConsoleMessage(f"console-{self._count}", to, body, self._now())
         self.recent.append(message)
         log.info("console sms %s to %s (%d chars)", message.sid, masked(to), len(body))
-        log.debug("console sms %s body: %s", message.sid, body)
         if self._stream is not None:
             print(f"[SMS {message.sid} to {to}] {body}", file=self._stream, flush=True)
         return Sent(message.sid, "sent")

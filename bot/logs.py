@@ -1,0 +1,89 @@
+"""Process logging: one handler on the root logger, whose formatter takes secrets out.
+
+Why the last line of defence is a formatter: the HTTP client under python-telegram-bot
+(httpx) logs every request's full URL at INFO, and a Bot API URL carries the bot token;
+an exception's text (a timeout, a refused connection) quotes the same URL at any level;
+a PostgreSQL URL may carry a password. Quietening those loggers removes the routine
+lines, but only a pass over the final text, traceback included, catches the rest,
+whichever library wrote it. Our own log lines name rows by id and phones masked, and
+never hold a code or a link token; :mod:`tests.e2e.test_no_secrets_in_logs` checks
+the whole of a Telegram and an SMS verification for every secret.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from typing import TextIO
+
+from bot.config import Config, Secret
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+MASK = "***"
+
+#: Loggers that describe every HTTP request at INFO (URLs, headers): useful to nobody
+#: running the bot, and a bot token in every Bot API URL.
+CHATTY_LOGGERS = ("httpx", "httpcore", "twilio.http_client", "twilio.async_http_client")
+
+#: Secrets recognised by shape, for text that reaches a log without passing through our
+#: code: a bot token in a Bot API URL, a link token in a link-page URL, the password in a
+#: database URL.
+_PATTERNS = (
+    re.compile(r"(?<=/bot)\d+:[A-Za-z0-9_-]+"),
+    re.compile(r"(?<=/v/)[A-Za-z0-9_-]{6,}"),
+    re.compile(r"(?<=://)([^:/@\s]+):[^@/\s]+(?=@)"),
+)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter that replaces every known secret, and anything shaped like one, with
+    ``***`` in the finished line (message, arguments and traceback alike)."""
+
+    def __init__(self, secrets: Iterable[str], fmt: str = FORMAT) -> None:
+        super().__init__(fmt)
+        # Longest first, so a secret that contains another is removed whole.
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(super().format(record))
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        text = _PATTERNS[0].sub(MASK, text)
+        text = _PATTERNS[1].sub(MASK, text)
+        return _PATTERNS[2].sub(lambda m: f"{m.group(1)}:{MASK}", text)
+
+
+def config_secrets(config: Config) -> Iterator[str]:
+    """Every :class:`Secret` in the configuration, whatever section holds it (a secret
+    added to the config later is covered without touching this module)."""
+    for section in dataclasses.fields(config):
+        value = getattr(config, section.name)
+        if not dataclasses.is_dataclass(value):
+            continue
+        for item in dataclasses.fields(value):
+            secret = getattr(value, item.name)
+            if isinstance(secret, Secret) and secret:
+                yield secret.reveal()
+
+
+def configure_logging(
+    config: Config, *, stream: TextIO | None = None, level: str | None = None
+) -> logging.Handler:
+    """Send the process's log to ``stream`` (stderr by default) through the redacting
+    formatter; return the handler so a caller (or a test) can remove it again."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter(config_secrets(config)))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    chosen = level or config.logging.level
+    root.setLevel(chosen)
+    if chosen != "DEBUG":
+        # Migrations run on every command; their progress lines are noise to an admin.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return handler
