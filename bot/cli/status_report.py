@@ -1,8 +1,13 @@
-"""``portpass status``: the guide's operator table (R10 columns) and counts per status."""
+"""``portpass status``: the guide's operator table (R10 columns) and counts per status.
+
+``--format csv`` is the same file as Telegram's ``/export``
+(:func:`core.operator_views.export_csv`): it is opened in Excel, so it carries a
+byte-order mark, CRLF line ends, Chinese headers unless ``--headers en``, and no cell a
+spreadsheet would run as a formula.
+"""
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Sequence
@@ -10,13 +15,13 @@ from typing import TextIO
 
 from core import messages
 from core.model import PassRecord, Status
+from core.operator_views import export_csv, export_row
 from core.status import status_of
 from core.values import PassNumber
 from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
 
 STATES = tuple(s.value for s in Status)
-COLUMNS = ("pass_no", "id_no", "name", "phone", "verified_phone", "status", "company")
 
 
 def as_row(record: PassRecord) -> dict[str, str]:
@@ -39,6 +44,7 @@ async def print_status(
     company: str | None,
     state: str | None,
     fmt: str,
+    headers: str = "zh",
     out: TextIO | None = None,
 ) -> None:
     stream = out or sys.stdout
@@ -57,15 +63,26 @@ async def print_status(
         json.dump(rows, stream, ensure_ascii=False, indent=2)
         stream.write("\n")
     elif fmt == "csv":
-        writer = csv.DictWriter(stream, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        language = messages.EN if headers == "en" else messages.ZH
+        write_bytes(stream, export_csv([export_row(r) for r in records], language))
     else:
         write_table(rows, stream)
     if pass_nos:
         missing = sorted({p.value for p in pass_nos} - {r["pass_no"] for r in rows})
         for value in missing:
             print(f"not found: {value}", file=sys.stderr)
+
+
+def write_bytes(stream: TextIO, data: bytes) -> None:
+    """Bytes as they are (the CSV's byte-order mark and CRLF must reach the file
+    unchanged), through the text stream's buffer when it has one."""
+    stream.flush()
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(data.decode("utf-8"))
+        return
+    buffer.write(data)
+    buffer.flush()
 
 
 def write_table(rows: list[dict[str, str]], stream: TextIO) -> None:

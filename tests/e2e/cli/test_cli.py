@@ -3,6 +3,8 @@ and get one clear line (never a traceback) when something is wrong."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -61,8 +63,8 @@ def test_reimport_is_unchanged_and_filters_work(capsys):
     assert "passes: 0 new, 0 updated, 21 unchanged, 0 invalid" in out
     code, out, _ = run(capsys, "status", "--state", "pending", "--format", "csv")
     assert code == 0
-    lines = out.strip().splitlines()
-    assert lines[0] == "pass_no,id_no,name,phone,verified_phone,status,company"
+    lines = out.lstrip("\ufeff").strip().splitlines()
+    assert lines[0].startswith("通行證號,身分證號,姓名,手機號碼,已驗證手機號碼,是否驗證")
     assert len(lines) == 2 and lines[1].startswith("KHPS111-000014,")
     _, out, _ = run(capsys, "status", "--company", "臺中港測試公司", "--format", "json")
     assert {r["pass_no"] for r in json.loads(out)} == {"TCPS113-000101", "TCPS113-000102"}
@@ -125,3 +127,42 @@ def test_bad_config_names_the_key(capsys, monkeypatch):
 def test_db_upgrade(capsys):
     code, out, _ = run(capsys, "db", "upgrade")
     assert code == 0 and "newest schema" in out
+
+
+def test_status_csv_opens_in_excel_as_text_never_as_formulas(capsysbinary, workdir: Path):
+    """The CSV an admin opens in Excel on a zh-TW system: UTF-8 with a BOM (or Excel
+    reads Big5 mojibake), CRLF, Chinese headers, and names that look like formulas
+    kept as text (CSV injection: ``=HYPERLINK(...)``, ``=cmd|calc!A1``)."""
+    registry = workdir / "evil.csv"
+    registry.write_text(
+        "pass_no,id_no,name,phone,valid_from,valid_to,company\n"
+        'KHPS113-000901,A123456789,"=HYPERLINK(""http://x"",""y"")",0912345678,'
+        "2026/01/01,2030/12/31,港務測試\n"
+        "KHPS113-000902,B123456780,=cmd|calc!A1,0912345679,2026/01/01,2030/12/31,+SUM(1)\n",
+        encoding="utf-8",
+    )
+    assert main(["import", str(registry)]) == 0
+    capsysbinary.readouterr()
+    assert main(["status", "--format", "csv"]) == 0
+    raw = capsysbinary.readouterr().out
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0][:6] == ["通行證號", "身分證號", "姓名", "手機號碼", "已驗證手機號碼", "是否驗證"]
+    names = {row[0]: row[2] for row in rows[1:]}
+    assert names["KHPS113-000901"] == '\'=HYPERLINK("http://x","y")'
+    assert names["KHPS113-000902"] == "'=cmd|calc!A1"
+    companies = {row[0]: row[-1] for row in rows[1:]}
+    assert companies["KHPS113-000902"] == "'+SUM(1)"
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+def test_status_csv_headers_in_english_on_request(capsysbinary):
+    assert main(["import", str(SAMPLE)]) == 0
+    capsysbinary.readouterr()
+    assert main(["status", "--format", "csv", "--headers", "en"]) == 0
+    text = capsysbinary.readouterr().out.decode("utf-8-sig")
+    header = text.splitlines()[0]
+    assert header.startswith("Pass number,ID number,Name,Phone,Verified phone,Status")
+    assert "Unverified" in text or "unverified" in text
