@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
@@ -70,14 +71,30 @@ def config_secrets(config: Config) -> Iterator[str]:
                 yield secret.reveal()
 
 
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The process's handler: one per process (configuring again replaces it), writing
+    to ``sys.stderr`` as it is when a line is written, not as it was at start-up."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__(stream)
+        self._follow_stderr = stream is None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._follow_stderr:
+            self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(
     config: Config, *, stream: TextIO | None = None, level: str | None = None
 ) -> logging.Handler:
     """Send the process's log to ``stream`` (stderr by default) through the redacting
     formatter; return the handler so a caller (or a test) can remove it again."""
-    handler = logging.StreamHandler(stream)
+    handler = _Handler(stream)
     handler.setFormatter(RedactingFormatter(config_secrets(config)))
     root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
+        root.removeHandler(old)
     root.addHandler(handler)
     chosen = level or config.logging.level
     root.setLevel(chosen)
