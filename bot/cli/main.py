@@ -19,6 +19,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.logs import configure_logging
 from core.errors import InvalidInput
 from core.values import PassNumber
+from storage.backup import BackupError, backup_sqlite
 from storage.importer import ImportReport, import_registry
 from storage.migrate import upgrade
 
@@ -52,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply migrations up to the newest")
+    backup = db_commands.add_parser(
+        "backup", help="copy a SQLite database to PATH, safely while serve runs (mode 0600)"
+    )
+    backup.add_argument("path", type=Path, help="a new file for the copy")
 
     imp = commands.add_parser("import", help="import the pass registry from a CSV file")
     imp.add_argument("file", type=Path)
@@ -103,8 +108,23 @@ async def _serve(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _db(args: argparse.Namespace, config: Config) -> int:
+    if args.db_command == "backup":
+        return await _backup(args.path, config)
     await upgrade(config.database.url)
     print("database is at the newest schema")
+    return 0
+
+
+async def _backup(path: Path, config: Config) -> int:
+    try:
+        report = await asyncio.to_thread(backup_sqlite, config.database.url, path)
+    except BackupError as error:
+        raise CliError(str(error)) from None
+    print(
+        f"backed up {report.passes} passes to {report.path} "
+        f"({report.bytes / 1_048_576:.1f} MiB, mode 0600, integrity ok); "
+        "keep the secret key apart from it"
+    )
     return 0
 
 
