@@ -254,6 +254,16 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "If this is not your pass or number, do not confirm; just close this page.",
     ),
     "link.verified_title": ("手機驗證完成", "Phone verified"),
+    "link.already_title": ("已完成驗證", "Already verified"),
+    "link.done_next": (
+        "您可以關閉此頁。之後若通行證停用，港務公司會以簡訊通知這支手機。",
+        "You can close this page. If the pass is ever suspended, the port company will text "
+        "this phone.",
+    ),
+    "link.already_next": (
+        "不需要再操作，您可以關閉此頁。",
+        "Nothing more is needed; you can close this page.",
+    ),
     "link.problem_title": ("無法完成驗證", "Cannot verify"),
     "link.expired": (
         "此驗證連結已超過24小時有效時限，已經失效。",

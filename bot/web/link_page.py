@@ -51,7 +51,6 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _PROBLEMS: dict[type[PortPassError], tuple[int, str, bool]] = {
     UnknownLink: (404, "link.unknown", True),
     CodeExpired: (410, "link.expired", True),
-    AlreadyVerified: (410, "link.used", False),
     RequestSpent: (410, "check.spent", True),
 }
 
@@ -148,6 +147,12 @@ def _limited(request: web.Request, pages: Pages, language: str) -> web.Response 
 
 
 def _problem(pages: Pages, error: PortPassError, language: str) -> web.Response:
+    if isinstance(error, AlreadyVerified):
+        # Not a problem: the holder did what was asked (often twice, or after a link
+        # scanner's visit). A red page here made people think it had failed.
+        return pages.render(
+            "link_already.html", language, title=messages.text("link.already_title", language)
+        )
     status, key, renew = _PROBLEMS.get(type(error), (410, error.key, True))
     return pages.render(
         "link_problem.html",

@@ -156,18 +156,31 @@ async def test_post_from_a_foreign_origin_is_forbidden(client: AppClient) -> Non
 # --- pages for links that cannot verify ---------------------------------------------------------
 
 
-async def test_a_used_link_says_the_phone_is_verified(client: AppClient) -> None:
+async def test_a_used_link_is_a_green_already_verified_page_not_a_problem(
+    client: AppClient,
+) -> None:
     path = await issue_link(client)
     tag = form_tag(await open_page(client, path))
-    assert (await client.post(path, data={"tag": tag})).status == 200
+    done = await client.post(path, data={"tag": tag}, headers=ZH_PAGE)
+    assert done.status == 200
+    assert "您可以關閉此頁" in await done.text()  # the done page says what happens next
     again = await client.get(path, headers=ZH_PAGE)
-    assert again.status == 410
-    page = await again.text()
-    assert "此驗證連結已經使用過，手機已完成驗證" in page
-    assert "如需新的驗證碼" not in page  # nothing to renew: it is verified
     repost = await client.post(path, data={"tag": tag}, headers=ZH_PAGE)
-    assert repost.status == 410
+    for response in (again, repost):
+        assert response.status == 200
+        page = await response.text()
+        assert "<h1>已完成驗證</h1>" in page
+        assert 'class="card ok"' in page and 'class="card problem"' not in page
+        assert "此驗證連結已經使用過，手機已完成驗證" in page
+        assert "如需新的驗證碼" not in page  # nothing to renew: it is verified
+    english = await client.get(path + "?lang=en")
+    assert "<h1>Already verified</h1>" in await english.text()
     assert await status(client) is Status.VERIFIED
+
+
+async def test_the_language_switch_link_is_marked_with_its_language(client: AppClient) -> None:
+    page = await open_page(client, await issue_link(client))
+    assert '<a href="?lang=en" hreflang="en" lang="en">English</a>' in page
 
 
 async def test_an_expired_link_says_so_and_how_to_get_a_new_code(
