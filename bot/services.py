@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Config
+from bot.config.secret_key import resolve_secret_key
 from bot.providers.console import ConsoleSender
 from bot.providers.sender import SmsSender
 from bot.providers.twilio_sender import TwilioSender
-from bot.secret_key import resolve_secret_key
 from core.clock import SystemClock
 from core.codes import SecretHasher, SecretSource, SystemSecrets
 from core.conversation_engine import ConversationEngine, DialoguePolicy

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from bot.config import Config
-from bot.secret_key import resolve_secret_key
+from bot.config.secret_key import resolve_secret_key
 from core import messages
 from core.clock import SystemClock
 from core.codes import SecretHasher, SystemSecrets
