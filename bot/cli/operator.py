@@ -18,7 +18,7 @@ from datetime import datetime
 from bot.config import Config
 from bot.config.secret_key import resolve_secret_key
 from core import messages
-from core.clock import SystemClock
+from core.clock import TAIPEI, SystemClock
 from core.codes import SecretHasher, SystemSecrets
 from core.errors import PortPassError
 from core.operator_accounts import LinkCode, OperatorAccount
@@ -146,7 +146,7 @@ def _print_list(accounts: Sequence[OperatorAccount]) -> None:
 
 
 def _when(at: datetime | None) -> str:
-    return at.astimezone(messages.TAIPEI).strftime("%Y/%m/%d %H:%M") if at else ""
+    return at.astimezone(TAIPEI).strftime("%Y/%m/%d %H:%M") if at else ""
 
 
 def _width(text: str) -> int:

@@ -23,6 +23,7 @@ from bot.telegram.operator.render import (
     stats_text,
 )
 from core import messages
+from core.clock import TAIPEI
 from core.errors import PortPassError
 from core.model import Operator
 from core.operator_views import export_csv
@@ -128,7 +129,7 @@ class OperatorCommands:
 
         async def send(turn: Turn, operator: Operator) -> None:
             rows = await self._operators.export_rows(operator)
-            today = self._chat.services.clock.now().astimezone(messages.TAIPEI).date()
+            today = self._chat.services.clock.now().astimezone(TAIPEI).date()
             caption = messages.text(
                 "operator.export_caption",
                 turn.language,
