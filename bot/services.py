@@ -18,13 +18,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Config
+from bot.config.secret_key import resolve_secret_key
 from bot.providers.console import ConsoleSender
 from bot.providers.sender import SmsSender
 from bot.providers.twilio_sender import TwilioSender
-from bot.secret_key import resolve_secret_key
 from core.clock import SystemClock
 from core.codes import SecretHasher, SecretSource, SystemSecrets
 from core.conversation_engine import ConversationEngine, DialoguePolicy
+from core.operator_lifecycle import OperatorLifecycle
 from core.operators import OperatorService
 from core.ports import Clock
 from core.verification import Policy, VerificationService
@@ -55,6 +56,7 @@ class Services:
     sender: SmsSender
     inbound: InboundLog
     operators: OperatorService
+    operator_lifecycle: OperatorLifecycle
     demo: bool = False
 
 
@@ -134,7 +136,8 @@ async def open_services(
         conversations=conversations,
         sender=extra.sender or make_sender(config),
         inbound=InboundLog(engine),
-        operators=OperatorService(uow, clock, hasher, SystemSecrets()),
+        operators=OperatorService(uow, clock),
+        operator_lifecycle=OperatorLifecycle(uow, clock, hasher, SystemSecrets()),
         demo=demo,
     )
 

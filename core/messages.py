@@ -7,17 +7,14 @@ look texts up by key; no handler writes a sentence of its own.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
+from core.clock import TAIPEI
 from core.errors import PortPassError
 
 ZH = "zh-TW"
 EN = "en"
 LANGUAGES = (ZH, EN)
-
-#: Taiwan has kept UTC+8 without daylight saving since 1979; a fixed offset avoids
-#: depending on the host's tz database.
-TAIPEI = timezone(timedelta(hours=8), "Asia/Taipei")
 
 _CATALOGUE: dict[str, tuple[str, str]] = {
     # --- input that does not parse: always say what is expected, with an example -------

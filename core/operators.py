@@ -1,63 +1,34 @@
-"""The operator use cases: accounts and linking, and what an operator may read (R10).
+"""What an operator may read (R10): their company's passes as a list, one pass, the
+counts, and the export.
 
-The admin CLI creates accounts and hands out one-time link codes; ``/link CODE`` in a
-private Telegram chat binds that chat's user to the account. From then on the channel
-asks :meth:`OperatorService.operator_for` who is talking, and passes the answer to the
-read use cases here, which re-check the account in the same unit of work: a revoked
-operator loses access at once, not at the next restart. Requesting a code for a pass
-(R5, R6) is :meth:`core.verification.VerificationService.request_as_operator`.
+The channel asks :meth:`core.operator_lifecycle.OperatorLifecycle.operator_for` who is
+talking, and passes the answer to the use cases here, which re-check the account in the
+same unit of work: a revoked operator loses access at once, not at the next restart.
+Requesting a code for a pass (R5, R6) is
+:meth:`core.verification.VerificationService.request_as_operator`, with
+:func:`operator_requester`.
 
-Every action is written to the audit log as ``operator:<id>`` (the CLI as ``cli``) with
-masked subjects only.
+Every read is written to the audit log as ``operator:<id>`` with masked subjects only.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Protocol
+from dataclasses import dataclass
 
 from core import messages
-from core.codes import SecretHasher
-from core.errors import (
-    InvalidLinkCode,
-    InvalidOperatorDetails,
-    NotAnOperator,
-    OperatorNotFound,
-    OperatorRevoked,
-    PassNotFound,
-    TooManyFailures,
-)
+from core.errors import NotAnOperator, PassNotFound
 from core.masking import mask_pass
-from core.model import AuditEntry, Channel, Operator, Requester, Status
-from core.operator_accounts import LinkCode, OperatorAccount, normalise_link_code
+from core.model import Channel, Operator, Requester, Status
+from core.operator_audit import AuditActor, operator_actor
 from core.operator_views import Page, PassRow, PassView, Stats, export_row
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.values import PassNumber
 
-CLI_ACTOR = "cli"
-
-
-class LinkCodeSource(Protocol):
-    """Where link codes come from (:class:`core.codes.SystemSecrets`); tests pass a
-    seeded one."""
-
-    def link_code(self) -> str: ...
-
 
 @dataclass(frozen=True, slots=True)
 class OperatorPolicy:
-    link_code_ttl: timedelta = timedelta(hours=24)
-    #: Wrong ``/link`` codes per Telegram user per hour before a cool-down. 50-bit codes
-    #: and five guesses an hour leave nothing to find by guessing.
-    link_failures_per_hour: int = 5
     page_size: int = 10
     max_page_size: int = 50
-
-
-def operator_actor(operator_id: str) -> str:
-    return f"operator:{operator_id}"
 
 
 def operator_requester(
@@ -68,181 +39,18 @@ def operator_requester(
     return Requester(key=actor, channel=channel, actor=actor, language=language)
 
 
-def _mask_telegram(telegram_user_id: str) -> str:
-    """Enough to tell two users apart in the audit log, not to find them."""
-    return "telegram:*" + telegram_user_id[-4:]
-
-
 def _scope(company: str | None) -> str:
     """The audit subject of a read: the company, or ``company:*`` for an admin."""
     return f"company:{company or '*'}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Actor:
-    """Who acts, through which channel, and when: the fixed half of the audit entries
-    one use case writes."""
-
-    name: str
-    channel: Channel
-    at: datetime
-
-    async def audit(self, uow: UnitOfWork, action: str, subject: str, **detail: str) -> None:
-        await uow.audit.add(
-            AuditEntry(self.at, self.name, self.channel, action, subject, detail=detail)
-        )
-
-
 class OperatorService:
     def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        clock: Clock,
-        hasher: SecretHasher,
-        secrets: LinkCodeSource,
-        policy: OperatorPolicy | None = None,
+        self, uow: UnitOfWorkFactory, clock: Clock, policy: OperatorPolicy | None = None
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self._hasher = hasher
-        self._secrets = secrets
         self._policy = policy or OperatorPolicy()
-
-    # --- accounts (the admin CLI) ------------------------------------------------------------
-
-    async def add_operator(
-        self, name: str, company: str, is_admin: bool = False, *, actor: str = CLI_ACTOR
-    ) -> tuple[OperatorAccount, LinkCode]:
-        """A new account and its first link code (shown once: only its hash is kept)."""
-        name, company = name.strip(), company.strip()
-        if not name or not company:
-            raise InvalidOperatorDetails()
-        now = self._clock.now()
-        async with self._uow() as uow:
-            operator_id = await self._new_id(uow)
-            link = self._issue(operator_id, now)
-            account = OperatorAccount(
-                id=operator_id,
-                name=name,
-                company=company,
-                is_admin=is_admin,
-                created_at=now,
-                link_code_hash=self._hasher.link_code_hash(link.code),
-                link_code_expires_at=link.expires_at,
-            )
-            await uow.operators.add(account)
-            await _Actor(actor, Channel.CLI, now).audit(
-                uow, "operator.add", operator_actor(operator_id), admin="yes" if is_admin else "no"
-            )
-            await uow.commit()
-        return account, link
-
-    async def new_link_code(self, operator_id: str, *, actor: str = CLI_ACTOR) -> LinkCode:
-        """Reissue: the previous code stops working. The current Telegram binding stays
-        until the new code is used (then it moves to whoever used it)."""
-        now = self._clock.now()
-        async with self._uow() as uow:
-            account = await self._account(uow, operator_id)
-            if account.is_revoked:
-                raise OperatorRevoked(operator_id=account.id)
-            link = self._issue(account.id, now)
-            await uow.operators.set_link_code(
-                account.id, self._hasher.link_code_hash(link.code), link.expires_at
-            )
-            subject = operator_actor(account.id)
-            await _Actor(actor, Channel.CLI, now).audit(uow, "operator.new_code", subject)
-            await uow.commit()
-        return link
-
-    async def list_operators(self) -> list[OperatorAccount]:
-        async with self._uow() as uow:
-            return await uow.operators.list()
-
-    async def revoke(self, operator_id: str, *, actor: str = CLI_ACTOR) -> OperatorAccount:
-        """Revoked operators can neither link nor act; their Telegram binding and any
-        link code are dropped. Revoking twice changes nothing (the first time stands)."""
-        now = self._clock.now()
-        async with self._uow() as uow:
-            account = await self._account(uow, operator_id)
-            if account.is_revoked:
-                return account
-            await uow.operators.revoke(account.id, now)
-            subject = operator_actor(account.id)
-            await _Actor(actor, Channel.CLI, now).audit(uow, "operator.revoke", subject)
-            await uow.commit()
-        return replace(
-            account,
-            revoked_at=now,
-            telegram_user_id=None,
-            link_code_hash=None,
-            link_code_expires_at=None,
-        )
-
-    # --- linking a Telegram user ---------------------------------------------------------------
-
-    async def link(self, telegram_user_id: str, code: str) -> Operator:
-        """Bind ``telegram_user_id`` to the account the code was issued for; the code is
-        spent. Unknown, expired, used and revoked codes are one error (no hint which).
-
-        A user already bound to another account is moved to this one: the code is the
-        newer, explicit intent, and refusing would only make them ``/unlink`` first. An
-        account already bound to another user moves too (a new phone, a new chat).
-        Both moves are in the audit entry.
-        """
-        now = self._clock.now()
-        key = f"link:{telegram_user_id}"
-        async with self._uow() as uow:
-            await self._check_cool_down(uow, key, now)
-            normalised = normalise_link_code(code)
-            code_hash = self._hasher.link_code_hash(normalised) if normalised else None
-            account = await uow.operators.by_link_code_hash(code_hash) if code_hash else None
-            if (
-                account is None
-                or code_hash is None
-                or not account.link_code_open(now)
-                or not await uow.operators.spend_link_code(account.id, code_hash)
-            ):
-                await uow.failures.record(key, now)
-                stranger = _Actor(_mask_telegram(telegram_user_id), Channel.TELEGRAM, now)
-                await stranger.audit(uow, "operator.link_failed", "link_code")
-                await uow.commit()
-                raise InvalidLinkCode()
-            detail: dict[str, str] = {}
-            previous = await uow.operators.by_telegram_user(telegram_user_id)
-            if previous is not None and previous.id != account.id:
-                await uow.operators.bind_telegram(previous.id, None)
-                detail["moved_from"] = operator_actor(previous.id)
-            if account.telegram_user_id not in (None, telegram_user_id):
-                detail["replaced"] = _mask_telegram(account.telegram_user_id or "")
-            await uow.operators.bind_telegram(account.id, telegram_user_id)
-            actor = operator_actor(account.id)
-            detail["telegram"] = _mask_telegram(telegram_user_id)
-            await _Actor(actor, Channel.TELEGRAM, now).audit(uow, "operator.link", actor, **detail)
-            await uow.commit()
-        return account.operator
-
-    async def unlink(self, telegram_user_id: str) -> Operator | None:
-        """Unbind; the operator that was bound, or ``None`` if there was none."""
-        now = self._clock.now()
-        async with self._uow() as uow:
-            account = await uow.operators.by_telegram_user(telegram_user_id)
-            if account is None:
-                return None
-            await uow.operators.bind_telegram(account.id, None)
-            actor = operator_actor(account.id)
-            await _Actor(actor, Channel.TELEGRAM, now).audit(
-                uow, "operator.unlink", actor, telegram=_mask_telegram(telegram_user_id)
-            )
-            await uow.commit()
-        return account.operator
-
-    async def operator_for(self, telegram_user_id: str) -> Operator | None:
-        """Who this Telegram user is as an operator; ``None`` when not linked or revoked."""
-        async with self._uow() as uow:
-            account = await uow.operators.by_telegram_user(telegram_user_id)
-        if account is None or account.is_revoked:
-            return None
-        return account.operator
 
     # --- what an operator reads (R10) ----------------------------------------------------------
 
@@ -269,7 +77,7 @@ class OperatorService:
             records = await uow.passes.list(
                 company=company, status=status, offset=number * size, limit=size
             )
-            await _Actor(operator_actor(current.id), channel, now).audit(
+            await AuditActor(operator_actor(current.id), channel, now).audit(
                 uow,
                 "operator.list_passes",
                 _scope(company),
@@ -290,7 +98,7 @@ class OperatorService:
             record = await uow.passes.get(pass_no)
             owned = record is not None and current.owns(record)
             result = "not_found" if record is None else "owned" if owned else "not_owned"
-            await _Actor(operator_actor(current.id), channel, now).audit(
+            await AuditActor(operator_actor(current.id), channel, now).audit(
                 uow, "operator.view_pass", mask_pass(pass_no), result=result
             )
             await uow.commit()
@@ -307,7 +115,7 @@ class OperatorService:
             company = None if current.is_admin else current.company
             counts = await uow.passes.count_by_status(company=company)
             open_codes = await uow.requests.count_open(now, company=company)
-            await _Actor(operator_actor(current.id), channel, now).audit(
+            await AuditActor(operator_actor(current.id), channel, now).audit(
                 uow, "operator.stats", _scope(company)
             )
             await uow.commit()
@@ -323,32 +131,13 @@ class OperatorService:
             current = await self._active(uow, operator)
             company = None if current.is_admin else current.company
             records = await uow.passes.list(company=company)
-            await _Actor(operator_actor(current.id), channel, now).audit(
+            await AuditActor(operator_actor(current.id), channel, now).audit(
                 uow, "operator.export", _scope(company), rows=str(len(records))
             )
             await uow.commit()
         return [export_row(r) for r in records]
 
-    # --- helpers --------------------------------------------------------------------------------
-
-    def _issue(self, operator_id: str, now: datetime) -> LinkCode:
-        code = self._secrets.link_code()
-        if normalise_link_code(code) != code:  # a source that breaks the alphabet
-            raise ValueError("the link code source made a code /link would not accept")
-        return LinkCode(operator_id, code, now + self._policy.link_code_ttl)
-
-    async def _new_id(self, uow: UnitOfWork) -> str:
-        """Eight hex digits: short enough to type after ``portpass operator revoke``."""
-        while True:
-            candidate = uuid.uuid4().hex[:8]
-            if await uow.operators.get(candidate) is None:
-                return candidate
-
-    async def _account(self, uow: UnitOfWork, operator_id: str) -> OperatorAccount:
-        account = await uow.operators.get(operator_id.strip().lower())
-        if account is None:
-            raise OperatorNotFound(operator_id=operator_id)
-        return account
+    # --- helpers ---------------------------------------------------------------------------------
 
     async def _active(self, uow: UnitOfWork, operator: Operator) -> Operator:
         """The operator as stored now: revoked since the chat asked, no access; company
@@ -357,9 +146,3 @@ class OperatorService:
         if account is None or account.is_revoked:
             raise NotAnOperator()
         return account.operator
-
-    async def _check_cool_down(self, uow: UnitOfWork, key: str, now: datetime) -> None:
-        limit = self._policy.link_failures_per_hour
-        failures = await uow.failures.since(key, now - timedelta(hours=1))
-        if len(failures) >= limit:
-            raise TooManyFailures(retry_at=failures[-limit] + timedelta(hours=1))

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core import messages
+from core.clock import TAIPEI
 from core.codes import SecretHasher, SecretSource
 from core.errors import (
     AlreadyRequested,
@@ -205,7 +205,7 @@ class VerificationService:
         origin: Origin,
         operator: Operator | None,
     ) -> CodeSent:
-        if not record.is_valid_on(now.astimezone(messages.TAIPEI).date()):
+        if not record.is_valid_on(now.astimezone(TAIPEI).date()):
             raise PassNotValid(valid_from=record.valid_from, valid_to=record.valid_to)
         ttl = self._policy.code_ttl
         earlier = await uow.requests.latest_for(record.pass_no, record.id_no, phone, now - ttl)

@@ -64,7 +64,8 @@ def summary_lines(config: Config) -> list[str]:
 
 
 def _unset_key(config: Config) -> str:
-    """Where the HMAC key comes from when none is configured (bot.secret_key.resolve_secret_key)."""
+    """Where the HMAC key comes from when none is configured
+    (:func:`bot.config.secret_key.resolve_secret_key`)."""
     database = config.sqlite_path
     if database is not None:
         return f"(not set: generated once and kept in {database}.secret)"

@@ -16,13 +16,13 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from bot.config import Config
-from bot.secret_key import resolve_secret_key
+from bot.config.secret_key import resolve_secret_key
 from core import messages
-from core.clock import SystemClock
+from core.clock import TAIPEI, SystemClock
 from core.codes import SecretHasher, SystemSecrets
 from core.errors import PortPassError
 from core.operator_accounts import LinkCode, OperatorAccount
-from core.operators import OperatorService
+from core.operator_lifecycle import OperatorLifecycle
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
@@ -52,7 +52,7 @@ def add_operator_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
 @asynccontextmanager
 async def open_operator_service(
     config: Config,
-) -> AsyncIterator[tuple[OperatorService, SqlUnitOfWorkFactory]]:
+) -> AsyncIterator[tuple[OperatorLifecycle, SqlUnitOfWorkFactory]]:
     """The service on the configured database, migrated to head, with the server's key;
     and its unit of work, for the CLI's own checks."""
     hasher = SecretHasher(resolve_secret_key(config, demo=False))
@@ -60,7 +60,7 @@ async def open_operator_service(
     try:
         await upgrade(engine)
         uow = SqlUnitOfWorkFactory(engine)
-        yield OperatorService(uow, SystemClock(), hasher, SystemSecrets()), uow
+        yield OperatorLifecycle(uow, SystemClock(), hasher, SystemSecrets()), uow
     finally:
         await engine.dispose()
 
@@ -84,7 +84,7 @@ async def run_operator(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _add(
-    service: OperatorService, uow: SqlUnitOfWorkFactory, args: argparse.Namespace
+    service: OperatorLifecycle, uow: SqlUnitOfWorkFactory, args: argparse.Namespace
 ) -> int:
     account, link = await service.add_operator(args.name, args.company, is_admin=args.admin)
     scope = "admin: sees every company" if account.is_admin else "sees this company's passes"
@@ -106,7 +106,7 @@ async def _company_has_passes(uow: SqlUnitOfWorkFactory, company: str) -> bool:
     return sum(counts.values()) > 0
 
 
-async def _revoke(service: OperatorService, uow: SqlUnitOfWorkFactory, operator_id: str) -> int:
+async def _revoke(service: OperatorLifecycle, uow: SqlUnitOfWorkFactory, operator_id: str) -> int:
     async with uow() as work:
         before = await work.operators.get(operator_id.strip().lower())
     account = await service.revoke(operator_id)
@@ -146,7 +146,7 @@ def _print_list(accounts: Sequence[OperatorAccount]) -> None:
 
 
 def _when(at: datetime | None) -> str:
-    return at.astimezone(messages.TAIPEI).strftime("%Y/%m/%d %H:%M") if at else ""
+    return at.astimezone(TAIPEI).strftime("%Y/%m/%d %H:%M") if at else ""
 
 
 def _width(text: str) -> int:

@@ -30,7 +30,7 @@ from twilio.request_validator import (
 )
 
 from bot.config import Config
-from bot.secret_key import resolve_secret_key
+from bot.config.secret_key import resolve_secret_key
 from bot.services import SERVICES, Services
 from bot.sms.twiml import bilingual, replies_twiml, twiml
 from core import messages

@@ -24,6 +24,7 @@ from bot.providers.console import ConsoleMessage, ConsoleSender
 from bot.services import SERVICES
 from bot.web.pages import PAGES, install_pages
 from core import messages
+from core.clock import TAIPEI
 from core.errors import InvalidInput
 from core.values import Phone
 
@@ -71,7 +72,7 @@ async def inbox_page(request: web.Request) -> web.Response:
         {
             "id": message_id(message),
             "to": message.to,
-            "at": message.at.astimezone(messages.TAIPEI).strftime("%Y/%m/%d %H:%M:%S Taipei"),
+            "at": message.at.astimezone(TAIPEI).strftime("%Y/%m/%d %H:%M:%S Taipei"),
             "parts": linkified(message.body),
         }
         for message in reversed(sender.recent)

@@ -14,6 +14,7 @@ from core.codes import SecretHasher, SystemSecrets
 from core.errors import InvalidLinkCode
 from core.model import Status
 from core.operator_accounts import OperatorAccount
+from core.operator_lifecycle import OperatorLifecycle
 from core.operators import OperatorService
 from core.values import PassNumber
 from fakes.clock import FakeClock
@@ -156,7 +157,7 @@ async def test_uncommitted_changes_roll_back(uow_factory: SqlUnitOfWorkFactory) 
 async def test_two_links_with_one_code_bind_one_chat(uow_factory: SqlUnitOfWorkFactory) -> None:
     """Two ``/link`` messages at once: the conditional spend lets exactly one through."""
     clock = FakeClock(T0)
-    service = OperatorService(uow_factory, clock, SecretHasher(b"k" * 32), SystemSecrets())
+    service = OperatorLifecycle(uow_factory, clock, SecretHasher(b"k" * 32), SystemSecrets())
     _, link = await service.add_operator("王小明", KH)
     results = await asyncio.gather(
         service.link("700000001", link.code),
@@ -184,12 +185,13 @@ async def registry(engine: AsyncEngine, uow_factory: SqlUnitOfWorkFactory) -> Sq
 
 async def test_the_operator_service_end_to_end(registry: SqlUnitOfWorkFactory) -> None:
     clock = FakeClock(T0)
-    service = OperatorService(registry, clock, SecretHasher(b"k" * 32), SystemSecrets())
-    account_, link = await service.add_operator("王小明", KH)
-    operator = await service.link("700000001", link.code.lower())
+    lifecycle = OperatorLifecycle(registry, clock, SecretHasher(b"k" * 32), SystemSecrets())
+    service = OperatorService(registry, clock)
+    account_, link = await lifecycle.add_operator("王小明", KH)
+    operator = await lifecycle.link("700000001", link.code.lower())
     assert operator.id == account_.id
     with pytest.raises(InvalidLinkCode):
-        await service.link("700000002", link.code)
+        await lifecycle.link("700000002", link.code)
 
     first = await service.list_passes(operator)
     second = await service.list_passes(operator, page=1)
@@ -209,5 +211,5 @@ async def test_the_operator_service_end_to_end(registry: SqlUnitOfWorkFactory) -
     rows = await service.export_rows(operator)
     assert len(rows) == 12 and {r["company"] for r in rows} == {KH}
 
-    await service.revoke(account_.id)
-    assert await service.operator_for("700000001") is None
+    await lifecycle.revoke(account_.id)
+    assert await lifecycle.operator_for("700000001") is None

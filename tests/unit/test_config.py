@@ -18,7 +18,7 @@ from bot.config import (
     ServerConfig,
     load_config,
 )
-from bot.secret_key import resolve_secret_key
+from bot.config.secret_key import resolve_secret_key
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 KEY = "k" * 40

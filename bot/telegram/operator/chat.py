@@ -8,8 +8,9 @@ installed (the holder conversation), and they get exactly what any unknown text 
 the state their conversation is in. Operator buttons pressed by someone who is no longer
 an operator (revoked, unlinked) get the same "button expired" answer as any stale button.
 
-Each command and button asks :meth:`core.operators.OperatorService.operator_for` afresh,
-and the use cases re-check the account, so a revocation takes effect on the next update.
+Each command and button asks :meth:`core.operator_lifecycle.OperatorLifecycle.operator_for`
+afresh, and the use cases re-check the account, so a revocation takes effect on the next
+update.
 """
 
 from __future__ import annotations
@@ -153,7 +154,9 @@ class OperatorChat:
 
     async def _operator(self, update: Update) -> Operator | None:
         user = update.effective_user
-        return None if user is None else await self.services.operators.operator_for(str(user.id))
+        if user is None:
+            return None
+        return await self.services.operator_lifecycle.operator_for(str(user.id))
 
     async def _language(self, update: Update) -> str:
         """The chat's conversation language (``/lang`` sets it), else the user's Telegram

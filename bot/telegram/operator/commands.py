@@ -3,7 +3,8 @@ page buttons), ``/pass``, ``/stats`` and ``/export``.
 
 Each handler only translates: the words typed become checked values, the use case in
 :class:`core.operators.OperatorService` decides what the operator may see (and writes
-the audit entry), and :mod:`bot.telegram.operator.render` lays the answer out.
+the audit entry), :class:`core.operator_lifecycle.OperatorLifecycle` links and unlinks,
+and :mod:`bot.telegram.operator.render` lays the answer out.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from bot.telegram.operator.render import (
     stats_text,
 )
 from core import messages
+from core.clock import TAIPEI
 from core.errors import PortPassError
 from core.model import Operator
 from core.operator_views import export_csv
 
 if TYPE_CHECKING:
+    from core.operator_lifecycle import OperatorLifecycle
     from core.operators import OperatorService
 
 
@@ -39,6 +42,10 @@ class OperatorCommands:
     def _operators(self) -> OperatorService:
         return self._chat.services.operators
 
+    @property
+    def _lifecycle(self) -> OperatorLifecycle:
+        return self._chat.services.operator_lifecycle
+
     # --- linking: the only commands a non-operator can use -------------------------------
 
     async def link(self, update: Update, context: Context) -> None:
@@ -49,7 +56,7 @@ class OperatorCommands:
             await turn.say(messages.text("operator.link_usage", turn.language))
             return
         try:
-            operator = await self._operators.link(turn.user_id, " ".join(turn.args))
+            operator = await self._lifecycle.link(turn.user_id, " ".join(turn.args))
         except PortPassError as error:  # InvalidLinkCode, TooManyFailures
             await turn.say(messages.render_error(error, turn.language))
             return
@@ -62,7 +69,7 @@ class OperatorCommands:
         turn = await self._chat.turn(update, context)
         if turn is None:
             return
-        if await self._operators.unlink(turn.user_id) is None:
+        if await self._lifecycle.unlink(turn.user_id) is None:
             await self._chat.pass_on(update, context)  # nothing to unlink: no hint either
             return
         await turn.say(messages.text("operator.unlinked", turn.language))
@@ -128,7 +135,7 @@ class OperatorCommands:
 
         async def send(turn: Turn, operator: Operator) -> None:
             rows = await self._operators.export_rows(operator)
-            today = self._chat.services.clock.now().astimezone(messages.TAIPEI).date()
+            today = self._chat.services.clock.now().astimezone(TAIPEI).date()
             caption = messages.text(
                 "operator.export_caption",
                 turn.language,

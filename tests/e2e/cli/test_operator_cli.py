@@ -12,11 +12,8 @@ import pytest
 from bot.cli.main import main
 from bot.config import load_config
 from bot.services import close_services, open_services
-from core.clock import SystemClock
-from core.codes import SystemSecrets
 from core.errors import InvalidLinkCode
 from core.model import Operator
-from core.operators import OperatorService
 from storage.importer import DEMO_REGISTRY
 
 SAMPLE = DEMO_REGISTRY
@@ -54,10 +51,7 @@ def link_in_server(telegram_user_id: str, code: str) -> Operator:
     async def go() -> Operator:
         services = await open_services(load_config(None))
         try:
-            operators = OperatorService(
-                services.uow, SystemClock(), services.hasher, SystemSecrets()
-            )
-            return await operators.link(telegram_user_id, code)
+            return await services.operator_lifecycle.link(telegram_user_id, code)
         finally:
             await close_services(services)
 

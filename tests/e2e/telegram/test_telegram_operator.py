@@ -73,7 +73,8 @@ def linked(client: AppClient, fake: FakeTelegram, ids: UpdateIds) -> Linker:
         user_id: int = OPERATOR,
         language: str = "zh-hant",
     ) -> tuple[TelegramUser, str]:
-        account, code = await services_of(client).operators.add_operator("王小明", company, admin)
+        lifecycle = services_of(client).operator_lifecycle
+        account, code = await lifecycle.add_operator("王小明", company, admin)
         user = TelegramUser(client, fake, user_id, language_code=language, ids=ids)
         [reply] = await user.say(f"/link {code.code}")
         assert reply["text"].startswith("已連結") or reply["text"].startswith("Linked"), reply
@@ -83,7 +84,7 @@ def linked(client: AppClient, fake: FakeTelegram, ids: UpdateIds) -> Linker:
 
 
 async def add_operator(client: AppClient, company: str = KH) -> tuple[str, str]:
-    account, code = await services_of(client).operators.add_operator("王小明", company)
+    account, code = await services_of(client).operator_lifecycle.add_operator("王小明", company)
     return account.id, code.code
 
 
@@ -252,7 +253,7 @@ async def test_a_revoked_operator_loses_access_at_once(
     [page] = await user.say("/passes")
     [question] = await user.say(f"/send {PASS_NO}")
 
-    await services_of(client).operators.revoke(operator_id)
+    await services_of(client).operator_lifecycle.revoke(operator_id)
     answers = [await user.say(command) for command in COMMANDS]
     await user.press(page, "op:p:all:1")
     confirm = buttons(question)[0][1]

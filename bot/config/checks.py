@@ -1,0 +1,123 @@
+"""Value checks for settings: each returns the (normalised) value or raises
+``ValueError("must ...")``, which :mod:`bot.config.sections` turns into a
+:class:`~bot.config.errors.ConfigError` naming the key. A section field carries its
+check in its metadata (:func:`rule`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from bot.config.secret import Secret
+
+Check = Callable[[Any], Any]
+
+
+def between(low: float, high: float) -> Check:
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return check
+
+
+def positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def one_of(*choices: str) -> Check:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of: {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def host(value: str) -> str:
+    if not value or any(char.isspace() for char in value):
+        raise ValueError("must be a host name or IP address, e.g. 127.0.0.1 or 0.0.0.0")
+    return value
+
+
+def http_url(value: str) -> str:
+    """An absolute http(s) URL without query or fragment; a trailing slash is dropped."""
+    value = value.rstrip("/")
+    try:
+        parts = urlsplit(value)
+        _ = parts.port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(char.isspace() for char in value)
+    ):
+        raise ValueError("must be an absolute http:// or https:// URL, e.g. https://pp.example.tw")
+    return value
+
+
+SQLITE_PREFIXES = ("sqlite:///", "sqlite+aiosqlite:///")
+DATABASE_PREFIXES = (*SQLITE_PREFIXES, "postgresql://", "postgresql+asyncpg://")
+
+
+def database_url(value: str) -> str:
+    if not value.startswith(DATABASE_PREFIXES) or (
+        value.startswith("postgresql") and value.endswith("://")
+    ):
+        raise ValueError(f"must start with one of: {', '.join(DATABASE_PREFIXES)}")
+    return value
+
+
+def regions(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value or any(
+        not re.fullmatch(r"[A-Z]{2}", code) or code not in phonenumbers.SUPPORTED_REGIONS
+        for code in value
+    ):
+        raise ValueError("must be a non-empty list of upper-case ISO 3166 codes, e.g. TW")
+    return tuple(dict.fromkeys(value))
+
+
+def secret_key(value: Secret) -> Secret:
+    if value and len(value.reveal()) < 32:
+        raise ValueError("must be at least 32 characters (or empty: see resolve_secret_key)")
+    return value
+
+
+def prefixed(prefix: str) -> Check:
+    def check(value: str) -> str:
+        if value and not re.fullmatch(rf"{prefix}[0-9A-Za-z]+", value):
+            raise ValueError(f"must start with {prefix} followed by letters and digits")
+        return value
+
+    return check
+
+
+def sender_id(value: str) -> str:
+    if value and not (
+        re.fullmatch(r"\+[1-9][0-9]{6,14}", value)
+        or re.fullmatch(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}", value)
+    ):
+        raise ValueError("must be an E.164 number like +15005550006 or an alphanumeric sender ID")
+    return value
+
+
+def webhook_secret(value: Secret) -> Secret:
+    if value and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.reveal()):
+        raise ValueError("must be 1-256 characters from A-Z a-z 0-9 _ -")
+    return value
+
+
+def rule(check: Check, *, echo: bool = True) -> dict[str, Any]:
+    """Field metadata: the check, and whether an error may show the value (``echo``)."""
+    return {"check": check, "echo": echo}

@@ -1,0 +1,240 @@
+"""The settings: one frozen dataclass per ``[section]`` of the file, and
+:class:`Config`, which holds them all and checks the rules between settings.
+
+A section checks every field as it is built (the value made its declared type, then
+the field's check from :mod:`bot.config.checks`), so a section is valid however it was
+made: from a file, the environment or a test's constructor. :func:`field_types`,
+:func:`checked` and :func:`problem` are what :mod:`bot.config.loading` reads raw values
+with.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, cast, get_type_hints
+
+from bot.config import checks
+from bot.config.checks import SQLITE_PREFIXES, rule
+from bot.config.errors import ConfigError
+from bot.config.secret import MASK, NO_SECRET, Secret
+
+
+class Section:
+    """Checks every field on construction, so a section is valid however it was built."""
+
+    name: ClassVar[str]
+    if TYPE_CHECKING:  # every section is a dataclass: lets mypy accept fields(section)
+        __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    def __post_init__(self) -> None:
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            try:
+                value = checked(type(self), spec.name, value)
+            except ValueError as error:
+                raise ConfigError(
+                    f"{self.name}.{spec.name}", problem(type(self), spec.name, error, value)
+                ) from None
+            object.__setattr__(self, spec.name, value)
+
+
+@dataclass(frozen=True)
+class ServerConfig(Section):
+    name = "server"
+    host: str = field(default="127.0.0.1", metadata=rule(checks.host))
+    port: int = field(default=8080, metadata=rule(checks.between(1, 65535)))
+    public_base_url: str = field(default="http://127.0.0.1:8080", metadata=rule(checks.http_url))
+    max_body_bytes: int = field(
+        default=65536, metadata=rule(checks.between(1024, 10 * 1024 * 1024))
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class DatabaseConfig(Section):
+    name = "database"
+    url: str = field(
+        default="sqlite:///portpass.db", metadata=rule(checks.database_url, echo=False)
+    )
+
+    def __repr__(self) -> str:  # a PostgreSQL URL may carry a password
+        return f"DatabaseConfig(url={_PASSWORD.sub(_hide_password, self.url)!r})"
+
+
+_PASSWORD = re.compile(r"(?<=://)([^:/@]*):[^@/]*@")
+
+
+def _hide_password(match: re.Match[str]) -> str:
+    return f"{match.group(1)}:{MASK}@"
+
+
+@dataclass(frozen=True)
+class SecurityConfig(Section):
+    name = "security"
+    secret_key: Secret = field(default=NO_SECRET, metadata=rule(checks.secret_key))
+
+
+@dataclass(frozen=True)
+class VerificationConfig(Section):
+    name = "verification"
+    code_ttl_hours: int = field(default=24, metadata=rule(checks.between(1, 168)))
+    max_code_attempts: int = field(default=5, metadata=rule(checks.between(1, 20)))
+    lookup_failures_per_hour: int = field(default=5, metadata=rule(checks.between(1, 100)))
+    conversation_idle_minutes: int = field(default=30, metadata=rule(checks.between(1, 1440)))
+    default_language: str = field(default="zh-TW", metadata=rule(checks.one_of("zh-TW", "en")))
+
+
+@dataclass(frozen=True)
+class PhoneConfig(Section):
+    name = "phone"
+    allowed_regions: tuple[str, ...] = field(default=("TW",), metadata=rule(checks.regions))
+
+
+@dataclass(frozen=True)
+class SmsConfig(Section):
+    name = "sms"
+    sender: str = field(default="console", metadata=rule(checks.one_of("console", "twilio")))
+    max_per_second: float = field(default=10.0, metadata=rule(checks.positive))
+    max_attempts: int = field(default=8, metadata=rule(checks.between(1, 50)))
+
+
+@dataclass(frozen=True)
+class TwilioConfig(Section):
+    name = "twilio"
+    account_sid: str = field(default="", metadata=rule(checks.prefixed("AC")))
+    auth_token: Secret = NO_SECRET
+    from_number: str = field(default="", metadata=rule(checks.sender_id))
+    messaging_service_sid: str = field(default="", metadata=rule(checks.prefixed("MG")))
+    api_base_url: str = field(default="https://api.twilio.com", metadata=rule(checks.http_url))
+
+
+@dataclass(frozen=True)
+class TelegramConfig(Section):
+    name = "telegram"
+    token: Secret = NO_SECRET
+    mode: str = field(default="webhook", metadata=rule(checks.one_of("webhook", "polling")))
+    webhook_secret: Secret = field(default=NO_SECRET, metadata=rule(checks.webhook_secret))
+    api_base_url: str = field(
+        default="https://api.telegram.org/bot", metadata=rule(checks.http_url)
+    )
+    set_webhook: bool = False
+
+
+@dataclass(frozen=True)
+class LoggingConfig(Section):
+    name = "logging"
+    level: str = field(
+        default="INFO", metadata=rule(checks.one_of("DEBUG", "INFO", "WARNING", "ERROR"))
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration; rules between settings are checked on construction."""
+
+    server: ServerConfig = field(default_factory=ServerConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    verification: VerificationConfig = field(default_factory=VerificationConfig)
+    phone: PhoneConfig = field(default_factory=PhoneConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
+    twilio: TwilioConfig = field(default_factory=TwilioConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+    def __post_init__(self) -> None:
+        _check_twilio(self)
+        _check_telegram(self)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file (relative paths are relative to the working
+        directory, as SQLAlchemy reads them), or ``None`` for PostgreSQL or ``:memory:``."""
+        url = self.database.url
+        for prefix in SQLITE_PREFIXES:
+            if url.startswith(prefix):
+                path = url.removeprefix(prefix).split("?", 1)[0]
+                return Path(path) if path not in ("", ":memory:") else None
+        return None
+
+
+SECTIONS: dict[str, type[Section]] = {
+    spec.name: cast(type[Section], spec.default_factory) for spec in fields(Config)
+}
+
+
+def _check_twilio(config: Config) -> None:
+    if config.sms.sender != "twilio":
+        return
+    twilio, when = config.twilio, "is required when sms.sender is twilio"
+    if not twilio.account_sid:
+        raise ConfigError("twilio.account_sid", f"{when} (or set TWILIO_ACCOUNT_SID)")
+    if not twilio.auth_token:
+        raise ConfigError("twilio.auth_token", f"{when} (or set TWILIO_AUTH_TOKEN)")
+    if bool(twilio.from_number) == bool(twilio.messaging_service_sid):
+        raise ConfigError(
+            "twilio.from_number",
+            "or twilio.messaging_service_sid (exactly one of the two) "
+            f"{when}; {'both are' if twilio.from_number else 'neither is'} set",
+        )
+
+
+def _check_telegram(config: Config) -> None:
+    telegram = config.telegram
+    if telegram.token and telegram.mode == "webhook" and not telegram.webhook_secret:
+        raise ConfigError(
+            "telegram.webhook_secret",
+            "is required when telegram.token is set and telegram.mode is webhook "
+            "(1-256 characters from A-Z a-z 0-9 _ -)",
+        )
+    if telegram.set_webhook and telegram.mode != "webhook":
+        raise ConfigError("telegram.set_webhook", "can be true only when telegram.mode is webhook")
+
+
+# --- typing values ---------------------------------------------------------------------
+
+
+def field_types(section: type[Section]) -> dict[str, Any]:
+    """The section's field types by key, in declaration order."""
+    hints = get_type_hints(section)
+    return {spec.name: hints[spec.name] for spec in fields(section)}
+
+
+def _field_meta(section: type[Section], key: str) -> Mapping[str, Any]:
+    return next(spec.metadata for spec in fields(section) if spec.name == key)
+
+
+def checked(section: type[Section], key: str, value: Any) -> Any:
+    """``value`` (a TOML or Python value) as the field's type, checked and normalised."""
+    hint = field_types(section)[key]
+    if hint is bool and not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError("must be an integer")
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("must be a number")
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        value = float(value)
+    if hint is str and not isinstance(value, str):
+        raise ValueError("must be a string")
+    if hint is Secret:
+        if not isinstance(value, str | Secret):
+            raise ValueError("must be a string")
+        value = Secret(value) if isinstance(value, str) else value
+    if hint == tuple[str, ...]:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValueError("must be a list of strings")
+        value = tuple(value)
+    check = _field_meta(section, key).get("check")
+    return check(value) if check else value
+
+
+def problem(section: type[Section], key: str, error: ValueError, value: Any) -> str:
+    """The error, with the value that caused it unless that value is a secret."""
+    quiet = field_types(section)[key] is Secret or not _field_meta(section, key).get("echo", True)
+    return str(error) if quiet else f"{error}; got {value!r}"

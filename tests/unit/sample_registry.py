@@ -1,0 +1,33 @@
+"""The sample registry (``storage/demo/passes.csv``) in a fake store, for the operator
+use cases' unit tests: 19 passes of 高雄港測試業者 and 2 of 臺中港測試公司, so an operator
+has two pages of ten and an admin three."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime
+from pathlib import Path
+
+from fakes.ports import Store
+
+SAMPLE = Path(__file__).resolve().parents[2] / "storage" / "demo" / "passes.csv"
+KH, TC = "高雄港測試業者", "臺中港測試公司"
+
+
+def load_sample(store: Store) -> None:
+    with SAMPLE.open(encoding="utf-8") as file:
+        for row in csv.DictReader(file):
+            store.add_pass(
+                row["pass_no"],
+                row["id_no"],
+                row["name"],
+                row["phone"] or None,
+                company=row["company"],
+                verified_phone=row["verified_phone"] or None,
+                valid_from=_date(row["valid_from"]),
+                valid_to=_date(row["valid_to"]),
+            )
+
+
+def _date(value: str) -> date:
+    return datetime.strptime(value, "%Y/%m/%d").date()
