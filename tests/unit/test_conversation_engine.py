@@ -299,3 +299,36 @@ async def test_a_button_from_an_older_question_does_not_answer_the_current_one(e
     current = stale[-1].options[0].value
     assert "驗證碼已經成功送出!!" in texts(await engine.handle(TG, Choice(current)))
     assert store.outbox[0][0].to.e164 == "+886960123411"
+
+
+# --- issue 8, item 14: other digits and invisible marks ----------------------------------
+
+
+def in_digits(code: str, zero: str) -> str:
+    """``code`` written with the digits that start at ``zero`` (٠ Arabic-Indic, ० Devanagari,
+    ０ full-width)."""
+    return "".join(chr(ord(zero) + int(d)) for d in code)
+
+
+@pytest.mark.parametrize("zero", ["٠", "०", "０", "๐"])
+async def test_a_right_code_in_other_digits_verifies_and_costs_no_try(engine, store, zero):
+    await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673", "1")
+    done = await say(engine, SMS, in_digits(code_in(store), zero))
+    assert "手機驗證完成" in texts(done)
+    [request] = store.requests.values()
+    assert request.failed_attempts == 0
+
+
+async def test_a_bare_code_in_arabic_digits_with_a_direction_mark_verifies(engine, store):
+    await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673", "1")
+    store.conversations.clear()  # no conversation: the bare-code path
+    done = await say(engine, SMS, "\u200f" + in_digits(code_in(store), "٠") + "\u200f")
+    assert "手機驗證完成" in texts(done)
+
+
+@pytest.mark.parametrize("mark", ["\u200f", "\u200b", "\ufeff"])
+async def test_an_id_followed_by_an_invisible_mark_is_accepted(engine, store, mark):
+    await say(engine, TG, "/verify", "KHPS113-000043" + mark)
+    confirm_ask = await say(engine, TG, "QQ12345673" + mark)
+    assert confirm_ask[-1].ask_contact  # on to the phone: the ID was taken
+    assert "確定要取得KHPS113-000043" in texts(await say(engine, TG, mark + "0960123411" + mark))

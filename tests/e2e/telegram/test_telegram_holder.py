@@ -349,3 +349,25 @@ async def test_a_button_under_an_older_question_sends_nothing(user: TelegramUser
 
     assert "這個按鈕屬於較早的問題" in texts(stale)[0]
     assert await outbox_bodies(services_of(user.client)) == []
+
+
+# --- issue 8, item 14: invisible marks and other digits -----------------------------------
+
+
+def _devanagari(code: str) -> str:
+    return "".join(chr(ord("०") + int(d)) for d in code)
+
+
+async def test_an_id_with_a_direction_mark_and_a_code_in_devanagari_digits_verify(
+    user: TelegramUser,
+) -> None:
+    await user.say("/start")
+    await user.say(PASS_NO + "\u200b")
+    [ask_phone] = await user.say(ID_NO + "\u200f")  # as an Arabic keyboard leaves it
+    [question] = await user.say(PHONE)
+    await user.press(question, CONFIRM_DATA)
+
+    [verified] = await user.say(_devanagari(await latest_code(user.client)))
+
+    assert ask_phone["text"].startswith("請輸入通行證登錄的手機號碼")
+    assert verified["text"] == f"手機驗證完成！通行證 {PASS_NO} 已驗證手機 0960-123-411。"
