@@ -74,6 +74,13 @@ class VerificationRequest:
     Only keyed hashes of the code and token are held (DESIGN §4). ``update_person_phone``
     is set when an operator typed a new number (R5): a successful check then writes that
     number into the person record.
+
+    ``requester_key`` is the participant who asked (:attr:`Requester.key`: ``telegram:
+    <chat>``, ``sms:+886…``, ``operator:<id>``): only they, or whoever texts from
+    ``phone``, may type the code (issue 8, item 3). ``phone_on_file`` is the person's
+    phone when the code was sent: the check compares it with the registry's phone then,
+    since an operator's new number (R5) differs from the phone on file by design
+    (issue 8, item 6). Both are ``None`` only for requests stored before they existed.
     """
 
     id: str
@@ -92,6 +99,8 @@ class VerificationRequest:
     update_person_phone: bool = False
     operator_id: str | None = None
     finished_at: datetime | None = None
+    requester_key: str | None = None
+    phone_on_file: Phone | None = None
 
     def is_open(self, now: datetime) -> bool:
         return self.state is RequestState.LIVE and now < self.expires_at

@@ -227,6 +227,8 @@ class VerificationService:
             language=requester.language,
             update_person_phone=phone != record.phone,
             operator_id=operator.id if operator else None,
+            requester_key=requester.key,
+            phone_on_file=record.phone,
         )
         await uow.requests.add(request)
         link = verification_link(self._policy.public_base_url, token)

@@ -70,6 +70,8 @@ def _request(row: Any) -> VerificationRequest:
         update_person_phone=bool(row.update_person_phone),
         operator_id=row.operator_id,
         finished_at=row.finished_at,
+        requester_key=row.requester_key,
+        phone_on_file=Phone(row.phone_on_file) if row.phone_on_file else None,
     )
 
 
@@ -97,6 +99,8 @@ class SqlRequestRepository:
                 update_person_phone=request.update_person_phone,
                 operator_id=request.operator_id,
                 finished_at=request.finished_at,
+                requester_key=request.requester_key,
+                phone_on_file=request.phone_on_file.e164 if request.phone_on_file else None,
             ),
         )
 

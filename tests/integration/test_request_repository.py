@@ -28,6 +28,8 @@ async def test_add_and_get_round_trip(uow_factory: SqlUnitOfWorkFactory) -> None
         update_person_phone=True,
         operator_id="op-7",
         finished_at=T0 + HOUR,
+        requester_key="operator:op-7",
+        phone_on_file=PHONE_B,
     )
     plain = request("req-holder")
     async with uow_factory() as uow:
