@@ -27,6 +27,7 @@ from core.conversation import (
 )
 from core.errors import (
     AlreadyRequested,
+    AlreadyRequestedElsewhere,
     IdChecksumMismatch,
     InvalidInput,
     NoOpenRequest,
@@ -131,6 +132,7 @@ class ConversationEngine:
             channel=Channel(who.channel),
             actor=who.actor,
             language=self._lang(state),
+            phone=Phone(who.phone) if who.phone else None,
         )
 
     # --- dispatch ----------------------------------------------------------------------------
@@ -277,8 +279,13 @@ class ConversationEngine:
                 Phone(state.phone),
                 uow=uow,
             )
+        except AlreadyRequestedElsewhere as error:
+            # Someone else asked (another chat, an operator): their code can be entered
+            # only where they asked, from the phone, or by the link. Waiting here would
+            # only let this chat's guesses spend the holder's code.
+            return state.restart(), [self._error(error, state)]
         except AlreadyRequested as error:
-            # The earlier code still works: wait for it.
+            # This participant asked earlier (or holds the phone): the code still works.
             waiting = state.with_(step=Step.AWAIT_CODE, request_id=None)
             return waiting, [self._error(error, state)]
         except PortPassError as error:

@@ -100,6 +100,15 @@ class AlreadyRequested(PortPassError):
         return {"retry_at": self.retry_at}
 
 
+class AlreadyRequestedElsewhere(AlreadyRequested):
+    """R2, when someone else asked (another chat, an operator). The code may be entered
+    only where it was asked for, from the phone it went to (an SMS reply) or by the
+    link, so this participant is not kept waiting for it: their guesses would otherwise
+    spend the holder's code (issue 8, item 3)."""
+
+    key = "request.already_elsewhere"
+
+
 class PassNotValid(PortPassError):
     """The pass is outside its validity dates (told only after everything matched)."""
 

@@ -80,6 +80,14 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "This pass, ID and phone already got a code within 24 hours. Please enter the code you "
         "received, or ask for a new one after {retry_at}.",
     ),
+    "request.already_elsewhere": (
+        "此通行證的驗證碼已經送到登記的手機。驗證碼只能在原本申請的地方輸入（或直接回覆該簡訊），"
+        "也可以點擊簡訊中的連結完成驗證；在這裡輸入不會被受理。如需新的驗證碼，請於 {retry_at} 後再申請。",
+        "A verification code for this pass was already sent to the phone on file. It can be "
+        "entered only where it was requested (or as a reply to that SMS), or you can open the "
+        "link in the SMS to verify; it cannot be entered here. A new code can be requested "
+        "after {retry_at}.",
+    ),
     "request.pass_not_valid": (
         "此通行證不在有效期間內（{valid_from} 至 {valid_to}），無法驗證手機。",
         "This pass is not within its validity period ({valid_from} to {valid_to}), so its "

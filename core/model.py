@@ -136,12 +136,16 @@ class Requester:
 
     ``key`` identifies the sender for the failed-lookup limit (``sms:+886912345678``,
     ``telegram:12345``); ``actor`` is what the audit log records, already masked.
+    ``phone`` is the number the channel vouches the requester is texting from (an SMS
+    sender, whose number Twilio's signed webhook gives): codes sent to that number may
+    be entered from it whoever asked for them, which is how an SMS reply works.
     """
 
     key: str
     channel: Channel
     actor: str
     language: str = "zh-TW"
+    phone: Phone | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from core import messages
 from core.codes import SecretHasher, SecretSource
 from core.errors import (
     AlreadyRequested,
+    AlreadyRequestedElsewhere,
     AlreadyVerified,
     CodeExpired,
     NoMatch,
@@ -210,7 +211,14 @@ class VerificationService:
         ttl = self._policy.code_ttl
         earlier = await uow.requests.latest_for(record.pass_no, record.id_no, phone, now - ttl)
         if earlier is not None:
-            raise AlreadyRequested(retry_at=earlier.created_at + ttl)
+            retry_at = earlier.created_at + ttl
+            if (
+                origin is Origin.HOLDER
+                and earlier.is_open(now)
+                and not may_enter_code(earlier, requester)
+            ):
+                raise AlreadyRequestedElsewhere(retry_at=retry_at)
+            raise AlreadyRequested(retry_at=retry_at)
         request_id = uuid.uuid4().hex
         code, token = self._secrets.code(), self._secrets.token()
         request = VerificationRequest(
@@ -265,20 +273,29 @@ class VerificationService:
     ) -> Verified:
         """A typed or replied code. With several open requests for one phone (one person,
         several passes) the code itself picks the request; a wrong code counts against
-        every open one, so spreading guesses over passes gains nothing."""
+        every open one, so spreading guesses over passes gains nothing.
+
+        Only requests this requester may answer are looked at (:func:`may_enter_code`):
+        someone who asked for nothing gains no guesses, and spends nobody's code."""
         now = self._clock.now()
         async with self._work(uow) as work:
             recent = await work.uow.requests.for_phone(phone, now - _LOOKBACK)
             if request_id is not None:
                 recent = [r for r in recent if r.id == request_id]
-            open_ = [r for r in recent if r.is_open(now)]
+            mine = [r for r in recent if may_enter_code(r, requester)]
+            open_ = [r for r in mine if r.is_open(now)]
             for request in open_:
                 if self._hasher.code_matches(request.id, code, request.code_hash):
                     verified = await self._verify(work.uow, request, requester, now)
                     await work.commit()
                     return verified
             if not open_:
-                raise self._why_closed(recent, code, now)
+                others = [r for r in recent if r.is_open(now) and r not in mine]
+                if others:
+                    raise AlreadyRequestedElsewhere(
+                        retry_at=others[0].created_at + self._policy.code_ttl
+                    )
+                raise self._why_closed(mine, code, now)
             max_attempts = self._policy.max_code_attempts
             remaining = 0
             for request in open_:
@@ -369,6 +386,17 @@ class VerificationService:
                 detail=detail,
             )
         )
+
+
+def may_enter_code(request: VerificationRequest, requester: Requester) -> bool:
+    """Whether ``requester`` may type ``request``'s code (issue 8, item 3): the
+    participant who asked for it (same channel and chat or number), or whoever texts
+    from the phone it was sent to. Anyone else knowing pass, ID and phone could
+    otherwise spend the holder's five tries and lock them out for the code's 24 hours.
+    The link needs no such check: holding it is holding the SMS."""
+    if request.requester_key is not None and request.requester_key == requester.key:
+        return True
+    return requester.phone is not None and requester.phone == request.phone
 
 
 def cli_requester(actor: str = "cli") -> Requester:

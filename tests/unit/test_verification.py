@@ -11,6 +11,7 @@ from core import messages
 from core.codes import SecretHasher, SystemSecrets
 from core.errors import (
     AlreadyRequested,
+    AlreadyRequestedElsewhere,
     AlreadyVerified,
     CodeExpired,
     NoMatch,
@@ -36,7 +37,11 @@ P43, ID43, PHONE = "KHPS113-000043", "QQ12345673", "0960123411"
 
 
 def holder(key: str = "sms:+886960123411") -> Requester:
-    return Requester(key=key, channel=Channel.SMS, actor="sms:0960-***-411")
+    """An SMS sender (``sms:+886…``: the channel vouches for the number) or a chat."""
+    channel, _, address = key.partition(":")
+    if channel == "sms":
+        return Requester(key=key, channel=Channel.SMS, actor="sms", phone=Phone(address))
+    return Requester(key=key, channel=Channel(channel), actor=channel)
 
 
 OPERATOR = Operator(id="op1", name="王小明", company="高雄港測試業者")
@@ -314,7 +319,7 @@ async def test_r5_new_phone_replaces_the_phone_on_file_only_when_verified(servic
     await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43), ph(new))
     assert store.outbox[0][0].to == ph(new)
     assert store.record(p(P43)).phone == ph(PHONE)  # not yet
-    await service.check_code(holder(), ph(new), last_code(store))
+    await service.check_code(holder("sms:+886912345678"), ph(new), last_code(store))
     record = store.record(p(P43))
     assert record.phone == ph(new)
     assert record.verified_phone == ph(new)
@@ -343,7 +348,7 @@ async def test_r7_verified_pass_becomes_pending_when_phone_on_file_changes(servi
     assert status_of(store.record(p("KHPS113-000038"))) is Status.VERIFIED
     new = "0912345678"
     await service.request_as_operator(OPERATOR, holder("telegram:1"), p("KHPS113-000040"), ph(new))
-    await service.check_code(holder(), ph(new), last_code(store))
+    await service.check_code(holder("sms:+886912345678"), ph(new), last_code(store))
     assert status_of(store.record(p("KHPS113-000040"))) is Status.VERIFIED
     # The person's phone changed, so the other pass verified with the old one is pending.
     assert status_of(store.record(p("KHPS113-000038"))) is Status.PENDING
@@ -362,3 +367,54 @@ async def test_audit_records_actions_with_personal_data_masked(service, store):
     dump = repr(store.audit)
     assert "0960123411" not in dump and "+886960123411" not in dump
     assert ID43 not in dump and P43 not in dump
+
+
+# --- issue 8, item 3: a code is guessed only where it was asked for, or from its phone ---
+
+
+async def test_a_chat_that_did_not_ask_cannot_spend_someone_elses_code(service, store):
+    holder_chat, stranger = holder("telegram:100"), holder("telegram:666")
+    await service.request_as_holder(holder_chat, p(P43), i(ID43), ph(PHONE))
+    code = last_code(store)
+    wrong = f"{(int(code) + 1) % 1000000:06d}"
+
+    with pytest.raises(AlreadyRequestedElsewhere) as asked:
+        await service.request_as_holder(stranger, p(P43), i(ID43), ph(PHONE))
+    for _ in range(10):
+        with pytest.raises(AlreadyRequestedElsewhere):
+            await service.check_code(stranger, ph(PHONE), wrong)
+    with pytest.raises(AlreadyRequestedElsewhere):
+        await service.check_code(stranger, ph(PHONE), code)  # not even the right one
+
+    assert "點擊簡訊中的連結" in messages.render_error(asked.value)
+    assert "open the link" in messages.render_error(asked.value, messages.EN)
+    assert [r.failed_attempts for r in store.requests.values()] == [0]
+    assert [e.action for e in store.audit].count("check.wrong_code") == 0
+    verified = await service.check_code(holder_chat, ph(PHONE), code)
+    assert verified.pass_no == p(P43)
+
+
+async def test_the_phone_a_code_went_to_may_enter_it_whoever_asked(service, store):
+    await service.request_as_holder(holder("telegram:100"), p(P43), i(ID43), ph(PHONE))
+    with pytest.raises(AlreadyRequested) as again:
+        await request43(service)  # the phone itself asks: told to enter the code it got
+    assert not isinstance(again.value, AlreadyRequestedElsewhere)
+    await service.check_code(holder(), ph(PHONE), last_code(store))
+    assert status_of(store.record(p(P43))) is Status.VERIFIED
+
+
+async def test_wrong_guesses_from_the_chat_that_asked_still_count(service, store):
+    chat = holder("telegram:100")
+    await service.request_as_holder(chat, p(P43), i(ID43), ph(PHONE))
+    wrong = f"{(int(last_code(store)) + 1) % 1000000:06d}"
+    with pytest.raises(WrongCode) as caught:
+        await service.check_code(chat, ph(PHONE), wrong)
+    assert caught.value.remaining == 4
+
+
+async def test_an_operators_code_is_entered_from_the_phone_not_from_a_chat(service, store):
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43))
+    with pytest.raises(AlreadyRequestedElsewhere):
+        await service.check_code(holder("telegram:100"), ph(PHONE), last_code(store))
+    await service.check_code(holder(), ph(PHONE), last_code(store))
+    assert status_of(store.record(p(P43))) is Status.VERIFIED

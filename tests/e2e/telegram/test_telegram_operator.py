@@ -440,7 +440,9 @@ async def test_send_to_a_new_phone_updates_the_person_after_the_code(
     assert await outbox_bodies(services_of(client), ON_FILE_E164) == []
     assert await person_phone(client, PASS_NO) == ON_FILE_E164  # not before verification
 
-    holder = Requester(key=f"sms:{NEW_E164}", channel=Channel.SMS, actor="sms:***678")
+    holder = Requester(
+        key=f"sms:{NEW_E164}", channel=Channel.SMS, actor="sms:***678", phone=Phone(NEW_E164)
+    )
     code = await latest_code(client, NEW_E164)
     verified = await services_of(client).verification.check_code(
         holder, Phone.parse(NEW_PHONE), code
