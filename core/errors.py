@@ -129,6 +129,21 @@ class NoPhoneOnFile(PortPassError):
     key = "operator.no_phone"
 
 
+class NewPhoneNotOwned(PortPassError):
+    """R5 limited (issue 8, item 4): a new phone may be given only for a pass of the
+    operator's own company (admins excepted); another company's pass gets its code at
+    the phone on file, or an operator could take over that holder's notifications."""
+
+    key = "operator.new_phone_not_owned"
+
+    def __init__(self, *, pass_no: str) -> None:
+        super().__init__(pass_no=pass_no)
+        self.pass_no = pass_no
+
+    def params(self) -> dict[str, object]:
+        return {"pass_no": self.pass_no}
+
+
 class PassNotFound(PortPassError):
     """An operator typed a pass number that does not exist."""
 

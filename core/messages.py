@@ -98,6 +98,13 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "預設手機號碼空白，請先至「基本資料維護」/「人員資料」新增一筆該人員資料。",
         "The default phone is blank. Please first add this person's record (基本資料維護 / 人員資料).",
     ),
+    "operator.new_phone_not_owned": (
+        "{pass_no} 不是貴公司的所屬通行證，不能改用新的手機號碼，只能發送到預設手機號碼："
+        "/send {pass_no}。若需修改手機號碼，請洽該通行證的業者申請人。",
+        "{pass_no} is not one of your company's passes: its code cannot go to a new number, "
+        "only to the phone on file: /send {pass_no}. To change its phone, ask the company "
+        "that applied for the pass.",
+    ),
     "operator.pass_not_found": (
         "查無通行證 {pass_no}。",
         "No pass {pass_no} was found.",

@@ -20,9 +20,11 @@ from core.errors import (
     AlreadyRequestedElsewhere,
     AlreadyVerified,
     CodeExpired,
+    NewPhoneNotOwned,
     NoMatch,
     NoOpenRequest,
     NoPhoneOnFile,
+    NotAnOperator,
     PassNotFound,
     PassNotValid,
     RequestSpent,
@@ -160,13 +162,21 @@ class VerificationService:
             return sent
 
     async def operator_target(
-        self, pass_no: PassNumber, new_phone: Phone | None = None
+        self,
+        pass_no: PassNumber,
+        new_phone: Phone | None = None,
+        *,
+        operator: Operator | None = None,
     ) -> tuple[PassRecord, Phone]:
-        """The pass and the phone an operator request would text (for R4's question)."""
+        """The pass and the phone an operator request would text (for R4's question).
+        With ``operator``, a new phone for another company's pass is refused here, before
+        the question is asked; :meth:`request_as_operator` refuses it again regardless."""
         async with self._uow() as uow:
             record = await uow.passes.get(pass_no)
         if record is None:
             raise PassNotFound(pass_no=pass_no.value)
+        if operator is not None and new_phone is not None and not operator.owns(record):
+            raise NewPhoneNotOwned(pass_no=record.pass_no.value)
         if record.phone is None:
             raise NoPhoneOnFile()
         return record, new_phone or record.phone
@@ -181,17 +191,34 @@ class VerificationService:
         uow: UnitOfWork | None = None,
     ) -> CodeSent:
         """R5, R6: the operator names the pass (any pass, by its exact number) and may
-        type a new number; that number replaces the phone on file once verified."""
+        type a new number; that number replaces the phone on file once verified.
+
+        A new number only for the operator's own company's passes (every pass for an
+        admin), judged on the account as stored now, not as the channel last saw it:
+        another company's pass gets its code at the phone on file, or an operator could
+        move that holder's notifications to a number of their choosing (issue 8, item 4).
+        Even the phone on file typed in full is refused for it: accepting it would tell
+        the operator whether a guessed number is the holder's."""
         now = self._clock.now()
         async with self._work(uow) as work:
+            account = await work.uow.operators.get(operator.id)
+            if account is None or account.is_revoked:
+                raise NotAnOperator()
+            current = account.operator
             record = await work.uow.passes.get(pass_no, lock=True)
             if record is None:
                 raise PassNotFound(pass_no=pass_no.value)
+            if new_phone is not None and not current.owns(record):
+                await self._audit(
+                    work.uow, requester, "request.new_phone_refused", record.pass_no, now
+                )
+                await work.commit()
+                raise NewPhoneNotOwned(pass_no=record.pass_no.value)
             if record.phone is None:
                 raise NoPhoneOnFile()
             target = new_phone or record.phone
             sent = await self._issue(
-                work.uow, record, target, now, requester, Origin.OPERATOR, operator=operator
+                work.uow, record, target, now, requester, Origin.OPERATOR, operator=current
             )
             await work.commit()
             return sent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date, timedelta
 
@@ -14,9 +15,11 @@ from core.errors import (
     AlreadyRequestedElsewhere,
     AlreadyVerified,
     CodeExpired,
+    NewPhoneNotOwned,
     NoMatch,
     NoOpenRequest,
     NoPhoneOnFile,
+    NotAnOperator,
     PassNotFound,
     PassNotValid,
     RequestSpent,
@@ -25,6 +28,7 @@ from core.errors import (
     WrongCode,
 )
 from core.model import Channel, Operator, Requester, RequestState, Status
+from core.operator_accounts import OperatorAccount
 from core.sms_text import segments
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
@@ -50,6 +54,9 @@ OPERATOR = Operator(id="op1", name="王小明", company="高雄港測試業者")
 @pytest.fixture
 def store() -> Store:
     s = Store()
+    s.operators[OPERATOR.id] = OperatorAccount(
+        OPERATOR.id, OPERATOR.name, OPERATOR.company, is_admin=False, created_at=FakeClock().now()
+    )
     s.add_pass(P43, ID43, "檢訊測試三", PHONE)
     s.add_pass("KHPS113-000040", "QQ12345671", "檢訊測試一", PHONE)
     s.add_pass("KHPS113-000038", "QQ12345671", "檢訊測試一", PHONE, verified_phone=PHONE)
@@ -418,3 +425,59 @@ async def test_an_operators_code_is_entered_from_the_phone_not_from_a_chat(servi
         await service.check_code(holder("telegram:100"), ph(PHONE), last_code(store))
     await service.check_code(holder(), ph(PHONE), last_code(store))
     assert status_of(store.record(p(P43))) is Status.VERIFIED
+
+
+# --- issue 8, item 4: a new phone only for an owned pass -----------------------------------
+
+TC_PASS = "TCPS113-000101"
+
+
+def add_other_company_pass(store: Store) -> None:
+    store.add_pass(TC_PASS, "B223456780", "臺中測試甲", "0911222333", company="臺中港測試公司")
+
+
+async def test_r5_a_new_phone_for_another_companys_pass_is_refused(service, store):
+    add_other_company_pass(store)
+    for typed in ("0912345678", "0911222333"):  # even its phone on file, typed in full
+        with pytest.raises(NewPhoneNotOwned) as caught:
+            await service.request_as_operator(OPERATOR, holder("telegram:1"), p(TC_PASS), ph(typed))
+        assert "不是貴公司的所屬通行證" in messages.render_error(caught.value)
+        assert "not one of your company's passes" in messages.render_error(
+            caught.value, messages.EN
+        )
+    assert store.outbox == [] and store.requests == {}
+    assert [e.action for e in store.audit] == ["request.new_phone_refused"] * 2
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(TC_PASS))
+    assert store.outbox[0][0].to == ph("0911222333")  # the phone on file: allowed
+
+
+async def test_r5_an_admin_may_give_a_new_phone_for_any_pass(service, store, clock):
+    add_other_company_pass(store)
+    store.operators["adm"] = OperatorAccount(
+        "adm", "管理員", "港務公司", is_admin=True, created_at=clock.now()
+    )
+    admin = Operator(id="adm", name="管理員", company="港務公司", is_admin=True)
+    await service.request_as_operator(admin, holder("telegram:2"), p(TC_PASS), ph("0912345678"))
+    assert store.outbox[0][0].to == ph("0912345678")
+
+
+async def test_r5_ownership_is_judged_on_the_stored_account(service, store):
+    add_other_company_pass(store)
+    # A stale Operator value claiming admin rights (or another company) changes nothing.
+    claimed = Operator(id=OPERATOR.id, name=OPERATOR.name, company="港務公司", is_admin=True)
+    with pytest.raises(NewPhoneNotOwned):
+        await service.request_as_operator(claimed, holder("telegram:1"), p(TC_PASS), ph(PHONE))
+    store.operators[OPERATOR.id] = dataclasses.replace(
+        store.operators[OPERATOR.id], revoked_at=store.operators[OPERATOR.id].created_at
+    )
+    with pytest.raises(NotAnOperator):
+        await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43))
+    assert store.outbox == []
+
+
+async def test_operator_target_refuses_a_new_phone_before_asking(service, store):
+    add_other_company_pass(store)
+    with pytest.raises(NewPhoneNotOwned):
+        await service.operator_target(p(TC_PASS), ph("0912345678"), operator=OPERATOR)
+    _, phone = await service.operator_target(p(P43), ph("0912345678"), operator=OPERATOR)
+    assert phone == ph("0912345678")
