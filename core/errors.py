@@ -249,5 +249,13 @@ class AlreadyVerified(PortPassError):
     key = "check.already_verified"
 
 
+class RequestStale(PortPassError):
+    """R1 again at the check (issue 8, item 6): since the code was sent, the registry
+    gave the pass another holder (ID number) or the person another phone on file. The
+    request is closed; a new one checks the new data."""
+
+    key = "check.stale"
+
+
 class UnknownLink(PortPassError):
     key = "link.unknown"

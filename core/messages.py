@@ -245,6 +245,13 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "驗證碼已超過24小時有效時限，請重新取得驗證碼。",
         "The code has expired (codes are valid for 24 hours). Please ask for a new one.",
     ),
+    "check.stale": (
+        "驗證碼送出後，此通行證的持證人或登記的手機號碼已經變更，這個驗證碼已失效。"
+        "請以目前的資料重新取得驗證碼；若資料有誤，請洽業者申請人。",
+        "The pass's holder or the phone on file changed after this code was sent, so the "
+        "code no longer works. Please ask for a new code with the current data; if the data "
+        "is wrong, ask your company's pass administrator.",
+    ),
     "check.already_verified": (
         "此驗證碼已使用過，手機已完成驗證。",
         "This code was already used; the phone is verified.",

@@ -43,6 +43,9 @@ class RequestState(enum.StrEnum):
     VERIFIED = "verified"  # the code or link was accepted
     SPENT = "spent"  # too many wrong codes
     RELEASED = "released"  # the SMS never reached the provider: frees the R2 lock
+    # The registry changed after the code was sent (another holder or phone on file for
+    # the pass): closed at the next check, and frees the R2 lock.
+    STALE = "stale"
 
 
 @dataclass(frozen=True, slots=True)

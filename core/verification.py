@@ -28,6 +28,7 @@ from core.errors import (
     PassNotFound,
     PassNotValid,
     RequestSpent,
+    RequestStale,
     TooManyFailures,
     UnknownLink,
     WrongCode,
@@ -237,6 +238,11 @@ class VerificationService:
             raise PassNotValid(valid_from=record.valid_from, valid_to=record.valid_to)
         ttl = self._policy.code_ttl
         earlier = await uow.requests.latest_for(record.pass_no, record.id_no, phone, now - ttl)
+        if earlier is not None and earlier.is_open(now) and not still_matches(earlier, record):
+            # Sent before the registry changed the phone on file: it could never verify,
+            # so it holds no R2 lock either.
+            await self._close_stale(uow, earlier, requester, now)
+            earlier = None
         if earlier is not None:
             retry_at = earlier.created_at + ttl
             if (
@@ -313,6 +319,10 @@ class VerificationService:
             open_ = [r for r in mine if r.is_open(now)]
             for request in open_:
                 if self._hasher.code_matches(request.id, code, request.code_hash):
+                    stale = await self._close_if_stale(work.uow, request, requester, now)
+                    if stale is not None:
+                        await work.commit()
+                        raise stale
                     verified = await self._verify(work.uow, request, requester, now)
                     await work.commit()
                     return verified
@@ -352,6 +362,8 @@ class VerificationService:
             return AlreadyVerified()
         if request.state is RequestState.SPENT:
             return RequestSpent(retry_at=request.created_at + self._policy.code_ttl)
+        if request.state is RequestState.STALE:
+            return RequestStale()
         if request.state is RequestState.LIVE and now >= request.expires_at:
             return CodeExpired()
         return NoOpenRequest()
@@ -361,10 +373,13 @@ class VerificationService:
         now = self._clock.now()
         async with self._uow() as uow:
             request = await uow.requests.by_token_hash(self._hasher.token_hash(token))
+            record = await uow.passes.get(request.pass_no) if request is not None else None
         if request is None or request.state is RequestState.RELEASED:
             raise UnknownLink()
         if not request.is_open(now):
             raise self._closed_error(request, now)
+        if not still_matches(request, record):
+            raise RequestStale()  # said, not recorded: a GET never writes
         return LinkDetails(request.pass_no, request.phone, request.expires_at)
 
     async def confirm_link(
@@ -378,9 +393,30 @@ class VerificationService:
                 raise UnknownLink()
             if not request.is_open(now):
                 raise self._closed_error(request, now)
+            stale = await self._close_if_stale(work.uow, request, requester, now)
+            if stale is not None:
+                await work.commit()
+                raise stale
             verified = await self._verify(work.uow, request, requester, now)
             await work.commit()
             return verified
+
+    async def _close_if_stale(
+        self, uow: UnitOfWork, request: VerificationRequest, requester: Requester, now: datetime
+    ) -> RequestStale | None:
+        """R1 once more, at the moment of verifying: the registry may have changed since
+        the code was sent. Closed if it did (and the error to raise once committed)."""
+        record = await uow.passes.get(request.pass_no, lock=True)
+        if still_matches(request, record):
+            return None
+        await self._close_stale(uow, request, requester, now)
+        return RequestStale()
+
+    async def _close_stale(
+        self, uow: UnitOfWork, request: VerificationRequest, requester: Requester, now: datetime
+    ) -> None:
+        await uow.requests.update(request.id, state=RequestState.STALE, finished_at=now)
+        await self._audit(uow, requester, "request.stale", request.pass_no, now)
 
     async def _verify(
         self, uow: UnitOfWork, request: VerificationRequest, requester: Requester, now: datetime
@@ -424,6 +460,21 @@ def may_enter_code(request: VerificationRequest, requester: Requester) -> bool:
     if request.requester_key is not None and request.requester_key == requester.key:
         return True
     return requester.phone is not None and requester.phone == request.phone
+
+
+def still_matches(request: VerificationRequest, record: PassRecord | None) -> bool:
+    """Whether the registry still says what it said when the code was sent (issue 8,
+    item 6): the pass exists, belongs to the same ID number, and the person's phone on
+    file is the one it was then. For a holder's request that phone is the one the code
+    went to (R1); for an operator's new number (R5) it is the old number, which the new
+    one may replace only if nobody changed it meanwhile. A request stored before the
+    phone on file was kept (``None``) cannot show that it matches."""
+    return (
+        record is not None
+        and record.id_no == request.id_no
+        and record.phone is not None
+        and record.phone == request.phone_on_file
+    )
 
 
 def cli_requester(actor: str = "cli") -> Requester:

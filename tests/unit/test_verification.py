@@ -23,6 +23,7 @@ from core.errors import (
     PassNotFound,
     PassNotValid,
     RequestSpent,
+    RequestStale,
     TooManyFailures,
     UnknownLink,
     WrongCode,
@@ -34,7 +35,7 @@ from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
 from core.verification import Policy, VerificationService
 from fakes.clock import FakeClock
-from fakes.ports import FakeUnitOfWorkFactory, Store
+from fakes.ports import FakeUnitOfWorkFactory, Person, Store
 
 KEY = b"k" * 32
 P43, ID43, PHONE = "KHPS113-000043", "QQ12345673", "0960123411"
@@ -481,3 +482,91 @@ async def test_operator_target_refuses_a_new_phone_before_asking(service, store)
         await service.operator_target(p(TC_PASS), ph("0912345678"), operator=OPERATOR)
     _, phone = await service.operator_target(p(P43), ph("0912345678"), operator=OPERATOR)
     assert phone == ph("0912345678")
+
+
+# --- issue 8, item 6: verifying re-checks the registry -----------------------------------
+
+
+def change_phone_on_file(store: Store, id_no: str, phone: str | None) -> None:
+    store.persons[i(id_no)].phone = ph(phone) if phone else None
+
+
+def give_pass_to(store: Store, pass_no: str, id_no: str, name: str, phone: str) -> None:
+    store.persons[i(id_no)] = Person(name, ph(phone))
+    store.passes[p(pass_no)] = dataclasses.replace(store.passes[p(pass_no)], id_no=i(id_no))
+
+
+@pytest.mark.parametrize("by", ["code", "link"])
+async def test_a_code_sent_before_the_phone_on_file_changed_no_longer_verifies(service, store, by):
+    await request43(service)
+    code, token = last_code(store), last_token(store)
+    change_phone_on_file(store, ID43, "0933123456")
+
+    with pytest.raises(RequestStale) as caught:
+        if by == "code":
+            await service.check_code(holder(), ph(PHONE), code)
+        else:
+            await service.confirm_link(holder(), token)
+
+    assert "請以目前的資料重新取得驗證碼" in messages.render_error(caught.value)
+    assert "ask for a new code" in messages.render_error(caught.value, messages.EN)
+    record = store.record(p(P43))
+    assert record.verified_phone is None and status_of(record) is Status.UNVERIFIED
+    [request] = store.requests.values()
+    assert request.state is RequestState.STALE
+    with pytest.raises(RequestStale):  # closed: says so again, never verifies later
+        await service.check_code(holder(), ph(PHONE), code)
+    change_phone_on_file(store, ID43, PHONE)  # changed back: still closed
+    with pytest.raises(RequestStale):
+        await service.confirm_link(holder(), token)
+
+
+async def test_a_code_sent_before_the_pass_changed_holder_no_longer_verifies(service, store):
+    await request43(service)
+    code = last_code(store)
+    give_pass_to(store, P43, "A123456789", "新持證人", PHONE)  # same phone, another person
+
+    with pytest.raises(RequestStale):
+        await service.check_code(holder(), ph(PHONE), code)
+    assert store.record(p(P43)).verified_phone is None
+
+
+async def test_the_link_page_says_the_data_changed_without_closing_anything(service, store):
+    await request43(service)
+    token = last_token(store)
+    change_phone_on_file(store, ID43, "0933123456")
+    with pytest.raises(RequestStale):
+        await service.describe_link(token)
+    [request] = store.requests.values()
+    assert request.state is RequestState.LIVE  # a GET writes nothing
+
+
+async def test_a_closed_stale_request_no_longer_holds_the_r2_lock(service, store):
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43), ph("0912345678"))
+    first = last_code(store)
+    change_phone_on_file(store, ID43, "0933123456")  # the registry moves on meanwhile
+    new_holder = holder("sms:+886912345678")
+    with pytest.raises(RequestStale):
+        await service.check_code(new_holder, ph("0912345678"), first)
+    assert store.record(p(P43)).phone == ph("0933123456")  # R5 did not overwrite it
+
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43), ph("0912345678"))
+    await service.check_code(new_holder, ph("0912345678"), last_code(store))
+    assert store.record(p(P43)).phone == ph("0912345678")
+
+
+async def test_a_stale_request_is_closed_when_the_same_combination_asks_again(service, store):
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43), ph("0912345678"))
+    change_phone_on_file(store, ID43, "0912345678")  # the registry now has that number
+    await service.request_as_holder(holder("sms:+886912345678"), p(P43), i(ID43), ph("0912345678"))
+    states = sorted(r.state.value for r in store.requests.values())
+    assert states == ["live", "stale"]
+
+
+async def test_r5_an_operators_new_phone_still_verifies_when_the_registry_is_unchanged(
+    service, store
+):
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43), ph("0912345678"))
+    change_phone_on_file(store, "QQ12345671", "0933123456")  # someone else's row changed
+    await service.check_code(holder("sms:+886912345678"), ph("0912345678"), last_code(store))
+    assert store.record(p(P43)).phone == ph("0912345678")
