@@ -9,8 +9,6 @@ of work, so a restart or a second process continues the same conversation.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +27,7 @@ from core.conversation import (
 )
 from core.errors import (
     AlreadyRequested,
+    AlreadyRequestedElsewhere,
     IdChecksumMismatch,
     InvalidInput,
     NoOpenRequest,
@@ -39,10 +38,9 @@ from core.masking import mask_pass
 from core.model import Channel, Requester
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.status import status_of
-from core.values import IdNumber, PassNumber, Phone
+from core.values import IdNumber, PassNumber, Phone, normalise, parse_code
 from core.verification import VerificationService
 
-_CODE = re.compile(r"^\d{6}$")
 _START = {"驗證", "验证", "VERIFY", "V", "/START", "/VERIFY"}
 _CANCEL = {"取消", "CANCEL", "/CANCEL"}
 _HELP = {"說明", "说明", "HELP", "/HELP", "?"}
@@ -62,8 +60,10 @@ class DialoguePolicy:
 
 
 def _word(text: str) -> str:
-    """NFKC, trimmed, upper case, and a Telegram ``/cmd@botname`` reduced to ``/CMD``."""
-    word = unicodedata.normalize("NFKC", text).strip().upper()
+    """Normalised as every value is (:func:`core.values.normalise`: NFKC, digits of any
+    script in ASCII, invisible format marks gone), upper case, and a Telegram
+    ``/cmd@botname`` reduced to ``/CMD``."""
+    word = normalise(text).upper()
     if word.startswith("/"):
         word = word.split()[0].split("@")[0]
     return word
@@ -128,7 +128,11 @@ class ConversationEngine:
 
     def _requester(self, state: Conversation, who: Participant) -> Requester:
         return Requester(
-            key=who.key, channel=Channel(who.channel), actor=who.actor, language=self._lang(state)
+            key=who.key,
+            channel=Channel(who.channel),
+            actor=who.actor,
+            language=self._lang(state),
+            phone=Phone(who.phone) if who.phone else None,
         )
 
     # --- dispatch ----------------------------------------------------------------------------
@@ -162,7 +166,7 @@ class ConversationEngine:
         }.get(state.step)
         if handler is not None:
             return await handler(state, who, message.text, uow)
-        if _CODE.match(word) and who.phone:
+        if who.phone and _is_code(word):
             return await self._on_code(state, who, word, uow)
         return state, [Reply(messages.text("conv.short_help", lang))]
 
@@ -275,8 +279,13 @@ class ConversationEngine:
                 Phone(state.phone),
                 uow=uow,
             )
+        except AlreadyRequestedElsewhere as error:
+            # Someone else asked (another chat, an operator): their code can be entered
+            # only where they asked, from the phone, or by the link. Waiting here would
+            # only let this chat's guesses spend the holder's code.
+            return state.restart(), [self._error(error, state)]
         except AlreadyRequested as error:
-            # The earlier code still works: wait for it.
+            # This participant asked earlier (or holds the phone): the code still works.
             waiting = state.with_(step=Step.AWAIT_CODE, request_id=None)
             return waiting, [self._error(error, state)]
         except PortPassError as error:
@@ -295,8 +304,9 @@ class ConversationEngine:
         self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
-        code = _word(text)
-        if not _CODE.match(code):
+        try:
+            code = parse_code(text)
+        except InvalidInput:
             return state, [Reply(messages.text("conv.ask_code_hint", lang))]
         phone = state.phone or who.phone
         if phone is None:
@@ -370,6 +380,14 @@ def _replies_to(replies: list[Reply]) -> str:
 def _replies_from(stored: str | None) -> list[Reply]:
     """``None``: the first delivery has not finished (or never will): say nothing now."""
     return [Reply.from_json(item) for item in json.loads(stored)] if stored else []
+
+
+def _is_code(word: str) -> bool:
+    try:
+        parse_code(word)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _add(items: Iterable[str], item: str) -> tuple[str, ...]:

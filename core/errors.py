@@ -100,6 +100,15 @@ class AlreadyRequested(PortPassError):
         return {"retry_at": self.retry_at}
 
 
+class AlreadyRequestedElsewhere(AlreadyRequested):
+    """R2, when someone else asked (another chat, an operator). The code may be entered
+    only where it was asked for, from the phone it went to (an SMS reply) or by the
+    link, so this participant is not kept waiting for it: their guesses would otherwise
+    spend the holder's code (issue 8, item 3)."""
+
+    key = "request.already_elsewhere"
+
+
 class PassNotValid(PortPassError):
     """The pass is outside its validity dates (told only after everything matched)."""
 
@@ -118,6 +127,21 @@ class NoPhoneOnFile(PortPassError):
     """R6: the default phone is blank; the person record must be added first."""
 
     key = "operator.no_phone"
+
+
+class NewPhoneNotOwned(PortPassError):
+    """R5 limited (issue 8, item 4): a new phone may be given only for a pass of the
+    operator's own company (admins excepted); another company's pass gets its code at
+    the phone on file, or an operator could take over that holder's notifications."""
+
+    key = "operator.new_phone_not_owned"
+
+    def __init__(self, *, pass_no: str) -> None:
+        super().__init__(pass_no=pass_no)
+        self.pass_no = pass_no
+
+    def params(self) -> dict[str, object]:
+        return {"pass_no": self.pass_no}
 
 
 class PassNotFound(PortPassError):
@@ -223,6 +247,14 @@ class AlreadyVerified(PortPassError):
     """The code or link was used already; the verification it made still stands."""
 
     key = "check.already_verified"
+
+
+class RequestStale(PortPassError):
+    """R1 again at the check (issue 8, item 6): since the code was sent, the registry
+    gave the pass another holder (ID number) or the person another phone on file. The
+    request is closed; a new one checks the new data."""
+
+    key = "check.stale"
 
 
 class UnknownLink(PortPassError):

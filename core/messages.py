@@ -77,6 +77,14 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "This pass, ID and phone already got a code within 24 hours. Please enter the code you "
         "received, or ask for a new one after {retry_at}.",
     ),
+    "request.already_elsewhere": (
+        "此通行證的驗證碼已經送到登記的手機。驗證碼只能在原本申請的地方輸入（或直接回覆該簡訊），"
+        "也可以點擊簡訊中的連結完成驗證；在這裡輸入不會被受理。如需新的驗證碼，請於 {retry_at} 後再申請。",
+        "A verification code for this pass was already sent to the phone on file. It can be "
+        "entered only where it was requested (or as a reply to that SMS), or you can open the "
+        "link in the SMS to verify; it cannot be entered here. A new code can be requested "
+        "after {retry_at}.",
+    ),
     "request.pass_not_valid": (
         "此通行證不在有效期間內（{valid_from} 至 {valid_to}），無法驗證手機。",
         "This pass is not within its validity period ({valid_from} to {valid_to}), so its "
@@ -86,6 +94,13 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "operator.no_phone": (
         "預設手機號碼空白，請先至「基本資料維護」/「人員資料」新增一筆該人員資料。",
         "The default phone is blank. Please first add this person's record (基本資料維護 / 人員資料).",
+    ),
+    "operator.new_phone_not_owned": (
+        "{pass_no} 不是貴公司的所屬通行證，不能改用新的手機號碼，只能發送到預設手機號碼："
+        "/send {pass_no}。若需修改手機號碼，請洽該通行證的業者申請人。",
+        "{pass_no} is not one of your company's passes: its code cannot go to a new number, "
+        "only to the phone on file: /send {pass_no}. To change its phone, ask the company "
+        "that applied for the pass.",
     ),
     "operator.pass_not_found": (
         "查無通行證 {pass_no}。",
@@ -226,6 +241,13 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "check.expired": (
         "驗證碼已超過24小時有效時限，請重新取得驗證碼。",
         "The code has expired (codes are valid for 24 hours). Please ask for a new one.",
+    ),
+    "check.stale": (
+        "驗證碼送出後，此通行證的持證人或登記的手機號碼已經變更，這個驗證碼已失效。"
+        "請以目前的資料重新取得驗證碼；若資料有誤，請洽業者申請人。",
+        "The pass's holder or the phone on file changed after this code was sent, so the "
+        "code no longer works. Please ask for a new code with the current data; if the data "
+        "is wrong, ask your company's pass administrator.",
     ),
     "check.already_verified": (
         "此驗證碼已使用過，手機已完成驗證。",

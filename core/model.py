@@ -43,6 +43,9 @@ class RequestState(enum.StrEnum):
     VERIFIED = "verified"  # the code or link was accepted
     SPENT = "spent"  # too many wrong codes
     RELEASED = "released"  # the SMS never reached the provider: frees the R2 lock
+    # The registry changed after the code was sent (another holder or phone on file for
+    # the pass): closed at the next check, and frees the R2 lock.
+    STALE = "stale"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,13 @@ class VerificationRequest:
     Only keyed hashes of the code and token are held (DESIGN §4). ``update_person_phone``
     is set when an operator typed a new number (R5): a successful check then writes that
     number into the person record.
+
+    ``requester_key`` is the participant who asked (:attr:`Requester.key`: ``telegram:
+    <chat>``, ``sms:+886…``, ``operator:<id>``): only they, or whoever texts from
+    ``phone``, may type the code (issue 8, item 3). ``phone_on_file`` is the person's
+    phone when the code was sent: the check compares it with the registry's phone then,
+    since an operator's new number (R5) differs from the phone on file by design
+    (issue 8, item 6). Both are ``None`` only for requests stored before they existed.
     """
 
     id: str
@@ -92,6 +102,8 @@ class VerificationRequest:
     update_person_phone: bool = False
     operator_id: str | None = None
     finished_at: datetime | None = None
+    requester_key: str | None = None
+    phone_on_file: Phone | None = None
 
     def is_open(self, now: datetime) -> bool:
         return self.state is RequestState.LIVE and now < self.expires_at
@@ -127,12 +139,16 @@ class Requester:
 
     ``key`` identifies the sender for the failed-lookup limit (``sms:+886912345678``,
     ``telegram:12345``); ``actor`` is what the audit log records, already masked.
+    ``phone`` is the number the channel vouches the requester is texting from (an SMS
+    sender, whose number Twilio's signed webhook gives): codes sent to that number may
+    be entered from it whoever asked for them, which is how an SMS reply works.
     """
 
     key: str
     channel: Channel
     actor: str
     language: str = "zh-TW"
+    phone: Phone | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,8 +73,8 @@ class RequestRepository(Protocol):
         self, pass_no: PassNumber, id_no: IdNumber, phone: Phone, since: datetime
     ) -> VerificationRequest | None:
         """The newest request for this combination created strictly after ``since`` that
-        still holds the R2 lock (any state but RELEASED). Strictly: a code sent at 10:00
-        expires at 10:00 the next day, and the next one may be asked for at that moment."""
+        still holds the R2 lock (any state but RELEASED and STALE). Strictly: a code sent
+        at 10:00 expires at 10:00 the next day, and the next one may be asked for then."""
         ...
 
     async def for_phone(self, phone: Phone, since: datetime) -> list[VerificationRequest]:

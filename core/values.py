@@ -17,6 +17,7 @@ import phonenumbers
 from core.errors import (
     IdChecksumMismatch,
     IdLooksLikePassNumber,
+    InvalidCode,
     InvalidIdNumber,
     InvalidPassNumber,
     InvalidPhone,
@@ -35,17 +36,45 @@ _ID_LETTERS = "ABCDEFGHJKLMNPQRSTUVXYWZIO"
 _ID_WEIGHTS = (1, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1)
 
 
-def _ascii_digit(char: str) -> str:
+_CODE_RE = re.compile(r"[0-9]{6}")
+
+
+def _ascii(char: str) -> str:
+    """A decimal digit of any script as its ASCII digit; a format character (Unicode
+    category Cf: U+200B zero-width space, U+200E/U+200F direction marks, U+FEFF) as
+    nothing; anything else as it is."""
+    if char.isascii():
+        return char
+    if unicodedata.category(char) == "Cf":
+        return ""
     digit = unicodedata.decimal(char, None)
     return char if digit is None else str(digit)
 
 
-def _clean(raw: str) -> str:
-    """NFKC folds full-width forms (ＫＨＰＳ１１３, ０９１２) into ASCII; digits of other
-    scripts (Thai ๑๒๓, Arabic-Indic ١٢٣), which NFKC keeps, become ASCII too, so a value
-    never holds a digit that only looks right; then strip."""
+def normalise(raw: str) -> str:
+    """What every typed value and code goes through first, and the only place that
+    decides what counts as the same text.
+
+    NFKC folds full-width forms (ＫＨＰＳ１１３, ０９１２) into ASCII. Digits of other
+    scripts (Arabic-Indic ٤٣٢, Devanagari ४३२, Thai ๑๒๓), which NFKC keeps, become ASCII
+    too, so a value never holds a digit that only looks right. Format characters, which
+    phones and copy-paste leave invisibly around text (a right-to-left mark after an ID
+    typed on an Arabic keyboard, a zero-width space from a web page), are dropped. Then
+    surrounding white space is stripped.
+    """
     text = unicodedata.normalize("NFKC", raw)
-    return "".join(_ascii_digit(c) if not c.isascii() else c for c in text).strip()
+    return "".join(_ascii(c) for c in text).strip()
+
+
+def parse_code(raw: str) -> str:
+    """A 6-digit verification code as typed (``٤٣٢٠٧٩``, ``４３２０７９``, ``432 079``) in
+    ASCII digits, or :class:`InvalidCode`. Only ASCII digits may reach the code check:
+    the keyed hash of ``٤٣٢٠٧٩`` is not that of ``432079``, and a correct code typed in
+    another script would otherwise count as a wrong guess."""
+    text = _DASHES.sub("", normalise(raw))
+    if not _CODE_RE.fullmatch(text):
+        raise InvalidCode(raw=raw)
+    return text
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -56,7 +85,7 @@ class PassNumber:
 
     @classmethod
     def parse(cls, raw: str) -> PassNumber:
-        text = _DASHES.sub("", _clean(raw).upper())
+        text = _DASHES.sub("", normalise(raw).upper())
         match = _PASS_RE.fullmatch(text)
         if not match:
             raise InvalidPassNumber(raw=raw)
@@ -93,7 +122,7 @@ class IdNumber:
 
     @classmethod
     def parse(cls, raw: str, *, trust_check_digit: bool = True) -> IdNumber:
-        text = _DASHES.sub("", _clean(raw).upper())
+        text = _DASHES.sub("", normalise(raw).upper())
         if _NATIONAL_OR_NEW_RESIDENT.match(text):
             if trust_check_digit and not id_check_digit_ok(text):
                 raise IdChecksumMismatch(raw=raw, value=text)
@@ -127,7 +156,7 @@ class Phone:
     @classmethod
     def parse(cls, raw: str, *, regions: Iterable[str] = ("TW",)) -> Phone:
         allowed = tuple(regions)
-        text = _clean(raw)
+        text = normalise(raw)
         compact = _DASHES.sub("", re.sub(r"[()]", "", text))
         if compact.startswith("00"):
             compact = "+" + compact[2:]

@@ -17,14 +17,18 @@ from core.clock import TAIPEI
 from core.codes import SecretHasher, SecretSource
 from core.errors import (
     AlreadyRequested,
+    AlreadyRequestedElsewhere,
     AlreadyVerified,
     CodeExpired,
+    NewPhoneNotOwned,
     NoMatch,
     NoOpenRequest,
     NoPhoneOnFile,
+    NotAnOperator,
     PassNotFound,
     PassNotValid,
     RequestSpent,
+    RequestStale,
     TooManyFailures,
     UnknownLink,
     WrongCode,
@@ -159,13 +163,21 @@ class VerificationService:
             return sent
 
     async def operator_target(
-        self, pass_no: PassNumber, new_phone: Phone | None = None
+        self,
+        pass_no: PassNumber,
+        new_phone: Phone | None = None,
+        *,
+        operator: Operator | None = None,
     ) -> tuple[PassRecord, Phone]:
-        """The pass and the phone an operator request would text (for R4's question)."""
+        """The pass and the phone an operator request would text (for R4's question).
+        With ``operator``, a new phone for another company's pass is refused here, before
+        the question is asked; :meth:`request_as_operator` refuses it again regardless."""
         async with self._uow() as uow:
             record = await uow.passes.get(pass_no)
         if record is None:
             raise PassNotFound(pass_no=pass_no.value)
+        if operator is not None and new_phone is not None and not operator.owns(record):
+            raise NewPhoneNotOwned(pass_no=record.pass_no.value)
         if record.phone is None:
             raise NoPhoneOnFile()
         return record, new_phone or record.phone
@@ -180,17 +192,34 @@ class VerificationService:
         uow: UnitOfWork | None = None,
     ) -> CodeSent:
         """R5, R6: the operator names the pass (any pass, by its exact number) and may
-        type a new number; that number replaces the phone on file once verified."""
+        type a new number; that number replaces the phone on file once verified.
+
+        A new number only for the operator's own company's passes (every pass for an
+        admin), judged on the account as stored now, not as the channel last saw it:
+        another company's pass gets its code at the phone on file, or an operator could
+        move that holder's notifications to a number of their choosing (issue 8, item 4).
+        Even the phone on file typed in full is refused for it: accepting it would tell
+        the operator whether a guessed number is the holder's."""
         now = self._clock.now()
         async with self._work(uow) as work:
+            account = await work.uow.operators.get(operator.id)
+            if account is None or account.is_revoked:
+                raise NotAnOperator()
+            current = account.operator
             record = await work.uow.passes.get(pass_no, lock=True)
             if record is None:
                 raise PassNotFound(pass_no=pass_no.value)
+            if new_phone is not None and not current.owns(record):
+                await self._audit(
+                    work.uow, requester, "request.new_phone_refused", record.pass_no, now
+                )
+                await work.commit()
+                raise NewPhoneNotOwned(pass_no=record.pass_no.value)
             if record.phone is None:
                 raise NoPhoneOnFile()
             target = new_phone or record.phone
             sent = await self._issue(
-                work.uow, record, target, now, requester, Origin.OPERATOR, operator=operator
+                work.uow, record, target, now, requester, Origin.OPERATOR, operator=current
             )
             await work.commit()
             return sent
@@ -209,8 +238,20 @@ class VerificationService:
             raise PassNotValid(valid_from=record.valid_from, valid_to=record.valid_to)
         ttl = self._policy.code_ttl
         earlier = await uow.requests.latest_for(record.pass_no, record.id_no, phone, now - ttl)
+        if earlier is not None and earlier.is_open(now) and not still_matches(earlier, record):
+            # Sent before the registry changed the phone on file: it could never verify,
+            # so it holds no R2 lock either.
+            await self._close_stale(uow, earlier, requester, now)
+            earlier = None
         if earlier is not None:
-            raise AlreadyRequested(retry_at=earlier.created_at + ttl)
+            retry_at = earlier.created_at + ttl
+            if (
+                origin is Origin.HOLDER
+                and earlier.is_open(now)
+                and not may_enter_code(earlier, requester)
+            ):
+                raise AlreadyRequestedElsewhere(retry_at=retry_at)
+            raise AlreadyRequested(retry_at=retry_at)
         request_id = uuid.uuid4().hex
         code, token = self._secrets.code(), self._secrets.token()
         request = VerificationRequest(
@@ -227,6 +268,8 @@ class VerificationService:
             language=requester.language,
             update_person_phone=phone != record.phone,
             operator_id=operator.id if operator else None,
+            requester_key=requester.key,
+            phone_on_file=record.phone,
         )
         await uow.requests.add(request)
         link = verification_link(self._policy.public_base_url, token)
@@ -263,20 +306,33 @@ class VerificationService:
     ) -> Verified:
         """A typed or replied code. With several open requests for one phone (one person,
         several passes) the code itself picks the request; a wrong code counts against
-        every open one, so spreading guesses over passes gains nothing."""
+        every open one, so spreading guesses over passes gains nothing.
+
+        Only requests this requester may answer are looked at (:func:`may_enter_code`):
+        someone who asked for nothing gains no guesses, and spends nobody's code."""
         now = self._clock.now()
         async with self._work(uow) as work:
             recent = await work.uow.requests.for_phone(phone, now - _LOOKBACK)
             if request_id is not None:
                 recent = [r for r in recent if r.id == request_id]
-            open_ = [r for r in recent if r.is_open(now)]
+            mine = [r for r in recent if may_enter_code(r, requester)]
+            open_ = [r for r in mine if r.is_open(now)]
             for request in open_:
                 if self._hasher.code_matches(request.id, code, request.code_hash):
+                    stale = await self._close_if_stale(work.uow, request, requester, now)
+                    if stale is not None:
+                        await work.commit()
+                        raise stale
                     verified = await self._verify(work.uow, request, requester, now)
                     await work.commit()
                     return verified
             if not open_:
-                raise self._why_closed(recent, code, now)
+                others = [r for r in recent if r.is_open(now) and r not in mine]
+                if others:
+                    raise AlreadyRequestedElsewhere(
+                        retry_at=others[0].created_at + self._policy.code_ttl
+                    )
+                raise self._why_closed(mine, code, now)
             max_attempts = self._policy.max_code_attempts
             remaining = 0
             for request in open_:
@@ -306,6 +362,8 @@ class VerificationService:
             return AlreadyVerified()
         if request.state is RequestState.SPENT:
             return RequestSpent(retry_at=request.created_at + self._policy.code_ttl)
+        if request.state is RequestState.STALE:
+            return RequestStale()
         if request.state is RequestState.LIVE and now >= request.expires_at:
             return CodeExpired()
         return NoOpenRequest()
@@ -315,10 +373,13 @@ class VerificationService:
         now = self._clock.now()
         async with self._uow() as uow:
             request = await uow.requests.by_token_hash(self._hasher.token_hash(token))
+            record = await uow.passes.get(request.pass_no) if request is not None else None
         if request is None or request.state is RequestState.RELEASED:
             raise UnknownLink()
         if not request.is_open(now):
             raise self._closed_error(request, now)
+        if not still_matches(request, record):
+            raise RequestStale()  # said, not recorded: a GET never writes
         return LinkDetails(request.pass_no, request.phone, request.expires_at)
 
     async def confirm_link(
@@ -332,9 +393,30 @@ class VerificationService:
                 raise UnknownLink()
             if not request.is_open(now):
                 raise self._closed_error(request, now)
+            stale = await self._close_if_stale(work.uow, request, requester, now)
+            if stale is not None:
+                await work.commit()
+                raise stale
             verified = await self._verify(work.uow, request, requester, now)
             await work.commit()
             return verified
+
+    async def _close_if_stale(
+        self, uow: UnitOfWork, request: VerificationRequest, requester: Requester, now: datetime
+    ) -> RequestStale | None:
+        """R1 once more, at the moment of verifying: the registry may have changed since
+        the code was sent. Closed if it did (and the error to raise once committed)."""
+        record = await uow.passes.get(request.pass_no, lock=True)
+        if still_matches(request, record):
+            return None
+        await self._close_stale(uow, request, requester, now)
+        return RequestStale()
+
+    async def _close_stale(
+        self, uow: UnitOfWork, request: VerificationRequest, requester: Requester, now: datetime
+    ) -> None:
+        await uow.requests.update(request.id, state=RequestState.STALE, finished_at=now)
+        await self._audit(uow, requester, "request.stale", request.pass_no, now)
 
     async def _verify(
         self, uow: UnitOfWork, request: VerificationRequest, requester: Requester, now: datetime
@@ -367,6 +449,32 @@ class VerificationService:
                 detail=detail,
             )
         )
+
+
+def may_enter_code(request: VerificationRequest, requester: Requester) -> bool:
+    """Whether ``requester`` may type ``request``'s code (issue 8, item 3): the
+    participant who asked for it (same channel and chat or number), or whoever texts
+    from the phone it was sent to. Anyone else knowing pass, ID and phone could
+    otherwise spend the holder's five tries and lock them out for the code's 24 hours.
+    The link needs no such check: holding it is holding the SMS."""
+    if request.requester_key is not None and request.requester_key == requester.key:
+        return True
+    return requester.phone is not None and requester.phone == request.phone
+
+
+def still_matches(request: VerificationRequest, record: PassRecord | None) -> bool:
+    """Whether the registry still says what it said when the code was sent (issue 8,
+    item 6): the pass exists, belongs to the same ID number, and the person's phone on
+    file is the one it was then. For a holder's request that phone is the one the code
+    went to (R1); for an operator's new number (R5) it is the old number, which the new
+    one may replace only if nobody changed it meanwhile. A request stored before the
+    phone on file was kept (``None``) cannot show that it matches."""
+    return (
+        record is not None
+        and record.id_no == request.id_no
+        and record.phone is not None
+        and record.phone == request.phone_on_file
+    )
 
 
 def cli_requester(actor: str = "cli") -> Requester:

@@ -157,7 +157,7 @@ class FakeRequests:
             for r in self._s.requests.values()
             if (r.pass_no, r.id_no, r.phone) == (pass_no, id_no, phone)
             and r.created_at > since
-            and r.state is not RequestState.RELEASED
+            and r.state not in (RequestState.RELEASED, RequestState.STALE)
         ]
         return max(matches, key=lambda r: r.created_at, default=None)
 

@@ -32,8 +32,9 @@ _FOR_PHONE = (
     .order_by(_t.c.created_at.desc(), _t.c.id.desc())
     .with_for_update()
 )
-# R2's lock look-up, on every code request. A released request (its SMS never left)
-# does not hold the lock, and a request made exactly ``since`` ago has just expired.
+# R2's lock look-up, on every code request. A released request (its SMS never left) and
+# a stale one (closed when the registry changed under it) do not hold the lock, and a
+# request made exactly ``since`` ago has just expired.
 _LATEST_FOR = (
     select(_t)
     .where(
@@ -41,7 +42,7 @@ _LATEST_FOR = (
         _t.c.id_no == bindparam("id_no"),
         _t.c.phone == bindparam("phone"),
         _t.c.created_at > bindparam("since"),
-        _t.c.state != RequestState.RELEASED.value,
+        _t.c.state.notin_([RequestState.RELEASED.value, RequestState.STALE.value]),
     )
     .order_by(_t.c.created_at.desc(), _t.c.id.desc())
     .limit(1)
@@ -70,6 +71,8 @@ def _request(row: Any) -> VerificationRequest:
         update_person_phone=bool(row.update_person_phone),
         operator_id=row.operator_id,
         finished_at=row.finished_at,
+        requester_key=row.requester_key,
+        phone_on_file=Phone(row.phone_on_file) if row.phone_on_file else None,
     )
 
 
@@ -97,6 +100,8 @@ class SqlRequestRepository:
                 update_person_phone=request.update_person_phone,
                 operator_id=request.operator_id,
                 finished_at=request.finished_at,
+                requester_key=request.requester_key,
+                phone_on_file=request.phone_on_file.e164 if request.phone_on_file else None,
             ),
         )
 
@@ -113,8 +118,9 @@ class SqlRequestRepository:
     async def latest_for(
         self, pass_no: PassNumber, id_no: IdNumber, phone: Phone, since: datetime
     ) -> VerificationRequest | None:
-        """R2: a released request (its SMS never left) does not hold the lock, and a
-        request made exactly ``since`` ago has just expired, so it holds none either."""
+        """R2: a released request (its SMS never left) and a stale one do not hold the
+        lock, and a request made exactly ``since`` ago has just expired, so it holds none
+        either."""
         values = {
             "pass_no": pass_no.value,
             "id_no": id_no.value,

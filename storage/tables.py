@@ -111,6 +111,12 @@ verification_requests = Table(
     Column("update_person_phone", Boolean, nullable=False, server_default=text("false")),
     Column("operator_id", Text, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
+    # Who asked (the participant key: "telegram:12345", "sms:+886…", "operator:<id>"):
+    # only they, or an SMS from ``phone``, may type the code (issue 8, item 3).
+    Column("requester_key", Text, nullable=True),
+    # The person's phone on file when the code was sent (E.164): verifying re-checks it
+    # against the registry (issue 8, item 6). NULL only for rows older than 0003.
+    Column("phone_on_file", Text, nullable=True),
     # R2 lock lookup, and "requests sent to this phone" for an inbound SMS code.
     Index(None, "pass_no", "id_no", "phone", "created_at"),
     Index(None, "phone", "created_at"),

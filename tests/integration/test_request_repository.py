@@ -28,6 +28,8 @@ async def test_add_and_get_round_trip(uow_factory: SqlUnitOfWorkFactory) -> None
         update_person_phone=True,
         operator_id="op-7",
         finished_at=T0 + HOUR,
+        requester_key="operator:op-7",
+        phone_on_file=PHONE_B,
     )
     plain = request("req-holder")
     async with uow_factory() as uow:
@@ -63,13 +65,14 @@ async def test_latest_for_is_the_newest_lock_holder(uow_factory: SqlUnitOfWorkFa
         await uow.requests.add(
             request("released", created_at=T0 + HOUR, state=RequestState.RELEASED)
         )
+        await uow.requests.add(request("stale", created_at=T0 + HOUR / 2, state=RequestState.STALE))
         await uow.requests.add(request("other-phone", created_at=T0 + 2 * HOUR, phone=PHONE_B))
         latest = await uow.requests.latest_for(PASS, ID, PHONE_A, T0 - 24 * HOUR)
         just_before = await uow.requests.latest_for(PASS, ID, PHONE_A, T0 - HOUR / 60)
         at_since = await uow.requests.latest_for(PASS, ID, PHONE_A, T0)
         none = await uow.requests.latest_for(PASS, ID, PHONE_A, T0 + HOUR)
         other_id = await uow.requests.latest_for(PASS, IdNumber("A123456789"), PHONE_A, T0)
-    assert latest is not None and latest.id == "spent"  # released holds no lock
+    assert latest is not None and latest.id == "spent"  # released and stale hold no lock
     assert just_before is not None and just_before.id == "spent"
     assert at_since is None  # since is exclusive: made exactly 24 h ago has expired
     assert none is None

@@ -299,3 +299,77 @@ async def test_a_button_from_an_older_question_does_not_answer_the_current_one(e
     current = stale[-1].options[0].value
     assert "驗證碼已經成功送出!!" in texts(await engine.handle(TG, Choice(current)))
     assert store.outbox[0][0].to.e164 == "+886960123411"
+
+
+# --- issue 8, item 14: other digits and invisible marks ----------------------------------
+
+
+def in_digits(code: str, zero: str) -> str:
+    """``code`` written with the digits that start at ``zero`` (٠ Arabic-Indic, ० Devanagari,
+    ０ full-width)."""
+    return "".join(chr(ord(zero) + int(d)) for d in code)
+
+
+@pytest.mark.parametrize("zero", ["٠", "०", "０", "๐"])
+async def test_a_right_code_in_other_digits_verifies_and_costs_no_try(engine, store, zero):
+    await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673", "1")
+    done = await say(engine, SMS, in_digits(code_in(store), zero))
+    assert "手機驗證完成" in texts(done)
+    [request] = store.requests.values()
+    assert request.failed_attempts == 0
+
+
+async def test_a_bare_code_in_arabic_digits_with_a_direction_mark_verifies(engine, store):
+    await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673", "1")
+    store.conversations.clear()  # no conversation: the bare-code path
+    done = await say(engine, SMS, "\u200f" + in_digits(code_in(store), "٠") + "\u200f")
+    assert "手機驗證完成" in texts(done)
+
+
+@pytest.mark.parametrize("mark", ["\u200f", "\u200b", "\ufeff"])
+async def test_an_id_followed_by_an_invisible_mark_is_accepted(engine, store, mark):
+    await say(engine, TG, "/verify", "KHPS113-000043" + mark)
+    confirm_ask = await say(engine, TG, "QQ12345673" + mark)
+    assert confirm_ask[-1].ask_contact  # on to the phone: the ID was taken
+    assert "確定要取得KHPS113-000043" in texts(await say(engine, TG, mark + "0960123411" + mark))
+
+
+# --- issue 8, item 3: only whoever asked, or the phone, may enter a code -----------------
+
+STRANGER = Participant(key="telegram:666", channel="telegram", actor="telegram:666")
+
+
+async def test_a_stranger_who_knows_pass_id_and_phone_cannot_spend_the_holders_code(engine, store):
+    await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
+    await engine.handle(TG, Choice("confirm"))
+    code = code_in(store)
+
+    await say(engine, STRANGER, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
+    told = await engine.handle(STRANGER, Choice("confirm"))
+    assert "驗證碼已經送到登記的手機" in texts(told)
+    assert "點擊簡訊中的連結" in texts(told)
+    assert store.conversations[STRANGER.key].step is Step.IDLE  # not waiting for a code
+    wrong = f"{(int(code) + 1) % 1000000:06d}"
+    for _ in range(6):
+        await say(engine, STRANGER, wrong)
+
+    [request] = store.requests.values()
+    assert request.failed_attempts == 0
+    assert "手機驗證完成" in texts(await say(engine, TG, code))
+
+
+async def test_the_phone_itself_may_reply_with_a_code_a_chat_asked_for(engine, store):
+    await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
+    await engine.handle(TG, Choice("confirm"))
+    again = await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673", "1")
+    assert "24小時內只能取得驗證碼一次" in texts(again)  # the phone is told to enter it
+    assert "手機驗證完成" in texts(await say(engine, SMS, code_in(store)))
+
+
+async def test_the_chat_that_asked_may_still_enter_its_code_after_asking_again(engine, store):
+    await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
+    await engine.handle(TG, Choice("confirm"))
+    await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
+    again = await engine.handle(TG, Choice("confirm"))
+    assert "請輸入已收到的驗證碼" in texts(again)
+    assert "手機驗證完成" in texts(await say(engine, TG, code_in(store)))

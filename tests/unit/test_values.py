@@ -4,6 +4,7 @@ what cannot be a pass number, ID number or mobile is refused before any lookup."
 from __future__ import annotations
 
 import string
+import unicodedata
 from collections.abc import Callable
 
 import pytest
@@ -12,13 +13,14 @@ from hypothesis import strategies as st
 
 from core.errors import (
     IdChecksumMismatch,
+    InvalidCode,
     InvalidIdNumber,
     InvalidInput,
     InvalidPassNumber,
     InvalidPhone,
     PhoneRegionNotAllowed,
 )
-from core.values import IdNumber, PassNumber, Phone
+from core.values import IdNumber, PassNumber, Phone, normalise, parse_code
 
 # --- helpers for generated input -----------------------------------------------------
 
@@ -547,8 +549,57 @@ def test_phone_parse_only_raises_its_own_errors(raw: str, regions: tuple[str, ..
 
 @pytest.mark.parametrize(
     "error", [InvalidPassNumber, InvalidIdNumber, IdChecksumMismatch, InvalidPhone,
-              PhoneRegionNotAllowed],
+              PhoneRegionNotAllowed, InvalidCode],
 )  # fmt: skip
 def test_every_parse_error_is_invalid_input(error: type[Exception]) -> None:
     # Channels catch InvalidInput to say what was expected: every parse error must be one.
     assert issubclass(error, InvalidInput)
+
+
+# --- invisible marks and codes (issue 8, item 14) ----------------------------------------
+
+#: Format characters (Unicode category Cf) that phones and copy-paste leave in text:
+#: direction marks (an Arabic or Hebrew keyboard), zero-width space and joiners (web
+#: pages), the byte-order mark, the soft hyphen.
+INVISIBLE = ["\u200f", "\u200e", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]
+
+
+@pytest.mark.parametrize("mark", INVISIBLE)
+def test_invisible_marks_around_or_inside_a_value_are_ignored(mark: str) -> None:
+    assert IdNumber.parse(f"QQ12345673{mark}", trust_check_digit=False).value == "QQ12345673"
+    assert IdNumber.parse(f"{mark}A123456789 {mark}").value == "A123456789"
+    assert PassNumber.parse(f"KHPS113{mark}-000043{mark}").value == "KHPS113-000043"
+    assert Phone.parse(f"{mark}0912{mark}345678").e164 == "+886912345678"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "432079",
+        "٤٣٢٠٧٩",  # Arabic-Indic
+        "۴۳۲۰۷۹",  # Extended Arabic-Indic (Persian keyboards)
+        "४३२०७९",  # Devanagari
+        "๔๓๒๐๗๙",  # Thai
+        "４３２０７９",  # full-width
+        " 432 079 ",
+        "432-079",
+        "\u200f٤٣٢٠٧٩\u200f",
+        "432079\u200b",
+    ],
+)
+def test_a_code_in_any_digits_is_the_ascii_code(typed: str) -> None:
+    assert parse_code(typed) == "432079"
+
+
+@pytest.mark.parametrize("typed", ["", "43207", "4320799", "43207a", "abcdef", "½32079"])
+def test_what_is_not_a_6_digit_code_is_refused(typed: str) -> None:
+    with pytest.raises(InvalidCode) as caught:
+        parse_code(typed)
+    assert caught.value.key == "input.code"
+
+
+@given(st.text(max_size=30))
+def test_normalised_text_holds_no_format_character_and_only_ascii_digits(raw: str) -> None:
+    text = normalise(raw)
+    assert not any(unicodedata.category(c) == "Cf" for c in text)
+    assert all(c.isascii() for c in text if unicodedata.decimal(c, None) is not None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date, timedelta
 
@@ -11,32 +12,41 @@ from core import messages
 from core.codes import SecretHasher, SystemSecrets
 from core.errors import (
     AlreadyRequested,
+    AlreadyRequestedElsewhere,
     AlreadyVerified,
     CodeExpired,
+    NewPhoneNotOwned,
     NoMatch,
     NoOpenRequest,
     NoPhoneOnFile,
+    NotAnOperator,
     PassNotFound,
     PassNotValid,
     RequestSpent,
+    RequestStale,
     TooManyFailures,
     UnknownLink,
     WrongCode,
 )
 from core.model import Channel, Operator, Requester, RequestState, Status
+from core.operator_accounts import OperatorAccount
 from core.sms_text import segments
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
 from core.verification import Policy, VerificationService
 from fakes.clock import FakeClock
-from fakes.ports import FakeUnitOfWorkFactory, Store
+from fakes.ports import FakeUnitOfWorkFactory, Person, Store
 
 KEY = b"k" * 32
 P43, ID43, PHONE = "KHPS113-000043", "QQ12345673", "0960123411"
 
 
 def holder(key: str = "sms:+886960123411") -> Requester:
-    return Requester(key=key, channel=Channel.SMS, actor="sms:0960-***-411")
+    """An SMS sender (``sms:+886…``: the channel vouches for the number) or a chat."""
+    channel, _, address = key.partition(":")
+    if channel == "sms":
+        return Requester(key=key, channel=Channel.SMS, actor="sms", phone=Phone(address))
+    return Requester(key=key, channel=Channel(channel), actor=channel)
 
 
 OPERATOR = Operator(id="op1", name="王小明", company="高雄港測試業者")
@@ -45,6 +55,9 @@ OPERATOR = Operator(id="op1", name="王小明", company="高雄港測試業者")
 @pytest.fixture
 def store() -> Store:
     s = Store()
+    s.operators[OPERATOR.id] = OperatorAccount(
+        OPERATOR.id, OPERATOR.name, OPERATOR.company, is_admin=False, created_at=FakeClock().now()
+    )
     s.add_pass(P43, ID43, "檢訊測試三", PHONE)
     s.add_pass("KHPS113-000040", "QQ12345671", "檢訊測試一", PHONE)
     s.add_pass("KHPS113-000038", "QQ12345671", "檢訊測試一", PHONE, verified_phone=PHONE)
@@ -314,7 +327,7 @@ async def test_r5_new_phone_replaces_the_phone_on_file_only_when_verified(servic
     await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43), ph(new))
     assert store.outbox[0][0].to == ph(new)
     assert store.record(p(P43)).phone == ph(PHONE)  # not yet
-    await service.check_code(holder(), ph(new), last_code(store))
+    await service.check_code(holder("sms:+886912345678"), ph(new), last_code(store))
     record = store.record(p(P43))
     assert record.phone == ph(new)
     assert record.verified_phone == ph(new)
@@ -343,7 +356,7 @@ async def test_r7_verified_pass_becomes_pending_when_phone_on_file_changes(servi
     assert status_of(store.record(p("KHPS113-000038"))) is Status.VERIFIED
     new = "0912345678"
     await service.request_as_operator(OPERATOR, holder("telegram:1"), p("KHPS113-000040"), ph(new))
-    await service.check_code(holder(), ph(new), last_code(store))
+    await service.check_code(holder("sms:+886912345678"), ph(new), last_code(store))
     assert status_of(store.record(p("KHPS113-000040"))) is Status.VERIFIED
     # The person's phone changed, so the other pass verified with the old one is pending.
     assert status_of(store.record(p("KHPS113-000038"))) is Status.PENDING
@@ -362,3 +375,198 @@ async def test_audit_records_actions_with_personal_data_masked(service, store):
     dump = repr(store.audit)
     assert "0960123411" not in dump and "+886960123411" not in dump
     assert ID43 not in dump and P43 not in dump
+
+
+# --- issue 8, item 3: a code is guessed only where it was asked for, or from its phone ---
+
+
+async def test_a_chat_that_did_not_ask_cannot_spend_someone_elses_code(service, store):
+    holder_chat, stranger = holder("telegram:100"), holder("telegram:666")
+    await service.request_as_holder(holder_chat, p(P43), i(ID43), ph(PHONE))
+    code = last_code(store)
+    wrong = f"{(int(code) + 1) % 1000000:06d}"
+
+    with pytest.raises(AlreadyRequestedElsewhere) as asked:
+        await service.request_as_holder(stranger, p(P43), i(ID43), ph(PHONE))
+    for _ in range(10):
+        with pytest.raises(AlreadyRequestedElsewhere):
+            await service.check_code(stranger, ph(PHONE), wrong)
+    with pytest.raises(AlreadyRequestedElsewhere):
+        await service.check_code(stranger, ph(PHONE), code)  # not even the right one
+
+    assert "點擊簡訊中的連結" in messages.render_error(asked.value)
+    assert "open the link" in messages.render_error(asked.value, messages.EN)
+    assert [r.failed_attempts for r in store.requests.values()] == [0]
+    assert [e.action for e in store.audit].count("check.wrong_code") == 0
+    verified = await service.check_code(holder_chat, ph(PHONE), code)
+    assert verified.pass_no == p(P43)
+
+
+async def test_the_phone_a_code_went_to_may_enter_it_whoever_asked(service, store):
+    await service.request_as_holder(holder("telegram:100"), p(P43), i(ID43), ph(PHONE))
+    with pytest.raises(AlreadyRequested) as again:
+        await request43(service)  # the phone itself asks: told to enter the code it got
+    assert not isinstance(again.value, AlreadyRequestedElsewhere)
+    await service.check_code(holder(), ph(PHONE), last_code(store))
+    assert status_of(store.record(p(P43))) is Status.VERIFIED
+
+
+async def test_wrong_guesses_from_the_chat_that_asked_still_count(service, store):
+    chat = holder("telegram:100")
+    await service.request_as_holder(chat, p(P43), i(ID43), ph(PHONE))
+    wrong = f"{(int(last_code(store)) + 1) % 1000000:06d}"
+    with pytest.raises(WrongCode) as caught:
+        await service.check_code(chat, ph(PHONE), wrong)
+    assert caught.value.remaining == 4
+
+
+async def test_an_operators_code_is_entered_from_the_phone_not_from_a_chat(service, store):
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43))
+    with pytest.raises(AlreadyRequestedElsewhere):
+        await service.check_code(holder("telegram:100"), ph(PHONE), last_code(store))
+    await service.check_code(holder(), ph(PHONE), last_code(store))
+    assert status_of(store.record(p(P43))) is Status.VERIFIED
+
+
+# --- issue 8, item 4: a new phone only for an owned pass -----------------------------------
+
+TC_PASS = "TCPS113-000101"
+
+
+def add_other_company_pass(store: Store) -> None:
+    store.add_pass(TC_PASS, "B223456780", "臺中測試甲", "0911222333", company="臺中港測試公司")
+
+
+async def test_r5_a_new_phone_for_another_companys_pass_is_refused(service, store):
+    add_other_company_pass(store)
+    for typed in ("0912345678", "0911222333"):  # even its phone on file, typed in full
+        with pytest.raises(NewPhoneNotOwned) as caught:
+            await service.request_as_operator(OPERATOR, holder("telegram:1"), p(TC_PASS), ph(typed))
+        assert "不是貴公司的所屬通行證" in messages.render_error(caught.value)
+        assert "not one of your company's passes" in messages.render_error(
+            caught.value, messages.EN
+        )
+    assert store.outbox == [] and store.requests == {}
+    assert [e.action for e in store.audit] == ["request.new_phone_refused"] * 2
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(TC_PASS))
+    assert store.outbox[0][0].to == ph("0911222333")  # the phone on file: allowed
+
+
+async def test_r5_an_admin_may_give_a_new_phone_for_any_pass(service, store, clock):
+    add_other_company_pass(store)
+    store.operators["adm"] = OperatorAccount(
+        "adm", "管理員", "港務公司", is_admin=True, created_at=clock.now()
+    )
+    admin = Operator(id="adm", name="管理員", company="港務公司", is_admin=True)
+    await service.request_as_operator(admin, holder("telegram:2"), p(TC_PASS), ph("0912345678"))
+    assert store.outbox[0][0].to == ph("0912345678")
+
+
+async def test_r5_ownership_is_judged_on_the_stored_account(service, store):
+    add_other_company_pass(store)
+    # A stale Operator value claiming admin rights (or another company) changes nothing.
+    claimed = Operator(id=OPERATOR.id, name=OPERATOR.name, company="港務公司", is_admin=True)
+    with pytest.raises(NewPhoneNotOwned):
+        await service.request_as_operator(claimed, holder("telegram:1"), p(TC_PASS), ph(PHONE))
+    store.operators[OPERATOR.id] = dataclasses.replace(
+        store.operators[OPERATOR.id], revoked_at=store.operators[OPERATOR.id].created_at
+    )
+    with pytest.raises(NotAnOperator):
+        await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43))
+    assert store.outbox == []
+
+
+async def test_operator_target_refuses_a_new_phone_before_asking(service, store):
+    add_other_company_pass(store)
+    with pytest.raises(NewPhoneNotOwned):
+        await service.operator_target(p(TC_PASS), ph("0912345678"), operator=OPERATOR)
+    _, phone = await service.operator_target(p(P43), ph("0912345678"), operator=OPERATOR)
+    assert phone == ph("0912345678")
+
+
+# --- issue 8, item 6: verifying re-checks the registry -----------------------------------
+
+
+def change_phone_on_file(store: Store, id_no: str, phone: str | None) -> None:
+    store.persons[i(id_no)].phone = ph(phone) if phone else None
+
+
+def give_pass_to(store: Store, pass_no: str, id_no: str, name: str, phone: str) -> None:
+    store.persons[i(id_no)] = Person(name, ph(phone))
+    store.passes[p(pass_no)] = dataclasses.replace(store.passes[p(pass_no)], id_no=i(id_no))
+
+
+@pytest.mark.parametrize("by", ["code", "link"])
+async def test_a_code_sent_before_the_phone_on_file_changed_no_longer_verifies(service, store, by):
+    await request43(service)
+    code, token = last_code(store), last_token(store)
+    change_phone_on_file(store, ID43, "0933123456")
+
+    with pytest.raises(RequestStale) as caught:
+        if by == "code":
+            await service.check_code(holder(), ph(PHONE), code)
+        else:
+            await service.confirm_link(holder(), token)
+
+    assert "請以目前的資料重新取得驗證碼" in messages.render_error(caught.value)
+    assert "ask for a new code" in messages.render_error(caught.value, messages.EN)
+    record = store.record(p(P43))
+    assert record.verified_phone is None and status_of(record) is Status.UNVERIFIED
+    [request] = store.requests.values()
+    assert request.state is RequestState.STALE
+    with pytest.raises(RequestStale):  # closed: says so again, never verifies later
+        await service.check_code(holder(), ph(PHONE), code)
+    change_phone_on_file(store, ID43, PHONE)  # changed back: still closed
+    with pytest.raises(RequestStale):
+        await service.confirm_link(holder(), token)
+
+
+async def test_a_code_sent_before_the_pass_changed_holder_no_longer_verifies(service, store):
+    await request43(service)
+    code = last_code(store)
+    give_pass_to(store, P43, "A123456789", "新持證人", PHONE)  # same phone, another person
+
+    with pytest.raises(RequestStale):
+        await service.check_code(holder(), ph(PHONE), code)
+    assert store.record(p(P43)).verified_phone is None
+
+
+async def test_the_link_page_says_the_data_changed_without_closing_anything(service, store):
+    await request43(service)
+    token = last_token(store)
+    change_phone_on_file(store, ID43, "0933123456")
+    with pytest.raises(RequestStale):
+        await service.describe_link(token)
+    [request] = store.requests.values()
+    assert request.state is RequestState.LIVE  # a GET writes nothing
+
+
+async def test_a_closed_stale_request_no_longer_holds_the_r2_lock(service, store):
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43), ph("0912345678"))
+    first = last_code(store)
+    change_phone_on_file(store, ID43, "0933123456")  # the registry moves on meanwhile
+    new_holder = holder("sms:+886912345678")
+    with pytest.raises(RequestStale):
+        await service.check_code(new_holder, ph("0912345678"), first)
+    assert store.record(p(P43)).phone == ph("0933123456")  # R5 did not overwrite it
+
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43), ph("0912345678"))
+    await service.check_code(new_holder, ph("0912345678"), last_code(store))
+    assert store.record(p(P43)).phone == ph("0912345678")
+
+
+async def test_a_stale_request_is_closed_when_the_same_combination_asks_again(service, store):
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43), ph("0912345678"))
+    change_phone_on_file(store, ID43, "0912345678")  # the registry now has that number
+    await service.request_as_holder(holder("sms:+886912345678"), p(P43), i(ID43), ph("0912345678"))
+    states = sorted(r.state.value for r in store.requests.values())
+    assert states == ["live", "stale"]
+
+
+async def test_r5_an_operators_new_phone_still_verifies_when_the_registry_is_unchanged(
+    service, store
+):
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43), ph("0912345678"))
+    change_phone_on_file(store, "QQ12345671", "0933123456")  # someone else's row changed
+    await service.check_code(holder("sms:+886912345678"), ph("0912345678"), last_code(store))
+    assert store.record(p(P43)).phone == ph("0912345678")

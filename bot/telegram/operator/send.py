@@ -43,7 +43,9 @@ class OperatorSends:
                 await turn.say(messages.text("operator.send_usage", turn.language))
                 return
             pass_no, new_phone = parse_send(turn.args, self._regions)
-            record, phone = await self._verification.operator_target(pass_no, new_phone)
+            record, phone = await self._verification.operator_target(
+                pass_no, new_phone, operator=operator
+            )
             # What the operator may see of the pass (and the audit entry of their look).
             view = await self._chat.services.operators.get_pass(operator, record.pass_no)
             choice = SendChoice(

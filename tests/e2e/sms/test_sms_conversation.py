@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from bot.providers.console import ConsoleSender
-from core.model import Channel, Operator, Requester, Status
+from core.model import Channel, Requester, Status
 from core.status import status_of
 from core.values import PassNumber
 from tests.e2e.conftest import AppClient, services_of
@@ -142,11 +142,10 @@ async def test_a_code_expires_after_24_hours(client, phone, clock):
 
 async def test_a_bare_code_reply_to_an_operators_sms_needs_no_conversation(client, phone):
     services = services_of(client)
+    account, _ = await services.operators.add_operator("港務測試", "高雄港測試業者")
     operator = Requester(key="cli:test", channel=Channel.CLI, actor="test")
     await services.verification.request_as_operator(
-        Operator(id="op1", name="港務測試", company="高雄港測試業者"),
-        operator,
-        PassNumber.parse("KHPS113-000040"),
+        account.operator, operator, PassNumber.parse("KHPS113-000040")
     )
     assert "手機驗證完成！通行證 KHPS113-000040" in await phone.say(await last_code(client))
     assert await status(client, "KHPS113-000040") is Status.VERIFIED

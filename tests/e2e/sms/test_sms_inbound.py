@@ -356,6 +356,32 @@ def _full_width(digits: str) -> str:
     return "".join(chr(ord(d) - ord("0") + ord("０")) for d in digits)
 
 
+def _in_digits(code: str, zero: str) -> str:
+    return "".join(chr(ord(zero) + int(d)) for d in code)
+
+
+@pytest.mark.parametrize(
+    ("script", "zero"), [("arabic-indic", "٠"), ("devanagari", "०"), ("persian", "۰")]
+)
+async def test_a_right_code_in_other_digits_verifies_and_costs_no_try(client, phone, script, zero):
+    """Issue 8, item 14: phones with an Arabic, Persian or Hindi keyboard send the code in
+    their own digits; it is the same code, not a wrong guess."""
+    await phone.say("驗證", "KHPS113-000043", "QQ12345673\u200f", "1")  # with an RLM
+    code = await last_code(client)
+    assert "手機驗證完成" in await phone.say("\u200f" + _in_digits(code, zero))
+    async with services_of(client).engine.connect() as conn:
+        attempts = (await conn.execute(select(verification_requests.c.failed_attempts))).all()
+    assert attempts == [(0,)], script
+
+
+async def test_an_id_with_an_invisible_mark_is_taken_as_typed_without_it(client, phone):
+    await phone.say("驗證", "KHPS113-000043\u200b")
+    for mark in ("\u200f", "\u200b", "\ufeff"):
+        confirm = await phone.say("QQ12345673" + mark)
+        assert confirm.startswith("確定要取得KHPS113-000043人員通行證的手機驗證碼??"), mark
+        await phone.say("驗證", "KHPS113-000043")
+
+
 async def test_logs_carry_ids_and_masked_phones_never_bodies(client, phone, caplog):
     with caplog.at_level(logging.INFO):
         await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1")

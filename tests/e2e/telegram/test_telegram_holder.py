@@ -349,3 +349,56 @@ async def test_a_button_under_an_older_question_sends_nothing(user: TelegramUser
 
     assert "這個按鈕屬於較早的問題" in texts(stale)[0]
     assert await outbox_bodies(services_of(user.client)) == []
+
+
+# --- issue 8: invisible marks and other digits (item 14), someone else's code (item 3) ----
+
+
+def _devanagari(code: str) -> str:
+    return "".join(chr(ord("०") + int(d)) for d in code)
+
+
+async def test_an_id_with_a_direction_mark_and_a_code_in_devanagari_digits_verify(
+    user: TelegramUser,
+) -> None:
+    await user.say("/start")
+    await user.say(PASS_NO + "\u200b")
+    [ask_phone] = await user.say(ID_NO + "\u200f")  # as an Arabic keyboard leaves it
+    [question] = await user.say(PHONE)
+    await user.press(question, CONFIRM_DATA)
+
+    [verified] = await user.say(_devanagari(await latest_code(user.client)))
+
+    assert ask_phone["text"].startswith("請輸入通行證登錄的手機號碼")
+    assert verified["text"] == f"手機驗證完成！通行證 {PASS_NO} 已驗證手機 0960-123-411。"
+
+
+async def test_a_stranger_who_knows_pass_id_and_phone_cannot_lock_the_holder_out(
+    user: TelegramUser, fake: FakeTelegram
+) -> None:
+    question = await user.verify_until_confirm()
+    await user.press(question, CONFIRM_DATA)
+    code = await latest_code(user.client)
+    stranger = TelegramUser(user.client, fake, USER + 66, ids=user.ids)
+
+    stranger_question = await stranger.verify_until_confirm()
+    [told] = await stranger.press(stranger_question, CONFIRM_DATA)
+    guesses = [await stranger.say(f"{n:06d}") for n in range(6)]
+
+    assert told["text"].startswith("此通行證的驗證碼已經送到登記的手機。")
+    assert "點擊簡訊中的連結" in told["text"]
+    assert all(SENT not in texts(reply) for reply in guesses)
+    assert len(await outbox_bodies(services_of(user.client))) == 1  # no second code
+    [verified] = await user.say(code)  # the holder's five tries are all still there
+    assert verified["text"].startswith("手機驗證完成！")
+
+
+async def test_a_stranger_is_told_in_english_too(client: AppClient, fake: FakeTelegram) -> None:
+    holder = TelegramUser(client, fake, USER)
+    await holder.press(await holder.verify_until_confirm(), CONFIRM_DATA)
+    stranger = TelegramUser(client, fake, USER + 67, language_code="en", ids=holder.ids)
+
+    [told] = await stranger.press(await stranger.verify_until_confirm(), CONFIRM_DATA)
+
+    assert told["text"].startswith("A verification code for this pass was already sent")
+    assert "open the link in the SMS" in told["text"]

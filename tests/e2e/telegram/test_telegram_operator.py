@@ -441,7 +441,9 @@ async def test_send_to_a_new_phone_updates_the_person_after_the_code(
     assert await outbox_bodies(services_of(client), ON_FILE_E164) == []
     assert await person_phone(client, PASS_NO) == ON_FILE_E164  # not before verification
 
-    holder = Requester(key=f"sms:{NEW_E164}", channel=Channel.SMS, actor="sms:***678")
+    holder = Requester(
+        key=f"sms:{NEW_E164}", channel=Channel.SMS, actor="sms:***678", phone=Phone(NEW_E164)
+    )
     code = await latest_code(client, NEW_E164)
     verified = await services_of(client).verification.check_code(
         holder, Phone.parse(NEW_PHONE), code
@@ -658,3 +660,58 @@ async def test_operator_commands_in_a_group_get_the_private_chat_pointer(
     assert texts(fake.sent_messages(group)) == [
         "為保護您的個人資料，請在與本機器人的私人對話中進行手機驗證。"
     ]
+
+
+# --- issue 8, item 4: a new phone only for an owned pass -------------------------------------
+
+NEW_PHONE_NOT_OWNED = (
+    "TCPS113-000101 不是貴公司的所屬通行證，不能改用新的手機號碼，只能發送到預設手機號碼："
+    "/send TCPS113-000101。若需修改手機號碼，請洽該通行證的業者申請人。"
+)
+
+
+async def test_a_new_phone_for_another_companys_pass_is_refused(
+    linked: Linker, client: AppClient
+) -> None:
+    user, _ = await linked()
+
+    [refused] = await user.say(f"/send TCPS113-000101 {NEW_PHONE}")
+
+    assert refused["text"] == NEW_PHONE_NOT_OWNED
+    assert buttons(refused) == []  # nothing to confirm
+    assert await outbox_bodies(services_of(client), NEW_E164) == []
+    assert await person_phone(client, "TCPS113-000101") == "+886911222333"
+
+
+async def test_a_forged_button_cannot_send_another_companys_code_to_a_new_phone(
+    linked: Linker, client: AppClient, fake: FakeTelegram
+) -> None:
+    """Callback data comes from the client: a button made up with a new number for a pass
+    the operator does not own is refused by the use case itself."""
+    user, operator_id = await linked()
+    [question] = await user.say("/send TCPS113-000101")  # allowed: the phone on file
+    forged_data = f"op:s:{operator_id}:TCPS113-000101:n{NEW_E164}"
+    forged = {
+        **question,
+        "reply_markup": {"inline_keyboard": [[{"text": "確定", "callback_data": forged_data}]]},
+    }
+
+    await user.press(forged, forged_data)
+
+    assert shown(fake, user, question)["text"] == NEW_PHONE_NOT_OWNED
+    assert await outbox_bodies(services_of(client), NEW_E164) == []
+    assert await outbox_bodies(services_of(client), "+886911222333") == []
+    [entry] = await audit(client, "request.new_phone_refused")
+    assert entry["actor"] == f"operator:{operator_id}"
+
+
+async def test_an_admin_may_send_to_a_new_phone_for_any_pass(
+    linked: Linker, client: AppClient, fake: FakeTelegram
+) -> None:
+    user, operator_id = await linked("港務公司", admin=True)
+
+    [question] = await user.say(f"/send TCPS113-000101 {NEW_PHONE}")
+    await user.press(question, f"op:s:{operator_id}:TCPS113-000101:n{NEW_E164}")
+
+    assert shown(fake, user, question)["text"].startswith(SENT)
+    assert len(await outbox_bodies(services_of(client), NEW_E164)) == 1
