@@ -109,6 +109,14 @@ class VerificationRequest:
         return self.state is RequestState.LIVE and now < self.expires_at
 
 
+class Priority(enum.IntEnum):
+    """Which queued SMS leave first when the outbox is busy (lowest first)."""
+
+    OWN = 0  # a holder's own request or a reply to them: someone is waiting for it
+    NOTICE = 1  # a notice about one pass (suspension, expiry)
+    CAMPAIGN = 2  # bulk traffic: a verification campaign to every holder
+
+
 @dataclass(frozen=True, slots=True)
 class OutgoingSms:
     """An SMS that core wants sent; storage writes it to the outbox in the same

@@ -19,6 +19,7 @@ from core.model import (
     AuditEntry,
     OutgoingSms,
     PassRecord,
+    Priority,
     RequestState,
     Status,
     VerificationRequest,
@@ -96,7 +97,10 @@ class RequestRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
-    async def add(self, sms: OutgoingSms, at: datetime) -> None: ...
+    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = Priority.OWN) -> None:
+        """Queue ``sms``; the worker sends lower ``priority`` values first
+        (:class:`core.model.Priority`), and oldest first within one priority."""
+        ...
 
 
 class AuditRepository(Protocol):

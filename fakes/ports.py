@@ -41,6 +41,7 @@ class Store:
     passes: dict[PassNumber, PassRecord] = field(default_factory=dict)
     requests: dict[str, VerificationRequest] = field(default_factory=dict)
     outbox: list[tuple[OutgoingSms, datetime]] = field(default_factory=list)
+    outbox_priorities: list[int] = field(default_factory=list)  # one per outbox entry
     audit: list[AuditEntry] = field(default_factory=list)
     failures: list[tuple[str, datetime]] = field(default_factory=list)
     conversations: dict[str, Conversation] = field(default_factory=dict)
@@ -197,8 +198,9 @@ class FakeOutbox:
     def __init__(self, store: Store) -> None:
         self._s = store
 
-    async def add(self, sms: OutgoingSms, at: datetime) -> None:
+    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = 0) -> None:
         self._s.outbox.append((sms, at))
+        self._s.outbox_priorities.append(priority)
 
 
 class FakeAudit:

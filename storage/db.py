@@ -11,6 +11,12 @@ explicit ``sqlite+aiosqlite:///`` still means aiosqlite. A SQLite file gets one
 connection per process: SQLite has one writer at a time anyway, and waiting for the
 pool is an asyncio wait.
 
+The database file is made private before the first connection: created mode 0600
+(whatever the umask), or, when it exists, stripped of any group and other permission,
+and the same for its ``-wal`` and ``-shm`` files (SQLite creates those with the
+database file's mode). Verification requests and the outbox hold phones and ID
+numbers; a world-readable file would hand them to every local account.
+
 Its connections get WAL (readers do not block the writer), a 5-second wait for
 another connection's lock (a second process waits instead of failing; with the
 inline driver the wait is an asyncio wait, with aiosqlite SQLite's busy handler
@@ -25,6 +31,9 @@ same guarantee PostgreSQL's row locks give).
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -67,6 +76,7 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     """
     target = async_url(url)
     if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
+        make_private(Path(target.database or ""))
         # One connection per process: SQLite has one writer at a time anyway, and
         # waiting for the pool is an asyncio wait in turn, where a second connection
         # would poll for SQLite's write lock (aiosqlite: its busy handler sleeping in
@@ -104,3 +114,27 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+#: What SQLite keeps beside a database in WAL mode.
+SIDE_FILES = ("-wal", "-shm")
+
+
+def make_private(database: Path) -> None:
+    """Create ``database`` empty with mode 0600 if it does not exist (SQLite takes an
+    empty file for an empty database), and take group and other permissions away from
+    it and its WAL and shared-memory files if it does. Whatever cannot be done here (a
+    missing directory, a file another account owns) is left for SQLite to report when
+    it connects, or to whoever owns the file."""
+    try:
+        descriptor = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return
+    os.close(descriptor)
+    for path in (database, *(database.with_name(database.name + s) for s in SIDE_FILES)):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
+        except OSError:
+            continue

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.model import OutgoingSms, RequestState
+from core.model import OutgoingSms, Priority, RequestState
 from core.values import Phone
 from storage.tables import outbox, verification_requests
 
@@ -61,6 +61,7 @@ class QueuedSms:
     attempts: int
     created_at: datetime
     next_attempt_at: datetime
+    priority: int = Priority.OWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ def _queued(row: Any) -> QueuedSms:
         attempts=row.attempts,
         created_at=row.created_at,
         next_attempt_at=row.next_attempt_at,
+        priority=row.priority,
     )
 
 
@@ -99,10 +101,15 @@ class SqlOutboxRepository:
         self._conn = conn
         self.added = 0
 
-    async def add(self, sms: OutgoingSms, at: datetime) -> None:
+    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = Priority.OWN) -> None:
+        """Queue ``sms``: 0 a holder's own request or reply, 1 notices, 2 campaign
+        traffic (:class:`core.model.Priority`); lower values are claimed first."""
+        if priority < 0:
+            raise ValueError(f"priority must be 0 or more: {priority!r}")
         await self._conn.execute(
             _ADD,
             dict(
+                priority=int(priority),
                 kind=sms.kind,
                 to_phone=sms.to.e164,
                 body=sms.body,
@@ -140,7 +147,9 @@ class OutboxQueue:
     async def claim(
         self, worker_id: str, now: datetime, lease: timedelta, limit: int
     ) -> list[Claim]:
-        """Up to ``limit`` due rows, oldest first, now ``sending`` and leased to us.
+        """Up to ``limit`` due rows, now ``sending`` and leased to us: lowest
+        ``priority`` first (a holder waiting for a code goes before a campaign's
+        thousands), then oldest due first.
 
         Due: ``pending``, or ``sending`` under a lease that has expired (its worker
         died or hung); either way ``next_attempt_at <= now``. Taking over an expired
@@ -160,7 +169,7 @@ class OutboxQueue:
                 ),
                 outbox.c.next_attempt_at <= now,
             )
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .order_by(outbox.c.priority, outbox.c.next_attempt_at, outbox.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
         )
@@ -180,7 +189,7 @@ class OutboxQueue:
                 )
                 .returning(*outbox.c)
             )
-            rows = sorted(taken, key=lambda row: (row.next_attempt_at, row.id))
+            rows = sorted(taken, key=lambda row: (row.priority, row.next_attempt_at, row.id))
         return [Claim(_queued(row), token, lease_until) for row in rows]
 
     async def mark_sent(self, claim: Claim, provider_sid: str, status: str, now: datetime) -> bool:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Dialect,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -143,7 +144,23 @@ outbox = Table(
     Column("error_code", Text, nullable=True),
     Column("error_message", Text, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
+    # 0 a holder's own request or reply, 1 notices, 2 campaign traffic: claimed in
+    # priority order, then oldest first (storage.outbox.OutboxQueue.claim).
+    Column("priority", Integer, nullable=False, server_default=text("0")),
+    # When the message is no longer worth sending (a verification SMS: its code's
+    # expiry); transient provider errors are retried until then.
+    Column("expires_at", UtcDateTime, nullable=True),
+    # The full body, AES-GCM encrypted (storage.sealing); ``body`` holds a redacted
+    # copy. NULL once the provider accepted the message or it failed.
+    Column("sealed", LargeBinary, nullable=True),
+    # Who to tell when the SMS finally fails ("telegram:<chat>", "operator:<id>"),
+    # cleared once told (notified_at).
+    Column("notify_to", Text, nullable=True),
+    Column("notified_at", UtcDateTime, nullable=True),
     Index(None, "state", "next_attempt_at"),
+    Index(None, "state", "priority", "next_attempt_at"),
+    Index(None, "state", "notify_to"),
+    Index(None, "request_id"),
     Index(None, "provider_sid", unique=True),
 )
 

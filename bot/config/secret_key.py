@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from pathlib import Path
 
 from bot.config import Config, ConfigError
@@ -41,6 +42,7 @@ def _key_beside(database: Path) -> bytes:
     try:
         if not path.exists():
             _create_key_file(path)
+        _make_private(path)
         key = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(
@@ -53,6 +55,15 @@ def _key_beside(database: Path) -> bytes:
             "generate a new key (codes and links already sent will stop working)",
         )
     return key.encode()
+
+
+def _make_private(path: Path) -> None:
+    """A key file copied in with a loose mode (0644) is made 0600: the key decrypts
+    queued SMS bodies and proves codes and links."""
+    with contextlib.suppress(OSError):  # not ours to change: reading it still works
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(0o600)
 
 
 def _create_key_file(path: Path) -> None:

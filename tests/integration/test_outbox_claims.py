@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.providers.twilio_sender import TwilioSender
 from bot.sms.outbox_worker import OutboxTuning, OutboxWorker
 from core.clock import SystemClock
-from core.model import OutgoingSms, RequestState
+from core.model import OutgoingSms, Priority, RequestState
 from fakes.twilio_api import FakeTwilio
 from storage.outbox import OutboxQueue
 from storage.tables import outbox, verification_requests
@@ -86,6 +86,34 @@ async def test_claim_respects_the_limit(
     assert [c.row.sms.body for c in first] == ["sms 0", "sms 1"]
     assert [c.row.sms.body for c in rest] == ["sms 2", "sms 3", "sms 4"]
     assert await queue.claim("w1", T0, LEASE, limit=0) == []
+
+
+async def test_a_holders_code_is_claimed_before_a_thousand_queued_campaign_sms(
+    engine: AsyncEngine, uow_factory: SqlUnitOfWorkFactory
+) -> None:
+    """A campaign queued 1,000 SMS first; a holder who then asks for a code must not
+    wait behind them (priority 0 before 1 before 2, oldest first within one)."""
+    async with uow_factory() as uow:
+        for n in range(1000):
+            sms = OutgoingSms(to=PHONE_B, body=f"campaign {n}", kind="campaign")
+            await uow.outbox.add(sms, T0, priority=Priority.CAMPAIGN)
+        await uow.outbox.add(OutgoingSms(to=PHONE_B, body="notice"), T0, priority=1)
+        await uow.outbox.add(OutgoingSms(to=PHONE_A, body="your code"), T0 + SECOND)
+        await uow.commit()
+    queue = OutboxQueue(engine)
+
+    first = await queue.claim("w1", T0 + SECOND, LEASE, limit=3)
+
+    assert [c.row.sms.body for c in first] == ["your code", "notice", "campaign 0"]
+    assert [c.row.priority for c in first] == [0, 1, 2]
+    rest = await queue.claim("w1", T0 + SECOND, LEASE, limit=2)
+    assert [c.row.sms.body for c in rest] == ["campaign 1", "campaign 2"]
+
+
+async def test_a_negative_priority_is_refused(uow_factory: SqlUnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        with pytest.raises(ValueError, match="priority"):
+            await uow.outbox.add(OutgoingSms(to=PHONE_A, body="x"), T0, priority=-1)
 
 
 async def test_finished_rows_are_never_claimed(
