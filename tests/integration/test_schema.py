@@ -42,7 +42,7 @@ def test_unsupported_url_is_refused() -> None:
 async def test_upgrade_from_empty_builds_the_schema(empty_engine: AsyncEngine) -> None:
     assert await current_revision(empty_engine) is None
     await upgrade(empty_engine)
-    assert await current_revision(empty_engine) == head_revision() == "0002"
+    assert await current_revision(empty_engine) == head_revision() == "0005"
     async with empty_engine.connect() as conn:
         names = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert names >= TABLES
