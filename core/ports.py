@@ -9,7 +9,7 @@ crash never leaves an SMS queued for a request that does not exist, or the rever
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -25,6 +25,7 @@ from core.model import (
     VerificationRequest,
 )
 from core.operator_accounts import OperatorAccount
+from core.opt_outs import OptOut
 from core.values import IdNumber, PassNumber, Phone
 
 
@@ -175,6 +176,27 @@ class InboundRepository(Protocol):
     async def remember(self, channel: str, message_id: str, reply: str) -> None: ...
 
 
+class OptOutRepository(Protocol):
+    """Phones that asked for no SMS (:mod:`core.opt_outs`), by E.164 number. Storage
+    also offers the table to SQL that selects many phones at once (campaigns)."""
+
+    async def get(self, phone: Phone) -> OptOut | None: ...
+
+    async def is_opted_out(self, phone: Phone) -> bool: ...
+
+    async def among(self, phones: Iterable[Phone]) -> set[Phone]:
+        """The opted-out ones of ``phones``."""
+        ...
+
+    async def add(self, opt_out: OptOut) -> bool:
+        """Record an opt-out; ``False`` (and the earlier record kept) if there was one."""
+        ...
+
+    async def remove(self, phone: Phone) -> bool:
+        """Opt back in; ``False`` if the phone had not opted out."""
+        ...
+
+
 class UnitOfWork(Protocol):
     # Read-only members, so an implementation may hold more specific repositories.
     @property
@@ -193,6 +215,8 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditRepository: ...
     @property
     def failures(self) -> FailureRepository: ...
+    @property
+    def opt_outs(self) -> OptOutRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

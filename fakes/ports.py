@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
@@ -25,6 +25,7 @@ from core.model import (
     VerificationRequest,
 )
 from core.operator_accounts import OperatorAccount
+from core.opt_outs import OptOut
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
 
@@ -47,6 +48,7 @@ class Store:
     conversations: dict[str, Conversation] = field(default_factory=dict)
     inbound: dict[tuple[str, str], str | None] = field(default_factory=dict)
     operators: dict[str, OperatorAccount] = field(default_factory=dict)
+    opt_outs: dict[Phone, OptOut] = field(default_factory=dict)
     commits: int = 0
 
     def add_pass(
@@ -318,6 +320,29 @@ class FakeInbound:
         self._s.inbound[channel, message_id] = reply
 
 
+class FakeOptOuts:
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    async def get(self, phone: Phone) -> OptOut | None:
+        return self._s.opt_outs.get(phone)
+
+    async def is_opted_out(self, phone: Phone) -> bool:
+        return phone in self._s.opt_outs
+
+    async def among(self, phones: Iterable[Phone]) -> set[Phone]:
+        return {phone for phone in phones if phone in self._s.opt_outs}
+
+    async def add(self, opt_out: OptOut) -> bool:
+        if opt_out.phone in self._s.opt_outs:
+            return False
+        self._s.opt_outs[opt_out.phone] = opt_out
+        return True
+
+    async def remove(self, phone: Phone) -> bool:
+        return self._s.opt_outs.pop(phone, None) is not None
+
+
 class FakeUnitOfWork:
     def __init__(self, committed: Store) -> None:
         self._committed = committed
@@ -332,6 +357,7 @@ class FakeUnitOfWork:
         self.conversations = FakeConversations(self._work)
         self.inbound = FakeInbound(self._work)
         self.operators = FakeOperators(self._work)
+        self.opt_outs = FakeOptOuts(self._work)
         return self
 
     async def __aexit__(

@@ -220,3 +220,15 @@ operators = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
 )
+
+sms_opt_outs = Table(
+    "sms_opt_outs",
+    metadata,
+    # One row per phone (E.164) that asked for no SMS, by an opt-out word or the
+    # provider's opt-out error; an opt-in word deletes it. Joinable with persons.phone
+    # and outbox.to_phone, so a selection can leave opted-out phones out in SQL.
+    Column("phone", Text, primary_key=True),
+    Column("opted_out_at", UtcDateTime, nullable=False),
+    Column("source", Text, nullable=False),  # keyword | provider
+    Column("reason", Text, nullable=False),  # the word (STOP) or the error code (21610)
+)

@@ -23,6 +23,7 @@ from storage.audit import SqlAuditRepository, SqlFailureRepository
 from storage.conversations import SqlConversationRepository
 from storage.inbound import SqlInboundRepository
 from storage.operators import SqlOperatorRepository
+from storage.opt_outs import SqlOptOutRepository
 from storage.outbox import SqlOutboxRepository
 from storage.passes import SqlPassRepository
 from storage.requests import SqlRequestRepository
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
     conversations: SqlConversationRepository
     inbound: SqlInboundRepository
     operators: SqlOperatorRepository
+    opt_outs: SqlOptOutRepository
 
     def __init__(
         self, engine: AsyncEngine, outbox_listeners: tuple[OutboxListener, ...] = ()
@@ -81,6 +83,7 @@ class SqlUnitOfWork:
         self.conversations = SqlConversationRepository(conn)
         self.inbound = SqlInboundRepository(conn)
         self.operators = SqlOperatorRepository(conn)
+        self.opt_outs = SqlOptOutRepository(conn)
         return self
 
     async def __aexit__(
