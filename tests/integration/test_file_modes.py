@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bot.secret_key import resolve_secret_key
 from sqlalchemy import text
 
 from bot.config import load_config
+from bot.config.secret_key import resolve_secret_key
 from storage.db import create_engine
 from storage.migrate import upgrade
 
