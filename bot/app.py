@@ -9,13 +9,17 @@ each channel module registers its own routes and background tasks.
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from sqlalchemy import text
 
 from bot import housekeeping
 from bot.config import Config
+from bot.logs import log_context
 from bot.services import CONFIG, SERVICES, Overrides, close_services, open_services
 from bot.sms import inbound as sms_inbound
 from bot.sms import outbox_worker
@@ -26,11 +30,17 @@ from bot.web import dev_inbox, link_page
 
 log = logging.getLogger(__name__)
 
+REQUEST_ID_HEADER = "X-Request-Id"
+#: An id a proxy in front may have given the request: kept if it looks like one.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
 
 def create_app(
     config: Config, *, demo: bool = False, overrides: Overrides | None = None
 ) -> web.Application:
-    app = web.Application(client_max_size=config.server.max_body_bytes)
+    app = web.Application(
+        client_max_size=config.server.max_body_bytes, middlewares=[request_ids]
+    )
     app[CONFIG] = config
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -62,3 +72,20 @@ async def healthz(request: web.Request) -> web.Response:
         log.exception("health check: database unreachable")
         return web.json_response({"status": "error", "database": "unreachable"}, status=503)
     return web.json_response({"status": "ok", "database": "ok"})
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every log line written while a request is handled names it (``request_id``), and
+    the response carries the id back, so one request can be followed from the proxy's
+    log to ours. A proxy's ``X-Request-Id`` is reused; otherwise one is made."""
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+    with log_context(request_id=request_id):
+        try:
+            response = await handler(request)
+        except web.HTTPException as error:
+            error.headers[REQUEST_ID_HEADER] = request_id
+            raise
+    response.headers[REQUEST_ID_HEADER] = request_id
+    return response

@@ -12,12 +12,16 @@ the whole of a Telegram and an SMS verification for every secret.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 from bot.config import Config, Secret
 
@@ -38,6 +42,25 @@ _PATTERNS = (
 )
 
 
+#: Ids of what the current task is handling (``request_id`` of an HTTP request,
+#: ``update_id`` of a Telegram update), added to every line logged while it runs.
+_CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("log_context")
+
+
+@contextlib.contextmanager
+def log_context(**ids: str | int) -> Iterator[None]:
+    """Add ``ids`` to every line logged in this task (and tasks it starts) until exit."""
+    token = _CONTEXT.set({**_CONTEXT.get({}), **{k: str(v) for k, v in ids.items()}})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def context_ids() -> dict[str, str]:
+    return dict(_CONTEXT.get({}))
+
+
 class RedactingFormatter(logging.Formatter):
     """A formatter that replaces every known secret, and anything shaped like one, with
     ``***`` in the finished line (message, arguments and traceback alike)."""
@@ -48,7 +71,11 @@ class RedactingFormatter(logging.Formatter):
         self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.redact(super().format(record))
+        line = super().format(record)
+        ids = context_ids()
+        if ids:
+            line += " [" + " ".join(f"{k}={v}" for k, v in sorted(ids.items())) + "]"
+        return self.redact(line)
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -56,6 +83,24 @@ class RedactingFormatter(logging.Formatter):
         text = _PATTERNS[0].sub(MASK, text)
         text = _PATTERNS[1].sub(MASK, text)
         return _PATTERNS[2].sub(lambda m: f"{m.group(1)}:{MASK}", text)
+
+
+class JsonFormatter(RedactingFormatter):
+    """One JSON object a line, for a log shipper: ``time`` (UTC, ISO 8601), ``level``,
+    ``logger``, ``message``, the ids of :func:`log_context`, and ``exception`` when there
+    is one; every string redacted as in the text format."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self.redact(record.getMessage()),
+            **context_ids(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def config_secrets(config: Config) -> Iterator[str]:
@@ -91,7 +136,9 @@ def configure_logging(
     """Send the process's log to ``stream`` (stderr by default) through the redacting
     formatter; return the handler so a caller (or a test) can remove it again."""
     handler = _Handler(stream)
-    handler.setFormatter(RedactingFormatter(config_secrets(config)))
+    secrets = config_secrets(config)
+    json_lines = config.logging.format == "json"
+    handler.setFormatter(JsonFormatter(secrets) if json_lines else RedactingFormatter(secrets))
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:
         root.removeHandler(old)

@@ -129,6 +129,8 @@ class LoggingConfig(Section):
     level: str = field(
         default="INFO", metadata=rule(checks.one_of("DEBUG", "INFO", "WARNING", "ERROR"))
     )
+    #: ``text`` for a person at a terminal; ``json`` (one object a line) for a log shipper.
+    format: str = field(default="text", metadata=rule(checks.one_of("text", "json")))
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.config import ConfigError, TelegramConfig
+from bot.logs import log_context
 from bot.services import CONFIG, SERVICES, Services
 from bot.telegram import holder as telegram_holder
 from bot.telegram.guard import Guard
@@ -169,7 +170,8 @@ async def webhook(request: web.Request) -> web.Response:
     update = _parse_update(body, application)
     if update is None:
         return web.Response(status=400)
-    await application.process_update(update)  # handlers' errors go to the error handler
+    with log_context(update_id=update.update_id):
+        await application.process_update(update)  # handlers' errors go to the error handler
     return web.Response()
 
 
