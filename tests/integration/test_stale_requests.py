@@ -13,7 +13,7 @@ import pytest
 from core.codes import SecretHasher, SystemSecrets
 from core.errors import AlreadyRequested, RequestStale
 from core.model import Channel, Operator, Requester, RequestState
-from core.operators import OperatorService
+from core.operator_lifecycle import OperatorLifecycle
 from core.values import IdNumber, PassNumber, Phone
 from core.verification import Policy, VerificationService
 from fakes.clock import FakeClock
@@ -62,7 +62,7 @@ async def setup(uow_factory: SqlUnitOfWorkFactory) -> Setup:
     """The demo registry, imported for real, and an operator of its company."""
     assert (await import_registry(uow_factory, DEMO_REGISTRY)).committed
     clock, hasher = FakeClock(), SecretHasher(b"i" * 32)
-    operators = OperatorService(uow_factory, clock, hasher, SystemSecrets())
+    operators = OperatorLifecycle(uow_factory, clock, hasher, SystemSecrets())
     account, _ = await operators.add_operator("王小明", "高雄港測試業者")
     service = VerificationService(
         uow_factory, clock, hasher, Secrets(), Policy("https://pp.example.tw")

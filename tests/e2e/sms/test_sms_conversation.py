@@ -142,7 +142,7 @@ async def test_a_code_expires_after_24_hours(client, phone, clock):
 
 async def test_a_bare_code_reply_to_an_operators_sms_needs_no_conversation(client, phone):
     services = services_of(client)
-    account, _ = await services.operators.add_operator("港務測試", "高雄港測試業者")
+    account, _ = await services.operator_lifecycle.add_operator("港務測試", "高雄港測試業者")
     operator = Requester(key="cli:test", channel=Channel.CLI, actor="test")
     await services.verification.request_as_operator(
         account.operator, operator, PassNumber.parse("KHPS113-000040")
