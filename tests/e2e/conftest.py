@@ -11,9 +11,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.app import create_app
+from bot.bootstrap import Overrides
 from bot.config import Config, load_config
 from bot.providers.console import ConsoleSender
-from bot.services import SERVICES, Overrides, Services
+from bot.services import SERVICES, Services
 from fakes.clock import FakeClock
 
 PUBLIC_BASE_URL = "https://pp.example.tw"
