@@ -26,19 +26,18 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scratch import scratch_database_url  # noqa: E402
+from bot.bootstrap import Database, database_for  # noqa: E402
+from bot.config import load_config  # noqa: E402
 from core.values import id_check_digit_ok  # noqa: E402
-from storage.db import create_engine  # noqa: E402
 from storage.importer import import_registry  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
 from storage.registry_csv import OPTIONAL_COLUMNS, REQUIRED_COLUMNS  # noqa: E402
 
 HEADER = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
@@ -85,29 +84,16 @@ def write_registry(path: Path, rows: int) -> None:
             )
 
 
-async def fresh_engine(
+@asynccontextmanager
+async def fresh_database(
     backend: str, workdir: Path, postgres_url: str | None
-) -> tuple[AsyncEngine, Callable[[], Awaitable[None]]]:
-    """A migrated, empty database, and the coroutine function that removes it."""
-    if backend == "sqlite":
-        engine = create_engine(f"sqlite:///{workdir / f'{uuid.uuid4().hex}.db'}")
-        await upgrade(engine)
-        return engine, engine.dispose
-    assert postgres_url
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_url)
-    async with admin.begin() as conn:
-        await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = create_engine(postgres_url, connect_args={"server_settings": {"search_path": schema}})
-    await upgrade(engine)
-
-    async def cleanup() -> None:
-        await engine.dispose()
-        async with admin.begin() as conn:
-            await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.dispose()
-
-    return engine, cleanup
+) -> AsyncIterator[Database]:
+    """A migrated, empty database from the composition root, removed afterwards."""
+    server = postgres_url if backend == "postgres" else None
+    async with scratch_database_url(workdir, server) as url:
+        config = load_config(None, {"PORTPASS_DATABASE_URL": url}, cwd=workdir)
+        async with database_for(config) as database:
+            yield database
 
 
 def peak_rss_mib() -> float:
@@ -121,8 +107,8 @@ async def run_case(rows: int, backend: str, postgres_url: str | None) -> dict[st
         write_registry(csv_path, rows)
         rss_before = peak_rss_mib()
 
-        engine, cleanup = await fresh_engine(backend, workdir, postgres_url)
-        try:
+        async with fresh_database(backend, workdir, postgres_url) as database:
+            engine = database.engine
             started = time.perf_counter()
             report = await import_registry(engine, csv_path)
             seconds = time.perf_counter() - started
@@ -134,17 +120,12 @@ async def run_case(rows: int, backend: str, postgres_url: str | None) -> dict[st
             reimport_seconds = time.perf_counter() - started
             if not (report.committed and report.passes.unchanged == rows):
                 raise RuntimeError(f"re-import failed: {report.passes}, {report.errors[:5]}")
-        finally:
-            await cleanup()
 
-        engine, cleanup = await fresh_engine(backend, workdir, postgres_url)
-        try:
+        async with fresh_database(backend, workdir, postgres_url) as database:
             tracemalloc.start()
-            await import_registry(engine, csv_path)
+            await import_registry(database.engine, csv_path)
             _, traced_peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
-        finally:
-            await cleanup()
     return {
         "rows": rows,
         "backend": backend,

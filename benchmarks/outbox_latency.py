@@ -27,22 +27,20 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scratch import scratch_database_url  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.services import SERVICES  # noqa: E402
 from core.model import Channel, Requester  # noqa: E402
 from core.values import IdNumber, PassNumber, Phone  # noqa: E402
 from fakes.twilio_api import FakeTwilio  # noqa: E402
-from storage.db import create_engine  # noqa: E402
 from storage.importer import import_registry  # noqa: E402
 
 HOLDER_ID, HOLDER_PHONE = "QQ12345671", "0960123411"
@@ -74,25 +72,13 @@ def write_registry(path: Path, passes: int) -> list[str]:
     return numbers
 
 
-async def postgres_database(url: str, name: str, *, drop: bool = False) -> str:
-    """Create (or drop) database ``name`` next to ``url``'s; returns its URL."""
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            verb = "DROP DATABASE IF EXISTS" if drop else "CREATE DATABASE"
-            await conn.exec_driver_sql(f'{verb} "{name}"')
-    finally:
-        await engine.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
 async def run(requests: int, postgres_url: str | None, workdir: Path) -> list[float]:
+    async with scratch_database_url(workdir, postgres_url) as database:
+        return await measure(requests, database, workdir)
+
+
+async def measure(requests: int, database: str, workdir: Path) -> list[float]:
     fake = await TimedFakeTwilio().start()
-    scratch = f"portpass_bench_{uuid.uuid4().hex[:12]}"
-    if postgres_url:
-        database = await postgres_database(postgres_url, scratch)
-    else:
-        database = f"sqlite:///{workdir / 'bench.db'}"
     env = {
         "PORTPASS_DATABASE_URL": database,
         "PORTPASS_SERVER_PUBLIC_BASE_URL": "https://pp.example.tw",
@@ -129,8 +115,6 @@ async def run(requests: int, postgres_url: str | None, workdir: Path) -> list[fl
     finally:
         await runner.cleanup()
         await fake.close()
-        if postgres_url:
-            await postgres_database(postgres_url, scratch, drop=True)
     return latencies
 
 

@@ -41,15 +41,12 @@ import aiohttp
 from sqlalchemy import func, select, update
 from twilio.request_validator import RequestValidator
 
-from core.codes import SecretHasher, SystemSecrets
+from bot.bootstrap import database_for, services_for
+from bot.config import Config, load_config
 from core.model import Channel, Requester
 from core.values import IdNumber, PassNumber, Phone
-from core.verification import Policy, VerificationService
-from storage.db import create_engine
 from storage.importer import import_registry
-from storage.migrate import upgrade
 from storage.tables import outbox, passes
-from storage.uow import SqlUnitOfWorkFactory
 
 PUBLIC = "https://pp.example.tw"
 TOKEN = "bench-twilio-auth-token"
@@ -85,8 +82,24 @@ def phone_of(n: int) -> str:
     return f"+8869{10000000 + n:08d}"
 
 
+def bench_env(db: Path) -> dict[str, str]:
+    """The configuration of the server under test, which the preparation shares."""
+    return {
+        "PORTPASS_DATABASE_URL": f"sqlite:///{db}",
+        "PORTPASS_SERVER_PUBLIC_BASE_URL": PUBLIC,
+        "PORTPASS_SECURITY_SECRET_KEY": SECRET,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "PORTPASS_LOGGING_LEVEL": "WARNING",
+    }
+
+
+def bench_config(db: Path) -> Config:
+    return load_config(None, bench_env(db), cwd=db.parent)
+
+
 async def prepare(db: Path, holders: int) -> list[tuple[str, str]]:
-    """The registry and one live request per holder: (phone, code) pairs."""
+    """The registry and one live request per holder: (phone, code) pairs, made by the
+    services the server will run on (from the same composition root and config)."""
     csv_path = db.with_suffix(".csv")
     with csv_path.open("w", encoding="utf-8") as f:
         f.write("pass_no,id_no,name,phone,valid_from,valid_to,company\n")
@@ -95,27 +108,18 @@ async def prepare(db: Path, holders: int) -> list[tuple[str, str]]:
                 f"KHPS113-{n:06d},BENCH{n:06d},holder{n},0{phone_of(n)[4:]},"
                 "2026/01/01,2030/12/31,bench\n"
             )
-    engine = create_engine(f"sqlite:///{db}")
-    await upgrade(engine)
-    await import_registry(engine, csv_path)
-    service = VerificationService(
-        SqlUnitOfWorkFactory(engine),
-        _Clock(),
-        SecretHasher(SECRET.encode()),
-        SystemSecrets(),
-        Policy(public_base_url=PUBLIC),
-    )
-    for n in range(holders):
-        await service.request_as_holder(
-            Requester(key=f"bench:{n}", channel=Channel.SMS, actor="bench"),
-            PassNumber(f"KHPS113-{n:06d}"),
-            IdNumber(f"BENCH{n:06d}"),
-            Phone(phone_of(n)),
-        )
-    async with engine.begin() as conn:
-        rows = (await conn.execute(select(outbox.c.to_phone, outbox.c.body))).all()
-        await conn.execute(update(outbox).values(state="sent"))
-    await engine.dispose()
+    async with services_for(bench_config(db)) as services:
+        await import_registry(services.engine, csv_path)
+        for n in range(holders):
+            await services.verification.request_as_holder(
+                Requester(key=f"bench:{n}", channel=Channel.SMS, actor="bench"),
+                PassNumber(f"KHPS113-{n:06d}"),
+                IdNumber(f"BENCH{n:06d}"),
+                Phone(phone_of(n)),
+            )
+        async with services.engine.begin() as conn:
+            rows = (await conn.execute(select(outbox.c.to_phone, outbox.c.body))).all()
+            await conn.execute(update(outbox).values(state="sent"))
     pairs = []
     for to, body in rows:
         match = re.search(r"驗證碼(\d{6})", body)
@@ -127,20 +131,9 @@ async def prepare(db: Path, holders: int) -> list[tuple[str, str]]:
 async def count_verified(db: Path) -> int:
     """Passes verified, to check that every 200 answered was a verification (an error
     reply is a 200 with TwiML too)."""
-    engine = create_engine(f"sqlite:///{db}")
-    try:
-        async with engine.connect() as conn:
-            query = select(func.count()).where(passes.c.verified_phone.is_not(None))
-            return int((await conn.execute(query)).scalar_one())
-    finally:
-        await engine.dispose()
-
-
-class _Clock:
-    def now(self):  # type: ignore[no-untyped-def]
-        from datetime import UTC, datetime
-
-        return datetime.now(UTC)
+    async with database_for(bench_config(db)) as database, database.engine.connect() as conn:
+        query = select(func.count()).where(passes.c.verified_phone.is_not(None))
+        return int((await conn.execute(query)).scalar_one())
 
 
 def signed_calls(pairs: Sequence[tuple[str, str]]) -> list[Call]:
@@ -272,14 +265,7 @@ async def main() -> None:
         tput_calls, rate_calls = calls[: args.requests], calls[args.requests :]
 
         app_port, bare_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "PORTPASS_DATABASE_URL": f"sqlite:///{db}",
-            "PORTPASS_SERVER_PUBLIC_BASE_URL": PUBLIC,
-            "PORTPASS_SECURITY_SECRET_KEY": SECRET,
-            "TWILIO_AUTH_TOKEN": TOKEN,
-            "PORTPASS_LOGGING_LEVEL": "WARNING",
-        }
+        env = {**os.environ, **bench_env(db)}
         app = start([sys.executable, "-m", "bot.cli", "serve", "--port", str(app_port)], env, ROOT)
         bare = start([sys.executable, "-c", BARE_SERVER, str(bare_port)], env, ROOT)
         try:

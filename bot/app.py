@@ -2,8 +2,9 @@
 
 ``create_app(config)`` is used by ``portpass serve`` and by the tests (which pass a
 fake clock, a seeded secret source or a sender of their own in ``overrides``). The
-services are opened in ``cleanup_ctx`` at start and closed at stop, never at import;
-each channel module registers its own routes and background tasks.
+services come from the composition root (:mod:`bot.bootstrap`), opened in
+``cleanup_ctx`` at start and closed at stop, never at import; each channel module
+registers its own routes and background tasks.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from aiohttp.typedefs import Handler
 from sqlalchemy import text
 
 from bot import housekeeping
+from bot.bootstrap import Overrides, close_services, open_services
 from bot.config import Config
 from bot.logs import log_context
-from bot.services import CONFIG, SERVICES, Overrides, close_services, open_services
+from bot.services import CONFIG, SERVICES
 from bot.sms import inbound as sms_inbound
 from bot.sms import outbox_worker
 from bot.sms import status as sms_status

@@ -25,13 +25,10 @@ from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
 
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import create_engine
 from storage.registry_csv import HeaderError, RegistryReader, RowError
 from storage.registry_merge import Counts, RegistryMerge
-from storage.uow import SqlUnitOfWorkFactory
 
 CHUNK_ROWS = 1000
 MAX_ERRORS = 1000  # row errors kept for the report; beyond it they are only counted
@@ -76,7 +73,7 @@ class ImportReport:
 
 
 async def import_registry(
-    target: AsyncEngine | SqlUnitOfWorkFactory | str | URL,
+    engine: AsyncEngine,
     path: str | PathLike[str],
     *,
     dry_run: bool = False,
@@ -85,7 +82,9 @@ async def import_registry(
     now: datetime | None = None,
     max_errors: int = MAX_ERRORS,
 ) -> ImportReport:
-    """Import ``path`` (UTF-8, with or without BOM; columns in any order).
+    """Import ``path`` (UTF-8, with or without BOM; columns in any order) into the
+    migrated database behind ``engine``, on a connection of its own; the caller owns
+    the engine.
 
     Columns: ``pass_no, id_no, name, phone, valid_from, valid_to, company`` and the
     optional ``verified_phone``. An empty ``phone`` means no phone on file (R6).
@@ -95,21 +94,6 @@ async def import_registry(
     own verifications. Errors beyond the first ``max_errors`` (by line) are only
     counted (``ImportReport.errors_omitted``).
     """
-    if isinstance(target, str | URL):
-        engine = create_engine(target)
-        try:
-            return await import_registry(
-                engine,
-                path,
-                dry_run=dry_run,
-                skip_invalid=skip_invalid,
-                regions=tuple(regions),
-                now=now,
-                max_errors=max_errors,
-            )
-        finally:
-            await engine.dispose()
-    engine = target.engine if isinstance(target, SqlUnitOfWorkFactory) else target
     report = ImportReport(dry_run=dry_run)
     file = await asyncio.to_thread(open, path, encoding="utf-8-sig", newline="")
     try:

@@ -8,6 +8,7 @@ connection we opened, the recipe Alembic documents for asyncio drivers.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -33,6 +34,7 @@ def alembic_config(url: str | URL | None = None) -> Config:
     return config
 
 
+@cache  # the revision files do not change while a process runs
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -41,7 +43,10 @@ async def upgrade(target: str | URL | AsyncEngine, revision: str = "head") -> No
     """Upgrade the database at ``target`` (a URL, or an engine the caller owns).
 
     All revisions run in one transaction: on PostgreSQL and SQLite, DDL is
-    transactional, so a failed upgrade leaves the schema where it was.
+    transactional, so a failed upgrade leaves the schema where it was. A database
+    already at head is left alone without running Alembic's command, which would load
+    its environment and every revision file again: every start and CLI command
+    upgrades, and nearly always there is nothing to do.
     """
     engine = target if isinstance(target, AsyncEngine) else create_engine(target)
     config = alembic_config()
@@ -62,5 +67,9 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 def _upgrade(connection: Connection, config: Config, revision: str) -> None:
+    if revision == "head":
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None and current == head_revision():
+            return
     config.attributes["connection"] = connection
     command.upgrade(config, revision)

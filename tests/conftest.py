@@ -8,7 +8,9 @@ Fixtures, from the bottom up:
   ``postgres`` and skipped, saying why, when the variable is unset — unless
   ``PORTPASS_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), when they fail instead.
 * ``empty_engine`` — an ``AsyncEngine`` on that database, nothing migrated.
-* ``engine`` — the same, migrated to head.
+* ``engine`` — the same, migrated to head. On SQLite the file starts as a copy of
+  one migrated once per session (:mod:`tests.database_templates`): migrating each
+  test's file anew was most of what these tests cost.
 * ``uow_factory`` — a :class:`storage.uow.SqlUnitOfWorkFactory` on ``engine``.
 """
 
@@ -27,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
+from tests.database_templates import build_migrated, copy_template
 
 POSTGRES_URL_ENV = "PORTPASS_TEST_POSTGRES_URL"
 REQUIRE_ENV = "PORTPASS_REQUIRE_POSTGRES"
@@ -88,9 +91,20 @@ async def empty_engine(backend: Backend) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head, once per session, for ``engine`` to copy."""
+    return build_migrated(tmp_path_factory.mktemp("templates") / "migrated.db")
+
+
 @pytest.fixture
-async def engine(empty_engine: AsyncEngine) -> AsyncEngine:
-    await upgrade(empty_engine)
+async def engine(backend: Backend, empty_engine: AsyncEngine, migrated_sqlite: Path) -> AsyncEngine:
+    if backend.name == "sqlite":
+        # ``empty_engine`` has not connected yet (engines connect on first use), so
+        # the file it opens is the migrated copy.
+        copy_template(migrated_sqlite, Path(empty_engine.url.database or ""))
+    else:
+        await upgrade(empty_engine)
     return empty_engine
 
 

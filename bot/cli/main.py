@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.bootstrap import database_for
 from bot.cli.check_config import check_config
 from bot.cli.operator import add_operator_parser, run_operator
 from bot.cli.status_report import STATES, print_status
@@ -21,7 +22,6 @@ from core.errors import InvalidInput
 from core.values import PassNumber
 from storage.backup import BackupError, backup_sqlite
 from storage.importer import ImportReport, import_registry
-from storage.migrate import upgrade
 
 log = logging.getLogger("portpass")
 
@@ -110,7 +110,8 @@ async def _serve(args: argparse.Namespace, config: Config) -> int:
 async def _db(args: argparse.Namespace, config: Config) -> int:
     if args.db_command == "backup":
         return await _backup(args.path, config)
-    await upgrade(config.database.url)
+    async with database_for(config):  # opening it migrates it
+        pass
     print("database is at the newest schema")
     return 0
 
@@ -131,14 +132,14 @@ async def _backup(path: Path, config: Config) -> int:
 async def _import(args: argparse.Namespace, config: Config) -> int:
     if not args.file.is_file():
         raise CliError(f"no such file: {args.file}")
-    await upgrade(config.database.url)
-    report = await import_registry(
-        config.database.url,
-        args.file,
-        dry_run=args.dry_run,
-        skip_invalid=args.skip_invalid,
-        regions=config.phone.allowed_regions,
-    )
+    async with database_for(config) as database:
+        report = await import_registry(
+            database.engine,
+            args.file,
+            dry_run=args.dry_run,
+            skip_invalid=args.skip_invalid,
+            regions=config.phone.allowed_regions,
+        )
     _print_import(report, args.file)
     return 0 if report.committed or (args.dry_run and report.ok) else 1
 
@@ -167,15 +168,15 @@ async def _status(args: argparse.Namespace, config: Config) -> int:
     except InvalidInput as error:
         raw = error.fields.get("raw")
         raise CliError(f"not a pass number: {raw!r} (e.g. KHPS113-000043)") from None
-    await upgrade(config.database.url)
-    await print_status(
-        config,
-        wanted or None,
-        company=args.company,
-        state=args.state,
-        fmt=args.format,
-        headers=args.headers,
-    )
+    async with database_for(config) as database:
+        await print_status(
+            database.uow,
+            wanted or None,
+            company=args.company,
+            state=args.state,
+            fmt=args.format,
+            headers=args.headers,
+        )
     return 0
 
 

@@ -1,9 +1,9 @@
 """``portpass operator``: operator accounts from the admin CLI.
 
 ``add`` prints the one-time link code, the only time it is ever shown: only its keyed
-hash is stored, under the same secret key the server uses (``resolve_secret_key`` with
-``demo=False``), so a code made here links in the running bot. The code is typed as
-``/link CODE`` in a private chat with the bot.
+hash is stored, under the same secret key the server uses (the services come from the
+same composition root, :func:`bot.bootstrap.services_for`), so a code made here links
+in the running bot. The code is typed as ``/link CODE`` in a private chat with the bot.
 """
 
 from __future__ import annotations
@@ -11,20 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 import unicodedata
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import datetime
 
+from bot.bootstrap import services_for
 from bot.config import Config
-from bot.config.secret_key import resolve_secret_key
 from core import messages
-from core.clock import TAIPEI, SystemClock
-from core.codes import SecretHasher, SystemSecrets
+from core.clock import TAIPEI
 from core.errors import PortPassError
 from core.operator_accounts import LinkCode, OperatorAccount
 from core.operator_lifecycle import OperatorLifecycle
-from storage.db import create_engine
-from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
 
@@ -49,25 +45,10 @@ def add_operator_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     code.add_argument("id", help="operator id (see 'portpass operator list')")
 
 
-@asynccontextmanager
-async def open_operator_service(
-    config: Config,
-) -> AsyncIterator[tuple[OperatorLifecycle, SqlUnitOfWorkFactory]]:
-    """The service on the configured database, migrated to head, with the server's key;
-    and its unit of work, for the CLI's own checks."""
-    hasher = SecretHasher(resolve_secret_key(config, demo=False))
-    engine = create_engine(config.database.url)
-    try:
-        await upgrade(engine)
-        uow = SqlUnitOfWorkFactory(engine)
-        yield OperatorLifecycle(uow, SystemClock(), hasher, SystemSecrets()), uow
-    finally:
-        await engine.dispose()
-
-
 async def run_operator(args: argparse.Namespace, config: Config) -> int:
     try:
-        async with open_operator_service(config) as (service, uow):
+        async with services_for(config) as services:
+            service, uow = services.operator_lifecycle, services.uow
             if args.operator_command == "add":
                 return await _add(service, uow, args)
             if args.operator_command == "list":

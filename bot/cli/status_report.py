@@ -16,10 +16,9 @@ from typing import TextIO
 from core import messages
 from core.model import PassRecord, Status
 from core.operator_views import export_csv, export_row
+from core.ports import UnitOfWorkFactory
 from core.status import status_of
 from core.values import PassNumber
-from storage.db import create_engine
-from storage.uow import SqlUnitOfWorkFactory
 
 STATES = tuple(s.value for s in Status)
 
@@ -38,7 +37,7 @@ def as_row(record: PassRecord) -> dict[str, str]:
 
 
 async def print_status(
-    config: object,
+    uow: UnitOfWorkFactory,
     pass_nos: Sequence[PassNumber] | None,
     *,
     company: str | None,
@@ -48,16 +47,12 @@ async def print_status(
     out: TextIO | None = None,
 ) -> None:
     stream = out or sys.stdout
-    engine = create_engine(config.database.url)  # type: ignore[attr-defined]
-    try:
-        async with SqlUnitOfWorkFactory(engine)() as uow:
-            records = await uow.passes.list(
-                company=company,
-                status=Status(state) if state else None,
-                pass_nos=pass_nos,
-            )
-    finally:
-        await engine.dispose()
+    async with uow() as work:
+        records = await work.passes.list(
+            company=company,
+            status=Status(state) if state else None,
+            pass_nos=pass_nos,
+        )
     rows = [as_row(r) for r in records]
     if fmt == "json":
         json.dump(rows, stream, ensure_ascii=False, indent=2)

@@ -1,5 +1,12 @@
 """The app over real HTTP (pytest-aiohttp), on a real SQLite file, with the demo
-registry (the guide's test holders) loaded and a clock the test moves by hand."""
+registry (the guide's test holders) loaded and a clock the test moves by hand.
+
+The demo database is built once per session, by the composition root's own first
+start (:func:`tests.database_templates.build_demo`), and each test's file starts as a
+copy of it: loading the registry into a freshly migrated file per test was most of
+what this tier cost. Tests that build their app with ``create_app`` themselves still
+start from an empty file, as a first ``serve --demo`` does.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +18,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.app import create_app
+from bot.bootstrap import Overrides
 from bot.config import Config, load_config
 from bot.providers.console import ConsoleSender
-from bot.services import SERVICES, Overrides, Services
+from bot.services import SERVICES, Services
 from fakes.clock import FakeClock
+from tests.database_templates import build_demo, copy_template, demo_target
 
 PUBLIC_BASE_URL = "https://pp.example.tw"
 TWILIO_SID = "AC" + "0" * 32
@@ -51,13 +60,22 @@ def sender() -> ConsoleSender:
     return ConsoleSender(keep=500)
 
 
+@pytest.fixture(scope="session")
+def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database as the first ``serve --demo`` leaves it, once per session."""
+    return build_demo(tmp_path_factory.mktemp("templates") / "demo.db")
+
+
 @pytest.fixture
 def make_client(
     aiohttp_client: Callable[[web.Application], Awaitable[AppClient]],
     clock: FakeClock,
     sender: ConsoleSender,
+    demo_sqlite: Path,
 ) -> Callable[..., Awaitable[AppClient]]:
     async def make(config: Config, *, demo: bool = True, **overrides: object) -> AppClient:
+        if demo and (target := demo_target(config)) is not None:
+            copy_template(demo_sqlite, target)
         extra = Overrides(**{"clock": clock, "sender": sender, **overrides})  # type: ignore[arg-type]
         return await aiohttp_client(create_app(config, demo=demo, overrides=extra))
 

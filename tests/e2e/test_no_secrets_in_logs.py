@@ -21,9 +21,9 @@ import pytest
 from aiohttp import web
 
 from bot.app import create_app
+from bot.bootstrap import Overrides
 from bot.config import Config, load_config
 from bot.logs import CHATTY_LOGGERS, RedactingFormatter, configure_logging
-from bot.services import Overrides
 from bot.sms.outbox_worker import OutboxTuning
 from fakes.clock import FakeClock
 from fakes.telegram_api import FakeTelegram

@@ -54,7 +54,7 @@ def test_demo_registry_is_the_shared_sample() -> None:
 async def test_sample_imports_with_the_statuses_r7_gives(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:
-    report = await import_registry(uow_factory, DEMO_REGISTRY, now=T0)
+    report = await import_registry(uow_factory.engine, DEMO_REGISTRY, now=T0)
     assert report.ok and report.committed
     assert report.rows == 21
     assert (report.passes.new, report.passes.updated, report.passes.invalid) == (21, 0, 0)
@@ -109,7 +109,7 @@ async def test_dates_in_gregorian_iso_and_roc_forms(
         "KHPS113-000003,A123456789,甲,0912345678,115/01/05,116/1/4,C,",
         "KHPS113-000004,A123456789,甲,0912345678,99/12/31,１１６/０１/０４,C,",
     )
-    report = await import_registry(uow_factory, path)
+    report = await import_registry(uow_factory.engine, path)
     assert report.ok, report.errors
     found = await records(uow_factory)
     for number in ("KHPS113-000001", "KHPS113-000002", "KHPS113-000003"):
@@ -185,7 +185,7 @@ async def test_a_new_phone_on_file_makes_a_verified_pass_pending(
         "KHPS113-000047,QQ12345675,簡訊測試五,0960123411,2026/01/05,2027/01/04,C,0960123411",
         name="first.csv",
     )
-    await import_registry(uow_factory, first)
+    await import_registry(uow_factory.engine, first)
     assert status_of((await records(uow_factory))["KHPS113-000047"]) is Status.VERIFIED
 
     second = write_csv(
@@ -194,7 +194,7 @@ async def test_a_new_phone_on_file_makes_a_verified_pass_pending(
         "KHPS113-000047,QQ12345675,簡訊測試五,0912000111,2026/01/05,2027/01/04,C,",
         name="second.csv",
     )
-    report = await import_registry(uow_factory, second)
+    report = await import_registry(uow_factory.engine, second)
     assert report.persons.updated == 1
     assert report.passes.unchanged == 1  # the pass row itself did not change
     record = (await records(uow_factory))["KHPS113-000047"]
@@ -208,13 +208,13 @@ async def test_an_empty_verified_phone_keeps_a_verification(
     path = write_csv(
         csv_dir, HEADER, "KHPS113-000043,QQ12345673,三,0960123411,2026/01/05,2027/01/04,C,"
     )
-    await import_registry(uow_factory, path)
+    await import_registry(uow_factory.engine, path)
     async with uow_factory() as uow:
         await uow.passes.set_verified_phone(
             PassNumber("KHPS113-000043"), Phone("+886960123411"), T0
         )
         await uow.commit()
-    report = await import_registry(uow_factory, path)
+    report = await import_registry(uow_factory.engine, path)
     assert report.passes.unchanged == 1
     record = (await records(uow_factory))["KHPS113-000043"]
     assert status_of(record) is Status.VERIFIED
@@ -225,14 +225,14 @@ async def test_an_updated_pass_keeps_its_verification_time(
     csv_dir: Path, uow_factory: SqlUnitOfWorkFactory
 ) -> None:
     line = "KHPS113-000043,QQ12345673,三,0960123411,2026/01/05,2027/01/04,{company},"
-    await import_registry(uow_factory, write_csv(csv_dir, HEADER, line.format(company="C")))
+    await import_registry(uow_factory.engine, write_csv(csv_dir, HEADER, line.format(company="C")))
     async with uow_factory() as uow:
         await uow.passes.set_verified_phone(
             PassNumber("KHPS113-000043"), Phone("+886960123411"), T0
         )
         await uow.commit()
     path = write_csv(csv_dir, HEADER, line.format(company="D"), name="moved.csv")
-    report = await import_registry(uow_factory, path)
+    report = await import_registry(uow_factory.engine, path)
     assert report.passes.updated == 1
     record = (await records(uow_factory))["KHPS113-000043"]
     assert (record.company, record.verified_at) == ("D", T0)
@@ -245,8 +245,8 @@ async def test_changed_pass_fields_are_updated(
     line = "KHPS113-000043,QQ12345673,三,0960123411,2026/01/05,{to},{company},"
     first = write_csv(csv_dir, HEADER, line.format(to="2027/01/04", company="C"), name="a.csv")
     second = write_csv(csv_dir, HEADER, line.format(to="2028/01/04", company="D"), name="b.csv")
-    await import_registry(uow_factory, first)
-    report = await import_registry(uow_factory, second)
+    await import_registry(uow_factory.engine, first)
+    report = await import_registry(uow_factory.engine, second)
     assert (report.passes.updated, report.persons.unchanged) == (1, 1)
     record = (await records(uow_factory))["KHPS113-000043"]
     assert (record.valid_to, record.company) == (date(2028, 1, 4), "D")
@@ -303,7 +303,7 @@ async def test_bom_columns_in_any_order_and_blank_lines(
         "",
         bom=True,
     )
-    report = await import_registry(uow_factory, path)
+    report = await import_registry(uow_factory.engine, path)
     assert report.ok and report.rows == 1
     record = (await records(uow_factory))["TCPS113-000101"]
     assert (record.id_no.value, record.phone, record.name) == (
@@ -322,18 +322,6 @@ async def test_missing_columns_reject_the_whole_file(csv_dir: Path, engine: Asyn
     assert report.errors[0].line == 1
     assert "phone" in report.errors[0].reason and "company" in report.errors[0].reason
     assert await row_counts(engine) == (0, 0)
-
-
-async def test_import_by_url_makes_its_own_engine(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'by-url.db'}"
-    await upgrade(url)
-    report = await import_registry(url, DEMO_REGISTRY)
-    assert report.committed
-    engine = create_engine(url)
-    try:
-        assert await row_counts(engine) == (21, 16)
-    finally:
-        await engine.dispose()
 
 
 async def test_a_big5_file_is_reported_not_half_imported(

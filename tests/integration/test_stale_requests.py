@@ -48,7 +48,7 @@ async def reimport(uow_factory: SqlUnitOfWorkFactory, tmp_path: Path, new_row: s
     edited.write_text(
         DEMO_REGISTRY.read_text(encoding="utf-8").replace(ROW, new_row), encoding="utf-8"
     )
-    assert (await import_registry(uow_factory, edited)).committed
+    assert (await import_registry(uow_factory.engine, edited)).committed
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Setup:
 @pytest.fixture
 async def setup(uow_factory: SqlUnitOfWorkFactory) -> Setup:
     """The demo registry, imported for real, and an operator of its company."""
-    assert (await import_registry(uow_factory, DEMO_REGISTRY)).committed
+    assert (await import_registry(uow_factory.engine, DEMO_REGISTRY)).committed
     clock, hasher = FakeClock(), SecretHasher(b"i" * 32)
     operators = OperatorLifecycle(uow_factory, clock, hasher, SystemSecrets())
     account, _ = await operators.add_operator("王小明", "高雄港測試業者")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.bootstrap import services_for
 from bot.cli.main import main
 from bot.config import load_config
-from bot.services import close_services, open_services
 from core.errors import InvalidLinkCode
 from core.model import Operator
 from storage.importer import DEMO_REGISTRY
@@ -49,11 +49,8 @@ def link_in_server(telegram_user_id: str, code: str) -> Operator:
     root (its hasher, its key), not the CLI's."""
 
     async def go() -> Operator:
-        services = await open_services(load_config(None))
-        try:
+        async with services_for(load_config(None)) as services:
             return await services.operator_lifecycle.link(telegram_user_id, code)
-        finally:
-            await close_services(services)
 
     return asyncio.run(go())
 

@@ -21,8 +21,9 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bot.app import create_app
+from bot.bootstrap import Overrides
 from bot.config import Config, load_config
-from bot.services import SERVICES, Overrides, Services
+from bot.services import SERVICES, Services
 from bot.sms.outbox_worker import OutboxTuning
 from core.model import OutgoingSms
 from core.values import Phone

@@ -12,9 +12,9 @@ import pytest
 from aiohttp import web
 
 from bot.app import create_app
+from bot.bootstrap import Overrides
 from bot.config import Config, ConfigError, load_config
 from bot.providers.console import ConsoleSender
-from bot.services import Overrides
 from bot.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
 from fakes.telegram_api import FakeTelegram
 from fakes.telegram_updates import UpdateIds, message_update

@@ -1,0 +1,201 @@
+"""The composition root: the one place a process's engine, unit of work and services
+are built from the config.
+
+Every entry point gets them here: ``portpass serve`` (through
+:func:`bot.app.create_app`), the CLI commands (:func:`database_for` for those that only
+read or write the registry, :func:`services_for` for those that need the server's key
+and use cases), the tests (which pass :class:`Overrides`) and the benchmarks. Nothing
+else calls :func:`storage.db.create_engine` for the application's database, so every
+entry point opens it the same way: migrated to head, with the same key, the same
+policies from the config.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Config
+from bot.config.secret_key import resolve_secret_key
+from bot.providers.console import ConsoleSender
+from bot.providers.sender import SmsSender
+from bot.providers.twilio_sender import TwilioSender
+from bot.services import Services
+from bot.sms.outbox_worker import OutboxTuning
+from core.clock import SystemClock
+from core.codes import SecretHasher, SecretSource, SystemSecrets
+from core.conversation_engine import ConversationEngine, DialoguePolicy
+from core.operator_lifecycle import OperatorLifecycle
+from core.operators import OperatorService
+from core.ports import Clock
+from core.verification import Policy, VerificationService
+from storage.db import create_engine
+from storage.importer import DEMO_REGISTRY, import_registry
+from storage.inbound import InboundLog
+from storage.migrate import upgrade
+from storage.tables import passes
+from storage.uow import SqlUnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What tests (and benchmarks) may replace; production passes nothing."""
+
+    clock: Clock | None = None
+    secrets: SecretSource | None = None
+    sender: SmsSender | None = None
+    outbox: OutboxTuning | None = None  # the outbox worker's timings
+
+
+@dataclass(frozen=True)
+class Database:
+    """The application's database: its engine and the unit of work on it."""
+
+    engine: AsyncEngine
+    uow: SqlUnitOfWorkFactory
+
+
+async def open_database(config: Config) -> Database:
+    """The configured database, migrated to head. The caller closes it
+    (:func:`close_database`, or use :func:`database_for`)."""
+    engine = create_engine(config.database.url)
+    try:
+        await upgrade(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Database(engine, SqlUnitOfWorkFactory(engine))
+
+
+async def close_database(database: Database) -> None:
+    await database.engine.dispose()
+
+
+@asynccontextmanager
+async def database_for(config: Config) -> AsyncIterator[Database]:
+    """The database for one command: opened and migrated on entry, closed on exit."""
+    database = await open_database(config)
+    try:
+        yield database
+    finally:
+        await close_database(database)
+
+
+def make_sender(config: Config) -> SmsSender:
+    if config.sms.sender == "twilio":
+        return TwilioSender(
+            config.twilio.account_sid,
+            config.twilio.auth_token.reveal(),
+            from_number=config.twilio.from_number or None,
+            messaging_service_sid=config.twilio.messaging_service_sid or None,
+            status_callback_url=f"{config.server.public_base_url}/sms/status",
+            api_base_url=config.twilio.api_base_url,
+        )
+    return ConsoleSender()
+
+
+async def open_services(
+    config: Config, *, demo: bool = False, overrides: Overrides | None = None
+) -> Services:
+    """Open the database (migrated to head), and build the core services on it.
+
+    The secret key is resolved first: a configuration that cannot have one fails
+    before anything connects.
+    """
+    extra = overrides or Overrides()
+    hasher = SecretHasher(resolve_secret_key(config, demo=demo))
+    database = await open_database(config)
+    try:
+        if demo:
+            await _load_demo_registry(database.engine, config)
+    except BaseException:
+        await close_database(database)
+        raise
+    return _use_cases(config, database, hasher, demo=demo, overrides=extra)
+
+
+def _use_cases(
+    config: Config,
+    database: Database,
+    hasher: SecretHasher,
+    *,
+    demo: bool = False,
+    overrides: Overrides | None = None,
+) -> Services:
+    """The core use cases over ``database``, with the policies the config sets."""
+    extra = overrides or Overrides()
+    uow = database.uow
+    clock = extra.clock or SystemClock()
+    v = config.verification
+    verification = VerificationService(
+        uow,
+        clock,
+        hasher,
+        extra.secrets or SystemSecrets(),
+        Policy(
+            public_base_url=config.server.public_base_url,
+            code_ttl=timedelta(hours=v.code_ttl_hours),
+            max_code_attempts=v.max_code_attempts,
+            lookup_failures_per_hour=v.lookup_failures_per_hour,
+        ),
+    )
+    conversations = ConversationEngine(
+        uow,
+        clock,
+        verification,
+        DialoguePolicy(
+            idle_timeout=timedelta(minutes=v.conversation_idle_minutes),
+            allowed_regions=config.phone.allowed_regions,
+            default_language=v.default_language,
+        ),
+    )
+    return Services(
+        config=config,
+        engine=database.engine,
+        uow=uow,
+        clock=clock,
+        hasher=hasher,
+        verification=verification,
+        conversations=conversations,
+        sender=extra.sender or make_sender(config),
+        inbound=InboundLog(database.engine),
+        operators=OperatorService(uow, clock),
+        operator_lifecycle=OperatorLifecycle(uow, clock, hasher, SystemSecrets()),
+        demo=demo,
+    )
+
+
+async def close_services(services: Services) -> None:
+    try:
+        await services.sender.close()
+    finally:
+        await services.engine.dispose()
+
+
+@asynccontextmanager
+async def services_for(
+    config: Config, *, demo: bool = False, overrides: Overrides | None = None
+) -> AsyncIterator[Services]:
+    """The services for one command or benchmark: opened on entry, closed on exit."""
+    services = await open_services(config, demo=demo, overrides=overrides)
+    try:
+        yield services
+    finally:
+        await close_services(services)
+
+
+async def _load_demo_registry(engine: AsyncEngine, config: Config) -> None:
+    """The demo starts with the guide's test holders, once."""
+    async with engine.connect() as conn:
+        count = (await conn.execute(select(func.count()).select_from(passes))).scalar_one()
+    if count == 0:
+        report = await import_registry(engine, DEMO_REGISTRY, regions=config.phone.allowed_regions)
+        log.info("demo registry loaded: %d passes", report.passes.new)
