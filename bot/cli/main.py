@@ -17,10 +17,13 @@ from bot.cli.check_config import check_config
 from bot.cli.operator import add_operator_parser, run_operator
 from bot.cli.status_report import STATES, print_status
 from bot.config import Config, ConfigError, load_config
+from bot.housekeeping import retention_of
 from bot.logs import configure_logging
+from core.clock import SystemClock
 from core.errors import InvalidInput
 from core.values import PassNumber
 from storage.backup import BackupError, backup_sqlite
+from storage.housekeeping import prune
 from storage.importer import ImportReport, import_registry
 
 log = logging.getLogger("portpass")
@@ -57,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
         "backup", help="copy a SQLite database to PATH, safely while serve runs (mode 0600)"
     )
     backup.add_argument("path", type=Path, help="a new file for the copy")
+    prune = db_commands.add_parser(
+        "prune", help="delete rows past their retention (retention.* in the config)"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
 
     imp = commands.add_parser("import", help="import the pass registry from a CSV file")
     imp.add_argument("file", type=Path)
@@ -110,6 +117,8 @@ async def _serve(args: argparse.Namespace, config: Config) -> int:
 async def _db(args: argparse.Namespace, config: Config) -> int:
     if args.db_command == "backup":
         return await _backup(args.path, config)
+    if args.db_command == "prune":
+        return await _prune(config, dry_run=args.dry_run)
     async with database_for(config):  # opening it migrates it
         pass
     print("database is at the newest schema")
@@ -126,6 +135,19 @@ async def _backup(path: Path, config: Config) -> int:
         f"({report.bytes / 1_048_576:.1f} MiB, mode 0600, integrity ok); "
         "keep the secret key apart from it"
     )
+    return 0
+
+
+async def _prune(config: Config, *, dry_run: bool) -> int:
+    retention = retention_of(config)
+    async with database_for(config) as database:
+        pruned = await prune(database.engine, SystemClock().now(), retention, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    for name, count in pruned.items():
+        days = getattr(retention, name).days
+        print(f"{name}: {verb} {count} (kept {days} days)")
+    if dry_run:
+        print("dry run: nothing was deleted")
     return 0
 
 

@@ -134,6 +134,21 @@ class LoggingConfig(Section):
 
 
 @dataclass(frozen=True)
+class RetentionConfig(Section):
+    """Days each kind of row is kept (why: :mod:`storage.housekeeping`). The lower bounds
+    are what the bot itself needs: R2 looks back a day, a conversation may wait a day for
+    its code, a retried webhook comes within a day."""
+
+    name = "retention"
+    verification_requests_days: int = field(default=90, metadata=rule(checks.between(2, 3650)))
+    outbox_days: int = field(default=30, metadata=rule(checks.between(1, 3650)))
+    conversations_days: int = field(default=30, metadata=rule(checks.between(2, 3650)))
+    inbound_messages_days: int = field(default=1, metadata=rule(checks.between(1, 3650)))
+    lookup_failures_days: int = field(default=1, metadata=rule(checks.between(1, 3650)))
+    audit_log_days: int = field(default=365, metadata=rule(checks.between(30, 3650)))
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; rules between settings are checked on construction."""
 
@@ -146,6 +161,7 @@ class Config:
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     def __post_init__(self) -> None:
         _check_twilio(self)
