@@ -40,9 +40,7 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 def create_app(
     config: Config, *, demo: bool = False, overrides: Overrides | None = None
 ) -> web.Application:
-    app = web.Application(
-        client_max_size=config.server.max_body_bytes, middlewares=[request_ids]
-    )
+    app = web.Application(client_max_size=config.server.max_body_bytes, middlewares=[request_ids])
     app[CONFIG] = config
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -77,9 +77,7 @@ def upgrade() -> None:
     for row_id, body in done:
         redacted = _redact(body)
         if redacted != body:
-            connection.execute(
-                sa.update(outbox).where(outbox.c.id == row_id).values(body=redacted)
-            )
+            connection.execute(sa.update(outbox).where(outbox.c.id == row_id).values(body=redacted))
 
 
 def downgrade() -> None:
