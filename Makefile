@@ -20,9 +20,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Strict mypy (settings in pyproject.toml) over everything but the tests.
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy core
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy core bot storage fakes benchmarks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/import_bench.py

@@ -4,6 +4,9 @@ Channels translate transport messages into :mod:`core.conversation` inputs and r
 the replies (buttons on Telegram, numbered options on SMS); every step of the holder's
 dialogue, and what it says, is decided here. State is loaded and saved through the unit
 of work, so a restart or a second process continues the same conversation.
+
+Why one module: it is one state machine, and its transitions read (and are
+checked) best side by side.
 """
 
 from __future__ import annotations

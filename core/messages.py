@@ -3,6 +3,9 @@
 The guide's own wording is kept where the guide gives one (R1, R3, R4, R6), so holders
 who have read the port company's instructions recognise what the bot says. Channels
 look texts up by key; no handler writes a sentence of its own.
+
+Why one module: it is the whole catalogue on purpose, so each wording is found in
+one place and a missing translation shows next to its key.
 """
 
 from __future__ import annotations

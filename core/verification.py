@@ -3,6 +3,9 @@
 All rules of the guide that decide *whether* a code is sent or accepted live here
 (R1–R6), whichever channel asked. Each use case runs in one unit of work, so the
 request, its SMS in the outbox and its audit entry are committed together or not at all.
+
+Why one module: the request, code and link use cases share the checks R1-R6
+impose, which must be read together to see that no channel can skip one.
 """
 
 from __future__ import annotations

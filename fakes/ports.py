@@ -3,10 +3,14 @@ fakes/clock.py, shared with the end-to-end tests).
 
 The fake unit of work works on a copy of the store and writes it back only on commit,
 so unit tests see the same all-or-nothing behaviour the SQL unit of work gives.
+
+Why one module: it fakes every port of :mod:`core.ports` over one in-memory store,
+which the repositories must share for the unit of work's all-or-nothing copy.
 """
 
 from __future__ import annotations
 
+import builtins
 import copy
 import dataclasses
 from collections.abc import Iterable, Sequence
@@ -126,7 +130,7 @@ class FakePasses:
             counts[status_of(record)] += 1
         return counts
 
-    async def with_phone(self, phone: Phone) -> list[PassRecord]:
+    async def with_phone(self, phone: Phone) -> builtins.list[PassRecord]:
         return [r for r in await self.list() if r.phone == phone]
 
     async def set_verified_phone(self, pass_no: PassNumber, phone: Phone, at: datetime) -> None:

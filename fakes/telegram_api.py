@@ -17,6 +17,9 @@ Where the real API refuses a request the fake refuses it the same way (status, `
 bytes, an invalid webhook secret or a non-HTTPS webhook URL, invalid command names,
 ``getUpdates`` while a webhook is set. Messages the fake never sent (say, the message under a
 button in an update a test built) are treated as existing, so they can be edited.
+
+Why one module: it is one fake server, whose methods share the chats, messages and
+webhook state a test inspects.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ Planned failures (:class:`Fault`) are queued with :meth:`FakeTwilio.fail_next` a
 consumed by the next requests in order, before auth and validation, like an outage that
 does not care who is asking. :func:`send_status_callback` signs and posts a delivery
 status callback, as Twilio does after sending.
+
+Why one module: it is one fake server, and its message endpoint, faults and status
+callbacks share the state a test inspects.
 """
 
 from __future__ import annotations

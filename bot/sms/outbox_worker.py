@@ -31,6 +31,9 @@ even though one of those attempts may have been delivered: the holder may then g
 a second, different code, and only that one works.
 
 Logs name rows by id and phones masked; SMS bodies (they hold codes) are never logged.
+
+Why one module: the claim, the send, the retry policy and the pause on bad
+credentials are one loop whose guarantees above only hold read together.
 """
 
 from __future__ import annotations
