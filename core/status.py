@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from core import messages
 from core.model import PassRecord, Status
-from core.values import Phone
+from core.values import Phone, normalise
 
 
 def derive_status(phone_on_file: Phone | None, verified_phone: Phone | None) -> Status:
@@ -18,3 +19,29 @@ def derive_status(phone_on_file: Phone | None, verified_phone: Phone | None) -> 
 
 def status_of(record: PassRecord) -> Status:
     return derive_status(record.phone, record.verified_phone)
+
+
+#: ``verified`` and the labels people see in either language (已驗證, pending re-…), as
+#: operators type them after ``/passes`` and admins after ``portpass status --state``.
+_WORDS: dict[str, Status] = {
+    normalise(word).casefold(): status
+    for status in Status
+    for word in (
+        status.value,
+        *(messages.text(f"status.{status.value}", lang) for lang in messages.LANGUAGES),
+    )
+}
+
+
+def status_from_word(word: str) -> Status | None:
+    """The status a word names, in any case, width or language; ``None`` if none."""
+    return _WORDS.get(normalise(word).casefold())
+
+
+def status_words() -> list[str]:
+    """What :func:`status_from_word` accepts, for help and error messages."""
+    return [
+        f"{s.value} / "
+        + " / ".join(messages.text(f"status.{s.value}", lang) for lang in messages.LANGUAGES)
+        for s in Status
+    ]

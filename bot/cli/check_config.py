@@ -14,6 +14,7 @@ from dataclasses import fields
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.config import SECTIONS, Config, Secret
+from bot.config.secret_key import resolve_secret_key
 from core.sms_preview import (
     BASE_URL_TARGET,
     SAMPLE_CODE,
@@ -95,7 +96,11 @@ def sms_lines(config: Config) -> list[str]:
 
 
 async def check_config(args: argparse.Namespace, config: Config) -> int:
-    """The CLI command: the config loaded and checked already (or ``main`` said why not)."""
+    """The CLI command: the config loaded and checked already (or ``main`` said why not).
+    What only start-up would find out is checked here too: a database that is not a
+    SQLite file needs a configured key (``serve`` would refuse to start without one)."""
+    if not config.security.secret_key and config.sqlite_path is None:
+        resolve_secret_key(config, demo=False)  # raises the one-line ConfigError
     print("Configuration is valid (secrets masked):")
     for line in summary_lines(config):
         print(f"  {line}")

@@ -7,20 +7,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from bot.bootstrap import database_for
 from bot.cli.check_config import check_config
 from bot.cli.operator import add_operator_parser, run_operator
-from bot.cli.status_report import STATES, print_status
+from bot.cli.status_report import print_status
 from bot.config import Config, ConfigError, load_config
 from bot.housekeeping import retention_of
 from bot.logs import configure_logging
 from core.clock import SystemClock
 from core.errors import InvalidInput
+from core.model import Status
+from core.status import status_from_word, status_words
 from core.values import PassNumber
 from storage.backup import BackupError, backup_sqlite
 from storage.housekeeping import prune
@@ -42,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", help="TOML config file (default: $PORTPASS_CONFIG, ./config.toml)"
     )
+    parser.add_argument("--version", action="version", version=f"portpass {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the web server (webhooks, link page)")
@@ -66,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
 
     imp = commands.add_parser("import", help="import the pass registry from a CSV file")
-    imp.add_argument("file", type=Path)
+    imp.add_argument("file", type=Path, help="the registry export (CSV)")
     imp.add_argument("--dry-run", action="store_true", help="check and report, change nothing")
     imp.add_argument(
         "--skip-invalid", action="store_true", help="import the valid rows even if some are not"
@@ -74,9 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="verification status of passes (R7)")
     status.add_argument("pass_no", nargs="*", help="only these pass numbers")
-    status.add_argument("--company")
-    status.add_argument("--state", choices=STATES)
-    status.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    status.add_argument("--company", help="only this company's passes (as in the registry)")
+    status.add_argument(
+        "--state",
+        type=_state,
+        metavar="STATE",
+        help="only passes in this state: " + "; ".join(status_words()),
+    )
+    status.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (default) for reading, csv for Excel, json for programs",
+    )
     status.add_argument(
         "--headers",
         choices=("zh", "en"),
@@ -105,6 +120,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--url", help="where the server listens (default: http://<server.host>:<server.port>)"
     )
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("portpass-verify")
+    except metadata.PackageNotFoundError:  # run from a checkout without installing
+        return "unknown (not installed)"
+
+
+def _state(word: str) -> Status:
+    """``--state`` takes what people see: 已驗證, verified, 待驗證, pending, …"""
+    status = status_from_word(word)
+    if status is None:
+        raise argparse.ArgumentTypeError(
+            f"{word!r} is not a state; use one of: " + "; ".join(status_words())
+        )
+    return status
 
 
 async def _serve(args: argparse.Namespace, config: Config) -> int:
@@ -191,7 +223,7 @@ async def _status(args: argparse.Namespace, config: Config) -> int:
         raw = error.fields.get("raw")
         raise CliError(f"not a pass number: {raw!r} (e.g. KHPS113-000043)") from None
     async with database_for(config) as database:
-        await print_status(
+        return await print_status(
             database.uow,
             wanted or None,
             company=args.company,
@@ -199,7 +231,6 @@ async def _status(args: argparse.Namespace, config: Config) -> int:
             fmt=args.format,
             headers=args.headers,
         )
-    return 0
 
 
 async def _chat(args: argparse.Namespace, config: Config) -> int:
@@ -234,6 +265,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `portpass status | head` closed the pipe: the reader has what it wanted. Point
+        # stdout at /dev/null so the interpreter's own flush at exit stays quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
         print(f"portpass: {error.strerror or error}", file=sys.stderr)
         return 1

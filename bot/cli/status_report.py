@@ -20,8 +20,6 @@ from core.ports import UnitOfWorkFactory
 from core.status import status_of
 from core.values import PassNumber
 
-STATES = tuple(s.value for s in Status)
-
 
 def as_row(record: PassRecord) -> dict[str, str]:
     """One pass as plain strings; phones in the national form people read."""
@@ -41,18 +39,27 @@ async def print_status(
     pass_nos: Sequence[PassNumber] | None,
     *,
     company: str | None,
-    state: str | None,
+    state: Status | None,
     fmt: str,
     headers: str = "zh",
     out: TextIO | None = None,
-) -> None:
+) -> int:
+    """Print the table; the exit code: 1 when ``company`` names no company at all (a
+    typo would otherwise look like a company with nothing to do)."""
     stream = out or sys.stdout
     async with uow() as work:
-        records = await work.passes.list(
-            company=company,
-            status=Status(state) if state else None,
-            pass_nos=pass_nos,
-        )
+        records = await work.passes.list(company=company, status=state, pass_nos=pass_nos)
+        if (
+            company is not None
+            and not records
+            and not await work.passes.list(company=company, limit=1)
+        ):
+            print(
+                f"portpass: no company {company!r} in the registry (the name must match the "
+                "registry's company column exactly)",
+                file=sys.stderr,
+            )
+            return 1
     rows = [as_row(r) for r in records]
     if fmt == "json":
         json.dump(rows, stream, ensure_ascii=False, indent=2)
@@ -66,6 +73,7 @@ async def print_status(
         missing = sorted({p.value for p in pass_nos} - {r["pass_no"] for r in rows})
         for value in missing:
             print(f"not found: {value}", file=sys.stderr)
+    return 0
 
 
 def write_bytes(stream: TextIO, data: bytes) -> None:
@@ -102,7 +110,7 @@ def write_table(rows: list[dict[str, str]], stream: TextIO) -> None:
     stream.write(
         "\n"
         + "  ".join(f"{messages.text(f'status.{s.value}')} {n}" for s, n in counts.items())
-        + f"  total {len(rows)}\n"
+        + f"  合計 {len(rows)}\n"
     )
 
 

@@ -32,11 +32,16 @@ def positive(value: float) -> float:
     return value
 
 
-def one_of(*choices: str) -> Check:
+def one_of(*choices: str, ignore_case: bool = False) -> Check:
+    """One of ``choices``; with ``ignore_case``, ``info`` is taken as ``INFO`` (people type
+    log levels both ways)."""
+    by_key = {c.casefold() if ignore_case else c: c for c in choices}
+
     def check(value: str) -> str:
-        if value not in choices:
+        chosen = by_key.get(value.casefold() if ignore_case else value)
+        if chosen is None:
             raise ValueError(f"must be one of: {', '.join(choices)}")
-        return value
+        return chosen
 
     return check
 
@@ -90,7 +95,10 @@ def regions(value: tuple[str, ...]) -> tuple[str, ...]:
 
 def secret_key(value: Secret) -> Secret:
     if value and len(value.reveal()) < 32:
-        raise ValueError("must be at least 32 characters (or empty: see resolve_secret_key)")
+        raise ValueError(
+            "must be at least 32 characters, or empty to have one generated beside a "
+            "SQLite database"
+        )
     return value
 
 

@@ -127,7 +127,8 @@ class TelegramConfig(Section):
 class LoggingConfig(Section):
     name = "logging"
     level: str = field(
-        default="INFO", metadata=rule(checks.one_of("DEBUG", "INFO", "WARNING", "ERROR"))
+        default="INFO",
+        metadata=rule(checks.one_of("DEBUG", "INFO", "WARNING", "ERROR", ignore_case=True)),
     )
     #: ``text`` for a person at a terminal; ``json`` (one object a line) for a log shipper.
     format: str = field(default="text", metadata=rule(checks.one_of("text", "json")))

@@ -285,7 +285,7 @@ def test_unknown_portpass_variable_of_a_known_section_is_named(tmp_path: Path) -
         ('[telegram]\nmode = "push"', "telegram.mode", "must be one of: webhook, polling"),
         ('[telegram]\nwebhook_secret = "a b"', "telegram.webhook_secret", "A-Z a-z 0-9 _ -"),
         ('[telegram]\nset_webhook = "yes"', "telegram.set_webhook", "must be true or false"),
-        ('[logging]\nlevel = "info"', "logging.level", "DEBUG, INFO, WARNING, ERROR"),
+        ('[logging]\nlevel = "verbose"', "logging.level", "DEBUG, INFO, WARNING, ERROR"),
     ],
 )
 def test_wrong_value_in_file_is_named(tmp_path: Path, toml: str, key: str, allowed: str) -> None:
@@ -511,3 +511,19 @@ def test_example_file_documents_every_key() -> None:
     for number, line in enumerate(lines):
         if line and not line.startswith(("#", "[")):
             assert lines[number - 1].startswith("#"), f"no comment above: {line}"
+
+
+@pytest.mark.parametrize("written", ["info", "Info", "INFO", " warning"])
+def test_log_level_is_taken_in_any_case(tmp_path: Path, written: str) -> None:
+    config = load_config(None, {"PORTPASS_LOGGING_LEVEL": written.strip()}, cwd=tmp_path)
+    assert config.logging.level == written.strip().upper()
+
+
+def test_a_short_secret_key_is_explained_without_naming_internal_functions(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, {"PORTPASS_SECURITY_SECRET_KEY": "short"}, cwd=tmp_path)
+    message = str(caught.value)
+    assert "at least 32 characters" in message and "generated beside a SQLite" in message
+    assert "resolve_secret_key" not in message and "see " not in message

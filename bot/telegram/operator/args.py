@@ -4,12 +4,11 @@ expected, with an example."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 
-from core import messages
 from core.errors import InvalidInput, InvalidPassNumber
 from core.model import Status
+from core.status import status_from_word
 from core.values import PassNumber, Phone
 
 
@@ -17,26 +16,11 @@ class UnknownStatus(ValueError):
     """``/passes`` with a word that names no status."""
 
 
-def _word(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().lower()
-
-
-#: ``verified`` and the labels the operator sees in either language (已驗證, pending re-…).
-_STATUS_WORDS: dict[str, Status] = {
-    _word(word): status
-    for status in Status
-    for word in (
-        status.value,
-        *(messages.text(f"status.{status.value}", lang) for lang in messages.LANGUAGES),
-    )
-}
-
-
 def parse_status(args: Sequence[str]) -> Status | None:
     """``/passes`` → every status; ``/passes 未驗證`` or ``/passes unverified`` → one."""
     if not args:
         return None
-    status = _STATUS_WORDS.get(_word(" ".join(args)))
+    status = status_from_word(" ".join(args))
     if status is None:
         raise UnknownStatus(" ".join(args))
     return status
