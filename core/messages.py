@@ -311,6 +311,36 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Too many requests. Please try again in {seconds} seconds.",
     ),
     "link.other_language": ("English", "中文"),
+    # --- demo pages (serve --demo only) -------------------------------------------------------
+    "dev.inbox_title": ("簡訊收件匣（示範）", "Dev inbox (demo)"),
+    "dev.inbox_note": (
+        "示範模式：主控台寄送器「寄出」的簡訊，最新的在上面。本頁每 5 秒重新整理。",
+        "Demo only: the SMS the console sender would have sent, newest first. This page "
+        "reloads every 5 seconds.",
+    ),
+    "dev.inbox_empty": (
+        "還沒有簡訊。從 Telegram、portpass chat 或業者申請開始一次驗證，簡訊就會出現在這裡。",
+        "No SMS yet. Start a verification (Telegram, portpass chat, or an operator request) "
+        "and it will show up here.",
+    ),
+    "dev.to": ("收件人", "to"),
+    "dev.taipei": ("台北時間", "Taipei"),
+    "dev.home_title": ("港區通行證手機驗證（示範）", "Port pass phone verification (demo)"),
+    "dev.home_intro": (
+        "這是 PortPass Verify 的示範伺服器：通行證持有人以簡訊、Telegram 或簡訊中的連結，證明登錄的手機號碼是自己的。示範模式不會真的寄出簡訊，測試用的持有人資料已經載入。",
+        "This is a PortPass Verify demo server: port pass holders prove, by SMS, Telegram or "
+        "the link in the SMS, that the mobile number on file is theirs. In demo mode no SMS "
+        "is really sent, and the guide's test holders are loaded.",
+    ),
+    "dev.home_try": ("試試看", "Try it"),
+    "dev.home_chat": (
+        "在另一個終端機以持有人的手機傳簡訊給伺服器：",
+        "In another terminal, text the server as a holder's phone:",
+    ),
+    "dev.home_inbox": (
+        "看看寄出的簡訊（含驗證碼與連結）",
+        "See the SMS sent (with codes and links)",
+    ),
     # --- the holder conversation (SMS and Telegram) -------------------------------------------
     "conv.ask_pass": (
         "請輸入通行證號（例：KHPS113-000043）。",

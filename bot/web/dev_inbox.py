@@ -22,7 +22,7 @@ from aiohttp import web
 
 from bot.providers.console import ConsoleMessage, ConsoleSender
 from bot.services import SERVICES
-from bot.web.pages import PAGES, install_pages
+from bot.web.pages import PAGES, install_pages, page_language
 from core import messages
 from core.clock import TAIPEI
 from core.errors import InvalidInput
@@ -34,6 +34,7 @@ _JSON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff
 
 def setup(app: web.Application) -> None:
     install_pages(app)
+    app.router.add_get("/", demo_home)
     app.router.add_get("/dev/inbox", inbox_page)
     app.router.add_get("/dev/inbox.json", inbox_json)
 
@@ -66,20 +67,43 @@ def linkified(body: str) -> list[tuple[str, str]]:
     return parts
 
 
+async def demo_home(request: web.Request) -> web.Response:
+    """What a newcomer sees at ``/`` after ``make run``: what this is and how to try it.
+    Outside demo mode there is no page at ``/``."""
+    _console(request)
+    language = page_language(request, request.app[SERVICES].config.verification.default_language)
+    return request.app[PAGES].render(
+        "demo_home.html", language, title=messages.text("dev.home_title", language)
+    )
+
+
 async def inbox_page(request: web.Request) -> web.Response:
     sender = _console(request)
+    language = page_language(request, request.app[SERVICES].config.verification.default_language)
+    taipei = messages.text("dev.taipei", language)
     shown = [
         {
             "id": message_id(message),
-            "to": message.to,
-            "at": message.at.astimezone(TAIPEI).strftime("%Y/%m/%d %H:%M:%S Taipei"),
+            "to": _shown_phone(message.to),
+            "at": message.at.astimezone(TAIPEI).strftime(f"%Y/%m/%d %H:%M:%S {taipei}"),
             "parts": linkified(message.body),
         }
         for message in reversed(sender.recent)
     ]
     return request.app[PAGES].render(
-        "dev_inbox.html", messages.EN, title="Dev inbox (demo)", messages=shown
+        "dev_inbox.html",
+        language,
+        title=messages.text("dev.inbox_title", language),
+        messages=shown,
     )
+
+
+def _shown_phone(e164: str) -> str:
+    """``0912-345-678``, as people write a Taiwanese mobile (E.164 if it is not one)."""
+    try:
+        return Phone.parse(e164, regions=("TW",)).display
+    except InvalidInput:
+        return e164
 
 
 async def inbox_json(request: web.Request) -> web.Response:

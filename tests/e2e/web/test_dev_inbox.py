@@ -31,16 +31,33 @@ async def test_the_page_lists_the_latest_sms_newest_first_with_links(
     page = await response.text()
     assert page.index("SMS-THREE") < page.index("SMS-TWO") < page.index("驗證碼123456")
     assert f'<a href="{LINK}">{LINK}</a>' in page
-    assert "+886912345608" in page
+    assert "0912-345-608" in page  # as people write it, not +886912345608
+    assert "收件人" in page and "台北時間" in page  # the default language: zh-TW
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>bold</b>" not in page
     assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
-async def test_the_page_says_when_there_is_nothing_yet(client: AppClient) -> None:
+async def test_the_page_says_when_there_is_nothing_yet_in_either_language(
+    client: AppClient,
+) -> None:
     page = await (await client.get("/dev/inbox")).text()
-    assert "No SMS yet" in page
+    assert "還沒有簡訊" in page and "<h1>簡訊收件匣（示範）</h1>" in page
+    english = await (await client.get("/dev/inbox?lang=en")).text()
+    assert "No SMS yet" in english and "<h1>Dev inbox (demo)</h1>" in english
+
+
+async def test_the_demo_home_page_says_what_this_is_and_how_to_try_it(
+    client: AppClient,
+) -> None:
+    response = await client.get("/", headers={"Accept-Language": "en"})
+    assert response.status == 200
+    page = await response.text()
+    assert "port pass holders prove" in page
+    assert "portpass chat --from 0960123411" in page
+    assert '<a href="/dev/inbox">' in page
+    assert "驗證" in await (await client.get("/?lang=zh-TW")).text()
 
 
 async def test_json_filters_by_phone_in_either_form_and_by_id(
@@ -71,6 +88,7 @@ async def test_json_refuses_what_does_not_parse(client: AppClient) -> None:
 
 async def test_not_there_outside_the_demo(make_client: MakeClient, config: Config) -> None:
     client = await make_client(config, demo=False)
+    assert (await client.get("/")).status == 404
     assert (await client.get("/dev/inbox")).status == 404
     assert (await client.get("/dev/inbox.json")).status == 404
 
