@@ -45,7 +45,7 @@ async def run_server(
     bind_host, bind_port = host or config.server.host, port or config.server.port
     if demo:
         config = demo_base_url(config, bind_host, bind_port)
-    warning = segment_warning(config.server.public_base_url)
+    warning = segment_warning(config.server.public_base_url, config.sms.signature)
     if warning:
         log.warning("%s", warning)
     app = create_app(config, demo=demo)

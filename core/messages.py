@@ -277,6 +277,15 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "link.verified_title": ("手機驗證完成", "Phone verified"),
     "link.already_title": ("已完成驗證", "Already verified"),
+    "link.purpose": (
+        "驗證後，這支手機會收到通行證停用及進出紀錄異常的通知簡訊。",
+        "Once verified, this phone gets an SMS when the pass is suspended or has abnormal "
+        "entry/exit records.",
+    ),
+    "link.kept": (
+        "驗證紀錄在驗證碼到期後保存 {days} 天，之後刪除。",
+        "The verification record is kept for {days} days after the code expires, then deleted.",
+    ),
     "link.done_next": (
         "您可以關閉此頁。之後若通行證停用，港務公司會以簡訊通知這支手機。",
         "You can close this page. If the pass is ever suspended, the port company will text "
@@ -415,7 +424,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "status.pending": ("待驗證", "pending re-verification"),
     # --- the SMS itself (R9): one UCS-2 segment when the base URL is short ------------------
     "sms.verification": (
-        "港區通行證末四碼{last4}驗證碼{code}，24小時內有效，或點{link}",
+        "通行證末四碼{last4}驗證碼{code}，24小時內有效，或點{link}",
         "Port pass ending {last4}: code {code}, valid for 24 hours. Or confirm at {link}",
     ),
     "error.generic": (

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from core import messages
 from core.codes import TOKEN_BYTES
-from core.sms_text import Segments, segments, verification_link, verification_sms
+from core.sms_text import Segments, SenderName, segments, verification_link, verification_sms
 from core.values import PassNumber
 
 SAMPLE_PASS_NO = "KHPS113-000043"  # noqa: S105 - a port pass number, not a password
@@ -31,20 +31,23 @@ class RenderedSms:
     segments: Segments
 
 
-def sample_sms(public_base_url: str) -> list[RenderedSms]:
-    """The verification SMS in each language, as a holder would receive it."""
+def sample_sms(public_base_url: str, sender_name: SenderName | None = None) -> list[RenderedSms]:
+    """The verification SMS in each language, as a holder would receive it (the sender
+    name first, as the outbox sends it)."""
     link = verification_link(public_base_url, SAMPLE_TOKEN)
     pass_no = PassNumber.parse(SAMPLE_PASS_NO)
     rendered = []
     for language in messages.LANGUAGES:
-        body = verification_sms(pass_no, SAMPLE_CODE, link, language)
+        body = (sender_name or SenderName()).sign(
+            verification_sms(pass_no, SAMPLE_CODE, link, language)
+        )
         rendered.append(RenderedSms(language, body, segments(body)))
     return rendered
 
 
-def segment_warning(public_base_url: str) -> str | None:
+def segment_warning(public_base_url: str, sender_name: SenderName | None = None) -> str | None:
     """One line for ``serve`` when a verification SMS takes more than one segment."""
-    long = [sms for sms in sample_sms(public_base_url) if sms.segments.count > 1]
+    long = [sms for sms in sample_sms(public_base_url, sender_name) if sms.segments.count > 1]
     if not long:
         return None
     which = ", ".join(f"{sms.language}: {sms.segments.count} segments" for sms in long)

@@ -45,3 +45,18 @@ def verification_link(public_base_url: str, token: str) -> str:
 
 def verification_sms(pass_no: PassNumber, code: str, link: str, language: str = messages.ZH) -> str:
     return messages.text("sms.verification", language, last4=pass_no.last4, code=code, link=link)
+
+
+@dataclass(frozen=True, slots=True)
+class SenderName:
+    """Who is writing, put at the start of every SMS (``sms.sender_name``). A Chinese
+    name in an English SMS would turn it from GSM-7 (160 characters) into UCS-2 (70) and
+    double its cost, so a GSM-7 body gets the plain ``latin`` name instead."""
+
+    chinese: str = ""
+    latin: str = ""
+
+    def sign(self, body: str) -> str:
+        if segments(body).encoding == "GSM-7":
+            return f"{self.latin} {body}" if self.latin else body
+        return f"{self.chinese}{body}"

@@ -81,7 +81,7 @@ def sms_lines(config: Config) -> list[str]:
         f"  sample pass {SAMPLE_PASS_NO}, code {SAMPLE_CODE}, "
         f"link token of {len(SAMPLE_TOKEN)} characters",
     ]
-    for sms in sample_sms(base):
+    for sms in sample_sms(base, config.sms.signature):
         seg = sms.segments
         plural = "segment" if seg.count == 1 else "segments"
         lines.append(f"  {sms.language}: {sms.body}")
@@ -89,7 +89,7 @@ def sms_lines(config: Config) -> list[str]:
             f"    length {seg.length}, {seg.encoding} ({_limits(seg.encoding)}): "
             f"{seg.count} {plural}"
         )
-    warning = segment_warning(base)
+    warning = segment_warning(base, config.sms.signature)
     if warning:
         lines.append(f"warning: {warning}")
     return lines

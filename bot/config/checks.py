@@ -129,3 +129,16 @@ def webhook_secret(value: Secret) -> Secret:
 def rule(check: Check, *, echo: bool = True) -> dict[str, Any]:
     """Field metadata: the check, and whether an error may show the value (``echo``)."""
     return {"check": check, "echo": echo}
+
+
+def short_text(limit: int) -> Check:
+    """A one-line text of at most ``limit`` characters (a name or a line on a page)."""
+
+    def check(value: str) -> str:
+        if "\n" in value or "\r" in value:
+            raise ValueError("must be one line")
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters")
+        return value
+
+    return check

@@ -21,6 +21,7 @@ from bot.config import checks
 from bot.config.checks import SQLITE_PREFIXES, rule
 from bot.config.errors import ConfigError
 from bot.config.secret import MASK, NO_SECRET, Secret
+from core.sms_text import SenderName
 
 
 class Section:
@@ -99,6 +100,15 @@ class SmsConfig(Section):
     sender: str = field(default="console", metadata=rule(checks.one_of("console", "twilio")))
     max_per_second: float = field(default=10.0, metadata=rule(checks.positive))
     max_attempts: int = field(default=8, metadata=rule(checks.between(1, 50)))
+    #: Who is writing, at the start of every SMS the bot sends (the guide asks operators
+    #: to tell holders the verification SMS is not fraud). Empty: no name.
+    sender_name: str = field(default="【港務】", metadata=rule(checks.short_text(10)))
+    #: The same for SMS in English (GSM-7: a Chinese name would make them cost double).
+    sender_name_en: str = field(default="[Taiwan Ports]", metadata=rule(checks.short_text(20)))
+
+    @property
+    def signature(self) -> SenderName:
+        return SenderName(self.sender_name, self.sender_name_en)
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,25 @@ class LoggingConfig(Section):
 
 
 @dataclass(frozen=True)
+class OrganisationConfig(Section):
+    """Who runs the bot, as the link page names it, and whom a holder can ask."""
+
+    name = "organisation"
+    name_zh: str = field(default="臺灣港務股份有限公司", metadata=rule(checks.short_text(60)))
+    name_en: str = field(
+        default="Taiwan International Ports Corporation", metadata=rule(checks.short_text(80))
+    )
+    contact_zh: str = field(
+        default="如有疑問，請洽您公司的通行證帳號管理員（業者申請人）。",
+        metadata=rule(checks.short_text(200)),
+    )
+    contact_en: str = field(
+        default="Questions? Ask your company's pass administrator.",
+        metadata=rule(checks.short_text(200)),
+    )
+
+
+@dataclass(frozen=True)
 class RetentionConfig(Section):
     """Days each kind of row is kept (why: :mod:`storage.housekeeping`). The lower bounds
     are what the bot itself needs: R2 looks back a day, a conversation may wait a day for
@@ -162,6 +191,7 @@ class Config:
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    organisation: OrganisationConfig = field(default_factory=OrganisationConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     def __post_init__(self) -> None:

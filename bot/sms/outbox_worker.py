@@ -63,6 +63,7 @@ from bot.providers.sender import (
 from bot.providers.token_bucket import TokenBucket
 from bot.services import SERVICES
 from core.ports import Clock
+from core.sms_text import SenderName
 from storage.outbox import Claim, OutboxQueue
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,12 @@ class OutboxWorker:
         max_per_second: float,
         max_attempts: int,
         tuning: OutboxTuning | None = None,
+        sender_name: SenderName | None = None,
     ) -> None:
         self._tuning = tuning = tuning or OutboxTuning()
+        # Who is writing (sms.sender_name), put before every SMS at the one door they all
+        # leave by: verification, campaign and notice SMS alike.
+        self._sender_name = sender_name or SenderName()
         self._queue = queue
         self._sender = sender
         self._clock = clock
@@ -210,7 +215,7 @@ class OutboxWorker:
                 return
             sending = True
             try:
-                result = await self._sender.send(sms.to.e164, sms.body)
+                result = await self._sender.send(sms.to.e164, self._sender_name.sign(sms.body))
             except Exception as exc:  # senders answer with results; this one may have sent
                 log.exception("outbox %d: the sender raised", claim.row.id)
                 result = TransientFailure(f"sender raised {type(exc).__name__}")
@@ -305,6 +310,7 @@ def setup(app: web.Application, tuning: OutboxTuning | None = None) -> None:
             max_per_second=services.config.sms.max_per_second,
             max_attempts=services.config.sms.max_attempts,
             tuning=tuning,
+            sender_name=services.config.sms.signature,
         )
         app[OUTBOX_WORKER] = worker
         stop_listening = services.uow.add_outbox_listener(worker.wake)

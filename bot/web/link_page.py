@@ -83,6 +83,7 @@ async def show_link(request: web.Request) -> web.Response:
         phone=mask_phone(details.phone),
         expires=messages.text("link.expires_at", language, expires_at=details.expires_at),
         tag=services.hasher.form_tag(token),
+        kept_days=services.config.retention.verification_requests_days,
     )
 
 

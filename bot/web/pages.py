@@ -18,6 +18,8 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from bot.config import OrganisationConfig
+from bot.services import CONFIG
 from core import messages
 
 #: ``lang`` attribute per language of ours (BCP 47: Traditional Chinese as used in Taiwan).
@@ -25,9 +27,12 @@ _HTML_LANG = {messages.ZH: "zh-Hant-TW", messages.EN: "en"}
 
 
 class Pages:
-    """Renders a template into a response with the security headers set."""
+    """Renders a template into a response with the security headers set. Every page
+    names who runs the bot and whom to ask (``[organisation]``): a holder who opens a
+    link from an SMS must be able to tell it is not fraud."""
 
-    def __init__(self) -> None:
+    def __init__(self, organisation: OrganisationConfig | None = None) -> None:
+        self._organisation = organisation or OrganisationConfig()
         self._env = Environment(
             loader=PackageLoader("bot.web", "templates"),
             autoescape=True,
@@ -65,11 +70,15 @@ class Pages:
             return messages.text(key, language, **params)
 
         other = messages.EN if language == messages.ZH else messages.ZH
+        org = self._organisation
+        english = language == messages.EN
         body = self._env.get_template(template).render(
             css=self._css,
             html_lang=_HTML_LANG.get(language, language),
             t=t,
             other_language=other,
+            organisation=org.name_en if english else org.name_zh,
+            contact=org.contact_en if english else org.contact_zh,
             **context,
         )
         response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
@@ -86,7 +95,7 @@ PAGES = web.AppKey("pages", Pages)
 def install_pages(app: web.Application) -> Pages:
     """One :class:`Pages` per app, whichever module's ``setup`` asks first."""
     if PAGES not in app:
-        app[PAGES] = Pages()
+        app[PAGES] = Pages(app[CONFIG].organisation if CONFIG in app else None)
     return app[PAGES]
 
 

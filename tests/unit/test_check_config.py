@@ -20,6 +20,7 @@ from bot.config import load_config
 from bot.server import run_server
 from core.codes import SystemSecrets
 from core.sms_preview import BASE_URL_TARGET, SAMPLE_TOKEN, sample_sms, segment_warning
+from core.sms_text import SenderName
 
 BASE_20 = "https://pp.khport.tw"
 BASE_40 = "https://verify-portpass.twport.gov.tw/pp"
@@ -92,8 +93,9 @@ def test_the_command_prints_settings_masked_and_both_templates(
     assert "url = 'postgresql://portpass:**********@db.example:5432/pp'" in out
     assert "secret_key = **********" in out
     assert f"public_base_url = '{BASE_20}'" in out
-    assert "zh-TW: 港區通行證末四碼0043驗證碼042917" in out
-    assert "en: Port pass ending 0043: code 042917" in out
+    # Who is writing comes first (sms.sender_name), and both still take one segment.
+    assert "zh-TW: 【港務】通行證末四碼0043驗證碼042917" in out
+    assert "en: [Taiwan Ports] Port pass ending 0043: code 042917" in out
     assert out.count(": 1 segment") == 2
     assert "warning" not in out
 
@@ -143,3 +145,19 @@ async def test_serve_warns_at_start_when_the_sms_takes_two_segments(
             await server
     [warning] = [r.getMessage() for r in caplog.records if "segment" in r.getMessage()]
     assert "40 characters" in warning and "at most 20" in warning
+
+
+def test_the_sender_name_keeps_each_sms_in_one_segment_and_its_encoding() -> None:
+    name = SenderName("【港務】", "[Taiwan Ports]")
+    rendered = {sms.language: sms for sms in sample_sms(BASE_20, name)}
+    zh, en = rendered["zh-TW"], rendered["en"]
+    assert zh.body.startswith("【港務】通行證末四碼0043")
+    assert (zh.segments.encoding, zh.segments.count) == ("UCS-2", 1)
+    assert en.body.startswith("[Taiwan Ports] Port pass ending 0043")
+    assert (en.segments.encoding, en.segments.count) == ("GSM-7", 1)  # not UCS-2
+    assert segment_warning(BASE_20, name) is None
+
+
+def test_an_empty_sender_name_adds_nothing() -> None:
+    assert SenderName("", "").sign("abc") == "abc"
+    assert SenderName("【港務】", "").sign("Port pass") == "Port pass"

@@ -156,7 +156,7 @@ async def test_a_holder_request_reaches_twilio_at_once(
     assert form["To"] == HOLDER_E164
     assert form["From"] == FROM
     assert form["StatusCallback"] == f"{PUBLIC_BASE_URL}/sms/status"
-    assert form["Body"] == row.body
+    assert form["Body"] == "【港務】" + row.body  # who is writing (sms.sender_name), first
     assert re.search(r"末四碼0040驗證碼\d{6}", form["Body"])
     assert f"{PUBLIC_BASE_URL}/v/" in form["Body"]
     [message] = fake.messages
@@ -183,7 +183,7 @@ async def test_rows_queued_before_start_are_sent(
     _, services, _ = await start(make_client, twilio_config)
 
     await row_where(services, state="sent")
-    assert [m["body"] for m in fake.messages] == ["hello"]
+    assert [m["body"] for m in fake.messages] == ["[Taiwan Ports] hello"]  # signed
 
 
 async def test_server_errors_and_timeouts_are_retried_then_sent_once(

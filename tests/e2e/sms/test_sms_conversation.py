@@ -34,7 +34,7 @@ async def status(client: AppClient, pass_no: str) -> Status:
 async def handed_to_sender(sender: ConsoleSender, body: str) -> bool:
     """Whether the SMS reached the sender within a second: the worker wakes on commit."""
     for _ in range(100):
-        if [m for m in sender.recent if m.to == HOLDER and m.body == body]:
+        if [m for m in sender.recent if m.to == HOLDER and m.body == "【港務】" + body]:
             return True
         await asyncio.sleep(0.01)
     return False

@@ -9,9 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.config import load_config
 from bot.web.link_page import LINK_REQUESTS_PER_MINUTE
 from core.model import Channel, Requester, Status
 from core.status import status_of
@@ -22,6 +25,7 @@ from tests.e2e.conftest import PUBLIC_BASE_URL, AppClient, services_of
 
 PASS_NO = "KHPS113-000043"
 HOLDER = Requester(key="sms:+886960123411", channel=Channel.SMS, actor="holder")
+MakeClient = Callable[..., Awaitable[AppClient]]
 ZH_PAGE = {"Accept-Language": "zh-TW,zh;q=0.9"}
 
 
@@ -294,3 +298,45 @@ async def test_without_a_language_preference_the_page_is_chinese(client: AppClie
     path = await issue_link(client)
     page = await (await client.get(path, headers={"Accept-Language": "fr-FR"})).text()
     assert "港區通行證手機驗證" in page
+
+
+# --- who is writing, and what the phone is for (issue 10, item 1) -----------------------------
+
+
+async def test_the_page_names_the_organisation_whom_to_ask_and_what_the_phone_is_for(
+    client: AppClient,
+) -> None:
+    page = await open_page(client, await issue_link(client))
+    assert '<p class="org">臺灣港務股份有限公司</p>' in page
+    assert "如有疑問，請洽您公司的通行證帳號管理員" in page
+    assert "這支手機會收到通行證停用及進出紀錄異常的通知簡訊" in page
+    assert "驗證紀錄在驗證碼到期後保存 90 天" in page
+    english = await (await client.get(await issue_link_again(client) + "?lang=en")).text()
+    assert "Taiwan International Ports Corporation" in english
+    assert "kept for 90 days after the code expires" in english
+
+
+async def issue_link_again(client: AppClient) -> str:
+    """The link of the request already made (R2 allows no second one)."""
+    services = services_of(client)
+    async with services.engine.connect() as conn:
+        body = (
+            await conn.execute(select(outbox.c.body).order_by(outbox.c.id.desc()).limit(1))
+        ).scalar_one()
+    match = re.search(re.escape(PUBLIC_BASE_URL) + r"(/v/[A-Za-z0-9_-]+)", body)
+    assert match, body
+    return match.group(1)
+
+
+async def test_the_organisation_and_contact_come_from_the_config(
+    make_client: MakeClient, config_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = config_env | {
+        "PORTPASS_ORGANISATION_NAME_ZH": "高雄港務分公司",
+        "PORTPASS_ORGANISATION_CONTACT_ZH": "服務專線 07-000-0000",
+        "PORTPASS_RETENTION_VERIFICATION_REQUESTS_DAYS": "30",
+    }
+    client = await make_client(load_config(None, env, cwd=tmp_path))
+    page = await open_page(client, await issue_link(client))
+    assert '<p class="org">高雄港務分公司</p>' in page and "服務專線 07-000-0000" in page
+    assert "保存 30 天" in page
