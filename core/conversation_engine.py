@@ -26,6 +26,7 @@ from core.conversation import (
     Reply,
     SharedContact,
     Step,
+    Turn,
     choice_action,
 )
 from core.errors import (
@@ -87,26 +88,39 @@ class ConversationEngine:
 
     async def handle(
         self, who: Participant, message: Input, *, message_id: str | None = None
-    ) -> list[Reply]:
+    ) -> Turn:
         """One turn, in one unit of work: the state read, the action it causes (a code
-        sent, a code checked) and the new state are committed together.
+        sent, a code checked) and the new state are committed together, and the
+        :class:`Turn` returned holds all the channel needs to answer, so it reads
+        nothing back afterwards.
 
         With ``message_id`` (Twilio's MessageSid) the turn happens once: a retry of the
-        same message gets the first turn's replies back and changes nothing. The claim
-        is in the same transaction, so a turn that fails leaves no claim behind."""
+        same message gets the first turn back and changes nothing. The claim is in the
+        same transaction, so a turn that fails leaves no claim behind."""
         now = self._clock.now()
         async with self._uow() as uow:
             if message_id is not None and not await uow.inbound.claim(who.channel, message_id, now):
-                stored_replies = await uow.inbound.reply_for(who.channel, message_id)
-                return _replies_from(stored_replies)
+                return self._stored_turn(await uow.inbound.reply_for(who.channel, message_id))
             stored = await uow.conversations.get(who.key)
             state, replies = self._expire(stored, now, who)
             state, more = await self._step(state, who, message, uow)
             await uow.conversations.save(who.key, state.with_(updated_at=now))
+            turn = Turn(
+                replies=(*replies, *more),
+                language=self._lang(state),
+                step=state.step,
+                previous_step=stored.step if stored is not None else Step.IDLE,
+            )
             if message_id is not None:
-                await uow.inbound.remember(who.channel, message_id, _replies_to(replies + more))
+                await uow.inbound.remember(who.channel, message_id, _turn_to(turn))
             await uow.commit()
-        return replies + more
+        return turn
+
+    def _stored_turn(self, stored: str | None) -> Turn:
+        """``None``: the first delivery has not finished (or never will): say nothing now."""
+        if not stored:
+            return Turn(replies=(), language=self._policy.default_language)
+        return Turn.from_json(json.loads(stored), self._policy.default_language)
 
     def _expire(
         self, stored: Conversation | None, now: datetime, who: Participant
@@ -376,13 +390,8 @@ class ConversationEngine:
         return Reply(messages.render_error(error, self._lang(state)))
 
 
-def _replies_to(replies: list[Reply]) -> str:
-    return json.dumps([r.to_json() for r in replies], ensure_ascii=False)
-
-
-def _replies_from(stored: str | None) -> list[Reply]:
-    """``None``: the first delivery has not finished (or never will): say nothing now."""
-    return [Reply.from_json(item) for item in json.loads(stored)] if stored else []
+def _turn_to(turn: Turn) -> str:
+    return json.dumps(turn.to_json(), ensure_ascii=False)
 
 
 def _is_code(word: str) -> bool:

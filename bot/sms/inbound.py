@@ -34,7 +34,7 @@ from bot.config.secret_key import resolve_secret_key
 from bot.services import SERVICES, Services
 from bot.sms.twiml import bilingual, replies_twiml, twiml
 from core import messages
-from core.conversation import Participant, Reply, Text
+from core.conversation import Participant, Text
 from core.errors import InvalidInput
 from core.masking import mask_phone
 from core.values import Phone
@@ -123,9 +123,9 @@ async def _answer_once(services: Services, sid: str, phone: Phone, text: str) ->
         key=f"{CHANNEL}:{phone.e164}", channel=CHANNEL, actor=mask_phone(phone), phone=phone.e164
     )
     try:
-        replies = await services.conversations.handle(who, Text(text), message_id=sid)
-        log.info("inbound SMS %s from %s: %d replies", sid, mask_phone(phone), len(replies))
-        return replies_twiml(replies, await _language(services, who, replies))
+        turn = await services.conversations.handle(who, Text(text), message_id=sid)
+        log.info("inbound SMS %s from %s: %d replies", sid, mask_phone(phone), len(turn.replies))
+        return replies_twiml(turn.replies, turn.language)
     except Exception as error:  # the holder hears something; a retry tries again
         _log_failure(sid, "failed", error)
         return twiml(
@@ -138,17 +138,6 @@ def _log_failure(sid: str, what: str, error: Exception) -> None:
     only at ERROR, the traceback at DEBUG for whoever asks for it."""
     log.error("inbound SMS %s %s: %s", sid, what, type(error).__name__)
     log.debug("inbound SMS %s %s", sid, what, exc_info=True)
-
-
-async def _language(services: Services, who: Participant, replies: list[Reply]) -> str:
-    """The conversation's language, which the options hint must match. Read back from
-    storage only when a reply has options: replies do not carry their language."""
-    default = services.config.verification.default_language
-    if not any(reply.options for reply in replies):
-        return default
-    async with services.uow() as uow:
-        state = await uow.conversations.get(who.key)
-    return state.language if state is not None and state.language else default
 
 
 def _twiml_response(xml: str) -> web.Response:
