@@ -38,6 +38,7 @@ from core.conversation import Participant, Text
 from core.errors import InvalidInput
 from core.masking import mask_phone
 from core.values import Phone
+from storage.errors import is_storage_failure
 
 log = logging.getLogger(__name__)
 
@@ -112,25 +113,30 @@ async def inbound_sms(request: web.Request) -> web.Response:
     except InvalidInput:
         log.info("inbound SMS %s from a number we cannot verify", sid)
         return _twiml_response(twiml([bilingual("sms.sender_not_supported")]))
-    return _twiml_response(await _answer_once(services, sid, phone, text))
+    return await _answer_once(services, sid, phone, text)
 
 
-async def _answer_once(services: Services, sid: str, phone: Phone, text: str) -> str:
+async def _answer_once(services: Services, sid: str, phone: Phone, text: str) -> web.Response:
     """The TwiML for this message. The engine acts on a MessageSid once, in the same
     transaction as the turn: a retry gets the first answer, and a turn that failed
-    leaves nothing behind, so Twilio's retry is handled afresh."""
+    leaves nothing behind, so Twilio's retry is handled afresh. When the database could
+    not store the turn the answer is 503 with no body: Twilio may deliver the message
+    again, and says nothing to the holder meanwhile."""
     who = Participant(
         key=f"{CHANNEL}:{phone.e164}", channel=CHANNEL, actor=mask_phone(phone), phone=phone.e164
     )
     try:
         turn = await services.conversations.handle(who, Text(text), message_id=sid)
-        log.info("inbound SMS %s from %s: %d replies", sid, mask_phone(phone), len(turn.replies))
-        return replies_twiml(turn.replies, turn.language)
-    except Exception as error:  # the holder hears something; a retry tries again
+    except Exception as error:
+        if is_storage_failure(error):
+            _log_failure(sid, "not stored, answered 503 for a retry", error)
+            return web.Response(status=503)
+        # A bug, which a retry would only repeat: the holder hears something.
         _log_failure(sid, "failed", error)
-        return twiml(
-            [messages.text("error.generic", services.config.verification.default_language)]
-        )
+        default = services.config.verification.default_language
+        return _twiml_response(twiml([messages.text("error.generic", default)]))
+    log.info("inbound SMS %s from %s: %d replies", sid, mask_phone(phone), len(turn.replies))
+    return _twiml_response(replies_twiml(turn.replies, turn.language))
 
 
 def _log_failure(sid: str, what: str, error: Exception) -> None:

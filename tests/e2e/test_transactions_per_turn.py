@@ -13,22 +13,17 @@ worker and housekeeping, which run beside it, do not blur the count.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from sqlalchemy import event
 
-from bot.app import create_app
-from bot.bootstrap import Overrides
 from bot.config import load_config
-from bot.providers.console import ConsoleSender
-from fakes.clock import FakeClock
 from fakes.telegram_api import FakeTelegram
 from tests.e2e.conftest import AppClient, services_of
+from tests.e2e.request_tasks import RequestTasks
 from tests.e2e.sms.test_sms_inbound import Handset, last_code
 from tests.e2e.telegram.fixtures import ID_NO, PASS_NO, PHONE, TelegramUser, telegram_env
 
@@ -37,23 +32,11 @@ class TransactionCounter:
     """Counts ``begin`` events on the app's engine made while serving an HTTP request."""
 
     def __init__(self) -> None:
-        self.request_tasks: set[asyncio.Task[Any]] = set()
+        self.requests = RequestTasks()
         self.begun = 0
 
-    @web.middleware
-    async def middleware(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        task = asyncio.current_task()
-        assert task is not None
-        self.request_tasks.add(task)
-        try:
-            return await handler(request)
-        finally:
-            self.request_tasks.discard(task)
-
     def on_begin(self, _connection: Any) -> None:
-        if asyncio.current_task() in self.request_tasks:
+        if self.requests.serving():
             self.begun += 1
 
     async def during(self, action: Awaitable[Any]) -> int:
@@ -81,18 +64,15 @@ def counter() -> TransactionCounter:
 
 @pytest.fixture
 async def counted_client(
-    aiohttp_client: Callable[[web.Application], Awaitable[AppClient]],
+    make_client: Callable[..., Awaitable[AppClient]],
     config_env: dict[str, str],
     tmp_path: Path,
-    clock: FakeClock,
     fake: FakeTelegram,
     counter: TransactionCounter,
 ) -> AppClient:
     """The app on SQLite, with Telegram on (webhook mode), counting transactions."""
     config = load_config(None, config_env | telegram_env(fake), cwd=tmp_path)
-    app = create_app(config, demo=True, overrides=Overrides(clock=clock, sender=ConsoleSender()))
-    app.middlewares.append(counter.middleware)
-    client = await aiohttp_client(app)
+    client = await make_client(config, middlewares=[counter.requests.middleware])
     event.listen(services_of(client).engine.sync_engine, "begin", counter.on_begin)
     return client
 

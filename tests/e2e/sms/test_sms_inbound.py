@@ -295,20 +295,44 @@ async def test_a_retry_while_the_first_is_in_flight_gets_an_empty_answer(client,
 
 
 class BrokenEngine:
-    """A conversation engine whose database went away mid-turn."""
+    """A conversation engine that fails with ``error`` (its message quotes personal data,
+    as a driver's error may)."""
 
-    async def handle(self, who: Any, message: Any, *, message_id: str | None = None) -> list[Any]:
-        raise ConnectionResetError("SELECT ... WHERE phone = '+886960123411'")
+    def __init__(self, error: type[Exception]) -> None:
+        self.error = error
+
+    async def handle(self, who: Any, message: Any, *, message_id: str | None = None) -> Any:
+        raise self.error("SELECT ... WHERE phone = '+886960123411' AND id_no = 'QQ12345673'")
 
 
-async def test_a_failed_turn_answers_something_and_logs_no_details(client, phone, caplog):
-    services_of(client).conversations = BrokenEngine()  # type: ignore[assignment]
+async def test_a_turn_the_database_could_not_store_is_a_503_and_logs_no_details(
+    client, phone, caplog
+):
+    services_of(client).conversations = BrokenEngine(ConnectionResetError)  # type: ignore[assignment]
+    sid = f"SM{uuid.uuid4().hex}"
+    with caplog.at_level(logging.INFO):
+        response = await phone.post(phone.form("QQ12345673", sid))
+    assert (response.status, await response.read()) == (503, b"")  # Twilio may retry
+    assert f"inbound SMS {sid} not stored, answered 503 for a retry: ConnectionResetError" in (
+        caplog.text
+    )
+    assert "886960123411" not in caplog.text
+    assert "QQ12345673" not in caplog.text
+
+
+class Bug(Exception):
+    pass
+
+
+async def test_a_bug_in_a_turn_answers_something_and_logs_no_details(client, phone, caplog):
+    """A retry would fail the same way: the holder is told, and the answer is 200."""
+    services_of(client).conversations = BrokenEngine(Bug)  # type: ignore[assignment]
     sid = f"SM{uuid.uuid4().hex}"
     with caplog.at_level(logging.INFO):
         first = await phone.send("QQ12345673", sid=sid)
         again = await phone.send("QQ12345673", sid=sid)
     assert first == again == ["發生錯誤，請稍後再試。"]
-    assert f"inbound SMS {sid} failed: ConnectionResetError" in caplog.text
+    assert f"inbound SMS {sid} failed: Bug" in caplog.text
     assert "886960123411" not in caplog.text
     assert "QQ12345673" not in caplog.text
 
