@@ -94,7 +94,8 @@ def _default_url(config: Config) -> str:
 
 def _sender(raw: str, regions: tuple[str, ...]) -> str:
     """The phone as Twilio would give it. A foreign ``+`` number is sent as typed, so
-    the server's answer to numbers it cannot verify can be tried too."""
+    what the server does with numbers it cannot verify (it answers nothing) can be
+    tried too."""
     try:
         return Phone.parse(raw, regions=regions).e164
     except InvalidInput:

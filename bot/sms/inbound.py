@@ -2,12 +2,17 @@
 
 The order matters. Size first (413), then authenticity (403): nothing from the body is
 trusted, logged or acted on before ``X-Twilio-Signature`` checks out. Then the fields
-(400), then de-duplication, because Twilio retries a webhook that timed out and a
-retried wrong code must not count twice, nor a retried "1" send a second SMS. Only then
-does the message reach the conversation engine, as a checked phone and a ``Text``.
+(400), then the sender: anything but a mobile of ``phone.allowed_regions`` gets an empty
+answer, no SMS (:mod:`bot.sms.sender_filter`). Then de-duplication, because Twilio
+retries a webhook that timed out and a retried wrong code must not count twice, nor a
+retried "1" send a second SMS. Only then does the message reach the conversation
+engine, as a checked phone and a ``Text``.
 
 The signature is computed over the URL Twilio called, which behind a reverse proxy is
 ``server.public_base_url`` and not the address this process listens on.
+
+A turn the database could not store is answered 503 with no body, so Twilio may try
+again; the de-duplication makes that safe.
 
 Logs carry the MessageSid and the masked phone only; bodies hold codes and ID numbers.
 """
@@ -32,7 +37,8 @@ from twilio.request_validator import (
 from bot.config import Config
 from bot.config.secret_key import resolve_secret_key
 from bot.services import SERVICES, Services
-from bot.sms.twiml import bilingual, replies_twiml, twiml
+from bot.sms.sender_filter import DROPPED_SENDERS, DroppedSenders
+from bot.sms.twiml import replies_twiml, twiml
 from core import messages
 from core.conversation import Participant, Text
 from core.errors import InvalidInput
@@ -79,6 +85,7 @@ INBOUND_AUTH = web.AppKey("sms_inbound_auth", InboundAuth)
 
 def setup(app: web.Application) -> None:
     app.router.add_post(PATH, inbound_sms)
+    app[DROPPED_SENDERS] = DroppedSenders()
     app.on_startup.append(_resolve_auth)  # after cleanup_ctx has opened the services
 
 
@@ -110,9 +117,9 @@ async def inbound_sms(request: web.Request) -> web.Response:
         return web.Response(status=400, text="MessageSid, From and Body are required\n")
     try:
         phone = Phone.parse(sender, regions=services.config.phone.allowed_regions)
-    except InvalidInput:
-        log.info("inbound SMS %s from a number we cannot verify", sid)
-        return _twiml_response(twiml([bilingual("sms.sender_not_supported")]))
+    except InvalidInput as why:  # no SMS back: see bot/sms/sender_filter.py
+        request.app[DROPPED_SENDERS].drop(sid, sender, why)
+        return _twiml_response(twiml([]))
     return await _answer_once(services, sid, phone, text)
 
 

@@ -340,23 +340,42 @@ async def test_a_bug_in_a_turn_answers_something_and_logs_no_details(client, pho
 # --- senders -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "number",
-    [
-        "+16502530000",  # a US number
-        "+8613800138000",  # a mainland China mobile
-        "+886227208889",  # a Taipei landline
-        "12345",  # a short code
-        "TWPORT",  # an alphanumeric sender
-    ],
-)
-async def test_a_number_we_cannot_verify_gets_a_polite_bilingual_answer(client, number):
-    answer = await Handset(client, number).send("驗證")
-    assert answer == [
-        "很抱歉，只有台灣手機號碼可以用簡訊驗證港區通行證。\n"
-        "Sorry, only Taiwanese mobile numbers can verify a port pass by SMS."
-    ]
+# SMS pumping (issue 8, item 5): replies to these would earn someone termination fees.
+PUMPED = [
+    ("+14155550100", "+1********00"),  # a US number
+    ("+882345678901", "+882*******01"),  # International Networks: premium-rate territory
+    ("+79161234567", "+7********67"),  # a Russian mobile
+    ("+886223456789", "+886*******89"),  # a Taipei landline
+    ("+8613800138000", "+86*********00"),  # a mainland China mobile
+    ("12345", "*****"),  # a short code
+    ("TWPORT", "******"),  # an alphanumeric sender
+]
+
+
+@pytest.mark.parametrize(("number", "masked"), PUMPED)
+async def test_a_sender_we_cannot_verify_gets_no_sms_at_all(client, number, masked, caplog):
+    sender = Handset(client, number)
+    with caplog.at_level(logging.INFO):
+        response = await sender.post(sender.form("驗證"))
+    assert response.status == 200
+    assert messages_in(await response.text()) == []  # an empty <Response/>: nothing sent
     assert await nothing_changed(client)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.sms.sender_filter"]
+    assert f" from {masked} dropped without a reply: " in line
+    assert line.endswith("(1 dropped since start)")
+    assert number.lstrip("+") not in caplog.text
+
+
+async def test_dropped_senders_are_counted(client, caplog):
+    with caplog.at_level(logging.INFO):
+        for number, _ in PUMPED[:4]:
+            assert await Handset(client, number).send("STATUS") == []
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.sms.sender_filter"]
+    assert [line.rsplit("(", 1)[1] for line in lines] == [
+        f"{n} dropped since start)" for n in (1, 2, 3, 4)
+    ]
+    assert "outside phone.allowed_regions" in lines[0]
+    assert "not a mobile number" in lines[3]  # the Taipei landline
 
 
 async def test_an_unknown_taiwanese_mobile_can_talk_but_finds_nothing(client):
