@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.config import Config, load_config
 from bot.config.secret_key import resolve_secret_key
-from bot.sms.inbound import demo_auth_token
+from bot.sms.signature import demo_auth_token
 from storage.tables import conversations, inbound_messages, outbox, verification_requests
 from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, AppClient, services_of
 
