@@ -113,6 +113,8 @@ class Participant:
     actor: str  # masked, for the audit log
     phone: str | None = None
     language_hint: str | None = None
+    # SMS: the most segments one reply may take; a longer list (STATUS) comes in pages.
+    max_segments: int | None = None
 
 
 # --- replies: what the engine hands back -------------------------------------------------

@@ -12,6 +12,7 @@ checked) best side by side.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ from core.errors import (
 from core.masking import mask_pass
 from core.model import Channel, Requester
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from core.sms_text import pages
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone, normalise, parse_code
 from core.verification import VerificationService
@@ -49,6 +51,7 @@ _START = {"驗證", "验证", "VERIFY", "V", "/START", "/VERIFY"}
 _CANCEL = {"取消", "CANCEL", "/CANCEL"}
 _HELP = {"說明", "说明", "HELP", "/HELP", "?"}
 _STATUS = {"狀態", "状态", "STATUS", "/STATUS"}
+_STATUS_PAGE = re.compile(r"^(?:狀態|状态|STATUS)\s*([0-9]{1,4})$")  # "STATUS 2", "狀態2"
 _TO_ENGLISH = {"EN", "ENGLISH"}
 _TO_CHINESE = {"中文", "ZH", "繁中"}
 _LANG_TOGGLE = {"/LANG"}
@@ -170,8 +173,8 @@ class ConversationEngine:
         if word in _TO_ENGLISH | _TO_CHINESE | _LANG_TOGGLE:
             new = self._switch_language(lang, word)
             return state.with_(language=new), [Reply(messages.text("conv.language_set", new))]
-        if word in _STATUS:
-            return state, [await self._status(state, who, uow)]
+        if word in _STATUS or _STATUS_PAGE.match(word):
+            return state, [await self._status(state, who, uow, page=_status_page(word))]
         if word in _START:
             return await self._start(state, who, uow)
         handler = {
@@ -345,9 +348,13 @@ class ConversationEngine:
         )
         return done, [Reply(text_)]
 
-    async def _status(self, state: Conversation, who: Participant, uow: UnitOfWork) -> Reply:
+    async def _status(
+        self, state: Conversation, who: Participant, uow: UnitOfWork, *, page: int = 1
+    ) -> Reply:
         """SMS: passes whose phone on file is the sender's; Telegram: passes this chat
-        verified. Nothing about anyone else, and pass numbers masked."""
+        verified. Nothing about anyone else, and pass numbers masked. A list longer than
+        the participant's ``max_segments`` comes in pages ("STATUS 2" for the second),
+        each saying how to ask for the next."""
         lang = self._lang(state)
         records = await uow.passes.with_phone(Phone(who.phone)) if who.phone else []
         known = {r.pass_no for r in records}
@@ -367,7 +374,18 @@ class ConversationEngine:
             )
             for r in records
         ]
-        return Reply("\n".join(lines))
+        if who.max_segments is None:
+            return Reply("\n".join(lines))
+
+        def footer(number: int, total: int) -> str:
+            if number == total:
+                return messages.text("conv.status_last_page", lang, page=number, pages=total)
+            return messages.text(
+                "conv.status_page", lang, page=number, pages=total, next=number + 1
+            )
+
+        shown = pages(lines, who.max_segments, footer)
+        return Reply(shown[min(max(page, 1), len(shown)) - 1])
 
     # --- texts -----------------------------------------------------------------------------------
 
@@ -400,6 +418,12 @@ def _is_code(word: str) -> bool:
     except InvalidInput:
         return False
     return True
+
+
+def _status_page(word: str) -> int:
+    """The page a STATUS word asks for: ``STATUS 2`` the second, a bare one the first."""
+    match = _STATUS_PAGE.match(word)
+    return int(match.group(1)) if match else 1
 
 
 def _add(items: Iterable[str], item: str) -> tuple[str, ...]:

@@ -396,6 +396,14 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "No pass has been verified from this chat yet. Send /verify to start.",
     ),
     "conv.status_line": ("{pass_no}：{status}", "{pass_no}: {status}"),
+    "conv.status_page": (
+        "第 {page}/{pages} 頁。傳送「狀態 {next}」看下一頁。",
+        "Page {page} of {pages}. Send STATUS {next} for the next page.",
+    ),
+    "conv.status_last_page": (
+        "第 {page}/{pages} 頁（最後一頁）。",
+        "Page {page} of {pages} (the last).",
+    ),
     "conv.stale_choice": (
         "這個按鈕屬於較早的問題，請回答下面這個問題。",
         "That button belongs to an earlier question. Please answer this one.",

@@ -31,6 +31,7 @@ from core import messages
 from core.conversation import Participant, Text
 from core.errors import InvalidInput
 from core.masking import mask_phone
+from core.sms_text import MAX_REPLY_SEGMENTS
 from core.values import Phone
 from storage.errors import is_storage_failure
 
@@ -78,7 +79,11 @@ async def _answer_once(services: Services, sid: str, phone: Phone, text: str) ->
     not store the turn the answer is 503 with no body: Twilio may deliver the message
     again, and says nothing to the holder meanwhile."""
     who = Participant(
-        key=f"{CHANNEL}:{phone.e164}", channel=CHANNEL, actor=mask_phone(phone), phone=phone.e164
+        key=f"{CHANNEL}:{phone.e164}",
+        channel=CHANNEL,
+        actor=mask_phone(phone),
+        phone=phone.e164,
+        max_segments=MAX_REPLY_SEGMENTS,
     )
     try:
         turn = await services.conversations.handle(who, Text(text), message_id=sid)
