@@ -25,6 +25,7 @@ from bot.logs import log_context
 from bot.services import CONFIG, SERVICES
 from bot.sms import inbound as sms_inbound
 from bot.sms import outbox_worker
+from bot.sms import signature as sms_signature
 from bot.sms import status as sms_status
 from bot.telegram import channel as telegram_channel
 from bot.telegram.operator import wiring as telegram_operator
@@ -52,6 +53,7 @@ def create_app(
     app.cleanup_ctx.append(services_ctx)
     app.router.add_get("/healthz", healthz)
     outbox_worker.setup(app, (overrides or Overrides()).outbox)
+    sms_signature.setup(app)  # checks the webhooks of the two routes below
     sms_status.setup(app)
     sms_inbound.setup(app)
     telegram_channel.setup(app)

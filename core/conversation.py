@@ -113,6 +113,8 @@ class Participant:
     actor: str  # masked, for the audit log
     phone: str | None = None
     language_hint: str | None = None
+    # SMS: the most segments one reply may take; a longer list (STATUS) comes in pages.
+    max_segments: int | None = None
 
 
 # --- replies: what the engine hands back -------------------------------------------------
@@ -157,4 +159,44 @@ class Reply:
             text=data["text"],
             options=tuple(Option(value, label) for value, label in data.get("options", ())),
             ask_contact=bool(data.get("ask_contact", False)),
+        )
+
+
+# --- a turn: everything one message did, for the channel to render ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What one message did, all a channel needs to answer it: the replies, the language
+    they are written in (an SMS options hint must match it) and the step before and
+    after (Telegram takes its share-my-number keyboard away when the step leaves the
+    phone question). A channel renders the turn from this alone and never reads the
+    conversation again, so a turn costs one transaction.
+
+    Also what a retried message gets back: it is stored with the MessageSid."""
+
+    replies: tuple[Reply, ...]
+    language: str
+    step: Step = Step.IDLE
+    previous_step: Step = Step.IDLE
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "replies": [reply.to_json() for reply in self.replies],
+            "language": self.language,
+            "step": self.step.value,
+            "previous_step": self.previous_step.value,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | list[Any], default_language: str) -> Turn:
+        """A stored turn; a bare list is a reply stored before turns were (its
+        language was not kept, so it is the default)."""
+        if isinstance(data, list):
+            return cls(tuple(Reply.from_json(item) for item in data), default_language)
+        return cls(
+            replies=tuple(Reply.from_json(item) for item in data.get("replies", ())),
+            language=data.get("language") or default_language,
+            step=Step(data.get("step", Step.IDLE.value)),
+            previous_step=Step(data.get("previous_step", Step.IDLE.value)),
         )

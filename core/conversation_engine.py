@@ -12,6 +12,7 @@ checked) best side by side.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from core.conversation import (
     Reply,
     SharedContact,
     Step,
+    Turn,
     choice_action,
 )
 from core.errors import (
@@ -40,6 +42,7 @@ from core.errors import (
 from core.masking import mask_pass
 from core.model import Channel, Requester
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from core.sms_text import pages
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone, normalise, parse_code
 from core.verification import VerificationService
@@ -48,6 +51,7 @@ _START = {"驗證", "验证", "VERIFY", "V", "/START", "/VERIFY"}
 _CANCEL = {"取消", "CANCEL", "/CANCEL"}
 _HELP = {"說明", "说明", "HELP", "/HELP", "?"}
 _STATUS = {"狀態", "状态", "STATUS", "/STATUS"}
+_STATUS_PAGE = re.compile(r"^(?:狀態|状态|STATUS)\s*([0-9]{1,4})$")  # "STATUS 2", "狀態2"
 _TO_ENGLISH = {"EN", "ENGLISH"}
 _TO_CHINESE = {"中文", "ZH", "繁中"}
 _LANG_TOGGLE = {"/LANG"}
@@ -87,26 +91,39 @@ class ConversationEngine:
 
     async def handle(
         self, who: Participant, message: Input, *, message_id: str | None = None
-    ) -> list[Reply]:
+    ) -> Turn:
         """One turn, in one unit of work: the state read, the action it causes (a code
-        sent, a code checked) and the new state are committed together.
+        sent, a code checked) and the new state are committed together, and the
+        :class:`Turn` returned holds all the channel needs to answer, so it reads
+        nothing back afterwards.
 
         With ``message_id`` (Twilio's MessageSid) the turn happens once: a retry of the
-        same message gets the first turn's replies back and changes nothing. The claim
-        is in the same transaction, so a turn that fails leaves no claim behind."""
+        same message gets the first turn back and changes nothing. The claim is in the
+        same transaction, so a turn that fails leaves no claim behind."""
         now = self._clock.now()
         async with self._uow() as uow:
             if message_id is not None and not await uow.inbound.claim(who.channel, message_id, now):
-                stored_replies = await uow.inbound.reply_for(who.channel, message_id)
-                return _replies_from(stored_replies)
+                return self._stored_turn(await uow.inbound.reply_for(who.channel, message_id))
             stored = await uow.conversations.get(who.key)
             state, replies = self._expire(stored, now, who)
             state, more = await self._step(state, who, message, uow)
             await uow.conversations.save(who.key, state.with_(updated_at=now))
+            turn = Turn(
+                replies=(*replies, *more),
+                language=self._lang(state),
+                step=state.step,
+                previous_step=stored.step if stored is not None else Step.IDLE,
+            )
             if message_id is not None:
-                await uow.inbound.remember(who.channel, message_id, _replies_to(replies + more))
+                await uow.inbound.remember(who.channel, message_id, _turn_to(turn))
             await uow.commit()
-        return replies + more
+        return turn
+
+    def _stored_turn(self, stored: str | None) -> Turn:
+        """``None``: the first delivery has not finished (or never will): say nothing now."""
+        if not stored:
+            return Turn(replies=(), language=self._policy.default_language)
+        return Turn.from_json(json.loads(stored), self._policy.default_language)
 
     def _expire(
         self, stored: Conversation | None, now: datetime, who: Participant
@@ -156,8 +173,8 @@ class ConversationEngine:
         if word in _TO_ENGLISH | _TO_CHINESE | _LANG_TOGGLE:
             new = self._switch_language(lang, word)
             return state.with_(language=new), [Reply(messages.text("conv.language_set", new))]
-        if word in _STATUS:
-            return state, [await self._status(state, who, uow)]
+        if word in _STATUS or _STATUS_PAGE.match(word):
+            return state, [await self._status(state, who, uow, page=_status_page(word))]
         if word in _START:
             return await self._start(state, who, uow)
         handler = {
@@ -331,9 +348,13 @@ class ConversationEngine:
         )
         return done, [Reply(text_)]
 
-    async def _status(self, state: Conversation, who: Participant, uow: UnitOfWork) -> Reply:
+    async def _status(
+        self, state: Conversation, who: Participant, uow: UnitOfWork, *, page: int = 1
+    ) -> Reply:
         """SMS: passes whose phone on file is the sender's; Telegram: passes this chat
-        verified. Nothing about anyone else, and pass numbers masked."""
+        verified. Nothing about anyone else, and pass numbers masked. A list longer than
+        the participant's ``max_segments`` comes in pages ("STATUS 2" for the second),
+        each saying how to ask for the next."""
         lang = self._lang(state)
         records = await uow.passes.with_phone(Phone(who.phone)) if who.phone else []
         known = {r.pass_no for r in records}
@@ -353,7 +374,18 @@ class ConversationEngine:
             )
             for r in records
         ]
-        return Reply("\n".join(lines))
+        if who.max_segments is None:
+            return Reply("\n".join(lines))
+
+        def footer(number: int, total: int) -> str:
+            if number == total:
+                return messages.text("conv.status_last_page", lang, page=number, pages=total)
+            return messages.text(
+                "conv.status_page", lang, page=number, pages=total, next=number + 1
+            )
+
+        shown = pages(lines, who.max_segments, footer)
+        return Reply(shown[min(max(page, 1), len(shown)) - 1])
 
     # --- texts -----------------------------------------------------------------------------------
 
@@ -376,13 +408,8 @@ class ConversationEngine:
         return Reply(messages.render_error(error, self._lang(state)))
 
 
-def _replies_to(replies: list[Reply]) -> str:
-    return json.dumps([r.to_json() for r in replies], ensure_ascii=False)
-
-
-def _replies_from(stored: str | None) -> list[Reply]:
-    """``None``: the first delivery has not finished (or never will): say nothing now."""
-    return [Reply.from_json(item) for item in json.loads(stored)] if stored else []
+def _turn_to(turn: Turn) -> str:
+    return json.dumps(turn.to_json(), ensure_ascii=False)
 
 
 def _is_code(word: str) -> bool:
@@ -391,6 +418,12 @@ def _is_code(word: str) -> bool:
     except InvalidInput:
         return False
     return True
+
+
+def _status_page(word: str) -> int:
+    """The page a STATUS word asks for: ``STATUS 2`` the second, a bare one the first."""
+    match = _STATUS_PAGE.match(word)
+    return int(match.group(1)) if match else 1
 
 
 def _add(items: Iterable[str], item: str) -> tuple[str, ...]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import phonenumbers
+
 from core.values import IdNumber, PassNumber, Phone
 
 
@@ -11,6 +15,21 @@ def mask_phone(phone: Phone | None) -> str:
         return ""
     shown = phone.display
     return f"{shown[:4]}-***-{shown[-3:]}" if len(shown) == 12 else "***" + shown[-3:]
+
+
+def mask_sender(raw: str) -> str:
+    """An SMS sender we do not serve, as Twilio gave it: ``+1*******00``, the country
+    code (where the traffic comes from) and the last two digits. A short code or an
+    alphanumeric sender shows nothing but its length."""
+    digits = re.sub(r"\D", "", raw)
+    if not raw.strip().startswith("+") or len(digits) < 6:
+        return "*" * min(len(raw), 12)
+    try:
+        country = str(phonenumbers.parse("+" + digits).country_code)
+    except phonenumbers.NumberParseException:
+        country = digits[0]
+    rest = digits[len(country) :]
+    return f"+{country}{'*' * (len(rest) - 2)}{rest[-2:]}"
 
 
 def mask_id(id_no: IdNumber | None) -> str:

@@ -405,12 +405,13 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "No pass has been verified from this chat yet. Send /verify to start.",
     ),
     "conv.status_line": ("{pass_no}：{status}", "{pass_no}: {status}"),
-    # --- the SMS channel ------------------------------------------------------------------------
-    # Sent in both languages at once: a number we cannot verify has no conversation (and so
-    # no language) of its own.
-    "sms.sender_not_supported": (
-        "很抱歉，只有台灣手機號碼可以用簡訊驗證港區通行證。",
-        "Sorry, only Taiwanese mobile numbers can verify a port pass by SMS.",
+    "conv.status_page": (
+        "第 {page}/{pages} 頁。傳送「狀態 {next}」看下一頁。",
+        "Page {page} of {pages}. Send STATUS {next} for the next page.",
+    ),
+    "conv.status_last_page": (
+        "第 {page}/{pages} 頁（最後一頁）。",
+        "Page {page} of {pages} (the last).",
     ),
     "conv.stale_choice": (
         "這個按鈕屬於較早的問題，請回答下面這個問題。",

@@ -8,6 +8,7 @@ the segment count in ``portpass check-config`` and a warning at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core import messages
@@ -18,6 +19,11 @@ _GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+
+#: The most segments one SMS reply may take. Twilio refuses a body over 1,600
+#: characters, and every segment is paid for; a longer reply is cut into pages
+#: (:func:`pages`) or, as a last guard, cut short (:func:`cut_to_segments`).
+MAX_REPLY_SEGMENTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +66,39 @@ class SenderName:
         if segments(body).encoding == "GSM-7":
             return f"{self.latin} {body}" if self.latin else body
         return f"{self.chinese}{body}"
+
+
+def pages(lines: Sequence[str], budget: int, footer: Callable[[int, int], str]) -> list[str]:
+    """``lines`` as texts of at most ``budget`` segments each, cut between lines. One
+    text if all fits; otherwise each page ends with ``footer(page, pages)``, which says
+    how to see the rest. Pages are filled as if each footer were the widest one (the
+    highest page numbers, last page or not), so a page never overflows once its own
+    footer is added."""
+    whole = "\n".join(lines)
+    if segments(whole).count <= budget:
+        return [whole]
+    most = len(lines)
+    widest = max(footer(most - 1, most), footer(most, most), key=lambda t: segments(t).length)
+    chunks: list[list[str]] = [[]]
+    for line in lines:
+        if chunks[-1] and segments("\n".join([*chunks[-1], line, widest])).count > budget:
+            chunks.append([])
+        chunks[-1].append(line)
+    total = len(chunks)
+    return ["\n".join([*chunk, footer(n, total)]) for n, chunk in enumerate(chunks, 1)]
+
+
+def cut_to_segments(text: str, budget: int, mark: str = "…") -> str:
+    """``text`` if it fits ``budget`` segments, else as many whole lines as fit with
+    ``mark`` after them (characters, if not even the first line fits)."""
+    if segments(text).count <= budget:
+        return text
+    lines = text.split("\n")
+    while len(lines) > 1 and segments("\n".join([*lines[:-1], mark])).count > budget:
+        lines.pop()
+    if len(lines) > 1:
+        return "\n".join([*lines[:-1], mark])
+    cut = text
+    while cut and segments(cut + mark).count > budget:
+        cut = cut[: -max(1, len(cut) // 20)]
+    return cut + mark

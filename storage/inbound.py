@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Executable, bindparam, select, update
+from sqlalchemy import Executable, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -30,6 +30,7 @@ _THIS_MESSAGE = (
 # compiled SQL instead of building the statement again on every call.
 _REPLY_FOR = select(_t.c.reply).where(*_THIS_MESSAGE)
 _REMEMBER = update(_t).where(*_THIS_MESSAGE).values(reply=bindparam("reply"))
+_RELEASE = delete(_t).where(*_THIS_MESSAGE)
 
 
 @cache
@@ -90,3 +91,11 @@ class InboundLog:
     async def remember(self, channel: str, message_id: str, reply: str) -> None:
         async with self._engine.begin() as conn:
             await SqlInboundRepository(conn).remember(channel, message_id, reply)
+
+    async def release(self, channel: str, message_id: str) -> None:
+        """Forget a claim whose message could not be handled, so the transport's retry
+        is handled as a first delivery (Telegram's gate claims before the turn, in a
+        transaction of its own)."""
+        values = {"match_channel": channel, "match_message_id": message_id}
+        async with self._engine.begin() as conn:
+            await conn.execute(_RELEASE, values)

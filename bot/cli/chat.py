@@ -28,7 +28,8 @@ import aiohttp
 from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 
 from bot.config import Config
-from bot.sms.inbound import PATH, inbound_auth_token
+from bot.sms.inbound import PATH
+from bot.sms.signature import webhook_auth_token
 from core.errors import InvalidInput
 from core.values import Phone
 
@@ -72,7 +73,7 @@ def target_from(config: Config, phone: str, url: str | None) -> ChatTarget:
             "set twilio.auth_token or security.secret_key (for the server too): without "
             "either, a demo server on PostgreSQL signs with a key only it knows"
         )
-    token = inbound_auth_token(config, demo=True)
+    token = webhook_auth_token(config, demo=True)
     if token is None:  # cannot happen with demo=True; says so rather than posting unsigned
         raise ChatError("no token to sign with: set twilio.auth_token")
     return ChatTarget(
@@ -94,7 +95,8 @@ def _default_url(config: Config) -> str:
 
 def _sender(raw: str, regions: tuple[str, ...]) -> str:
     """The phone as Twilio would give it. A foreign ``+`` number is sent as typed, so
-    the server's answer to numbers it cannot verify can be tried too."""
+    what the server does with numbers it cannot verify (it answers nothing) can be
+    tried too."""
     try:
         return Phone.parse(raw, regions=regions).e164
     except InvalidInput:

@@ -120,6 +120,29 @@ def sender_id(value: str) -> str:
     return value
 
 
+#: The only ports Telegram delivers webhooks to (Bot API, setWebhook).
+TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
+
+
+def telegram_webhook_url(public_base_url: str) -> str | None:
+    """Why Telegram's setWebhook would refuse ``<public_base_url>/telegram/webhook``
+    (``serve`` would stop with "BadRequest"), or ``None`` if it would not."""
+    parts = urlsplit(public_base_url)
+    if parts.scheme != "https":
+        return (
+            "needs an https:// server.public_base_url (Telegram delivers webhooks only over "
+            f"HTTPS); got {public_base_url!r}"
+        )
+    port = parts.port or 443
+    if port not in TELEGRAM_WEBHOOK_PORTS:
+        ports = ", ".join(map(str, TELEGRAM_WEBHOOK_PORTS))
+        return (
+            f"needs server.public_base_url on port {ports} (Telegram delivers webhooks "
+            f"only there); got port {port}"
+        )
+    return None
+
+
 def webhook_secret(value: Secret) -> Secret:
     if value and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.reveal()):
         raise ValueError("must be 1-256 characters from A-Z a-z 0-9 _ -")

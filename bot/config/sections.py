@@ -241,6 +241,10 @@ def _check_telegram(config: Config) -> None:
         )
     if telegram.set_webhook and telegram.mode != "webhook":
         raise ConfigError("telegram.set_webhook", "can be true only when telegram.mode is webhook")
+    if telegram.token and telegram.set_webhook:
+        refused = checks.telegram_webhook_url(config.server.public_base_url)
+        if refused:
+            raise ConfigError("telegram.set_webhook", refused)
 
 
 # --- typing values ---------------------------------------------------------------------

@@ -3,17 +3,22 @@
 An SMS has no buttons, so a reply's options become a line saying which number to send
 back ("回覆 1 確認，2 取消"); the engine already reads "1" and "2" at the confirmation
 step. Telegram's share-contact offer (``ask_contact``) means nothing here: an SMS
-sender's number is known from the message itself.
+sender's number is known from the message itself. No reply is longer than
+``MAX_REPLY_SEGMENTS`` (3) segments.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from twilio.twiml.messaging_response import MessagingResponse
 
 from core import messages
 from core.conversation import Option, Reply
+from core.sms_text import MAX_REPLY_SEGMENTS, cut_to_segments, segments
+
+log = logging.getLogger(__name__)
 
 _CONFIRM_PAIR = ("confirm", "cancel")
 
@@ -27,9 +32,17 @@ def options_hint(options: Sequence[Option], language: str) -> str:
 
 
 def sms_text(reply: Reply, language: str) -> str:
-    if not reply.options:
-        return reply.text
-    return f"{reply.text}\n{options_hint(reply.options, language)}"
+    """The reply as one SMS of at most :data:`MAX_REPLY_SEGMENTS` segments. The engine
+    pages what can be long (STATUS), so a cut here is a bug to fix, and is logged."""
+    text = reply.text
+    if reply.options:
+        text = f"{text}\n{options_hint(reply.options, language)}"
+    cut = cut_to_segments(text, MAX_REPLY_SEGMENTS)
+    if cut != text:
+        log.warning(
+            "an SMS reply of %d segments was cut to %d", segments(text).count, MAX_REPLY_SEGMENTS
+        )
+    return cut
 
 
 def twiml(texts: Sequence[str]) -> str:

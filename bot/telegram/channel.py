@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 
 TELEGRAM: web.AppKey[TelegramApplication] = web.AppKey("telegram")
+GUARD: web.AppKey[Guard] = web.AppKey("telegram_guard")
 INSTALLERS: web.AppKey[list[Installer]] = web.AppKey("telegram_installers")
 
 WEBHOOK_PATH = "/telegram/webhook"
@@ -77,7 +78,9 @@ def add_handlers(app: web.Application, installer: Installer) -> None:
     app[INSTALLERS].append(installer)
 
 
-def build_application(services: Services, installers: list[Installer]) -> TelegramApplication:
+def build_application(
+    services: Services, installers: list[Installer], guard: Guard | None = None
+) -> TelegramApplication:
     telegram = services.config.telegram
     # PTB 22 warns (PTBDeprecationWarning) whenever it builds a RetryAfter, e.g. on a 429,
     # unless it may already use timedelta values; we opt in, which is where PTB is going.
@@ -101,7 +104,7 @@ def build_application(services: Services, installers: list[Installer]) -> Telegr
     if telegram.mode == "webhook":
         builder = builder.updater(None)
     application: TelegramApplication = builder.build()
-    Guard(services).install(application)
+    (guard or Guard(services)).install(application)
     for install in installers:
         install(application, services)
     telegram_holder.install(application, services)
@@ -111,7 +114,8 @@ def build_application(services: Services, installers: list[Installer]) -> Telegr
 async def _telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     telegram = services.config.telegram
-    application = build_application(services, app.get(INSTALLERS, []))
+    guard = Guard(services)
+    application = build_application(services, app.get(INSTALLERS, []), guard)
     try:
         await application.initialize()  # getMe: a wrong token stops start-up here
     except InvalidToken:
@@ -131,6 +135,7 @@ async def _telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         await _stop(application)
         raise
     app[TELEGRAM] = application
+    app[GUARD] = guard
     log.info("Telegram is on (%s mode)", telegram.mode)
     yield
     await _stop(application)
@@ -156,7 +161,8 @@ async def _stop(application: TelegramApplication) -> None:
 
 async def webhook(request: web.Request) -> web.Response:
     """Telegram's delivery of one update. Anything but 2xx makes Telegram retry, so the
-    answers that are not 200 are for requests that no retry could fix."""
+    answers that are not 200 are for requests that no retry could fix, and 503 for an
+    update whose handling could not be stored (the database was unavailable)."""
     config = request.app[CONFIG]
     expected = config.telegram.webhook_secret.reveal().encode()
     given = request.headers.get(SECRET_HEADER, "").encode()
@@ -171,7 +177,10 @@ async def webhook(request: web.Request) -> web.Response:
     if update is None:
         return web.Response(status=400)
     with log_context(update_id=update.update_id):
-        await application.process_update(update)  # handlers' errors go to the error handler
+        # Handlers' errors go to the error handler; those of the database make this False.
+        delivered = await request.app[GUARD].deliver(application, update)
+    if not delivered:
+        return web.Response(status=503)
     return web.Response()
 
 

@@ -8,6 +8,11 @@
 - The error handler logs the update id, the exception class and where it was raised,
   never the exception's message or the update (they may hold ID numbers and phones),
   and tells the user something went wrong.
+- A webhook delivery (:meth:`Guard.deliver`) whose handling could not be stored (the
+  database was down or locked) is answered 503, so Telegram sends it again: the claim
+  of its update id, made by the gate in a transaction of its own, is released first,
+  and the user hears nothing until the retry answers. If even the release fails, a
+  retry would be skipped as seen, so the user is told something went wrong instead.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import traceback
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +30,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from core import messages
+from storage.errors import is_storage_failure
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -37,9 +45,47 @@ GATE_GROUP = -1
 INBOUND_CHANNEL = "telegram"
 
 
+@dataclass
+class _Delivery:
+    """What became of the webhook delivery being handled (PTB runs the gate, the
+    handlers and the error handler in the webhook request's task)."""
+
+    claimed: bool = False
+    not_stored: bool = False
+
+
+_DELIVERY: ContextVar[_Delivery | None] = ContextVar("telegram_delivery", default=None)
+
+
 class Guard:
     def __init__(self, services: Services) -> None:
         self._services = services
+
+    async def deliver(self, application: TelegramApplication, update: Update) -> bool:
+        """Handle one webhook update. ``False``: it could not be stored and nothing of it
+        was kept, so the webhook answers 503 and Telegram delivers it again."""
+        delivery = _Delivery()
+        token = _DELIVERY.set(delivery)
+        try:
+            await application.process_update(update)
+        finally:
+            _DELIVERY.reset(token)
+        if not delivery.not_stored:
+            return True
+        if delivery.claimed:
+            try:
+                await self._services.inbound.release(INBOUND_CHANNEL, str(update.update_id))
+            except Exception as error:
+                log.error(
+                    "telegram update %s: claim not released (%s); its retry would be "
+                    "skipped, so the user is told instead",
+                    update.update_id,
+                    type(error).__name__,
+                )
+                await self._apologise(application, update)
+                return True
+        log.warning("telegram update %s not stored: answered 503 for a retry", update.update_id)
+        return False
 
     def install(self, application: TelegramApplication) -> None:
         application.add_handler(TypeHandler(Update, self.gate), group=GATE_GROUP)
@@ -54,6 +100,9 @@ class Guard:
         if seen is not None:
             log.info("telegram update %s seen before: skipped", update.update_id)
             raise ApplicationHandlerStop
+        delivery = _DELIVERY.get()
+        if delivery is not None:
+            delivery.claimed = True
         chat = update.effective_chat
         if chat is None or chat.type == Chat.PRIVATE:
             return
@@ -71,14 +120,20 @@ class Guard:
         log.error(
             "telegram update %s failed: %s at %s", update_id, type(error).__name__, _origin(error)
         )
-        if not isinstance(update, Update):
+        delivery = _DELIVERY.get()
+        if delivery is not None and is_storage_failure(error):
+            delivery.not_stored = True  # Telegram's retry answers; say nothing now
             return
+        if isinstance(update, Update):
+            await self._apologise(context.application, update)
+
+    async def _apologise(self, application: TelegramApplication, update: Update) -> None:
         chat = update.effective_chat
         if chat is None or chat.type != Chat.PRIVATE:
             return
         text = messages.text("error.generic", self._language(update))
         with contextlib.suppress(TelegramError):  # e.g. the user blocked the bot
-            await context.bot.send_message(chat.id, text)
+            await application.bot.send_message(chat.id, text)
 
     def _language(self, update: Update) -> str:
         user = update.effective_user

@@ -20,7 +20,7 @@ from bot.services import Services
 from bot.telegram.render import CHOICE_PREFIX, send_replies
 from bot.telegram.types import TelegramApplication, participant
 from core import messages
-from core.conversation import Choice, Conversation, Input, SharedContact, Step, Text
+from core.conversation import Choice, Input, SharedContact, Step, Text
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -31,10 +31,10 @@ _PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
 
 class ChatLocks:
-    """One engine step at a time per chat in this process. The engine loads and saves the
-    state in two transactions, so two updates of one chat handled at once (Telegram may
-    deliver them over parallel webhook connections) would lose one of them; the lock also
-    keeps the replies in order."""
+    """One engine step at a time per chat in this process. Telegram may deliver two updates
+    of one chat over parallel webhook connections; handled at once, both turns could read
+    the state before either saved it (PostgreSQL reads committed data), and one would be
+    lost. The lock also keeps the replies in order."""
 
     def __init__(self) -> None:
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
@@ -106,25 +106,12 @@ class HolderChat:
             return
         who = participant(update)
         async with self._locks.hold(chat.id):
-            before = await self._stored(who.key)
-            replies = await self._services.conversations.handle(who, message)
-            after = await self._stored(who.key)
-            language = (after and after.language) or self._default_language
-            shown = before is not None and before.step in _KEYBOARD_STEPS
-            gone = after is None or after.step not in _KEYBOARD_STEPS
+            turn = await self._services.conversations.handle(who, message)
+            shown = turn.previous_step in _KEYBOARD_STEPS
+            gone = turn.step not in _KEYBOARD_STEPS
             await send_replies(
-                context.bot, chat.id, replies, language, remove_keyboard=shown and gone
+                context.bot, chat.id, turn.replies, turn.language, remove_keyboard=shown and gone
             )
-
-    @property
-    def _default_language(self) -> str:
-        return self._services.config.verification.default_language
-
-    async def _stored(self, key: str) -> Conversation | None:
-        """The saved state: its language picks the share button's label, its step tells
-        whether a share-my-number keyboard may still be showing."""
-        async with self._services.uow() as uow:
-            return await uow.conversations.get(key)
 
 
 async def _remove_buttons(update: Update) -> None:

@@ -10,7 +10,7 @@ start from an empty file, as a first ``serve --demo`` does.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "test-twilio-auth-token"
 
 AppClient = TestClient[web.Request, web.Application]
+Middleware = Callable[..., Awaitable[web.StreamResponse]]
 
 
 @pytest.fixture
@@ -73,11 +74,19 @@ def make_client(
     sender: ConsoleSender,
     demo_sqlite: Path,
 ) -> Callable[..., Awaitable[AppClient]]:
-    async def make(config: Config, *, demo: bool = True, **overrides: object) -> AppClient:
+    async def make(
+        config: Config,
+        *,
+        demo: bool = True,
+        middlewares: Sequence[Middleware] = (),
+        **overrides: object,
+    ) -> AppClient:
         if demo and (target := demo_target(config)) is not None:
             copy_template(demo_sqlite, target)
         extra = Overrides(**{"clock": clock, "sender": sender, **overrides})  # type: ignore[arg-type]
-        return await aiohttp_client(create_app(config, demo=demo, overrides=extra))
+        app = create_app(config, demo=demo, overrides=extra)
+        app.middlewares.extend(middlewares)  # a test's probes (e2e/request_tasks.py)
+        return await aiohttp_client(app)
 
     return make
 

@@ -34,3 +34,11 @@ async def test_a_claim_in_a_rolled_back_turn_is_not_kept(
     async with uow_factory() as uow:
         assert not await uow.inbound.claim("sms", "SM3", AT)
         assert await uow.inbound.reply_for("sms", "SM3") == '[{"text": "ok"}]'
+
+
+async def test_a_released_claim_lets_the_retry_act(engine: AsyncEngine) -> None:
+    log = InboundLog(engine)
+    assert await log.claim("telegram", "77", AT) is None
+    await log.release("telegram", "77")  # its update could not be handled
+    assert await log.claim("telegram", "77", AT) is None
+    assert await log.claim("telegram", "77", AT) == Seen(None)

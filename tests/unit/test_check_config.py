@@ -118,6 +118,19 @@ def test_an_invalid_config_exits_2_saying_which_key(
     assert "server.public_base_url" in capsys.readouterr().err
 
 
+def test_set_webhook_with_an_http_public_url_fails_check_config_naming_the_key(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("PORTPASS_SERVER_PUBLIC_BASE_URL", "http://pp.example.tw")
+    clean_env.setenv("TELEGRAM_BOT_TOKEN", "123456:telegram-token-value")
+    clean_env.setenv("PORTPASS_TELEGRAM_WEBHOOK_SECRET", "webhook_secret_value")
+    clean_env.setenv("PORTPASS_TELEGRAM_SET_WEBHOOK", "true")
+    assert main(["check-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("portpass: configuration: telegram.set_webhook needs an https://")
+
+
 async def test_serve_warns_at_start_when_the_sms_takes_two_segments(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

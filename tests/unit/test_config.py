@@ -388,6 +388,40 @@ def test_set_webhook_only_in_webhook_mode(tmp_path: Path) -> None:
     assert caught.key == "telegram.set_webhook"
 
 
+TELEGRAM_WEBHOOK = {
+    "TELEGRAM_BOT_TOKEN": "123:abc",
+    "PORTPASS_TELEGRAM_WEBHOOK_SECRET": "hook_secret",
+    "PORTPASS_TELEGRAM_SET_WEBHOOK": "true",
+}
+
+
+@pytest.mark.parametrize(
+    ("public_base_url", "problem"),
+    [
+        ("http://pp.example.tw", "needs an https:// server.public_base_url"),
+        ("http://127.0.0.1:8080", "needs an https:// server.public_base_url"),
+        ("https://pp.example.tw:8080", "on port 443, 80, 88, 8443"),
+    ],
+)
+def test_set_webhook_to_an_address_telegram_refuses_is_a_config_error(
+    tmp_path: Path, public_base_url: str, problem: str
+) -> None:
+    """Telegram's setWebhook would refuse it, and serve stop with "BadRequest"."""
+    env = TELEGRAM_WEBHOOK | {"PORTPASS_SERVER_PUBLIC_BASE_URL": public_base_url}
+    caught = error(tmp_path, **env)
+    assert caught.key == "telegram.set_webhook"
+    assert problem in str(caught)
+    assert "\n" not in str(caught)
+
+
+@pytest.mark.parametrize("public_base_url", ["https://pp.example.tw", "https://pp.tw:8443/pp"])
+def test_set_webhook_to_an_https_address_on_a_telegram_port_is_fine(
+    tmp_path: Path, public_base_url: str
+) -> None:
+    env = TELEGRAM_WEBHOOK | {"PORTPASS_SERVER_PUBLIC_BASE_URL": public_base_url}
+    assert load(tmp_path, **env).telegram.set_webhook is True
+
+
 # --- secrets ---------------------------------------------------------------------------
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 
 import pytest
 
@@ -15,6 +17,7 @@ from core.conversation import (
     SharedContact,
     Step,
     Text,
+    Turn,
 )
 from core.conversation_engine import ConversationEngine, DialoguePolicy
 from core.model import Channel, Requester, Status
@@ -57,8 +60,9 @@ def engine(store: Store, clock: FakeClock) -> ConversationEngine:
     return ConversationEngine(uow, clock, service, DialoguePolicy())
 
 
-def texts(replies: list[Reply]) -> str:
-    return "\n".join(r.text for r in replies)
+def texts(replies: Turn | Sequence[Reply]) -> str:
+    shown = replies.replies if isinstance(replies, Turn) else replies
+    return "\n".join(r.text for r in shown)
 
 
 def code_in(store: Store) -> str:
@@ -70,7 +74,7 @@ def code_in(store: Store) -> str:
 async def say(engine: ConversationEngine, who: Participant, *lines: str) -> list[Reply]:
     replies: list[Reply] = []
     for line in lines:
-        replies = await engine.handle(who, Text(line))
+        replies = list((await engine.handle(who, Text(line))).replies)
     return replies
 
 
@@ -296,7 +300,7 @@ async def test_a_button_from_an_older_question_does_not_answer_the_current_one(e
     assert "較早的問題" in texts(stale)
     assert "確定要取得KHPS113-000040" in texts(stale)  # asked again
     assert store.outbox == []
-    current = stale[-1].options[0].value
+    current = stale.replies[-1].options[0].value
     assert "驗證碼已經成功送出!!" in texts(await engine.handle(TG, Choice(current)))
     assert store.outbox[0][0].to.e164 == "+886960123411"
 
@@ -373,3 +377,32 @@ async def test_the_chat_that_asked_may_still_enter_its_code_after_asking_again(e
     again = await engine.handle(TG, Choice("confirm"))
     assert "請輸入已收到的驗證碼" in texts(again)
     assert "手機驗證完成" in texts(await say(engine, TG, code_in(store)))
+
+
+# --- the turn: all a channel needs, so it never reads the conversation again --------------
+
+
+async def test_a_turn_carries_the_language_and_the_steps_the_channel_renders_with(engine):
+    await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673")
+    english = await engine.handle(TG, Text("EN"))
+    assert (english.language, english.step) == ("en", Step.ASK_PHONE)
+    question = await engine.handle(TG, Text(PHONE))
+    assert question.language == "en"
+    assert (question.previous_step, question.step) == (Step.ASK_PHONE, Step.CONFIRM)
+    assert question.replies[-1].options  # the options hint must be in English
+    cancelled = await engine.handle(TG, Choice("cancel"))
+    assert (cancelled.previous_step, cancelled.step) == (Step.CONFIRM, Step.IDLE)
+
+
+async def test_a_retried_message_gets_the_first_turn_with_its_language(engine, store):
+    await say(engine, SMS, "EN", "VERIFY", "KHPS113-000043")
+    first = await engine.handle(SMS, Text("QQ12345673"), message_id="SM3")
+    await say(engine, SMS, "中文")  # the conversation's language changes afterwards
+    again = await engine.handle(SMS, Text("QQ12345673"), message_id="SM3")
+    assert again == first
+    assert again.language == "en" and again.step is Step.CONFIRM
+
+
+def test_a_reply_stored_before_turns_existed_is_still_answered():
+    stored = json.loads('[{"text": "ok", "options": [], "ask_contact": false}]')
+    assert Turn.from_json(stored, "zh-TW") == Turn((Reply("ok"),), "zh-TW")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.masking import mask_id, mask_name, mask_pass, mask_phone
+from core.masking import mask_id, mask_name, mask_pass, mask_phone, mask_sender
 from core.values import IdNumber, PassNumber, Phone
 
 
@@ -135,3 +135,28 @@ class TestMaskName:
             assert shown in ([0, len(name) - 1], [0], [len(name) - 1], [])
         if "*" not in name:
             assert hidden
+
+
+class TestMaskSender:
+    """Senders we drop (SMS pumping) are logged by country code and last two digits."""
+
+    @pytest.mark.parametrize(
+        ("raw", "masked"),
+        [
+            ("+14155550100", "+1********00"),
+            ("+882345678901", "+882*******01"),
+            ("+886223456789", "+886*******89"),
+            ("12345", "*****"),
+            ("TWPORT", "******"),
+            ("+999123456", "+9******56"),  # no such country code: its first digit
+        ],
+    )
+    def test_masks(self, raw: str, masked: str) -> None:
+        assert mask_sender(raw) == masked
+
+    @given(st.text(max_size=40))
+    def test_never_more_than_four_digits_of_the_number(self, raw: str) -> None:
+        masked = mask_sender(raw)
+        digits = sum(c.isdigit() for c in masked)
+        assert digits <= 3 + 2  # a country code of up to 3 digits and the last two
+        assert len(masked) <= max(len(raw), 12) + 1

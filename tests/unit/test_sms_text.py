@@ -6,7 +6,13 @@ import pytest
 
 from core import messages
 from core.codes import TOKEN_BYTES, SystemSecrets
-from core.sms_text import segments, verification_link, verification_sms
+from core.sms_text import (
+    cut_to_segments,
+    pages,
+    segments,
+    verification_link,
+    verification_sms,
+)
 from core.values import PassNumber
 
 TOKEN = "Ab3_Ef6-Hi9K"
@@ -96,3 +102,58 @@ class TestVerificationSms:
             + "完成驗證，或至港區通行證資訊網輸入驗證碼042917]"
         )
         assert segments(guide).count == 2
+
+
+# --- long replies: pages and the last-guard cut ---------------------------------------------
+
+
+def footer(page: int, total: int) -> str:
+    if page == total:  # shorter than the others: pages are sized for the widest
+        return f"Page {page} of {total} (the last)."
+    return f"Page {page} of {total}. Send STATUS {page + 1} for the next page."
+
+
+LINES = [f"KHPS113-**{n:04d}: unverified" for n in range(1, 81)]
+
+
+def test_a_list_that_fits_is_one_text_without_a_footer() -> None:
+    assert pages(LINES[:3], 3, footer) == ["\n".join(LINES[:3])]
+
+
+def test_a_long_list_comes_in_pages_that_each_fit_and_keep_every_line_once() -> None:
+    cut = pages(LINES, 3, footer)
+    assert len(cut) > 1
+    assert all(segments(page).count <= 3 for page in cut)
+    assert all(page.endswith(footer(n, len(cut))) for n, page in enumerate(cut, 1))
+    kept = [line for page in cut for line in page.split("\n")[:-1]]
+    assert kept == LINES  # in order, none lost, none twice
+
+
+@pytest.mark.parametrize("budget", [1, 2, 3, 5])
+def test_every_budget_is_kept(budget: int) -> None:
+    assert all(segments(page).count <= budget for page in pages(LINES, budget, footer))
+
+
+def test_pages_in_ucs2_fit_too() -> None:
+    lines = [f"KHPS113-**{n:04d}：未驗證" for n in range(1, 81)]
+    cut = pages(lines, 3, lambda page, total: f"第 {page}/{total} 頁。傳送「狀態 {page + 1}」")
+    assert all(segments(page).count <= 3 for page in cut)
+    assert len(cut) > 1
+
+
+def test_a_reply_that_fits_is_not_cut() -> None:
+    assert cut_to_segments("短訊", 3) == "短訊"
+
+
+def test_a_reply_too_long_is_cut_between_lines_and_marked() -> None:
+    text = "\n".join(LINES)
+    cut = cut_to_segments(text, 3)
+    assert segments(cut).count <= 3
+    assert cut.endswith("\n…")
+    assert text.startswith(cut.removesuffix("…"))
+
+
+def test_one_long_line_is_cut_between_characters() -> None:
+    cut = cut_to_segments("港" * 500, 2)
+    assert segments(cut).count <= 2
+    assert cut.endswith("…") and len(cut) > 100

@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.config import Config, load_config
 from bot.config.secret_key import resolve_secret_key
-from bot.sms.inbound import demo_auth_token
+from bot.sms.signature import demo_auth_token
 from storage.tables import conversations, inbound_messages, outbox, verification_requests
 from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, AppClient, services_of
 
@@ -295,20 +295,44 @@ async def test_a_retry_while_the_first_is_in_flight_gets_an_empty_answer(client,
 
 
 class BrokenEngine:
-    """A conversation engine whose database went away mid-turn."""
+    """A conversation engine that fails with ``error`` (its message quotes personal data,
+    as a driver's error may)."""
 
-    async def handle(self, who: Any, message: Any, *, message_id: str | None = None) -> list[Any]:
-        raise ConnectionResetError("SELECT ... WHERE phone = '+886960123411'")
+    def __init__(self, error: type[Exception]) -> None:
+        self.error = error
+
+    async def handle(self, who: Any, message: Any, *, message_id: str | None = None) -> Any:
+        raise self.error("SELECT ... WHERE phone = '+886960123411' AND id_no = 'QQ12345673'")
 
 
-async def test_a_failed_turn_answers_something_and_logs_no_details(client, phone, caplog):
-    services_of(client).conversations = BrokenEngine()  # type: ignore[assignment]
+async def test_a_turn_the_database_could_not_store_is_a_503_and_logs_no_details(
+    client, phone, caplog
+):
+    services_of(client).conversations = BrokenEngine(ConnectionResetError)  # type: ignore[assignment]
+    sid = f"SM{uuid.uuid4().hex}"
+    with caplog.at_level(logging.INFO):
+        response = await phone.post(phone.form("QQ12345673", sid))
+    assert (response.status, await response.read()) == (503, b"")  # Twilio may retry
+    assert f"inbound SMS {sid} not stored, answered 503 for a retry: ConnectionResetError" in (
+        caplog.text
+    )
+    assert "886960123411" not in caplog.text
+    assert "QQ12345673" not in caplog.text
+
+
+class Bug(Exception):
+    pass
+
+
+async def test_a_bug_in_a_turn_answers_something_and_logs_no_details(client, phone, caplog):
+    """A retry would fail the same way: the holder is told, and the answer is 200."""
+    services_of(client).conversations = BrokenEngine(Bug)  # type: ignore[assignment]
     sid = f"SM{uuid.uuid4().hex}"
     with caplog.at_level(logging.INFO):
         first = await phone.send("QQ12345673", sid=sid)
         again = await phone.send("QQ12345673", sid=sid)
     assert first == again == ["發生錯誤，請稍後再試。"]
-    assert f"inbound SMS {sid} failed: ConnectionResetError" in caplog.text
+    assert f"inbound SMS {sid} failed: Bug" in caplog.text
     assert "886960123411" not in caplog.text
     assert "QQ12345673" not in caplog.text
 
@@ -316,23 +340,42 @@ async def test_a_failed_turn_answers_something_and_logs_no_details(client, phone
 # --- senders -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "number",
-    [
-        "+16502530000",  # a US number
-        "+8613800138000",  # a mainland China mobile
-        "+886227208889",  # a Taipei landline
-        "12345",  # a short code
-        "TWPORT",  # an alphanumeric sender
-    ],
-)
-async def test_a_number_we_cannot_verify_gets_a_polite_bilingual_answer(client, number):
-    answer = await Handset(client, number).send("驗證")
-    assert answer == [
-        "很抱歉，只有台灣手機號碼可以用簡訊驗證港區通行證。\n"
-        "Sorry, only Taiwanese mobile numbers can verify a port pass by SMS."
-    ]
+# SMS pumping (issue 8, item 5): replies to these would earn someone termination fees.
+PUMPED = [
+    ("+14155550100", "+1********00"),  # a US number
+    ("+882345678901", "+882*******01"),  # International Networks: premium-rate territory
+    ("+79161234567", "+7********67"),  # a Russian mobile
+    ("+886223456789", "+886*******89"),  # a Taipei landline
+    ("+8613800138000", "+86*********00"),  # a mainland China mobile
+    ("12345", "*****"),  # a short code
+    ("TWPORT", "******"),  # an alphanumeric sender
+]
+
+
+@pytest.mark.parametrize(("number", "masked"), PUMPED)
+async def test_a_sender_we_cannot_verify_gets_no_sms_at_all(client, number, masked, caplog):
+    sender = Handset(client, number)
+    with caplog.at_level(logging.INFO):
+        response = await sender.post(sender.form("驗證"))
+    assert response.status == 200
+    assert messages_in(await response.text()) == []  # an empty <Response/>: nothing sent
     assert await nothing_changed(client)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.sms.sender_filter"]
+    assert f" from {masked} dropped without a reply: " in line
+    assert line.endswith("(1 dropped since start)")
+    assert number.lstrip("+") not in caplog.text
+
+
+async def test_dropped_senders_are_counted(client, caplog):
+    with caplog.at_level(logging.INFO):
+        for number, _ in PUMPED[:4]:
+            assert await Handset(client, number).send("STATUS") == []
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.sms.sender_filter"]
+    assert [line.rsplit("(", 1)[1] for line in lines] == [
+        f"{n} dropped since start)" for n in (1, 2, 3, 4)
+    ]
+    assert "outside phone.allowed_regions" in lines[0]
+    assert "not a mobile number" in lines[3]  # the Taipei landline
 
 
 async def test_an_unknown_taiwanese_mobile_can_talk_but_finds_nothing(client):

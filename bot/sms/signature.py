@@ -1,0 +1,127 @@
+"""Twilio's webhook signature: one code path for every route Twilio calls.
+
+``/sms/inbound`` and ``/sms/status`` are authenticated the same way, before anything in
+the body is trusted, logged or acted on (STYLE §6):
+
+- the body is read up to ``server.max_body_bytes`` (413 beyond, known from
+  Content-Length or by counting a chunked body);
+- ``X-Twilio-Signature`` is checked with the ``twilio`` package's ``RequestValidator``
+  over the URL Twilio called, which behind a reverse proxy is
+  ``server.public_base_url`` plus the path and query, not the address this process
+  listens on; and with the algorithm ``X-Twilio-Webhooks-Signature-Settings`` names
+  (HMAC-SHA1 when absent, HMAC-SHA256 for webhooks signed with a shared key).
+
+The token is ``twilio.auth_token``; in demo mode without one, a token derived from the
+secret key, so ``portpass chat`` (which loads the same configuration) can sign what the
+server accepts and nobody without the key can. Without either, every webhook is
+refused: a signature keyed by an empty token is one anybody can make.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from multidict import MultiDict
+from twilio.request_validator import (
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
+
+from bot.config import Config
+from bot.config.secret_key import resolve_secret_key
+from bot.services import SERVICES
+
+log = logging.getLogger(__name__)
+
+_DEMO_TOKEN_LABEL = b"portpass demo: twilio auth token for inbound SMS"
+
+
+def demo_auth_token(secret_key: bytes) -> str:
+    """A stand-in for Twilio's auth token in demo mode, derived from the secret key."""
+    return hmac.new(secret_key, _DEMO_TOKEN_LABEL, hashlib.sha256).hexdigest()
+
+
+def webhook_auth_token(config: Config, *, demo: bool) -> str | None:
+    """The configured ``twilio.auth_token``; in demo mode without one, the derived demo
+    token; otherwise ``None``: Twilio's webhooks cannot be authenticated."""
+    configured = config.twilio.auth_token.reveal()
+    if configured:
+        return configured
+    if demo:
+        return demo_auth_token(resolve_secret_key(config, demo=True))
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioSignature:
+    """Checks the webhooks of one app; ``validator`` is ``None`` without a token."""
+
+    validator: RequestValidator | None
+    public_base_url: str
+    max_body_bytes: int
+
+    async def signed_form(self, request: web.Request) -> MultiDict[str] | None:
+        """The form fields if Twilio signed them and the URL it called, else ``None``
+        (also without a token). Raises 413 for a body over ``server.max_body_bytes``."""
+        body = await _read_limited(request, self.max_body_bytes)
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if self.validator is None or not signature:
+            return None
+        try:
+            decoded = body.decode("utf-8")
+            form = MultiDict(parse_qsl(decoded, keep_blank_values=True, strict_parsing=False))
+        except (UnicodeDecodeError, ValueError):
+            return None  # cannot be what Twilio signed
+        url = self.public_base_url + request.path_qs
+        algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
+        if not self.validator.validate(url, form, signature, algorithm=algorithm):
+            return None
+        return form
+
+
+TWILIO_SIGNATURE = web.AppKey("twilio_signature", TwilioSignature)
+
+
+def setup(app: web.Application) -> None:
+    """Resolve the token once the services are open (before the routes that use it)."""
+    app.on_startup.append(_resolve)  # after cleanup_ctx has opened the services
+
+
+async def _resolve(app: web.Application) -> None:
+    services = app[SERVICES]
+    config = services.config
+    token = webhook_auth_token(config, demo=services.demo)
+    if token is None:
+        log.warning("Twilio webhooks disabled: twilio.auth_token is required to check them")
+    app[TWILIO_SIGNATURE] = TwilioSignature(
+        RequestValidator(token) if token else None,
+        config.server.public_base_url,
+        config.server.max_body_bytes,
+    )
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes:
+    """The body, or 413 as soon as it is known to exceed ``limit``: from Content-Length
+    when sent, and by counting when not (chunked) or when it lies."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(request, limit, request.content_length)
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(limit + 1 - size):
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(request, limit, size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(request: web.Request, limit: int, size: int) -> web.HTTPRequestEntityTooLarge:
+    log.warning("Twilio webhook %s refused (413): body over %d bytes", request.path, limit)
+    return web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)

@@ -1,0 +1,93 @@
+"""Both routes Twilio calls check its signature the same way (bot/sms/signature.py),
+including the algorithm its ``X-Twilio-Webhooks-Signature-Settings`` header names:
+HMAC-SHA256 for webhooks signed with a shared key, HMAC-SHA1 when the header is absent.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from twilio.request_validator import (
+    HMAC_SHA1,
+    HMAC_SHA256,
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+)
+
+from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_TOKEN, AppClient
+from tests.e2e.sms.test_sms_inbound import HOLDER, Handset, messages_in
+
+SETTINGS = "key=webhooks_sharedkey_0123,algorithm={algorithm}"
+
+
+def inbound_form(client: AppClient) -> dict[str, str]:
+    return Handset(client).form("說明")
+
+
+def status_form(_client: AppClient) -> dict[str, str]:
+    return {"MessageSid": f"SM{uuid.uuid4().hex}", "MessageStatus": "delivered", "To": HOLDER}
+
+
+ROUTES = [("/sms/inbound", inbound_form, 200), ("/sms/status", status_form, 200)]
+
+
+async def post(
+    client: AppClient,
+    path: str,
+    form: dict[str, str],
+    *,
+    signed_with: str,
+    header_says: str | None,
+) -> int:
+    validator = RequestValidator(TWILIO_TOKEN)
+    headers = {
+        SIGNATURE_HEADER: validator.compute_signature(PUBLIC_BASE_URL + path, form, signed_with)
+    }
+    if header_says is not None:
+        headers[SIGNATURE_SETTINGS_HEADER] = SETTINGS.format(algorithm=header_says)
+    response = await client.post(path, data=form, headers=headers)
+    if path == "/sms/inbound" and response.status == 200:
+        assert messages_in(await response.text())  # really answered: the help text
+    return response.status
+
+
+@pytest.mark.parametrize(("path", "make_form", "accepted"), ROUTES)
+async def test_a_webhook_signed_with_hmac_sha256_is_accepted_on_both_routes(
+    client: AppClient, path: str, make_form, accepted: int
+) -> None:
+    form = make_form(client)
+    status = await post(client, path, form, signed_with=HMAC_SHA256, header_says=HMAC_SHA256)
+    assert status == accepted
+
+
+@pytest.mark.parametrize(("path", "make_form", "accepted"), ROUTES)
+async def test_the_legacy_sha1_signature_without_the_header_is_accepted(
+    client: AppClient, path: str, make_form, accepted: int
+) -> None:
+    status = await post(client, path, make_form(client), signed_with=HMAC_SHA1, header_says=None)
+    assert status == accepted
+
+
+@pytest.mark.parametrize(("path", "make_form", "_accepted"), ROUTES)
+@pytest.mark.parametrize(
+    ("signed_with", "header_says"),
+    [
+        (HMAC_SHA1, HMAC_SHA256),  # the header names another algorithm than the one used
+        (HMAC_SHA256, None),  # SHA-256 without saying so
+        (HMAC_SHA256, "HMAC_MD5"),  # an algorithm nobody supports
+    ],
+)
+async def test_a_signature_that_does_not_match_the_named_algorithm_is_refused(
+    client: AppClient,
+    path: str,
+    make_form,
+    _accepted: int,
+    signed_with: str,
+    header_says: str | None,
+) -> None:
+    status = await post(
+        client, path, make_form(client), signed_with=signed_with, header_says=header_says
+    )
+    assert status == 403
