@@ -98,9 +98,10 @@ class RequestRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
-    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = Priority.OWN) -> None:
+    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = Priority.OWN) -> int:
         """Queue ``sms``; the worker sends lower ``priority`` values first
-        (:class:`core.model.Priority`), and oldest first within one priority."""
+        (:class:`core.model.Priority`), and oldest first within one priority. Returns
+        the new row's id (a notice keeps it to show what became of its SMS)."""
         ...
 
 

@@ -204,9 +204,10 @@ class FakeOutbox:
     def __init__(self, store: Store) -> None:
         self._s = store
 
-    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = 0) -> None:
+    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = 0) -> int:
         self._s.outbox.append((sms, at))
         self._s.outbox_priorities.append(priority)
+        return len(self._s.outbox)
 
 
 class FakeAudit:

@@ -74,8 +74,9 @@ class Claim:
 
 
 # Every code request queues its SMS through this INSERT (built once: SQLAlchemy
-# reuses its cache key and compiled SQL); the columns are the parameters' names.
-_ADD = insert(outbox)
+# reuses its cache key and compiled SQL); the columns are the parameters' names. It
+# returns the new id: a notice keeps it to show what became of its SMS.
+_ADD = insert(outbox).returning(outbox.c.id)
 
 
 def _queued(row: Any) -> QueuedSms:
@@ -101,12 +102,13 @@ class SqlOutboxRepository:
         self._conn = conn
         self.added = 0
 
-    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = Priority.OWN) -> None:
+    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = Priority.OWN) -> int:
         """Queue ``sms``: 0 a holder's own request or reply, 1 notices, 2 campaign
-        traffic (:class:`core.model.Priority`); lower values are claimed first."""
+        traffic (:class:`core.model.Priority`); lower values are claimed first. Returns
+        the new row's id."""
         if priority < 0:
             raise ValueError(f"priority must be 0 or more: {priority!r}")
-        await self._conn.execute(
+        result = await self._conn.execute(
             _ADD,
             dict(
                 priority=int(priority),
@@ -122,6 +124,7 @@ class SqlOutboxRepository:
             ),
         )
         self.added += 1
+        return int(result.scalar_one())
 
     async def pending(self, limit: int = 100) -> list[QueuedSms]:
         """Rows still waiting to be sent, oldest due first (no claiming)."""

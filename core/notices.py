@@ -1,0 +1,465 @@
+"""Notices: a gate event told to the holder's verified phone, and listed to operators.
+
+This is what the verified phone is for (the guide's announcement): when a pass is
+suspended, gets an abnormal record, or is reinstated, the holder is texted, but only at
+a phone proven to be theirs (status *verified*, R7). A pass that is unverified or
+pending, or whose verified phone opted out of SMS, is not texted: its notice is stored
+as *unreachable* with the reason, so operators can see whom nobody could tell. The
+chats that verified the pass on Telegram are told there as well.
+
+One batch (an API request, a CSV file) is one unit of work: every notice, its SMS in
+the outbox, its Telegram messages and its audit entry are committed together, and a
+batch with any invalid item stores nothing. ``event_id`` makes a batch safe to send
+again: an event already stored is answered with its first result.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from core import messages
+from core.errors import NotAnOperator
+from core.masking import mask_pass
+from core.model import AuditEntry, Channel, Operator, OutgoingSms, PassRecord, Priority, Status
+from core.notice_events import (
+    MAX_EVENTS,
+    EventProblem,
+    InvalidEvents,
+    NoticeEvent,
+    NoticeKind,
+    RejectedEvent,
+    TooManyEvents,
+    event_id_of,
+    parse_event,
+)
+from core.notice_texts import NoticeWording, notice_sms, telegram_notice
+from core.ports import Clock, UnitOfWork
+from core.status import status_of
+from core.values import PassNumber, Phone
+
+#: Outbox kind of a notice SMS (the outbox worker sends it like any other).
+SMS_KIND = "notice"
+_CHUNK = 500  # pass numbers and event ids looked up per statement
+
+
+class Reach(enum.StrEnum):
+    SMS = "sms"  # texted to the verified phone
+    UNREACHABLE = "unreachable"  # not texted; ``reason`` says why
+
+
+class Unreachable(enum.StrEnum):
+    """Why a notice was not texted."""
+
+    UNVERIFIED = "unverified"  # 未驗證: no phone was ever proven
+    PENDING = "pending"  # 待驗證: the phone on file changed since it was proven
+    OPTED_OUT = "opted_out"  # the verified phone opted out of SMS
+
+
+class Source(enum.StrEnum):
+    API = "api"
+    CSV = "csv"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A stored notice. ``sms_state`` is the outbox row's state when read (``None`` when
+    not texted): what operators see as queued, sent, delivered or failed."""
+
+    id: int
+    event_id: str
+    pass_no: PassNumber
+    company: str
+    kind: NoticeKind
+    occurred_at: datetime
+    detail: str | None
+    received_at: datetime
+    source: Source
+    reach: Reach
+    reason: Unreachable | None
+    telegram_chats: int
+    sms_state: str | None = None
+
+    @property
+    def reached(self) -> bool:
+        return self.reach is Reach.SMS
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeDraft:
+    """A notice about to be stored (no id yet)."""
+
+    event: NoticeEvent
+    company: str
+    received_at: datetime
+    source: Source
+    reach: Reach
+    reason: Unreachable | None
+    telegram_chats: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyingChat:
+    """A Telegram chat whose code or link verified the pass, at ``phone``."""
+
+    chat_id: str
+    phone: Phone
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeResult:
+    """What the sender is told about one event; a repeated ``event_id`` gets the first
+    result again, with ``duplicate`` set."""
+
+    event_id: str
+    notice_id: int
+    pass_no: PassNumber
+    kind: NoticeKind
+    reach: Reach
+    reason: Unreachable | None
+    telegram_chats: int
+    duplicate: bool = False
+
+    @classmethod
+    def of(cls, notice: Notice, *, duplicate: bool) -> NoticeResult:
+        return cls(
+            event_id=notice.event_id,
+            notice_id=notice.id,
+            pass_no=notice.pass_no,
+            kind=notice.kind,
+            reach=notice.reach,
+            reason=notice.reason,
+            telegram_chats=notice.telegram_chats,
+            duplicate=duplicate,
+        )
+
+
+class NoticeRepository(Protocol):
+    async def stored(self, event_ids: Sequence[str]) -> dict[str, Notice]:
+        """The notices already stored under these event ids."""
+        ...
+
+    async def add(self, draft: NoticeDraft) -> int | None:
+        """Store the notice; its id, or ``None`` when its event id was stored meanwhile
+        (another request with the same event, committed first)."""
+        ...
+
+    async def attach_sms(self, notice_id: int, outbox_id: int) -> None: ...
+
+    async def verifying_chats(
+        self, pass_nos: Sequence[PassNumber]
+    ) -> dict[PassNumber, list[VerifyingChat]]:
+        """Telegram chats whose request verified each pass, with the phone it verified."""
+        ...
+
+    async def queue_telegram(
+        self, notice_id: int | None, chat_id: str, text: str, at: datetime
+    ) -> None:
+        """A Telegram message for ``portpass serve`` to send (it may run elsewhere);
+        ``notice_id`` is ``None`` for a digest."""
+        ...
+
+    async def last_digest(self, operator_id: str) -> datetime | None:
+        """Where the operator's latest digest ended (``until``), if one was made."""
+        ...
+
+    async def claim_digest(
+        self,
+        day: date,
+        operator_id: str,
+        since: datetime,
+        until: datetime,
+        count: int,
+        at: datetime,
+    ) -> bool:
+        """Record the operator's digest of ``day``; ``False`` when it was already made
+        (another instance, or before a restart): then nothing must be sent."""
+        ...
+
+    async def recent(
+        self,
+        *,
+        company: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        unreachable_only: bool = False,
+        limit: int | None = None,
+    ) -> list[Notice]:
+        """Notices received in ``[since, until)``, newest first; ``company=None``: all."""
+        ...
+
+
+class NoticeUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def notices(self) -> NoticeRepository: ...
+
+
+class NoticeUnitOfWorkFactory(Protocol):
+    def __call__(self) -> NoticeUnitOfWork: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NoticePolicy:
+    wording: NoticeWording
+    max_events: int = MAX_EVENTS
+    #: How far back ``/notices`` looks, and how many lines it shows.
+    recent_days: int = 30
+    recent_limit: int = 20
+    default_language: str = messages.ZH
+
+
+def reach_of(record: PassRecord, opted_out: bool) -> tuple[Reach, Unreachable | None]:
+    """The verified phone only (R7): a phone nobody proved, or one that changed since,
+    might reach someone else; an opted-out phone has asked us to stop."""
+    status = status_of(record)
+    if status is Status.UNVERIFIED:
+        return Reach.UNREACHABLE, Unreachable.UNVERIFIED
+    if status is Status.PENDING:
+        return Reach.UNREACHABLE, Unreachable.PENDING
+    if opted_out:
+        return Reach.UNREACHABLE, Unreachable.OPTED_OUT
+    return Reach.SMS, None
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """A parsed event and where it was in the batch."""
+
+    position: int
+    event: NoticeEvent
+
+
+class NoticeService:
+    def __init__(self, uow: NoticeUnitOfWorkFactory, clock: Clock, policy: NoticePolicy) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._policy = policy
+
+    # --- receiving events ----------------------------------------------------------------
+
+    async def receive(
+        self,
+        items: Sequence[object],
+        *,
+        source: Source,
+        actor: str,
+        channel: Channel,
+        positions: Sequence[int] | None = None,
+    ) -> list[NoticeResult]:
+        """Store the batch's notices and queue their messages, all or nothing.
+
+        ``items`` are raw JSON objects or CSV rows; ``positions`` name them in errors
+        (CSV line numbers; default: their index). Raises :class:`TooManyEvents`, or
+        :class:`InvalidEvents` listing every problem when any item is invalid.
+        """
+        if len(items) > self._policy.max_events:
+            raise TooManyEvents(count=len(items), limit=self._policy.max_events)
+        now = self._clock.now()
+        where = list(positions) if positions is not None else list(range(len(items)))
+        parsed: list[_Item] = []
+        rejected: list[RejectedEvent] = []
+        for position, raw in zip(where, items, strict=True):
+            outcome = parse_event(raw, now)
+            if isinstance(outcome, NoticeEvent):
+                parsed.append(_Item(position, outcome))
+            else:
+                rejected.append(RejectedEvent(position, event_id_of(raw), tuple(outcome)))
+        async with self._uow() as uow:
+            stored = await _chunked_stored(uow, [item.event.event_id for item in parsed])
+            first: dict[str, _Item] = {}
+            for item in parsed:
+                if item.event.event_id not in stored:
+                    first.setdefault(item.event.event_id, item)
+            records = await _records(uow, [item.event.pass_no for item in first.values()])
+            for item in first.values():
+                if item.event.pass_no not in records:
+                    problem = EventProblem(
+                        "pass_no", "notice.error.unknown_pass", {"value": item.event.pass_no.value}
+                    )
+                    rejected.append(RejectedEvent(item.position, item.event.event_id, (problem,)))
+            if rejected:
+                raise InvalidEvents(rejected)
+            made = await self._store(uow, list(first.values()), records, source, actor, channel)
+            await uow.commit()
+            late = [i.event.event_id for i in first.values() if i.event.event_id not in made]
+            if late:  # stored by a concurrent request between our read and our write
+                made.update(await _chunked_stored(uow, late))
+        results: list[NoticeResult] = []
+        for item in parsed:
+            event_id = item.event.event_id
+            if event_id in stored:
+                results.append(NoticeResult.of(stored[event_id], duplicate=True))
+            else:
+                ours = first[event_id] is item and event_id not in late
+                results.append(NoticeResult.of(made[event_id], duplicate=not ours))
+        return results
+
+    async def _store(
+        self,
+        uow: NoticeUnitOfWork,
+        items: list[_Item],
+        records: dict[PassNumber, PassRecord],
+        source: Source,
+        actor: str,
+        channel: Channel,
+    ) -> dict[str, Notice]:
+        now = self._clock.now()
+        verified = {r.pass_no: r for r in records.values() if status_of(r) is Status.VERIFIED}
+        phones = sorted({r.verified_phone for r in verified.values() if r.verified_phone})
+        opted_out = await uow.opt_outs.among(phones) if phones else set()
+        chats = await _chunked_chats(uow, list(verified))
+        made: dict[str, Notice] = {}
+        for item in items:
+            event, record = item.event, records[item.event.pass_no]
+            reach, reason = reach_of(record, record.verified_phone in opted_out)
+            # Told on Telegram only where the verification stands: the chat proved the
+            # phone that is verified now.
+            told = [
+                chat
+                for chat in chats.get(event.pass_no, [])
+                if event.pass_no in verified and chat.phone == record.verified_phone
+            ]
+            draft = NoticeDraft(event, record.company, now, source, reach, reason, len(told))
+            notice_id = await uow.notices.add(draft)
+            if notice_id is None:
+                continue
+            if reach is Reach.SMS and record.verified_phone is not None:
+                body = notice_sms(event, self._policy.wording)
+                sms = OutgoingSms(to=record.verified_phone, body=body, kind=SMS_KIND)
+                outbox_id = await uow.outbox.add(sms, now, priority=Priority.NOTICE)
+                await uow.notices.attach_sms(notice_id, outbox_id)
+            for chat in told:
+                language = await self._chat_language(uow, chat.chat_id)
+                text = telegram_notice(event, self._policy.wording, language)
+                await uow.notices.queue_telegram(notice_id, chat.chat_id, text, now)
+            detail = {"kind": event.kind.value, "event_id": event.event_id, "reach": reach.value}
+            if reason is not None:
+                detail["reason"] = reason.value
+            if told:
+                detail["telegram_chats"] = str(len(told))
+            await uow.audit.add(
+                AuditEntry(now, actor, channel, "notice", mask_pass(event.pass_no), detail)
+            )
+            made[event.event_id] = _notice(notice_id, draft)
+        return made
+
+    async def _chat_language(self, uow: NoticeUnitOfWork, chat_id: str) -> str:
+        """The language the chat's holder chose (``/lang``), else the default."""
+        conversation = await uow.conversations.get(f"telegram:{chat_id}")
+        if conversation is not None and conversation.language:
+            return conversation.language
+        return self._policy.default_language
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def recent_for(
+        self, operator: Operator, *, unreachable_only: bool = False
+    ) -> tuple[list[Notice], int]:
+        """``/notices``: the company's notices of the last days (an admin's: all),
+        newest first, at most ``recent_limit``; and how many there were in all."""
+        now = self._clock.now()
+        since = now - timedelta(days=self._policy.recent_days)
+        company = None if operator.is_admin else operator.company
+        async with self._uow() as uow:
+            account = await uow.operators.get(operator.id)
+            if account is None or account.is_revoked:
+                raise NotAnOperator()
+            found = await uow.notices.recent(
+                company=company, since=since, unreachable_only=unreachable_only
+            )
+            await uow.audit.add(
+                AuditEntry(
+                    now,
+                    f"operator:{operator.id}",
+                    Channel.TELEGRAM,
+                    "notice.list",
+                    f"company:{company or '*'}",
+                    {"unreachable_only": "yes" if unreachable_only else "no"},
+                )
+            )
+            await uow.commit()
+        return found[: self._policy.recent_limit], len(found)
+
+    async def list_all(
+        self,
+        *,
+        company: str | None = None,
+        unreachable_only: bool = False,
+        since: datetime | None = None,
+        actor: str = "cli",
+    ) -> list[Notice]:
+        """``portpass notices list``: an administrator's view, every company."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            found = await uow.notices.recent(
+                company=company, since=since, unreachable_only=unreachable_only
+            )
+            await uow.audit.add(
+                AuditEntry(
+                    now,
+                    actor,
+                    Channel.CLI,
+                    "notice.list",
+                    f"company:{company or '*'}",
+                    {"unreachable_only": "yes" if unreachable_only else "no"},
+                )
+            )
+            await uow.commit()
+        return found
+
+    async def for_digest(
+        self, company: str | None, since: datetime, until: datetime
+    ) -> list[Notice]:
+        """The notices one daily digest covers: received in ``[since, until)``."""
+        async with self._uow() as uow:
+            return await uow.notices.recent(company=company, since=since, until=until)
+
+
+def _notice(notice_id: int, draft: NoticeDraft) -> Notice:
+    event = draft.event
+    return Notice(
+        id=notice_id,
+        event_id=event.event_id,
+        pass_no=event.pass_no,
+        company=draft.company,
+        kind=event.kind,
+        occurred_at=event.occurred_at,
+        detail=event.detail,
+        received_at=draft.received_at,
+        source=draft.source,
+        reach=draft.reach,
+        reason=draft.reason,
+        telegram_chats=draft.telegram_chats,
+        sms_state="pending" if draft.reach is Reach.SMS else None,
+    )
+
+
+async def _chunked_stored(uow: NoticeUnitOfWork, event_ids: list[str]) -> dict[str, Notice]:
+    unique = list(dict.fromkeys(event_ids))
+    found: dict[str, Notice] = {}
+    for start in range(0, len(unique), _CHUNK):
+        found.update(await uow.notices.stored(unique[start : start + _CHUNK]))
+    return found
+
+
+async def _records(
+    uow: NoticeUnitOfWork, pass_nos: list[PassNumber]
+) -> dict[PassNumber, PassRecord]:
+    unique = list(dict.fromkeys(pass_nos))
+    found: dict[PassNumber, PassRecord] = {}
+    for start in range(0, len(unique), _CHUNK):
+        for record in await uow.passes.list(pass_nos=unique[start : start + _CHUNK]):
+            found[record.pass_no] = record
+    return found
+
+
+async def _chunked_chats(
+    uow: NoticeUnitOfWork, pass_nos: list[PassNumber]
+) -> dict[PassNumber, list[VerifyingChat]]:
+    found: dict[PassNumber, list[VerifyingChat]] = {}
+    for start in range(0, len(pass_nos), _CHUNK):
+        found.update(await uow.notices.verifying_chats(pass_nos[start : start + _CHUNK]))
+    return found

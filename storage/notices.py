@@ -1,0 +1,162 @@
+"""Notices in SQL: :class:`core.notices.NoticeRepository` inside a unit of work.
+
+A notice row is written in the same transaction as its SMS (the outbox row it points
+to), its Telegram messages and its audit entry. ``event_id`` is unique: the insert
+skips a row whose event is already stored (``ON CONFLICT DO NOTHING``), so two
+requests carrying one event at the same moment store it once, and the loser learns it
+from the missing id instead of an integrity error that would undo its whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, Table, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.notice_events import NoticeKind
+from core.notices import Notice, NoticeDraft, Reach, Source, Unreachable, VerifyingChat
+from core.values import PassNumber
+from storage.tables import notice_digests, notice_messages, notices, outbox
+
+_WITH_SMS_STATE = notices.outerjoin(outbox, outbox.c.id == notices.c.outbox_id)
+
+
+def _select() -> Select[Any]:
+    return select(notices, outbox.c.state.label("sms_state")).select_from(_WITH_SMS_STATE)
+
+
+def _notice(row: Any) -> Notice:
+    return Notice(
+        id=row.id,
+        event_id=row.event_id,
+        pass_no=PassNumber(row.pass_no),
+        company=row.company,
+        kind=NoticeKind(row.kind),
+        occurred_at=row.occurred_at,
+        detail=row.detail,
+        received_at=row.received_at,
+        source=Source(row.source),
+        reach=Reach(row.reach),
+        reason=Unreachable(row.reason) if row.reason else None,
+        telegram_chats=row.telegram_chats,
+        sms_state=row.sms_state if row.outbox_id is not None else None,
+    )
+
+
+class SqlNoticeRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def stored(self, event_ids: Sequence[str]) -> dict[str, Notice]:
+        if not event_ids:
+            return {}
+        query = _select().where(notices.c.event_id.in_(list(event_ids)))
+        return {row.event_id: _notice(row) for row in await self._conn.execute(query)}
+
+    async def add(self, draft: NoticeDraft) -> int | None:
+        event = draft.event
+        values = {
+            "event_id": event.event_id,
+            "pass_no": event.pass_no.value,
+            "company": draft.company,
+            "kind": event.kind.value,
+            "occurred_at": event.occurred_at,
+            "detail": event.detail,
+            "received_at": draft.received_at,
+            "source": draft.source.value,
+            "reach": draft.reach.value,
+            "reason": draft.reason.value if draft.reason else None,
+            "telegram_chats": draft.telegram_chats,
+        }
+        statement = _insert_or_skip(self._conn, notices, ["event_id"])
+        result = await self._conn.execute(statement.values(values).returning(notices.c.id))
+        notice_id = result.scalar_one_or_none()
+        return int(notice_id) if notice_id is not None else None
+
+    async def attach_sms(self, notice_id: int, outbox_id: int) -> None:
+        await self._conn.execute(
+            update(notices).where(notices.c.id == notice_id).values(outbox_id=outbox_id)
+        )
+
+    async def verifying_chats(
+        self, pass_nos: Sequence[PassNumber]
+    ) -> dict[PassNumber, list[VerifyingChat]]:
+        # Filled in once verification requests record who asked for them (h/rules).
+        return {}
+
+    async def queue_telegram(
+        self, notice_id: int | None, chat_id: str, text: str, at: datetime
+    ) -> None:
+        await self._conn.execute(
+            insert(notice_messages).values(
+                notice_id=notice_id,
+                chat_id=chat_id,
+                text=text,
+                state="pending",
+                attempts=0,
+                next_attempt_at=at,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+
+    async def last_digest(self, operator_id: str) -> datetime | None:
+        query = select(func.max(notice_digests.c.until)).where(
+            notice_digests.c.operator_id == operator_id
+        )
+        return (await self._conn.execute(query)).scalar_one()  # type: ignore[no-any-return]
+
+    async def claim_digest(
+        self,
+        day: date,
+        operator_id: str,
+        since: datetime,
+        until: datetime,
+        count: int,
+        at: datetime,
+    ) -> bool:
+        values = {
+            "day": day,
+            "operator_id": operator_id,
+            "since": since,
+            "until": until,
+            "notices": count,
+            "created_at": at,
+        }
+        statement = _insert_or_skip(self._conn, notice_digests, ["day", "operator_id"])
+        result = await self._conn.execute(statement.values(values))
+        return result.rowcount == 1
+
+    async def recent(
+        self,
+        *,
+        company: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        unreachable_only: bool = False,
+        limit: int | None = None,
+    ) -> list[Notice]:
+        query = _select()
+        if company is not None:
+            query = query.where(notices.c.company == company)
+        if since is not None:
+            query = query.where(notices.c.received_at >= since)
+        if until is not None:
+            query = query.where(notices.c.received_at < until)
+        if unreachable_only:
+            query = query.where(notices.c.reach == Reach.UNREACHABLE.value)
+        query = query.order_by(notices.c.received_at.desc(), notices.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        return [_notice(row) for row in await self._conn.execute(query)]
+
+
+def _insert_or_skip(conn: AsyncConnection, table: Table, keys: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING`` in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
