@@ -156,6 +156,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "/send 通行證號 [新手機號碼]：發送驗證碼（例：/send KHPS113-000043 0912345678）\n"
         "/stats：驗證統計\n"
         "/export：匯出驗證狀態表（CSV）\n"
+        "/notices [無法通知]：最近的停用／異常／恢復通知\n"
         "/unlink：解除連結",
         "Operator commands:\n"
         "/passes [verified|unverified|pending]: your passes\n"
@@ -163,6 +164,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "/send PASS_NO [NEW_PHONE]: send a code (for example /send KHPS113-000043 0912345678)\n"
         "/stats: verification counts\n"
         "/export: the status table as CSV\n"
+        "/notices [unreachable]: recent suspension, abnormal-record and reinstatement notices\n"
         "/unlink: unlink this Telegram account",
     ),
     "operator.link_usage": (
@@ -490,6 +492,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Each event must be a JSON object with event_id, pass_no, kind and occurred_at.",
     ),
     "notice.error.missing": ("缺少欄位 {field}。", "{field} is missing."),
+    "notice.error.columns": (
+        "這一列有 {count} 欄，標題列有 {expected} 欄。",
+        "This row has {count} cells; the header has {expected}.",
+    ),
     "notice.error.unknown_field": (
         "不認得的欄位 {field}；可用欄位：event_id、pass_no、kind、occurred_at、detail。",
         "Unknown field {field}; the fields are event_id, pass_no, kind, occurred_at, detail.",

@@ -248,19 +248,23 @@ class NoticeService:
         actor: str,
         channel: Channel,
         positions: Sequence[int] | None = None,
+        rejected_already: Sequence[RejectedEvent] = (),
+        dry_run: bool = False,
     ) -> list[NoticeResult]:
         """Store the batch's notices and queue their messages, all or nothing.
 
         ``items`` are raw JSON objects or CSV rows; ``positions`` name them in errors
-        (CSV line numbers; default: their index). Raises :class:`TooManyEvents`, or
-        :class:`InvalidEvents` listing every problem when any item is invalid.
+        (CSV line numbers; default: their index); ``rejected_already`` are items the
+        channel could not even read (a CSV row with too many cells), reported with the
+        rest. Raises :class:`TooManyEvents`, or :class:`InvalidEvents` listing every
+        problem when any item is invalid. ``dry_run``: check and report, store nothing.
         """
         if len(items) > self._policy.max_events:
             raise TooManyEvents(count=len(items), limit=self._policy.max_events)
         now = self._clock.now()
         where = list(positions) if positions is not None else list(range(len(items)))
         parsed: list[_Item] = []
-        rejected: list[RejectedEvent] = []
+        rejected: list[RejectedEvent] = list(rejected_already)
         for position, raw in zip(where, items, strict=True):
             outcome = parse_event(raw, now)
             if isinstance(outcome, NoticeEvent):
@@ -283,10 +287,23 @@ class NoticeService:
             if rejected:
                 raise InvalidEvents(rejected)
             made = await self._store(uow, list(first.values()), records, source, actor, channel)
+            if dry_run:  # leaving the block rolls everything back
+                return self._results(parsed, stored, first, made, [])
             await uow.commit()
             late = [i.event.event_id for i in first.values() if i.event.event_id not in made]
             if late:  # stored by a concurrent request between our read and our write
                 made.update(await _chunked_stored(uow, late))
+        return self._results(parsed, stored, first, made, late)
+
+    @staticmethod
+    def _results(
+        parsed: list[_Item],
+        stored: dict[str, Notice],
+        first: dict[str, _Item],
+        made: dict[str, Notice],
+        late: list[str],
+    ) -> list[NoticeResult]:
+        """One result per event, in the batch's order."""
         results: list[NoticeResult] = []
         for item in parsed:
             event_id = item.event.event_id
@@ -354,6 +371,10 @@ class NoticeService:
         return self._policy.default_language
 
     # --- reading -------------------------------------------------------------------------
+
+    @property
+    def recent_days(self) -> int:
+        return self._policy.recent_days
 
     async def recent_for(
         self, operator: Operator, *, unreachable_only: bool = False
