@@ -142,12 +142,14 @@ class NoticeRepository(Protocol):
         """The notices already stored under these event ids."""
         ...
 
-    async def add(self, draft: NoticeDraft) -> int | None:
-        """Store the notice; its id, or ``None`` when its event id was stored meanwhile
-        (another request with the same event, committed first)."""
+    async def add_many(self, drafts: Sequence[NoticeDraft]) -> dict[str, int]:
+        """Store the notices; the new ids by event id. An event id stored meanwhile
+        (another request with the same event, committed first) is skipped: absent."""
         ...
 
-    async def attach_sms(self, notice_id: int, outbox_id: int) -> None: ...
+    async def attach_sms(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """``(notice_id, outbox_id)``: the SMS each texted notice went out as."""
+        ...
 
     async def verifying_chats(
         self, pass_nos: Sequence[PassNumber]
@@ -323,45 +325,55 @@ class NoticeService:
         actor: str,
         channel: Channel,
     ) -> dict[str, Notice]:
+        """Store the new notices with their SMS, Telegram messages and audit entries, a
+        few statements per batch rather than per event (a batch may hold 10,000)."""
         now = self._clock.now()
         verified = {r.pass_no: r for r in records.values() if status_of(r) is Status.VERIFIED}
         phones = sorted({r.verified_phone for r in verified.values() if r.verified_phone})
         opted_out = await uow.opt_outs.among(phones) if phones else set()
         chats = await _chunked_chats(uow, list(verified))
-        made: dict[str, Notice] = {}
+        drafts: list[NoticeDraft] = []
+        told: dict[str, list[VerifyingChat]] = {}
         for item in items:
             event, record = item.event, records[item.event.pass_no]
             reach, reason = reach_of(record, record.verified_phone in opted_out)
             # Told on Telegram only where the verification stands: the chat proved the
             # phone that is verified now.
-            told = [
+            told[event.event_id] = [
                 chat
                 for chat in chats.get(event.pass_no, [])
                 if event.pass_no in verified and chat.phone == record.verified_phone
             ]
-            draft = NoticeDraft(event, record.company, now, source, reach, reason, len(told))
-            notice_id = await uow.notices.add(draft)
-            if notice_id is None:
-                continue
-            if reach is Reach.SMS and record.verified_phone is not None:
-                body = notice_sms(event, self._policy.wording)
-                sms = OutgoingSms(to=record.verified_phone, body=body, kind=SMS_KIND)
-                outbox_id = await uow.outbox.add(sms, now, priority=Priority.NOTICE)
-                await uow.notices.attach_sms(notice_id, outbox_id)
-            for chat in told:
-                language = await self._chat_language(uow, chat.chat_id)
-                text = telegram_notice(event, self._policy.wording, language)
-                await uow.notices.queue_telegram(notice_id, chat.chat_id, text, now)
-            detail = {"kind": event.kind.value, "event_id": event.event_id, "reach": reach.value}
-            if reason is not None:
-                detail["reason"] = reason.value
-            if told:
-                detail["telegram_chats"] = str(len(told))
-            await uow.audit.add(
-                AuditEntry(now, actor, channel, "notice", mask_pass(event.pass_no), detail)
+            drafts.append(
+                NoticeDraft(
+                    event, record.company, now, source, reach, reason, len(told[event.event_id])
+                )
             )
-            made[event.event_id] = _notice(notice_id, draft)
-        return made
+        ids = await uow.notices.add_many(drafts)
+        stored = [draft for draft in drafts if draft.event.event_id in ids]
+        texted = [d for d in stored if d.reach is Reach.SMS]
+        messages_ = [
+            OutgoingSms(
+                to=_verified_phone(records[d.event.pass_no]),
+                body=notice_sms(d.event, self._policy.wording),
+                kind=SMS_KIND,
+            )
+            for d in texted
+        ]
+        outbox_ids = await uow.outbox.add_many(messages_, now, priority=Priority.NOTICE)
+        await uow.notices.attach_sms(
+            [
+                (ids[d.event.event_id], outbox_id)
+                for d, outbox_id in zip(texted, outbox_ids, strict=True)
+            ]
+        )
+        for draft in stored:
+            for chat in told[draft.event.event_id]:
+                language = await self._chat_language(uow, chat.chat_id)
+                text = telegram_notice(draft.event, self._policy.wording, language)
+                await uow.notices.queue_telegram(ids[draft.event.event_id], chat.chat_id, text, now)
+        await uow.audit.add_many([_audit(draft, actor, channel) for draft in stored])
+        return {d.event.event_id: _notice(ids[d.event.event_id], d) for d in stored}
 
     async def _chat_language(self, uow: NoticeUnitOfWork, chat_id: str) -> str:
         """The language the chat's holder chose (``/lang``), else the default."""
@@ -437,6 +449,23 @@ class NoticeService:
         """The notices one daily digest covers: received in ``[since, until)``."""
         async with self._uow() as uow:
             return await uow.notices.recent(company=company, since=since, until=until)
+
+
+def _verified_phone(record: PassRecord) -> Phone:
+    if record.verified_phone is None:  # reach_of texts verified passes only
+        raise ValueError(f"{mask_pass(record.pass_no)} has no verified phone")
+    return record.verified_phone
+
+
+def _audit(draft: NoticeDraft, actor: str, channel: Channel) -> AuditEntry:
+    """Masked: the pass as ``KHPS113-**0043``, no phone, no detail (free text)."""
+    event = draft.event
+    detail = {"kind": event.kind.value, "event_id": event.event_id, "reach": draft.reach.value}
+    if draft.reason is not None:
+        detail["reason"] = draft.reason.value
+    if draft.telegram_chats:
+        detail["telegram_chats"] = str(draft.telegram_chats)
+    return AuditEntry(draft.received_at, actor, channel, "notice", mask_pass(event.pass_no), detail)
 
 
 def _notice(notice_id: int, draft: NoticeDraft) -> Notice:

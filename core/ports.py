@@ -104,9 +104,17 @@ class OutboxRepository(Protocol):
         the new row's id (a notice keeps it to show what became of its SMS)."""
         ...
 
+    async def add_many(
+        self, messages: Sequence[OutgoingSms], at: datetime, *, priority: int = Priority.OWN
+    ) -> list[int]:
+        """Queue several in one statement (a batch of notices); their ids, in order."""
+        ...
+
 
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...
+
+    async def add_many(self, entries: Sequence[AuditEntry]) -> None: ...
 
 
 class FailureRepository(Protocol):

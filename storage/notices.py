@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -57,30 +57,17 @@ class SqlNoticeRepository:
         query = _select().where(notices.c.event_id.in_(list(event_ids)))
         return {row.event_id: _notice(row) for row in await self._conn.execute(query)}
 
-    async def add(self, draft: NoticeDraft) -> int | None:
-        event = draft.event
-        values = {
-            "event_id": event.event_id,
-            "pass_no": event.pass_no.value,
-            "company": draft.company,
-            "kind": event.kind.value,
-            "occurred_at": event.occurred_at,
-            "detail": event.detail,
-            "received_at": draft.received_at,
-            "source": draft.source.value,
-            "reach": draft.reach.value,
-            "reason": draft.reason.value if draft.reason else None,
-            "telegram_chats": draft.telegram_chats,
-        }
-        statement = _insert_or_skip(self._conn, notices, ["event_id"])
-        result = await self._conn.execute(statement.values(values).returning(notices.c.id))
-        notice_id = result.scalar_one_or_none()
-        return int(notice_id) if notice_id is not None else None
+    async def add_many(self, drafts: Sequence[NoticeDraft]) -> dict[str, int]:
+        if not drafts:
+            return {}
+        statement = _ADD_NOTICES[self._conn.dialect.name]
+        result = await self._conn.execute(statement, [_values(draft) for draft in drafts])
+        return {row.event_id: int(row.id) for row in result}
 
-    async def attach_sms(self, notice_id: int, outbox_id: int) -> None:
-        await self._conn.execute(
-            update(notices).where(notices.c.id == notice_id).values(outbox_id=outbox_id)
-        )
+    async def attach_sms(self, pairs: Sequence[tuple[int, int]]) -> None:
+        if pairs:
+            params = [{"match_id": notice_id, "outbox_id": sms_id} for notice_id, sms_id in pairs]
+            await self._conn.execute(_ATTACH_SMS, params)
 
     async def verifying_chats(
         self, pass_nos: Sequence[PassNumber]
@@ -92,16 +79,17 @@ class SqlNoticeRepository:
         self, notice_id: int | None, chat_id: str, text: str, at: datetime
     ) -> None:
         await self._conn.execute(
-            insert(notice_messages).values(
-                notice_id=notice_id,
-                chat_id=chat_id,
-                text=text,
-                state="pending",
-                attempts=0,
-                next_attempt_at=at,
-                created_at=at,
-                updated_at=at,
-            )
+            _QUEUE_MESSAGE,
+            {
+                "notice_id": notice_id,
+                "chat_id": chat_id,
+                "text": text,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": at,
+                "created_at": at,
+                "updated_at": at,
+            },
         )
 
     async def last_digest(self, operator_id: str) -> datetime | None:
@@ -127,8 +115,8 @@ class SqlNoticeRepository:
             "notices": count,
             "created_at": at,
         }
-        statement = _insert_or_skip(self._conn, notice_digests, ["day", "operator_id"])
-        result = await self._conn.execute(statement.values(values))
+        statement = _insert_or_skip(self._conn.dialect.name, notice_digests, ["day", "operator_id"])
+        result = await self._conn.execute(statement, values)
         return result.rowcount == 1
 
     async def recent(
@@ -155,8 +143,45 @@ class SqlNoticeRepository:
         return [_notice(row) for row in await self._conn.execute(query)]
 
 
-def _insert_or_skip(conn: AsyncConnection, table: Table, keys: list[str]) -> Any:
+def _insert_or_skip(dialect: str, table: Table, keys: list[str]) -> Any:
     """``INSERT … ON CONFLICT (keys) DO NOTHING`` in the connection's dialect."""
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
+
+
+# A batch of 10,000 events runs these once per event: each is built once, with bind
+# parameters, so SQLAlchemy reuses its cache key and compiled SQL (building a statement
+# with its values inside cost more than running it).
+_ADD_NOTICES = {
+    dialect: _insert_or_skip(dialect, notices, ["event_id"]).returning(
+        notices.c.id, notices.c.event_id
+    )
+    for dialect in ("postgresql", "sqlite")
+}
+
+
+def _values(draft: NoticeDraft) -> dict[str, Any]:
+    event = draft.event
+    return {
+        "event_id": event.event_id,
+        "pass_no": event.pass_no.value,
+        "company": draft.company,
+        "kind": event.kind.value,
+        "occurred_at": event.occurred_at,
+        "detail": event.detail,
+        "received_at": draft.received_at,
+        "source": draft.source.value,
+        "reach": draft.reach.value,
+        "reason": draft.reason.value if draft.reason else None,
+        "telegram_chats": draft.telegram_chats,
+        "outbox_id": None,
+    }
+
+
+_ATTACH_SMS = (
+    update(notices)
+    .where(notices.c.id == bindparam("match_id"))
+    .values(outbox_id=bindparam("outbox_id"))
+)
+_QUEUE_MESSAGE = insert(notice_messages)

@@ -16,6 +16,7 @@ expired (and whose row another worker took over) cannot overwrite the newer resu
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,6 +78,24 @@ class Claim:
 # reuses its cache key and compiled SQL); the columns are the parameters' names. It
 # returns the new id: a notice keeps it to show what became of its SMS.
 _ADD = insert(outbox).returning(outbox.c.id)
+_ADD_MANY = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
+
+
+def _row(sms: OutgoingSms, at: datetime, priority: int) -> dict[str, Any]:
+    if priority < 0:
+        raise ValueError(f"priority must be 0 or more: {priority!r}")
+    return dict(
+        priority=int(priority),
+        kind=sms.kind,
+        to_phone=sms.to.e164,
+        body=sms.body,
+        request_id=sms.request_id,
+        created_at=at,
+        state="pending",
+        attempts=0,
+        next_attempt_at=at,
+        updated_at=at,
+    )
 
 
 def _queued(row: Any) -> QueuedSms:
@@ -106,25 +125,20 @@ class SqlOutboxRepository:
         """Queue ``sms``: 0 a holder's own request or reply, 1 notices, 2 campaign
         traffic (:class:`core.model.Priority`); lower values are claimed first. Returns
         the new row's id."""
-        if priority < 0:
-            raise ValueError(f"priority must be 0 or more: {priority!r}")
-        result = await self._conn.execute(
-            _ADD,
-            dict(
-                priority=int(priority),
-                kind=sms.kind,
-                to_phone=sms.to.e164,
-                body=sms.body,
-                request_id=sms.request_id,
-                created_at=at,
-                state="pending",
-                attempts=0,
-                next_attempt_at=at,
-                updated_at=at,
-            ),
-        )
+        result = await self._conn.execute(_ADD, _row(sms, at, priority))
         self.added += 1
         return int(result.scalar_one())
+
+    async def add_many(
+        self, messages: Sequence[OutgoingSms], at: datetime, *, priority: int = Priority.OWN
+    ) -> list[int]:
+        """Several rows in one statement (SQLAlchemy's "insertmanyvalues"); ids in order."""
+        if not messages:
+            return []
+        rows = [_row(sms, at, priority) for sms in messages]
+        result = await self._conn.execute(_ADD_MANY, rows)
+        self.added += len(messages)
+        return [int(row.id) for row in result]
 
     async def pending(self, limit: int = 100) -> list[QueuedSms]:
         """Rows still waiting to be sent, oldest due first (no claiming)."""
