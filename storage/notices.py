@@ -17,10 +17,13 @@ from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.model import RequestState
 from core.notice_events import NoticeKind
 from core.notices import Notice, NoticeDraft, Reach, Source, Unreachable, VerifyingChat
-from core.values import PassNumber
-from storage.tables import notice_digests, notice_messages, notices, outbox
+from core.values import PassNumber, Phone
+from storage.tables import notice_digests, notice_messages, notices, outbox, verification_requests
+
+_TELEGRAM = "telegram:"
 
 _WITH_SMS_STATE = notices.outerjoin(outbox, outbox.c.id == notices.c.outbox_id)
 
@@ -72,8 +75,29 @@ class SqlNoticeRepository:
     async def verifying_chats(
         self, pass_nos: Sequence[PassNumber]
     ) -> dict[PassNumber, list[VerifyingChat]]:
-        # Filled in once verification requests record who asked for them (h/rules).
-        return {}
+        """Requests asked for from a Telegram chat (``requester_key`` ``telegram:<chat>``)
+        that verified the pass; an operator's request (``operator:<id>``) is no chat."""
+        if not pass_nos:
+            return {}
+        query = (
+            select(
+                verification_requests.c.pass_no,
+                verification_requests.c.requester_key,
+                verification_requests.c.phone,
+            )
+            .where(
+                verification_requests.c.pass_no.in_([p.value for p in pass_nos]),
+                verification_requests.c.state == RequestState.VERIFIED.value,
+                verification_requests.c.requester_key.like(f"{_TELEGRAM}%"),
+            )
+            .distinct()
+            .order_by(verification_requests.c.pass_no, verification_requests.c.requester_key)
+        )
+        found: dict[PassNumber, list[VerifyingChat]] = {}
+        for row in await self._conn.execute(query):
+            chat = VerifyingChat(row.requester_key.removeprefix(_TELEGRAM), Phone(row.phone))
+            found.setdefault(PassNumber(row.pass_no), []).append(chat)
+        return found
 
     async def queue_telegram(
         self, notice_id: int | None, chat_id: str, text: str, at: datetime

@@ -11,17 +11,18 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.model import Channel
+from core.model import Channel, RequestState
 from core.notice_digest import DigestPolicy, DigestService, due_day
 from core.notice_events import InvalidEvents
 from core.notice_texts import NoticeWording
 from core.notices import NoticePolicy, NoticeService, Reach, Source, Unreachable
 from core.operator_accounts import OperatorAccount
+from core.opt_outs import OptOut, OptOutSource
 from fakes.clock import FakeClock
 from storage.notice_queue import TelegramQueue
 from storage.tables import audit_log, notice_messages, notices, outbox
 from storage.uow import SqlUnitOfWorkFactory
-from tests.integration.builders import PHONE_A, PHONE_B, add_pass, add_person
+from tests.integration.builders import PHONE_A, PHONE_B, add_pass, add_person, request
 
 WORDING = NoticeWording("所屬公司業者申請人", "your company's pass administrator")
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Taipei
@@ -76,7 +77,7 @@ async def test_a_verified_pass_is_texted_at_its_verified_phone_with_the_notice(
         sms = (await conn.execute(select(outbox))).one()
         stored = (await conn.execute(select(notices))).one()
         audit = (await conn.execute(select(audit_log))).one()
-    assert (sms.to_phone, sms.kind) == (PHONE_A.e164, "notice")
+    assert (sms.to_phone, sms.kind, sms.priority) == (PHONE_A.e164, "notice", 1)  # after own
     assert sms.body == (
         "港區通行證末四碼0047因逾六個月未進出，已於2026/11/26停用。請洽所屬公司業者申請人"
     )
@@ -256,3 +257,50 @@ async def test_two_workers_never_hold_one_message(engine, uow_factory) -> None:
     assert taken.message.attempts == 1  # the lost try counts
     assert not await queue.mark_sent(stale, NOW + lease)
     assert await queue.mark_sent(taken, NOW + lease)
+
+
+async def test_only_telegram_chats_whose_verification_stands_are_told(
+    engine, registry, service, uow_factory
+) -> None:
+    """KHPS113-000047 is verified at PHONE_A: the chat that verified PHONE_A is told; a
+    chat that verified an older number, one still waiting for its code and an
+    operator's request are not."""
+    async with uow_factory() as uow:
+        for request_id, key, phone, state in (
+            ("r1", "telegram:5001", PHONE_A, RequestState.VERIFIED),
+            ("r2", "telegram:5002", PHONE_B, RequestState.VERIFIED),  # an older number
+            ("r3", "telegram:5003", PHONE_A, RequestState.LIVE),
+            ("r4", "operator:op-1", PHONE_A, RequestState.VERIFIED),
+            ("r5", "telegram:5001", PHONE_A, RequestState.VERIFIED),  # the same chat again
+        ):
+            await uow.requests.add(
+                request(
+                    request_id,
+                    pass_no="KHPS113-000047",
+                    id_no="A123456789",
+                    phone=phone,
+                    state=state,
+                    requester_key=key,
+                )
+            )
+        await uow.commit()
+    [result] = await receive(service, event("e1"))
+    assert result.telegram_chats == 1
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(notice_messages.c.chat_id, notice_messages.c.text))).all()
+    assert [chat for chat, _ in rows] == ["5001"]
+    assert rows[0][1].startswith("港區通行證 KHPS113-**0047 通知：逾六個月未進出，已停用")
+
+
+async def test_a_verified_phone_that_opted_out_is_not_texted(
+    engine, registry, service, uow_factory
+) -> None:
+    async with uow_factory() as uow:
+        await uow.opt_outs.add(OptOut(PHONE_A, NOW, OptOutSource.KEYWORD, "STOP"))
+        await uow.commit()
+    [result] = await receive(service, event("e1"))
+    assert (result.reach, result.reason) == (Reach.UNREACHABLE, Unreachable.OPTED_OUT)
+    assert await count(engine, outbox) == 0
+    async with engine.connect() as conn:
+        detail = (await conn.execute(select(audit_log.c.detail))).scalar_one()
+    assert '"reason": "opted_out"' in detail

@@ -19,16 +19,26 @@ from bot.notices.delivery import NoticeTuning
 from bot.telegram.notices import DIGESTS, MESSENGER
 from core.model import Channel
 from core.notices import Source
+from core.opt_outs import OptOut, OptOutSource
+from core.values import Phone
 from fakes.clock import FakeClock
 from fakes.telegram_api import FakeTelegram
 from fakes.telegram_updates import UpdateIds
-from storage.tables import notice_digests, outbox
+from storage.tables import notice_digests, outbox, persons
 from tests.e2e.conftest import AppClient, services_of
-from tests.e2e.telegram.fixtures import TelegramUser
+from tests.e2e.telegram.fixtures import (
+    ID_NO,
+    PASS_NO,
+    PHONE_E164,
+    TelegramUser,
+    latest_code,
+    outbox_bodies,
+)
 
 JSONDict = dict[str, Any]
 KH, TC = "高雄港測試業者", "臺中港測試公司"
 OPERATOR, ADMIN, OTHER, STRANGER = 720_000_001, 720_000_002, 720_000_003, 720_000_004
+HOLDER = 720_000_005
 
 
 @pytest.fixture
@@ -52,7 +62,7 @@ async def link(
     admin: bool = False,
     language: str = "zh-hant",
 ) -> TelegramUser:
-    _, code = await services_of(client).operators.add_operator("王小明", company, admin)
+    _, code = await services_of(client).operator_lifecycle.add_operator("王小明", company, admin)
     user = TelegramUser(client, fake, user_id, language_code=language, ids=ids)
     [reply] = await user.say(f"/link {code.code}")
     assert reply["text"].startswith(("已連結", "Linked")), reply
@@ -80,6 +90,88 @@ async def messages_to(fake: FakeTelegram, chat: int, count: int) -> list[JSONDic
         while len(sent := fake.sent_messages(chat)) < count:
             await fake.wait_for("sendMessage", len(fake.calls_to("sendMessage")) + 1)
     return sent
+
+
+# --- the holder's chat ----------------------------------------------------------------------
+
+
+async def verify_in_chat(holder: TelegramUser) -> None:
+    """The holder verifies KHPS113-000043 (0960123411) from this chat with the code."""
+    question = await holder.verify_until_confirm()
+    await holder.press(question, f"c:confirm:{PASS_NO}")
+    [done] = await holder.say(await latest_code(holder.client))
+    assert done["text"].startswith("手機驗證完成！")
+
+
+async def test_the_chat_that_verified_the_pass_is_told_on_telegram_too(
+    client: AppClient, fake: FakeTelegram, ids: UpdateIds
+) -> None:
+    holder = TelegramUser(client, fake, HOLDER, ids=ids)
+    await verify_in_chat(holder)
+    before = len(fake.sent_messages(HOLDER))
+    results = await services_of(client).notices.receive(
+        [event("e1", PASS_NO, "suspended_abnormal")],
+        source=Source.API,
+        actor="api:notices",
+        channel=Channel.WEB,
+    )
+    assert (results[0].reach.value, results[0].telegram_chats) == ("sms", 1)
+    assert await client.app[MESSENGER].deliver_due() in (0, 1)  # or the running loop sent it
+    sent = await messages_to(fake, HOLDER, before + 1)
+    assert sent[-1]["text"] == (
+        "港區通行證 KHPS113-**0043 通知：一個月內兩筆異常進出紀錄，已停用（2026/11/26）。\n"
+        "如有疑問請洽所屬公司業者申請人。"
+    )
+    bodies = await outbox_bodies(services_of(client), PHONE_E164)
+    assert bodies[-1] == (
+        "港區通行證末四碼0043因一個月內兩筆異常進出紀錄，已於2026/11/26停用。請洽所屬公司業者申請人"
+    )
+
+
+async def test_an_opted_out_phone_is_not_texted_but_the_chat_is_told(
+    client: AppClient, fake: FakeTelegram, ids: UpdateIds, clock: FakeClock
+) -> None:
+    holder = TelegramUser(client, fake, HOLDER, ids=ids)
+    await verify_in_chat(holder)
+    sms_before = len(await outbox_bodies(services_of(client), PHONE_E164))
+    async with services_of(client).uow() as uow:
+        await uow.opt_outs.add(OptOut(Phone(PHONE_E164), clock.now(), OptOutSource.KEYWORD, "STOP"))
+        await uow.commit()
+    before = len(fake.sent_messages(HOLDER))
+    [result] = await services_of(client).notices.receive(
+        [event("e1", PASS_NO, "reinstated")],
+        source=Source.API,
+        actor="api:notices",
+        channel=Channel.WEB,
+    )
+    assert (result.reach.value, result.reason.value if result.reason else None) == (
+        "unreachable",
+        "opted_out",
+    )
+    assert len(await outbox_bodies(services_of(client), PHONE_E164)) == sms_before
+    await client.app[MESSENGER].deliver_due()
+    sent = await messages_to(fake, HOLDER, before + 1)
+    assert "已恢復使用" in sent[-1]["text"]
+
+
+async def test_a_chat_that_verified_a_phone_since_replaced_is_not_told(
+    client: AppClient, fake: FakeTelegram, ids: UpdateIds
+) -> None:
+    """The verification must stand: after the phone on file changed (pending, R7), the
+    chat that proved the old number hears nothing, and nothing is texted."""
+    holder = TelegramUser(client, fake, HOLDER, ids=ids)
+    await verify_in_chat(holder)
+    async with services_of(client).engine.begin() as conn:
+        await conn.execute(
+            persons.update().where(persons.c.id_no == ID_NO).values(phone="+886912345678")
+        )
+    [result] = await services_of(client).notices.receive(
+        [event("e1", PASS_NO)], source=Source.API, actor="api:notices", channel=Channel.WEB
+    )
+    assert (result.reason.value if result.reason else None, result.telegram_chats) == (
+        "pending",
+        0,
+    )
 
 
 # --- /notices ---------------------------------------------------------------------------------
