@@ -15,6 +15,7 @@ again: an event already stored is answered with its first result.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from core.values import PassNumber, Phone
 #: Outbox kind of a notice SMS (the outbox worker sends it like any other).
 SMS_KIND = "notice"
 _CHUNK = 500  # pass numbers and event ids looked up per statement
+_YIELD_EVERY = 250  # items parsed between two turns of the event loop
 
 
 class Reach(enum.StrEnum):
@@ -267,7 +269,11 @@ class NoticeService:
         where = list(positions) if positions is not None else list(range(len(items)))
         parsed: list[_Item] = []
         rejected: list[RejectedEvent] = list(rejected_already)
-        for position, raw in zip(where, items, strict=True):
+        for count, (position, raw) in enumerate(zip(where, items, strict=True), 1):
+            if count % _YIELD_EVERY == 0:
+                # Checking 10,000 items takes a while: let the server answer others between
+                # chunks (nothing is held yet; the transaction starts after the checks).
+                await asyncio.sleep(0)
             outcome = parse_event(raw, now)
             if isinstance(outcome, NoticeEvent):
                 parsed.append(_Item(position, outcome))
