@@ -12,16 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from core import messages
 from core.clock import TAIPEI
 from core.masking import mask_pass
 from core.notice_events import NoticeEvent, NoticeKind
+from core.notice_records import Notice
 from core.sms_text import Segments, segments
-
-if TYPE_CHECKING:  # core.notices imports this module
-    from core.notices import Notice
 
 #: A date far enough to give the longest text (two-digit month and day).
 _LONGEST_DAY = date(2026, 12, 31)

@@ -16,193 +16,48 @@ again: an event already stored is answered with its first result.
 from __future__ import annotations
 
 import asyncio
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
 
 from core import messages
 from core.errors import NotAnOperator
-from core.masking import mask_pass
 from core.model import AuditEntry, Channel, Operator, OutgoingSms, PassRecord, Priority, Status
 from core.notice_events import (
     MAX_EVENTS,
     EventProblem,
     InvalidEvents,
     NoticeEvent,
-    NoticeKind,
     RejectedEvent,
     TooManyEvents,
     event_id_of,
     parse_event,
 )
+from core.notice_records import (
+    Notice,
+    NoticeDraft,
+    NoticeResult,
+    NoticeUnitOfWork,
+    NoticeUnitOfWorkFactory,
+    Reach,
+    Source,
+    VerifyingChat,
+    audit_entry,
+    chats_by_pass,
+    notice_from,
+    reach_of,
+    records_by_pass,
+    stored_by_event_id,
+    verified_phone,
+)
 from core.notice_texts import NoticeWording, notice_sms, telegram_notice
-from core.ports import Clock, UnitOfWork
+from core.ports import Clock
 from core.status import status_of
-from core.values import PassNumber, Phone
+from core.values import PassNumber
 
 #: Outbox kind of a notice SMS (the outbox worker sends it like any other).
 SMS_KIND = "notice"
-_CHUNK = 500  # pass numbers and event ids looked up per statement
 _YIELD_EVERY = 250  # items parsed between two turns of the event loop
-
-
-class Reach(enum.StrEnum):
-    SMS = "sms"  # texted to the verified phone
-    UNREACHABLE = "unreachable"  # not texted; ``reason`` says why
-
-
-class Unreachable(enum.StrEnum):
-    """Why a notice was not texted."""
-
-    UNVERIFIED = "unverified"  # 未驗證: no phone was ever proven
-    PENDING = "pending"  # 待驗證: the phone on file changed since it was proven
-    OPTED_OUT = "opted_out"  # the verified phone opted out of SMS
-
-
-class Source(enum.StrEnum):
-    API = "api"
-    CSV = "csv"
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """A stored notice. ``sms_state`` is the outbox row's state when read (``None`` when
-    not texted): what operators see as queued, sent, delivered or failed."""
-
-    id: int
-    event_id: str
-    pass_no: PassNumber
-    company: str
-    kind: NoticeKind
-    occurred_at: datetime
-    detail: str | None
-    received_at: datetime
-    source: Source
-    reach: Reach
-    reason: Unreachable | None
-    telegram_chats: int
-    sms_state: str | None = None
-
-    @property
-    def reached(self) -> bool:
-        return self.reach is Reach.SMS
-
-
-@dataclass(frozen=True, slots=True)
-class NoticeDraft:
-    """A notice about to be stored (no id yet)."""
-
-    event: NoticeEvent
-    company: str
-    received_at: datetime
-    source: Source
-    reach: Reach
-    reason: Unreachable | None
-    telegram_chats: int
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyingChat:
-    """A Telegram chat whose code or link verified the pass, at ``phone``."""
-
-    chat_id: str
-    phone: Phone
-
-
-@dataclass(frozen=True, slots=True)
-class NoticeResult:
-    """What the sender is told about one event; a repeated ``event_id`` gets the first
-    result again, with ``duplicate`` set."""
-
-    event_id: str
-    notice_id: int
-    pass_no: PassNumber
-    kind: NoticeKind
-    reach: Reach
-    reason: Unreachable | None
-    telegram_chats: int
-    duplicate: bool = False
-
-    @classmethod
-    def of(cls, notice: Notice, *, duplicate: bool) -> NoticeResult:
-        return cls(
-            event_id=notice.event_id,
-            notice_id=notice.id,
-            pass_no=notice.pass_no,
-            kind=notice.kind,
-            reach=notice.reach,
-            reason=notice.reason,
-            telegram_chats=notice.telegram_chats,
-            duplicate=duplicate,
-        )
-
-
-class NoticeRepository(Protocol):
-    async def stored(self, event_ids: Sequence[str]) -> dict[str, Notice]:
-        """The notices already stored under these event ids."""
-        ...
-
-    async def add_many(self, drafts: Sequence[NoticeDraft]) -> dict[str, int]:
-        """Store the notices; the new ids by event id. An event id stored meanwhile
-        (another request with the same event, committed first) is skipped: absent."""
-        ...
-
-    async def attach_sms(self, pairs: Sequence[tuple[int, int]]) -> None:
-        """``(notice_id, outbox_id)``: the SMS each texted notice went out as."""
-        ...
-
-    async def verifying_chats(
-        self, pass_nos: Sequence[PassNumber]
-    ) -> dict[PassNumber, list[VerifyingChat]]:
-        """Telegram chats whose request verified each pass, with the phone it verified."""
-        ...
-
-    async def queue_telegram(
-        self, notice_id: int | None, chat_id: str, text: str, at: datetime
-    ) -> None:
-        """A Telegram message for ``portpass serve`` to send (it may run elsewhere);
-        ``notice_id`` is ``None`` for a digest."""
-        ...
-
-    async def last_digest(self, operator_id: str) -> datetime | None:
-        """Where the operator's latest digest ended (``until``), if one was made."""
-        ...
-
-    async def claim_digest(
-        self,
-        day: date,
-        operator_id: str,
-        since: datetime,
-        until: datetime,
-        count: int,
-        at: datetime,
-    ) -> bool:
-        """Record the operator's digest of ``day``; ``False`` when it was already made
-        (another instance, or before a restart): then nothing must be sent."""
-        ...
-
-    async def recent(
-        self,
-        *,
-        company: str | None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        unreachable_only: bool = False,
-        limit: int | None = None,
-    ) -> list[Notice]:
-        """Notices received in ``[since, until)``, newest first; ``company=None``: all."""
-        ...
-
-
-class NoticeUnitOfWork(UnitOfWork, Protocol):
-    @property
-    def notices(self) -> NoticeRepository: ...
-
-
-class NoticeUnitOfWorkFactory(Protocol):
-    def __call__(self) -> NoticeUnitOfWork: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,19 +68,6 @@ class NoticePolicy:
     recent_days: int = 30
     recent_limit: int = 20
     default_language: str = messages.ZH
-
-
-def reach_of(record: PassRecord, opted_out: bool) -> tuple[Reach, Unreachable | None]:
-    """The verified phone only (R7): a phone nobody proved, or one that changed since,
-    might reach someone else; an opted-out phone has asked us to stop."""
-    status = status_of(record)
-    if status is Status.UNVERIFIED:
-        return Reach.UNREACHABLE, Unreachable.UNVERIFIED
-    if status is Status.PENDING:
-        return Reach.UNREACHABLE, Unreachable.PENDING
-    if opted_out:
-        return Reach.UNREACHABLE, Unreachable.OPTED_OUT
-    return Reach.SMS, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,12 +122,12 @@ class NoticeService:
             else:
                 rejected.append(RejectedEvent(position, event_id_of(raw), tuple(outcome)))
         async with self._uow() as uow:
-            stored = await _chunked_stored(uow, [item.event.event_id for item in parsed])
+            stored = await stored_by_event_id(uow, [item.event.event_id for item in parsed])
             first: dict[str, _Item] = {}
             for item in parsed:
                 if item.event.event_id not in stored:
                     first.setdefault(item.event.event_id, item)
-            records = await _records(uow, [item.event.pass_no for item in first.values()])
+            records = await records_by_pass(uow, [item.event.pass_no for item in first.values()])
             for item in first.values():
                 if item.event.pass_no not in records:
                     problem = EventProblem(
@@ -300,7 +142,7 @@ class NoticeService:
             await uow.commit()
             late = [i.event.event_id for i in first.values() if i.event.event_id not in made]
             if late:  # stored by a concurrent request between our read and our write
-                made.update(await _chunked_stored(uow, late))
+                made.update(await stored_by_event_id(uow, late))
         return self._results(parsed, stored, first, made, late)
 
     @staticmethod
@@ -337,7 +179,7 @@ class NoticeService:
         verified = {r.pass_no: r for r in records.values() if status_of(r) is Status.VERIFIED}
         phones = sorted({r.verified_phone for r in verified.values() if r.verified_phone})
         opted_out = await uow.opt_outs.among(phones) if phones else set()
-        chats = await _chunked_chats(uow, list(verified))
+        chats = await chats_by_pass(uow, list(verified))
         drafts: list[NoticeDraft] = []
         told: dict[str, list[VerifyingChat]] = {}
         for item in items:
@@ -360,7 +202,7 @@ class NoticeService:
         texted = [d for d in stored if d.reach is Reach.SMS]
         messages_ = [
             OutgoingSms(
-                to=_verified_phone(records[d.event.pass_no]),
+                to=verified_phone(records[d.event.pass_no]),
                 body=notice_sms(d.event, self._policy.wording),
                 kind=SMS_KIND,
             )
@@ -378,8 +220,8 @@ class NoticeService:
                 language = await self._chat_language(uow, chat.chat_id)
                 text = telegram_notice(draft.event, self._policy.wording, language)
                 await uow.notices.queue_telegram(ids[draft.event.event_id], chat.chat_id, text, now)
-        await uow.audit.add_many([_audit(draft, actor, channel) for draft in stored])
-        return {d.event.event_id: _notice(ids[d.event.event_id], d) for d in stored}
+        await uow.audit.add_many([audit_entry(draft, actor, channel) for draft in stored])
+        return {d.event.event_id: notice_from(ids[d.event.event_id], d) for d in stored}
 
     async def _chat_language(self, uow: NoticeUnitOfWork, chat_id: str) -> str:
         """The language the chat's holder chose (``/lang``), else the default."""
@@ -455,67 +297,3 @@ class NoticeService:
         """The notices one daily digest covers: received in ``[since, until)``."""
         async with self._uow() as uow:
             return await uow.notices.recent(company=company, since=since, until=until)
-
-
-def _verified_phone(record: PassRecord) -> Phone:
-    if record.verified_phone is None:  # reach_of texts verified passes only
-        raise ValueError(f"{mask_pass(record.pass_no)} has no verified phone")
-    return record.verified_phone
-
-
-def _audit(draft: NoticeDraft, actor: str, channel: Channel) -> AuditEntry:
-    """Masked: the pass as ``KHPS113-**0043``, no phone, no detail (free text)."""
-    event = draft.event
-    detail = {"kind": event.kind.value, "event_id": event.event_id, "reach": draft.reach.value}
-    if draft.reason is not None:
-        detail["reason"] = draft.reason.value
-    if draft.telegram_chats:
-        detail["telegram_chats"] = str(draft.telegram_chats)
-    return AuditEntry(draft.received_at, actor, channel, "notice", mask_pass(event.pass_no), detail)
-
-
-def _notice(notice_id: int, draft: NoticeDraft) -> Notice:
-    event = draft.event
-    return Notice(
-        id=notice_id,
-        event_id=event.event_id,
-        pass_no=event.pass_no,
-        company=draft.company,
-        kind=event.kind,
-        occurred_at=event.occurred_at,
-        detail=event.detail,
-        received_at=draft.received_at,
-        source=draft.source,
-        reach=draft.reach,
-        reason=draft.reason,
-        telegram_chats=draft.telegram_chats,
-        sms_state="pending" if draft.reach is Reach.SMS else None,
-    )
-
-
-async def _chunked_stored(uow: NoticeUnitOfWork, event_ids: list[str]) -> dict[str, Notice]:
-    unique = list(dict.fromkeys(event_ids))
-    found: dict[str, Notice] = {}
-    for start in range(0, len(unique), _CHUNK):
-        found.update(await uow.notices.stored(unique[start : start + _CHUNK]))
-    return found
-
-
-async def _records(
-    uow: NoticeUnitOfWork, pass_nos: list[PassNumber]
-) -> dict[PassNumber, PassRecord]:
-    unique = list(dict.fromkeys(pass_nos))
-    found: dict[PassNumber, PassRecord] = {}
-    for start in range(0, len(unique), _CHUNK):
-        for record in await uow.passes.list(pass_nos=unique[start : start + _CHUNK]):
-            found[record.pass_no] = record
-    return found
-
-
-async def _chunked_chats(
-    uow: NoticeUnitOfWork, pass_nos: list[PassNumber]
-) -> dict[PassNumber, list[VerifyingChat]]:
-    found: dict[PassNumber, list[VerifyingChat]] = {}
-    for start in range(0, len(pass_nos), _CHUNK):
-        found.update(await uow.notices.verifying_chats(pass_nos[start : start + _CHUNK]))
-    return found

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.model import RequestState
 from core.notice_events import NoticeKind
-from core.notices import Notice, NoticeDraft, Reach, Source, Unreachable, VerifyingChat
+from core.notice_records import Notice, NoticeDraft, Reach, Source, Unreachable, VerifyingChat
 from core.values import PassNumber, Phone
 from storage.tables import notice_digests, notice_messages, notices, outbox, verification_requests
 

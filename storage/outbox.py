@@ -11,6 +11,10 @@ without waiting on each other; on SQLite every transaction starts with ``BEGIN
 IMMEDIATE`` (:mod:`storage.db`), so claims simply take turns. A claim stamps the row
 with a token unique to that claim; every later mark checks it, so a worker whose lease
 expired (and whose row another worker took over) cannot overwrite the newer result.
+
+Why one module: both sides work on the same row, its states and the order they move
+in; the repository writes rows the queue must be able to claim, and the queue's marks
+decide what a queued row becomes. Apart, two modules would have to agree on all of it.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from bot.services import CONFIG, SERVICES
 from core import messages
 from core.model import Channel
 from core.notice_events import EventProblem, InvalidEvents, TooManyEvents
-from core.notices import NoticeResult, Source
+from core.notice_records import NoticeResult, Source
 
 log = logging.getLogger(__name__)
 

@@ -160,8 +160,9 @@ class NoticeMessenger:
             except Exception as error:  # the database is away: try again at the next poll
                 log.warning("notice delivery failed: %s", type(error).__name__)
             self._wakeup.clear()
+            idle = await self._idle()  # before the wait exists: a cancel here leaves none
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), await self._idle())
+                await asyncio.wait_for(self._wakeup.wait(), idle)
 
     async def _idle(self) -> float:
         """Until the next retry comes due, at most ``poll_interval``."""

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.model import Channel, RequestState
 from core.notice_digest import DigestPolicy, DigestService, due_day
 from core.notice_events import InvalidEvents
+from core.notice_records import Reach, Source, Unreachable
 from core.notice_texts import NoticeWording
-from core.notices import NoticePolicy, NoticeService, Reach, Source, Unreachable
+from core.notices import NoticePolicy, NoticeService
 from core.operator_accounts import OperatorAccount
 from core.opt_outs import OptOut, OptOutSource
 from fakes.clock import FakeClock
@@ -207,7 +208,9 @@ async def test_each_operator_gets_one_digest_a_day_however_often_it_runs(
     outcomes = await asyncio.gather(
         digests(uow_factory, clock).run(), digests(uow_factory, clock).run()
     )
-    assert sorted((o.queued, o.empty, o.already) for o in outcomes) == [(0, 0, 2), (1, 1, 0)]
+    # Which instance makes which digest is a race; between them each is made once.
+    totals = [sum(getattr(o, name) for o in outcomes) for name in ("queued", "empty", "already")]
+    assert totals == [1, 1, 2]
     again = await digests(uow_factory, clock).run()
     assert (again.queued, again.already) == (0, 2)
     async with engine.connect() as conn:

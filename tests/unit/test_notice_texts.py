@@ -10,6 +10,7 @@ import pytest
 from bot.config import ConfigError, NoticesConfig, load_config
 from core import messages
 from core.notice_events import NoticeEvent, NoticeKind
+from core.notice_records import Notice, Reach, Source, Unreachable
 from core.notice_texts import (
     NoticeWording,
     digest_text,
@@ -18,7 +19,6 @@ from core.notice_texts import (
     sms_lengths,
     telegram_notice,
 )
-from core.notices import Notice, Reach, Source, Unreachable
 from core.sms_text import segments
 from core.values import PassNumber
 
