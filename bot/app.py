@@ -19,15 +19,18 @@ from aiohttp.typedefs import Handler
 from sqlalchemy import text
 
 from bot import housekeeping
+from bot.api import notices as notices_api
 from bot.bootstrap import Overrides, close_services, open_services
 from bot.config import Config
 from bot.logs import log_context
+from bot.notices import delivery as notice_delivery
 from bot.services import CONFIG, SERVICES
 from bot.sms import inbound as sms_inbound
 from bot.sms import outbox_worker
 from bot.sms import signature as sms_signature
 from bot.sms import status as sms_status
 from bot.telegram import channel as telegram_channel
+from bot.telegram import notices as telegram_notices
 from bot.telegram.operator import wiring as telegram_operator
 from bot.web import dev_inbox, link_page
 
@@ -58,6 +61,9 @@ def create_app(
     sms_inbound.setup(app)
     telegram_channel.setup(app)
     telegram_operator.setup(app)  # its handlers join telegram_channel's application
+    notice_delivery.setup(app)
+    notices_api.setup(app)
+    telegram_notices.setup(app)  # after telegram_channel: it sends with its application
     link_page.setup(app)
     dev_inbox.setup(app)
     housekeeping.setup(app)

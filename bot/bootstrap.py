@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Config
 from bot.config.secret_key import resolve_secret_key
+from bot.notices.delivery import NoticeTuning
 from bot.providers.console import ConsoleSender
 from bot.providers.sender import SmsSender
 from bot.providers.twilio_sender import TwilioSender
@@ -31,6 +32,9 @@ from bot.sms.outbox_worker import OutboxTuning
 from core.clock import SystemClock
 from core.codes import SecretHasher, SecretSource, SystemSecrets
 from core.conversation_engine import ConversationEngine, DialoguePolicy
+from core.notice_events import MAX_EVENTS
+from core.notice_texts import NoticeWording
+from core.notices import NoticePolicy, NoticeService
 from core.operator_lifecycle import OperatorLifecycle
 from core.operators import OperatorService
 from core.ports import Clock
@@ -53,6 +57,7 @@ class Overrides:
     secrets: SecretSource | None = None
     sender: SmsSender | None = None
     outbox: OutboxTuning | None = None  # the outbox worker's timings
+    notices: NoticeTuning | None = None  # the notice messenger's and digest's timings
 
 
 @dataclass(frozen=True)
@@ -169,8 +174,22 @@ def _use_cases(
         inbound=InboundLog(database.engine),
         operators=OperatorService(uow, clock),
         operator_lifecycle=OperatorLifecycle(uow, clock, hasher, SystemSecrets()),
+        notices=make_notice_service(config, uow, clock),
         demo=demo,
+        notice_tuning=extra.notices,
     )
+
+
+def make_notice_service(
+    config: Config, uow: SqlUnitOfWorkFactory, clock: Clock, *, max_events: int = MAX_EVENTS
+) -> NoticeService:
+    """Notices (issue 9): the contact line from config, the chat's or default language;
+    ``max_events`` per batch (the API's 10,000; the CLI reads a whole file at once)."""
+    wording = NoticeWording(config.notices.contact, config.notices.contact_en)
+    policy = NoticePolicy(
+        wording, max_events=max_events, default_language=config.verification.default_language
+    )
+    return NoticeService(uow, clock, policy)
 
 
 async def close_services(services: Services) -> None:

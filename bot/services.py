@@ -14,9 +14,11 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Config
+from bot.notices.delivery import NoticeTuning
 from bot.providers.sender import SmsSender
 from core.codes import SecretHasher
 from core.conversation_engine import ConversationEngine
+from core.notices import NoticeService
 from core.operator_lifecycle import OperatorLifecycle
 from core.operators import OperatorService
 from core.ports import Clock
@@ -40,7 +42,9 @@ class Services:
     inbound: InboundLog
     operators: OperatorService
     operator_lifecycle: OperatorLifecycle
+    notices: NoticeService
     demo: bool = False
+    notice_tuning: NoticeTuning | None = None  # tests: the notice messenger's timings
 
 
 CONFIG = web.AppKey("config", Config)

@@ -156,6 +156,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "/send 通行證號 [新手機號碼]：發送驗證碼（例：/send KHPS113-000043 0912345678）\n"
         "/stats：驗證統計\n"
         "/export：匯出驗證狀態表（CSV）\n"
+        "/notices [無法通知]：最近的停用／異常／恢復通知\n"
         "/unlink：解除連結",
         "Operator commands:\n"
         "/passes [verified|unverified|pending]: your passes\n"
@@ -163,6 +164,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "/send PASS_NO [NEW_PHONE]: send a code (for example /send KHPS113-000043 0912345678)\n"
         "/stats: verification counts\n"
         "/export: the status table as CSV\n"
+        "/notices [unreachable]: recent suspension, abnormal-record and reinstatement notices\n"
         "/unlink: unlink this Telegram account",
     ),
     "operator.link_usage": (
@@ -419,6 +421,170 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "option.confirm": ("確定", "Confirm"),
     "option.cancel": ("取消", "Cancel"),
+    # --- notices: gate events told to the verified phone, listed to operators (issue 9) ----------
+    # The SMS must stay one UCS-2 segment (70) with the configured contact line
+    # (notices.contact); bot/config.py checks every kind at start-up.
+    "notice.sms.suspended_inactive": (
+        "港區通行證末四碼{last4}因逾六個月未進出，已於{date}停用。請洽{contact}",
+        "Port pass ending {last4} was suspended on {date}: no gate passage for six months. "
+        "Contact {contact}",
+    ),
+    "notice.sms.abnormal_record": (
+        "港區通行證末四碼{last4}於{date}有一筆異常進出紀錄，一個月內兩筆將停用。請洽{contact}",
+        "Port pass ending {last4}: one abnormal entry/exit record on {date}; two in a month "
+        "suspend the pass. Contact {contact}",
+    ),
+    "notice.sms.suspended_abnormal": (
+        "港區通行證末四碼{last4}因一個月內兩筆異常進出紀錄，已於{date}停用。請洽{contact}",
+        "Port pass ending {last4} was suspended on {date}: two abnormal entry/exit records in "
+        "a month. Contact {contact}",
+    ),
+    "notice.sms.reinstated": (
+        "港區通行證末四碼{last4}已於{date}恢復使用。如有疑問請洽{contact}",
+        "Port pass ending {last4} was reinstated on {date}. Questions: contact {contact}",
+    ),
+    "notice.kind.suspended_inactive": (
+        "逾六個月未進出，已停用",
+        "suspended: no gate passage for six months",
+    ),
+    "notice.kind.abnormal_record": (
+        "一筆異常進出紀錄（一個月內兩筆將停用）",
+        "one abnormal entry/exit record (two in a month suspend the pass)",
+    ),
+    "notice.kind.suspended_abnormal": (
+        "一個月內兩筆異常進出紀錄，已停用",
+        "suspended: two abnormal entry/exit records in a month",
+    ),
+    "notice.kind.reinstated": ("已恢復使用", "reinstated"),
+    "notice.telegram": (
+        "港區通行證 {pass_no} 通知：{what}（{date}）。\n如有疑問請洽{contact}。",
+        "Port pass {pass_no}: {what} ({date}).\nQuestions: contact {contact}.",
+    ),
+    "notice.reason.unverified": ("手機未驗證", "phone not verified"),
+    "notice.reason.pending": ("手機待重新驗證", "phone pending re-verification"),
+    "notice.reason.opted_out": ("已退訂簡訊", "opted out of SMS"),
+    "notice.state.queued": ("簡訊待發送", "SMS queued"),
+    "notice.state.sent": ("簡訊已發送", "SMS sent"),
+    "notice.state.delivered": ("簡訊已送達", "SMS delivered"),
+    "notice.state.failed": ("簡訊發送失敗", "SMS failed"),
+    "notice.state.unreachable": ("無法通知：{reason}", "not reachable: {reason}"),
+    "notice.state.telegram": ("已以 Telegram 通知", "told on Telegram"),
+    "notice.line": ("{date} {pass_no} {what}\n　{state}", "{date} {pass_no} {what}\n  {state}"),
+    "notice.line_company": (
+        "{date} {pass_no}（{company}）{what}\n　{state}",
+        "{date} {pass_no} ({company}) {what}\n  {state}",
+    ),
+    "notice.list_title": (
+        "{scope}最近 {days} 天的通知：{count} 則",
+        "Notices of {scope} in the last {days} days: {count}",
+    ),
+    "notice.list_title_unreachable": (
+        "{scope}最近 {days} 天無法通知的通知：{count} 則",
+        "Notices of {scope} that reached no one in the last {days} days: {count}",
+    ),
+    "notice.list_empty": ("沒有符合的通知。", "No notices match."),
+    "notice.list_more": (
+        "……僅列出最近 {shown} 則；完整清單請洽系統管理員（portpass notices list）。",
+        "… only the latest {shown} are shown; an administrator can list all "
+        "(portpass notices list).",
+    ),
+    "notice.list_usage": (
+        "請輸入 /notices，或 /notices 無法通知 只列出無法通知的通知。",
+        "Please send /notices, or /notices unreachable for the ones that reached no one.",
+    ),
+    "notice.digest_title": (
+        "港區通行證通知日報 {day}（{scope}）",
+        "Pass notices, daily digest {day} ({scope})",
+    ),
+    "notice.digest_counts": (
+        "{since} 至 {until} 共 {total} 則：已發簡訊 {texted} 則，無法以簡訊通知 {unreachable} 則。",
+        "{since} to {until}: {total} notices, {texted} texted, {unreachable} not reachable by SMS.",
+    ),
+    "notice.digest_unreachable": (
+        "無法以簡訊通知（請協助持證人完成手機驗證）：",
+        "Not reachable by SMS (please help these holders verify their phone):",
+    ),
+    "notice.digest_texted": ("已發簡訊：", "Texted:"),
+    "notice.digest_more": (
+        "……另有 {count} 則，請傳送 /notices 查看。",
+        "… and {count} more: send /notices to see them.",
+    ),
+    "notice.col.received_at": ("接收時間", "Received at"),
+    "notice.col.occurred_on": ("發生日期", "Occurred on"),
+    "notice.col.pass_no": ("通行證號", "Pass number"),
+    "notice.col.company": ("公司", "Company"),
+    "notice.col.kind": ("通知種類", "Kind"),
+    "notice.col.state": ("通知狀態", "Delivery"),
+    "notice.col.reason": ("無法通知原因", "Reason"),
+    "notice.col.telegram_chats": ("Telegram 對話數", "Telegram chats"),
+    "notice.col.event_id": ("事件編號", "Event ID"),
+    "notice.col.detail": ("說明", "Detail"),
+    "notice.invalid_batch": (
+        "{count} 筆通知資料有誤，所有通知都沒有儲存。請修正後重新送出。",
+        "{count} events are invalid, so nothing was stored. Please fix them and send again.",
+    ),
+    "notice.too_many": (
+        "一次最多 {limit} 筆通知，收到 {count} 筆。請分批送出。",
+        "At most {limit} events at a time; got {count}. Please send them in batches.",
+    ),
+    "notice.error.not_object": (
+        "每筆通知必須是含 event_id、pass_no、kind、occurred_at 欄位的 JSON 物件。",
+        "Each event must be a JSON object with event_id, pass_no, kind and occurred_at.",
+    ),
+    "notice.error.missing": ("缺少欄位 {field}。", "{field} is missing."),
+    "notice.error.columns": (
+        "這一列有 {count} 欄，標題列有 {expected} 欄。",
+        "This row has {count} cells; the header has {expected}.",
+    ),
+    "notice.error.unknown_field": (
+        "不認得的欄位 {field}；可用欄位：event_id、pass_no、kind、occurred_at、detail。",
+        "Unknown field {field}; the fields are event_id, pass_no, kind, occurred_at, detail.",
+    ),
+    "notice.error.event_id": (
+        "event_id 必須是 1 至 128 個可見字元（收到 {value}）。",
+        "event_id must be 1 to 128 printable characters (got {value}).",
+    ),
+    "notice.error.pass_no": (
+        "pass_no 格式不正確：{value}；請用如 KHPS113-000043 的通行證號。",
+        "pass_no {value} is not a pass number; use one like KHPS113-000043.",
+    ),
+    "notice.error.unknown_pass": (
+        "查無通行證 {value}。",
+        "There is no pass {value} in the registry.",
+    ),
+    "notice.error.kind": (
+        "kind 必須是以下之一：{kinds}（收到 {value}）。",
+        "kind must be one of: {kinds} (got {value}).",
+    ),
+    "notice.error.occurred_at": (
+        "occurred_at 必須是日期時間，例：2026-11-26T08:30:00+08:00 或 2026/11/26（收到 {value}）。",
+        "occurred_at must be a date and time such as 2026-11-26T08:30:00+08:00 or 2026/11/26 "
+        "(got {value}).",
+    ),
+    "notice.error.out_of_range": (
+        "occurred_at {value} 不合理（在未來，或早於 2000 年），請確認日期。",
+        "occurred_at {value} is not plausible (in the future, or before 2000); please check it.",
+    ),
+    "notice.error.detail": (
+        "detail 必須是最多 {limit} 個字元的文字。",
+        "detail must be text of at most {limit} characters.",
+    ),
+    "notice.api.unauthorized": (
+        "需要有效的存取權杖：請在 Authorization 標頭送出 Bearer 權杖。",
+        "A valid access token is required: send it as Authorization: Bearer TOKEN.",
+    ),
+    "notice.api.too_large": (
+        "請求內容超過 {limit} 位元組，請分批送出。",
+        "The request body is over {limit} bytes; please send smaller batches.",
+    ),
+    "notice.api.malformed": (
+        "請求內容不是有效的 UTF-8 JSON（{problem}）。",
+        "The request body is not valid UTF-8 JSON ({problem}).",
+    ),
+    "notice.api.shape": (
+        "請送出一筆通知物件、通知物件的 JSON 陣列，或含 events 陣列的物件。",
+        "Send one event object, a JSON array of event objects, or an object with an events array.",
+    ),
     # --- status ---------------------------------------------------------------------------------
     "status.verified": ("已驗證", "verified"),
     "status.unverified": ("未驗證", "unverified"),

@@ -98,14 +98,23 @@ class RequestRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
-    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = Priority.OWN) -> None:
+    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = Priority.OWN) -> int:
         """Queue ``sms``; the worker sends lower ``priority`` values first
-        (:class:`core.model.Priority`), and oldest first within one priority."""
+        (:class:`core.model.Priority`), and oldest first within one priority. Returns
+        the new row's id (a notice keeps it to show what became of its SMS)."""
+        ...
+
+    async def add_many(
+        self, messages: Sequence[OutgoingSms], at: datetime, *, priority: int = Priority.OWN
+    ) -> list[int]:
+        """Queue several in one statement (a batch of notices); their ids, in order."""
         ...
 
 
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...
+
+    async def add_many(self, entries: Sequence[AuditEntry]) -> None: ...
 
 
 class FailureRepository(Protocol):

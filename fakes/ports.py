@@ -204,9 +204,15 @@ class FakeOutbox:
     def __init__(self, store: Store) -> None:
         self._s = store
 
-    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = 0) -> None:
+    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = 0) -> int:
         self._s.outbox.append((sms, at))
         self._s.outbox_priorities.append(priority)
+        return len(self._s.outbox)
+
+    async def add_many(
+        self, messages: Sequence[OutgoingSms], at: datetime, *, priority: int = 0
+    ) -> list[int]:
+        return [await self.add(sms, at, priority=priority) for sms in messages]
 
 
 class FakeAudit:
@@ -215,6 +221,9 @@ class FakeAudit:
 
     async def add(self, entry: AuditEntry) -> None:
         self._s.audit.append(entry)
+
+    async def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        self._s.audit.extend(entries)
 
 
 class FakeFailures:

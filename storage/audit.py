@@ -7,6 +7,7 @@ Audit ``detail`` is stored as a JSON object. Core puts only masked values in it
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select
@@ -33,15 +34,23 @@ class SqlAuditRepository:
         self._conn = conn
 
     async def add(self, entry: AuditEntry) -> None:
-        values = {
-            "at": entry.at,
-            "actor": entry.actor,
-            "channel": entry.channel.value,
-            "action": entry.action,
-            "subject": entry.subject,
-            "detail": json.dumps(entry.detail, ensure_ascii=False, sort_keys=True),
-        }
-        await self._conn.execute(_ADD_ENTRY, values)
+        await self._conn.execute(_ADD_ENTRY, _values(entry))
+
+    async def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        """One statement for a batch (a notice batch writes one entry per notice)."""
+        if entries:
+            await self._conn.execute(_ADD_ENTRY, [_values(entry) for entry in entries])
+
+
+def _values(entry: AuditEntry) -> dict[str, object]:
+    return {
+        "at": entry.at,
+        "actor": entry.actor,
+        "channel": entry.channel.value,
+        "action": entry.action,
+        "subject": entry.subject,
+        "detail": json.dumps(entry.detail, ensure_ascii=False, sort_keys=True),
+    }
 
 
 class SqlFailureRepository:

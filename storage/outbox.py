@@ -11,11 +11,16 @@ without waiting on each other; on SQLite every transaction starts with ``BEGIN
 IMMEDIATE`` (:mod:`storage.db`), so claims simply take turns. A claim stamps the row
 with a token unique to that claim; every later mark checks it, so a worker whose lease
 expired (and whose row another worker took over) cannot overwrite the newer result.
+
+Why one module: both sides work on the same row, its states and the order they move
+in; the repository writes rows the queue must be able to claim, and the queue's marks
+decide what a queued row becomes. Apart, two modules would have to agree on all of it.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,8 +79,27 @@ class Claim:
 
 
 # Every code request queues its SMS through this INSERT (built once: SQLAlchemy
-# reuses its cache key and compiled SQL); the columns are the parameters' names.
-_ADD = insert(outbox)
+# reuses its cache key and compiled SQL); the columns are the parameters' names. It
+# returns the new id: a notice keeps it to show what became of its SMS.
+_ADD = insert(outbox).returning(outbox.c.id)
+_ADD_MANY = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
+
+
+def _row(sms: OutgoingSms, at: datetime, priority: int) -> dict[str, Any]:
+    if priority < 0:
+        raise ValueError(f"priority must be 0 or more: {priority!r}")
+    return dict(
+        priority=int(priority),
+        kind=sms.kind,
+        to_phone=sms.to.e164,
+        body=sms.body,
+        request_id=sms.request_id,
+        created_at=at,
+        state="pending",
+        attempts=0,
+        next_attempt_at=at,
+        updated_at=at,
+    )
 
 
 def _queued(row: Any) -> QueuedSms:
@@ -101,27 +125,24 @@ class SqlOutboxRepository:
         self._conn = conn
         self.added = 0
 
-    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = Priority.OWN) -> None:
+    async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = Priority.OWN) -> int:
         """Queue ``sms``: 0 a holder's own request or reply, 1 notices, 2 campaign
-        traffic (:class:`core.model.Priority`); lower values are claimed first."""
-        if priority < 0:
-            raise ValueError(f"priority must be 0 or more: {priority!r}")
-        await self._conn.execute(
-            _ADD,
-            dict(
-                priority=int(priority),
-                kind=sms.kind,
-                to_phone=sms.to.e164,
-                body=sms.body,
-                request_id=sms.request_id,
-                created_at=at,
-                state="pending",
-                attempts=0,
-                next_attempt_at=at,
-                updated_at=at,
-            ),
-        )
+        traffic (:class:`core.model.Priority`); lower values are claimed first. Returns
+        the new row's id."""
+        result = await self._conn.execute(_ADD, _row(sms, at, priority))
         self.added += 1
+        return int(result.scalar_one())
+
+    async def add_many(
+        self, messages: Sequence[OutgoingSms], at: datetime, *, priority: int = Priority.OWN
+    ) -> list[int]:
+        """Several rows in one statement (SQLAlchemy's "insertmanyvalues"); ids in order."""
+        if not messages:
+            return []
+        rows = [_row(sms, at, priority) for sms in messages]
+        result = await self._conn.execute(_ADD_MANY, rows)
+        self.added += len(messages)
+        return [int(row.id) for row in result]
 
     async def pending(self, limit: int = 100) -> list[QueuedSms]:
         """Rows still waiting to be sent, oldest due first (no claiming)."""

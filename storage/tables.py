@@ -232,3 +232,60 @@ sms_opt_outs = Table(
     Column("source", Text, nullable=False),  # keyword | provider
     Column("reason", Text, nullable=False),  # the word (STOP) or the error code (21610)
 )
+
+# --- notices (issue 9): gate events told to verified phones, and the operators' digest ---
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The gate system's own id: the same event sent twice is stored once.
+    Column("event_id", Text, nullable=False, unique=True),
+    Column("pass_no", Text, nullable=False),
+    Column("company", Text, nullable=False),  # the pass's company when received
+    Column("kind", Text, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("source", Text, nullable=False),  # api | csv
+    Column("reach", Text, nullable=False),  # sms | unreachable
+    Column("reason", Text, nullable=True),  # unverified | pending | opted_out
+    Column("telegram_chats", Integer, nullable=False, server_default=text("0")),
+    Column("outbox_id", Integer, nullable=True),  # the SMS, when texted
+    Index(None, "received_at"),
+    Index(None, "company", "received_at"),
+)
+
+notice_messages = Table(
+    "notice_messages",
+    metadata,
+    # Telegram messages for `portpass serve` to send: a notice to a chat that verified
+    # the pass, or an operator's daily digest (notice_id NULL). Claimed with a lease,
+    # like the outbox, so two instances never send one row at once.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notice_id", Integer, nullable=True),
+    Column("chat_id", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("state", Text, nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("claimed_by", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "state", "next_attempt_at"),
+)
+
+notice_digests = Table(
+    "notice_digests",
+    metadata,
+    # One row per operator and Taipei day, inserted in the transaction that queues the
+    # digest: a second instance, or a restart, finds it and sends nothing more.
+    Column("day", Date, primary_key=True),
+    Column("operator_id", Text, primary_key=True),
+    Column("since", UtcDateTime, nullable=False),
+    Column("until", UtcDateTime, nullable=False),
+    Column("notices", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

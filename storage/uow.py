@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from storage.audit import SqlAuditRepository, SqlFailureRepository
 from storage.conversations import SqlConversationRepository
 from storage.inbound import SqlInboundRepository
+from storage.notices import SqlNoticeRepository
 from storage.operators import SqlOperatorRepository
 from storage.opt_outs import SqlOptOutRepository
 from storage.outbox import SqlOutboxRepository
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
     inbound: SqlInboundRepository
     operators: SqlOperatorRepository
     opt_outs: SqlOptOutRepository
+    notices: SqlNoticeRepository
 
     def __init__(
         self, engine: AsyncEngine, outbox_listeners: tuple[OutboxListener, ...] = ()
@@ -84,6 +86,7 @@ class SqlUnitOfWork:
         self.inbound = SqlInboundRepository(conn)
         self.operators = SqlOperatorRepository(conn)
         self.opt_outs = SqlOptOutRepository(conn)
+        self.notices = SqlNoticeRepository(conn)
         return self
 
     async def __aexit__(

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.bootstrap import database_for
 from bot.cli.check_config import check_config
+from bot.cli.notices import add_notices_parser, run_notices
 from bot.cli.operator import add_operator_parser, run_operator
 from bot.cli.status_report import print_status
 from bot.config import Config, ConfigError, load_config
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_operator_parser(commands)
+    add_notices_parser(commands)
 
     commands.add_parser(
         "check-config",
@@ -245,6 +247,7 @@ COMMANDS: dict[str, Command] = {
     "import": _import,
     "status": _status,
     "operator": run_operator,
+    "notices": run_notices,
     "check-config": check_config,
     "chat": _chat,
 }

@@ -149,6 +149,48 @@ def webhook_secret(value: Secret) -> Secret:
     return value
 
 
+def sha256_hexes(value: tuple[str, ...]) -> tuple[str, ...]:
+    digests = tuple(item.strip().lower() for item in value)
+    if any(not re.fullmatch(r"[0-9a-f]{64}", item) for item in digests):
+        raise ValueError(
+            "must be a list of SHA-256 digests (64 hex digits each): "
+            "run 'portpass notices token' to make a token and its digest"
+        )
+    return tuple(dict.fromkeys(digests))
+
+
+def notice_contact(value: str) -> str:
+    """Whom a holder should contact: it must keep every notice SMS in one segment."""
+    from core.notice_texts import sms_lengths
+
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty (the notice SMS says whom to contact)")
+    too_long = {kind: seg for kind, seg in sms_lengths(value).items() if seg.count > 1}
+    if too_long:
+        kind, seg = max(too_long.items(), key=lambda item: item[1].length)
+        raise ValueError(
+            f"makes the {kind.value} notice SMS {seg.length} characters ({seg.count} "
+            "segments); keep every notice in one segment of 70"
+        )
+    return value
+
+
+def non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+def clock_time(value: str) -> str:
+    """``HH:MM`` (24-hour), or empty to turn the digest off."""
+    value = value.strip()
+    match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", value)
+    if value and not match:
+        raise ValueError("must be a time of day HH:MM such as 08:00 (Taipei), or empty for off")
+    return f"{int(match.group(1)):02d}:{match.group(2)}" if match else ""
+
+
 def rule(check: Check, *, echo: bool = True) -> dict[str, Any]:
     """Field metadata: the check, and whether an error may show the value (``echo``)."""
     return {"check": check, "echo": echo}

@@ -134,6 +134,25 @@ class TelegramConfig(Section):
 
 
 @dataclass(frozen=True)
+class NoticesConfig(Section):
+    """Notices (issue 9): the gate system's API token digests, the SMS contact line,
+    and when operators get their daily digest (Taipei time)."""
+
+    name = "notices"
+    api_token_sha256: tuple[str, ...] = field(
+        default=(), metadata=rule(checks.sha256_hexes, echo=False)
+    )
+    max_body_bytes: int = field(
+        default=4 * 1024 * 1024, metadata=rule(checks.between(1024, 64 * 1024 * 1024))
+    )
+    contact: str = field(default="所屬公司業者申請人", metadata=rule(checks.notice_contact))
+    contact_en: str = field(
+        default="your company's pass administrator", metadata=rule(checks.non_blank)
+    )
+    digest_time: str = field(default="08:00", metadata=rule(checks.clock_time))
+
+
+@dataclass(frozen=True)
 class LoggingConfig(Section):
     name = "logging"
     level: str = field(
@@ -190,6 +209,7 @@ class Config:
     sms: SmsConfig = field(default_factory=SmsConfig)
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    notices: NoticesConfig = field(default_factory=NoticesConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     organisation: OrganisationConfig = field(default_factory=OrganisationConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)

@@ -24,7 +24,17 @@ NEWEST = max(
     )
 )
 
-TABLES = {"persons", "passes", "verification_requests", "outbox", "audit_log", "lookup_failures"}
+TABLES = {
+    "persons",
+    "passes",
+    "verification_requests",
+    "outbox",
+    "audit_log",
+    "lookup_failures",
+    "notices",
+    "notice_messages",
+    "notice_digests",
+}
 
 
 @pytest.mark.parametrize(

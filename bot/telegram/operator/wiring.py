@@ -2,8 +2,9 @@
 
 ``/link CODE`` binds a Telegram user to an operator account made with the admin CLI;
 then ``/passes``, ``/pass``, ``/send``, ``/stats`` and ``/export`` do in the chat what the
-guide's 人員通行證手機驗證 screens do. Everyone else gets no operator data and no hint
-that these commands exist (:mod:`bot.telegram.operator.chat`).
+guide's 人員通行證手機驗證 screens do, and ``/notices`` lists the company's notices.
+Everyone else gets no operator data and no hint that these commands exist
+(:mod:`bot.telegram.operator.chat`).
 
 The pieces:
 
@@ -27,6 +28,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.telegram import channel as telegram_channel
 from bot.telegram.operator.chat import OperatorChat
 from bot.telegram.operator.commands import OperatorCommands
+from bot.telegram.operator.notices import OperatorNotices
 from bot.telegram.operator.render import PAGE_PATTERN, SEND_PATTERN
 from bot.telegram.operator.send import OperatorSends
 
@@ -47,6 +49,7 @@ def install(application: TelegramApplication, services: Services) -> None:
     chat = OperatorChat(services)
     commands = OperatorCommands(chat)
     sends = OperatorSends(chat)
+    notices = OperatorNotices(chat)
     handlers: list[BaseHandler[Any, Any, Any]] = [
         CommandHandler("link", commands.link, filters=_PRIVATE),
         CommandHandler("unlink", commands.unlink, filters=_PRIVATE),
@@ -56,6 +59,7 @@ def install(application: TelegramApplication, services: Services) -> None:
         CommandHandler("stats", commands.stats, filters=_PRIVATE),
         CommandHandler("export", commands.export, filters=_PRIVATE),
         CommandHandler("send", sends.ask, filters=_PRIVATE),
+        CommandHandler("notices", notices.notices, filters=_PRIVATE),
         CallbackQueryHandler(commands.turn_page, pattern=PAGE_PATTERN),
         CallbackQueryHandler(sends.answer, pattern=SEND_PATTERN),
     ]
