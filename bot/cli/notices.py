@@ -57,13 +57,20 @@ def add_notices_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     actions = notices.add_subparsers(dest="notices_command", required=True, metavar="ACTION")
 
     imp = actions.add_parser("import", help="store gate events from a CSV file and notify")
-    imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "file", type=Path, help="events CSV: event_id, pass_no, kind, occurred_at[, detail]"
+    )
     imp.add_argument("--dry-run", action="store_true", help="check and report, store nothing")
 
     listing = actions.add_parser("list", help="notices, newest first (every company)")
     listing.add_argument("--unreachable", action="store_true", help="only those not texted")
     listing.add_argument("--company", help="only this company's passes")
-    listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    listing.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (default) for reading, csv for Excel, json for programs",
+    )
 
     actions.add_parser(
         "token", help="make a bearer token for the gate system and print its SHA-256 for config"

@@ -6,6 +6,10 @@ the field's check from :mod:`bot.config.checks`), so a section is valid however 
 made: from a file, the environment or a test's constructor. :func:`field_types`,
 :func:`checked` and :func:`problem` are what :mod:`bot.config.loading` reads raw values
 with.
+
+Why one module: every section is a short dataclass of the same shape, and ``Config``
+checks the rules between them; split by section, a reader would look in a dozen files to
+learn what the file may say, which ``config.example.toml`` and this module each show whole.
 """
 
 from __future__ import annotations
