@@ -18,7 +18,7 @@ from core.clock import TAIPEI
 from core.masking import mask_pass
 from core.notice_events import NoticeEvent, NoticeKind
 from core.notice_records import Notice
-from core.sms_text import Segments, segments
+from core.sms_text import Segments, SenderName, segments
 
 #: A date far enough to give the longest text (two-digit month and day).
 _LONGEST_DAY = date(2026, 12, 31)
@@ -48,9 +48,11 @@ def _sms(kind: NoticeKind, last4: str, day: date, contact: str) -> str:
     return messages.text(key, messages.ZH, last4=last4, date=day, contact=contact)
 
 
-def sms_lengths(contact: str) -> dict[NoticeKind, Segments]:
-    """Every kind's SMS with ``contact``, at its longest: for the configuration check."""
-    return {kind: segments(_sms(kind, "0000", _LONGEST_DAY, contact)) for kind in NoticeKind}
+def sms_lengths(contact: str, sender: SenderName | None = None) -> dict[NoticeKind, Segments]:
+    """Every kind's SMS with ``contact``, at its longest and signed as the outbox sends
+    it (``sender``): for the configuration check."""
+    sign = (sender or SenderName()).sign
+    return {kind: segments(sign(_sms(kind, "0000", _LONGEST_DAY, contact))) for kind in NoticeKind}
 
 
 def kind_text(kind: NoticeKind, language: str = messages.ZH) -> str:

@@ -221,6 +221,7 @@ class Config:
     def __post_init__(self) -> None:
         _check_twilio(self)
         _check_telegram(self)
+        _check_notice_sms(self)
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -237,6 +238,25 @@ class Config:
 SECTIONS: dict[str, type[Section]] = {
     spec.name: cast(type[Section], spec.default_factory) for spec in fields(Config)
 }
+
+
+def _check_notice_sms(config: Config) -> None:
+    """Every notice SMS in one segment with the sender name the outbox puts first."""
+    from core.notice_texts import sms_lengths
+
+    too_long = {
+        kind: seg
+        for kind, seg in sms_lengths(config.notices.contact, config.sms.signature).items()
+        if seg.count > 1
+    }
+    if too_long:
+        kind, seg = max(too_long.items(), key=lambda item: item[1].length)
+        raise ConfigError(
+            "notices.contact",
+            f"with sms.sender_name {config.sms.sender_name!r} first, makes the {kind.value} "
+            f"notice SMS {seg.length} characters ({seg.count} segments); shorten one of "
+            "them to keep every notice in one segment of 70",
+        )
 
 
 def _check_twilio(config: Config) -> None:

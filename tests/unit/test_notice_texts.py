@@ -206,3 +206,19 @@ def test_the_operators_list_says_when_nothing_matches() -> None:
         language=messages.ZH,
     )
     assert text == "高雄港測試業者最近 30 天無法通知的通知：0 則\n沒有符合的通知。"
+
+
+def test_the_sender_name_counts_against_the_notice_sms(tmp_path) -> None:
+    """The outbox puts 【港務】 first: a contact line that fits alone may not fit after it."""
+    from bot.config import ConfigError, load_config
+
+    longest = max(s.length for s in sms_lengths("").values())
+    room = 70 - longest
+    fits_alone = "高" * room
+    assert all(s.count == 1 for s in sms_lengths(fits_alone).values())
+    with pytest.raises(ConfigError, match=r"notices\.contact .*sms\.sender_name '【港務】'"):
+        load_config(None, {"PORTPASS_NOTICES_CONTACT": fits_alone}, cwd=tmp_path)
+    unsigned = tmp_path / "config.toml"
+    unsigned.write_text('[sms]\nsender_name = ""\n', encoding="utf-8")
+    config = load_config(unsigned, {"PORTPASS_NOTICES_CONTACT": fits_alone}, cwd=tmp_path)
+    assert config.notices.contact == fits_alone
