@@ -1,48 +1,92 @@
 """Import the pass registry (a CSV export) into storage: upsert passes and persons.
 
-The whole import is one transaction. Every invalid row is reported with its line
-number and why (the first :data:`MAX_ERRORS` by line; the rest are counted); unless
-``skip_invalid``, one invalid row means nothing is imported (the transaction is
-rolled back), because half a registry is worse than yesterday's. A dry run does all
-the work, reports, and rolls back.
+An import has two stages, and only the second touches the registry:
 
-The file is read (:mod:`storage.registry_csv`) and written
-(:mod:`storage.registry_merge`) in chunks of :data:`CHUNK_ROWS`, and memory stays
-flat however long the file is: which line first had each pass and ID number, how
-repeated passes and people whose rows disagree are found, is kept in temporary
-tables of the import's transaction, not in Python.
+1. **Check** (:mod:`storage.registry_csv`, :mod:`storage.registry_stage`): every row
+   of the file is read and checked, in chunks of :data:`CHUNK_ROWS`, in a worker
+   thread, into a private staging database. Every invalid row is reported with its
+   line number and why (the first :data:`MAX_ERRORS` by line; the rest are counted).
+2. **Merge** (:mod:`storage.registry_merge`): the staged rows are written holder by
+   holder. Unless ``skip_invalid``, one invalid row means nothing is written, because
+   half a registry is worse than yesterday's; a dry run, and a refused file, only
+   count what would change (reads only).
 
-Status is derived (R7), so the import never sets it: a new phone on file for a
+On SQLite the merge commits every :data:`BATCH_ROWS` rows or so and leaves the lock
+free between batches, so the service keeps answering while a large import runs (a
+single transaction held SQLite's only write lock for the whole import and webhooks
+failed). The price is that a crash *during the merge* leaves the holders merged so far;
+importing the same file again completes it. On PostgreSQL the merge is one transaction
+(MVCC: nobody waits for it but writers of the rows it changes). The module docstring of
+:mod:`storage.registry_merge` says more.
+
+Memory stays flat however long the file is: chunks of rows, and the staging database on
+disk. Status is derived (R7), so the import never sets it: a new phone on file for a
 verified holder makes their passes pending by itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import io
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from os import PathLike
 from pathlib import Path
+from typing import Any, Literal, TypeVar
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util.concurrency import await_
 
+from storage.db import BUSY_TIMEOUT_MS
 from storage.registry_csv import HeaderError, RegistryReader, RowError
-from storage.registry_merge import Counts, RegistryMerge
+from storage.registry_merge import (
+    BatchPlanner,
+    Counts,
+    merge_into_postgres,
+    merge_into_sqlite,
+)
+from storage.registry_stage import StagedRegistry, StagedRow
 
-CHUNK_ROWS = 1000
+CHUNK_ROWS = 1000  # rows read and checked at a time
+BATCH_ROWS = 1000  # rows merged per transaction (at least; a holder is never split)
 MAX_ERRORS = 1000  # row errors kept for the report; beyond it they are only counted
 DEMO_REGISTRY = Path(__file__).resolve().parent / "demo" / "passes.csv"
 
 __all__ = [
+    "BATCH_ROWS",
     "CHUNK_ROWS",
     "DEMO_REGISTRY",
     "MAX_ERRORS",
     "Counts",
+    "ImportProgress",
     "ImportReport",
+    "ProgressHook",
     "RowError",
     "import_registry",
 ]
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    """How far an import is: ``stage`` "read", ``done`` of ``total`` bytes of the file
+    checked; or "merge", ``done`` of ``total`` accepted rows merged (counted, for a dry
+    run or a refused file), ``written`` of them committed."""
+
+    stage: Literal["read", "merge"]
+    done: int
+    total: int
+    written: int = 0
+
+
+ProgressHook = Callable[[ImportProgress], Coroutine[Any, Any, None]]
 
 
 @dataclass(slots=True)
@@ -81,6 +125,7 @@ async def import_registry(
     regions: Iterable[str] = ("TW",),
     now: datetime | None = None,
     max_errors: int = MAX_ERRORS,
+    progress: ProgressHook | None = None,
 ) -> ImportReport:
     """Import ``path`` (UTF-8, with or without BOM; columns in any order) into the
     migrated database behind ``engine``, on a connection of its own; the caller owns
@@ -92,60 +137,174 @@ async def import_registry(
     sets the pass's verified phone, but an empty cell leaves whatever verification
     the pass already has, so re-importing a plain export never erases the holders'
     own verifications. Errors beyond the first ``max_errors`` (by line) are only
-    counted (``ImportReport.errors_omitted``).
+    counted (``ImportReport.errors_omitted``). ``progress`` is awaited as the file is
+    checked and after each merged batch (on SQLite, with the write lock released).
     """
     report = ImportReport(dry_run=dry_run)
-    file = await asyncio.to_thread(open, path, encoding="utf-8-sig", newline="")
+    stop = threading.Event()
+    notify = _Progress(progress, stop)
+    staged = StagedRegistry(max_errors=max_errors)
     try:
-        try:
-            reader = RegistryReader(file, regions=regions, max_errors=max_errors)
-        except HeaderError as err:
-            report.errors.append(RowError(1, None, str(err)))
+        check = partial(_check, path, staged, tuple(regions), max_errors, notify)
+        reader = await _in_thread(check, stop)
+        if isinstance(reader, HeaderError):
+            report.errors.append(RowError(1, None, str(reader)))
             return report
-        async with engine.connect() as conn:
-            await conn.begin()
-            merge = RegistryMerge(conn, now or datetime.now(UTC), max_errors=max_errors)
-            await merge.start()
-            await _feed(reader, merge)
-            await merge.finish()
-            report.rows = reader.rows
-            report.passes, report.persons = merge.passes, merge.persons
-            report.passes.invalid = reader.invalid_rows + merge.rejected.count
-            report.bad_check_digits = merge.bad_check_digits
-            # Each log kept its first max_errors by line, so together they hold the
-            # first max_errors of the file.
-            errors = sorted([*reader.errors.kept, *merge.rejected.kept], key=lambda e: e.line)
-            report.errors = errors[:max_errors]
-            report.errors_omitted = reader.errors.count + merge.rejected.count - len(report.errors)
-            if reader.unreadable:  # after every line read, so after every other error
-                report.errors.append(reader.unreadable)
-            # A file that stops being readable is never half-imported, even when
-            # skipping invalid rows: what it holds after that point is unknown.
-            complete = reader.unreadable is None
-            if complete and not dry_run and (skip_invalid or report.ok):
-                await conn.commit()
-                report.committed = True
-            else:
-                await conn.rollback()
+        report.rows = reader.rows
+        report.bad_check_digits = staged.bad_check_digits
+        # Each log kept its first max_errors by line, so together they hold the first
+        # max_errors of the file.
+        errors = sorted([*reader.errors.kept, *staged.rejected.kept], key=lambda e: e.line)
+        report.errors = errors[:max_errors]
+        report.errors_omitted = reader.errors.count + staged.rejected.count - len(report.errors)
+        if reader.unreadable:  # after every line read, so after every other error
+            report.errors.append(reader.unreadable)
+        # A file that stops being readable is never half-imported, even when skipping
+        # invalid rows: what it holds after that point is unknown.
+        complete = reader.unreadable is None
+        write = complete and not dry_run and (skip_invalid or report.ok)
+        planner = await _merge(engine, staged, now or datetime.now(UTC), write, notify, stop)
+        report.passes, report.persons = planner.passes, planner.persons
+        report.passes.invalid = reader.invalid_rows + staged.rejected.count
+        report.persons.invalid = staged.persons_invalid
+        report.committed = write
     finally:
-        file.close()
+        staged.close()
     return report
 
 
-async def _feed(reader: RegistryReader, merge: RegistryMerge) -> None:
-    """Parse chunk n+1 in a worker thread while chunk n is written.
+class _Progress:
+    """The caller's progress hook, for each place the import runs: awaited on the event
+    loop, and waited for from a worker thread or from SQLAlchemy's greenlet, so the
+    import goes on only once the hook is done. Silent once the import is stopping."""
 
-    Parsing (phonenumbers) is Python work and SQLite's inserts run in C without the
-    GIL, so the two overlap; this is most of what keeps 100k rows under 10 s.
-    """
-    ahead = asyncio.ensure_future(asyncio.to_thread(reader.next_chunk, CHUNK_ROWS))
+    def __init__(self, hook: ProgressHook | None, stop: threading.Event) -> None:
+        self._hook = hook
+        self._stop = stop
+        self._loop = asyncio.get_running_loop()
+
+    async def report(self, state: ImportProgress) -> None:
+        if self._hook is not None and not self._stop.is_set():
+            await self._hook(state)
+
+    def from_thread(self, state: ImportProgress) -> None:
+        if self._hook is not None and not self._stop.is_set():
+            asyncio.run_coroutine_threadsafe(self._hook(state), self._loop).result()
+
+    def from_greenlet(self, state: ImportProgress) -> None:
+        await_(self.report(state))
+
+
+async def _in_thread(work: Callable[[], _T], stop: threading.Event) -> _T:
+    """Run ``work`` in a worker thread; if the import is cancelled meanwhile, tell the
+    work to stop (at the next batch) and wait for it, so no thread is left writing."""
+    task = asyncio.ensure_future(asyncio.to_thread(work))
     try:
-        while chunk := await ahead:
-            ahead = asyncio.ensure_future(asyncio.to_thread(reader.next_chunk, CHUNK_ROWS))
-            await merge.apply(chunk)
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        stop.set()
+        await asyncio.wait([task])
+        raise
+
+
+def _check(
+    path: str | PathLike[str],
+    staged: StagedRegistry,
+    regions: tuple[str, ...],
+    max_errors: int,
+    progress: _Progress,
+) -> RegistryReader | HeaderError:
+    """Stage 1, in a worker thread: read, check and stage every row of the file."""
+    with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as file:
+        size = os.fstat(raw.fileno()).st_size
+        try:
+            reader = RegistryReader(file, regions=regions, max_errors=max_errors)
+        except HeaderError as err:
+            return err
+        while chunk := reader.next_chunk(CHUNK_ROWS):
+            staged.add(chunk)
+            progress.from_thread(ImportProgress("read", raw.tell(), size))
+        staged.finish()
+        progress.from_thread(ImportProgress("read", size, size))
+        return reader
+
+
+async def _merge(
+    engine: AsyncEngine,
+    staged: StagedRegistry,
+    now: datetime,
+    write: bool,
+    progress: _Progress,
+    stop: threading.Event,
+) -> BatchPlanner:
+    """Stage 2: merge the staged rows (or, without ``write``, count what would change)."""
+    total = staged.accepted
+    batches = staged.batches(BATCH_ROWS)
+
+    def state(merged: int, written: int) -> ImportProgress:
+        return ImportProgress("merge", merged, total, written)
+
+    if engine.dialect.name != "sqlite":
+        async with engine.connect() as conn:
+            await conn.begin()
+
+            async def after_batch(merged: int, written: int) -> None:
+                await progress.report(state(merged, written))
+
+            planner = await merge_into_postgres(
+                conn, batches, now, write=write, after_batch=after_batch
+            )
+            await (conn.commit() if write else conn.rollback())
+            return planner
+
+    database = engine.url.database
+    if database and database != ":memory:" and "mode=memory" not in database:
+        work = partial(
+            _merge_sqlite_file,
+            database,
+            batches,
+            now,
+            write,
+            lambda merged, written: progress.from_thread(state(merged, written)),
+            stop,
+        )
+        return await _in_thread(work, stop)
+
+    # In memory: only this engine's one connection reaches the database, so the merge
+    # runs on it, on the event loop (there is no other connection to leave the lock to).
+    def on_connection(conn: Connection) -> BatchPlanner:
+        db = conn.connection.dbapi_connection
+        if not isinstance(db, sqlite3.Connection):
+            raise ValueError("an in-memory SQLite registry needs the sqlite:/// driver")
+        return merge_into_sqlite(
+            db,
+            batches,
+            now,
+            write=write,
+            pause=False,
+            after_batch=lambda merged, written: progress.from_greenlet(state(merged, written)),
+        )
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(on_connection)
+
+
+def _merge_sqlite_file(
+    database: str,
+    batches: Iterable[list[StagedRow]],
+    now: datetime,
+    write: bool,
+    after_batch: Callable[[int, int], None],
+    stop: threading.Event,
+) -> BatchPlanner:
+    """The SQLite merge, in a worker thread, on a connection of its own."""
+    db = sqlite3.connect(database, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        return merge_into_sqlite(
+            db, batches, now, write=write, pause=True, after_batch=after_batch, stopped=stop.is_set
+        )
     finally:
-        # Never leave the thread reading a file we are about to close.
-        if not ahead.done():
-            await asyncio.wait([ahead])
-        if not ahead.cancelled():
-            ahead.exception()  # retrieved: a failed read-ahead is not worth a warning
+        db.close()

@@ -1,71 +1,85 @@
-"""Writing checked registry rows: upserts by pass number and ID number, with counts.
+"""Writing staged registry rows into the registry: upserts by pass and ID number, counted.
 
-Each chunk costs two reads (the stored passes and persons it touches, each with the
-line of this file that wrote it, if one did) and at most four inserts: the two
-upserts (``INSERT ... ON CONFLICT DO UPDATE``, which SQLite and PostgreSQL both
-speak) and the lines of the passes and people first accepted in it. Rows equal to
-what is stored are not written to ``passes`` or ``persons``, so a re-import of an
-unchanged registry writes only those lines.
+The staged rows (:mod:`storage.registry_stage`) come holder by holder, in batches. For
+each batch the merge reads what is stored for its passes and persons, decides what is
+new, updated or unchanged (:class:`BatchPlanner`), and upserts only the rows that
+change, so re-importing an unchanged registry writes nothing.
 
-On SQLite an insert is an ``executemany`` (in-process, so a row costs little). On
-PostgreSQL every statement has the same text whatever the chunk holds: keys go in
-as one array (``= ANY(:keys)``) and rows as one array per column
-(``INSERT ... SELECT unnest(:a), unnest(:b), ...``), so a chunk's insert is one
-round trip and one execution, and asyncpg prepares each statement once.
+**SQLite: one short transaction per batch.** SQLite has one writer at a time, and a
+100,000-row import in one transaction kept every webhook waiting for its whole run. So
+each batch (about :data:`storage.importer.BATCH_ROWS` rows, never splitting a holder) is
+read, decided and written in its own ``BEGIN IMMEDIATE`` transaction of a few
+milliseconds. Between batches the lock must really be free, long enough for a waiting
+writer to see it: the service's connections (and SQLite's own busy handler) retry a
+locked database at most :data:`MAX_POLL_S` apart, so after at most
+:data:`MAX_HOLD_S` of holding the lock, over one or more batches, the merge pauses for
+:data:`LONG_PAUSE_S`, longer than that interval: every writer that was waiting gets the
+lock in that pause, whatever the timing, and so waits at most about
+``MAX_HOLD_S + LONG_PAUSE_S`` for the import. A short pause after every batch lets a
+writer that has just started waiting (it retries after 1, 2, 5 ms...) in sooner.
+The merge runs on a plain ``sqlite3`` connection of its own in a worker thread, where
+SQLite's own busy handler may sleep without stalling an event loop.
 
-The lines live in two temporary tables of the import's own connection and
-transaction (:data:`seen_passes`, :data:`seen_persons`, keyed by pass and ID
-number), not in Python: repeats are found across the whole file while memory stays
-flat however long the file is. Temporary tables need no migration, are invisible to other
-connections, and vanish with the transaction (PostgreSQL: ``ON COMMIT DROP``;
-SQLite: rolled back with it, or dropped by :meth:`RegistryMerge.finish`).
+*What others see meanwhile:* the batches committed so far. Each holder is whole (their
+person record and every pass of theirs in the file change in the same commit), each
+row is old or new, never half; but for the few seconds of the merge some holders are
+imported and others not yet. Everything that can refuse a file is checked before the
+first batch, so an invalid file writes nothing; what is left is an interruption (a
+crash, a kill) during the merge, which leaves the batches committed so far: importing
+the same file again completes it (the merge is idempotent).
+
+**PostgreSQL: one transaction.** MVCC makes that harmless there: readers keep seeing the
+registry as it was until the commit, and a writer waits only for a row the import
+itself changed (row locks, not a table lock), for the length of the merge; the checks
+took place before it began. A statement's text is the same whatever the batch holds:
+keys go in as one array (``= ANY(:keys)``), rows as one array per column
+(``INSERT ... SELECT unnest(:a), unnest(:b), ...``), one round trip each.
+
+**Verification is decided when the row is written,** not when it was read: the upsert
+keeps the stored verified phone when the file's cell is empty, and keeps its time when
+the phone stays the same (``ON CONFLICT DO UPDATE SET verified_phone =
+coalesce(excluded.verified_phone, passes.verified_phone), ...``), so a holder who
+verifies during an import keeps the verification.
 """
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ARRAY,
-    Column,
     ColumnElement,
-    Integer,
-    MetaData,
     Table,
     Text,
     any_,
     bindparam,
+    case,
     func,
+    null,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.schema import CreateTable, DropTable
 
-from storage.registry_csv import ErrorLog, RegistryRow, RowError
+from storage.registry_stage import StagedRow
 from storage.tables import passes, persons
 
-# Not in storage.tables.metadata: no migration creates them, each import does.
-_import_metadata = MetaData()
+# How a SQLite merge leaves the write lock to others (see the module docstring).
+MAX_POLL_S = 0.1  # the longest wait between two tries of a locked database: ours
+# (storage.inline_sqlite's back-off) and SQLite's busy handler both stop growing there
+MAX_HOLD_S = 0.25  # the most lock time, over consecutive batches, before a long pause
+LONG_PAUSE_S = 0.15  # > MAX_POLL_S, with a margin for a busy process's late wake-up
+SHORT_PAUSE_S = 0.001  # after every batch
 
-
-def _seen_table(name: str, key: str) -> Table:
-    """Key (pass or ID number) -> the line of this file that first had it."""
-    return Table(
-        name,
-        _import_metadata,
-        Column(key, Text, primary_key=True),
-        Column("line", Integer, nullable=False),
-        prefixes=["TEMPORARY"],
-        sqlite_with_rowid=False,  # one B-tree, keyed by the text
-        postgresql_on_commit="DROP",
-    )
-
-
-seen_passes = _seen_table("import_seen_passes", "pass_no")
-seen_persons = _seen_table("import_seen_persons", "id_no")
+_SQLITE = SQLiteDialect_pysqlite()
 
 
 @dataclass(slots=True)
@@ -78,212 +92,291 @@ class Counts:
     invalid: int = 0
 
 
-def _is_postgres(conn: AsyncConnection) -> bool:
-    return conn.dialect.name == "postgresql"
+class StoredPass(NamedTuple):
+    """What the registry holds for a pass, dates as ISO text."""
+
+    id_no: str
+    company: str
+    valid_from: str
+    valid_to: str
+    verified_phone: str | None
 
 
-def _among(conn: AsyncConnection, column: Column[str]) -> ColumnElement[bool]:
-    """``column IN :keys``; on PostgreSQL ``column = ANY(:keys)``, one statement text.
+class BatchPlanner:
+    """Decides, batch by batch, what to write; counts new, updated and unchanged rows.
 
-    The keys are a parameter, not part of the statement, so the statement is built
-    once per import and no chunk's keys outlive the chunk (a statement built with
-    its values holds them in reference cycles, kept until a full collection).
-    """
-    if _is_postgres(conn):
-        return column == any_(bindparam("keys", type_=ARRAY(Text)))
-    return column.in_(bindparam("keys", expanding=True))
-
-
-class _Inserter:
-    """Inserts a chunk's rows into ``table`` (upserting by ``key`` if given)."""
-
-    def __init__(self, conn: AsyncConnection, table: Table, key: str | None = None) -> None:
-        self._conn = conn
-        self._columns = [c.name for c in table.columns]
-        self._arrays = _is_postgres(conn)
-        statement: postgresql.Insert | sqlite.Insert
-        if self._arrays:
-            values = select(
-                *(func.unnest(bindparam(c.name, type_=ARRAY(c.type))) for c in table.columns)
-            )
-            statement = postgresql.insert(table).from_select(self._columns, values)
-        else:
-            statement = sqlite.insert(table)
-        if key is not None:
-            changes = {c: statement.excluded[c] for c in self._columns if c != key}
-            statement = statement.on_conflict_do_update(index_elements=[key], set_=changes)
-        self._statement = statement
-
-    async def __call__(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        if self._arrays:
-            columns = {name: [row[name] for row in rows] for name in self._columns}
-            await self._conn.execute(self._statement, columns)
-        else:
-            await self._conn.execute(self._statement, rows)
-
-
-class RegistryMerge:
-    """One import's writes, and what it has seen so far and where.
-
-    ``start`` creates the temporary tables in the import's transaction, ``apply``
-    takes the checked rows of one chunk, ``finish`` drops the tables. Rows that
-    contradict an earlier row (a repeated pass, a person whose name or phone
-    differs) go to ``rejected`` (the first ``max_errors`` kept, all counted).
+    Pure: given a batch and what is stored for it, returns the persons (each holder's
+    first row) and passes to upsert.
     """
 
-    def __init__(self, conn: AsyncConnection, now: datetime, *, max_errors: int = 1000) -> None:
-        self._conn = conn
-        self._now = now
+    def __init__(self) -> None:
         self.passes = Counts()
         self.persons = Counts()
-        self.bad_check_digits = 0
-        self.rejected = ErrorLog(max_errors)
-        self._upsert_persons = _Inserter(conn, persons, "id_no")
-        self._upsert_passes = _Inserter(conn, passes, "pass_no")
-        self._insert_seen_persons = _Inserter(conn, seen_persons)
-        self._insert_seen_passes = _Inserter(conn, seen_passes)
-        # Every person or pass an earlier chunk accepted is in the database now
-        # (written, or already equal), so an outer join to the seen tables gives both
-        # what is stored and, for what this file already had, the line that had it.
-        self._select_persons = (
-            select(persons.c.id_no, persons.c.name, persons.c.phone, seen_persons.c.line)
-            .select_from(persons.outerjoin(seen_persons, seen_persons.c.id_no == persons.c.id_no))
-            .where(_among(conn, persons.c.id_no))
-        )
-        self._select_passes = (
-            select(passes, seen_passes.c.line)
-            .select_from(passes.outerjoin(seen_passes, seen_passes.c.pass_no == passes.c.pass_no))
-            .where(_among(conn, passes.c.pass_no))
-        )
 
-    async def start(self) -> None:
-        for table in (seen_passes, seen_persons):
-            # A leftover of an import that died on this pooled connection is unlikely
-            # (both backends drop it with the transaction) but must not stop this one.
-            await self._conn.execute(DropTable(table, if_exists=True))
-            await self._conn.execute(CreateTable(table))
-
-    async def finish(self) -> None:
-        """Drop the temporary tables; call before commit or rollback."""
-        for table in (seen_passes, seen_persons):
-            await self._conn.execute(DropTable(table, if_exists=True))
-
-    async def apply(self, rows: list[RegistryRow]) -> None:
-        ids = list({row.id_no for row in rows})
-        stored_persons: dict[str, tuple[str, str | None]] = {}
-        person_lines: dict[str, int] = {}  # people first seen in an earlier chunk
-        for r in await self._conn.execute(self._select_persons, {"keys": ids}):
-            stored_persons[r.id_no] = (r.name, r.phone)
-            if r.line is not None:
-                person_lines[r.id_no] = r.line
-        pass_nos = [row.pass_no for row in rows]
-        stored_passes: dict[str, Any] = {}
-        pass_lines: dict[str, int] = {}  # passes accepted so far: earlier chunks, then this
-        for r in await self._conn.execute(self._select_passes, {"keys": pass_nos}):
-            stored_passes[r.pass_no] = r
-            if r.line is not None:
-                pass_lines[r.pass_no] = r.line
-
-        first_rows: dict[str, RegistryRow] = {}  # people first seen in this chunk
-        accepted = [
-            row
-            for row in rows
-            if self._accept(row, pass_lines, person_lines, first_rows, stored_persons)
-        ]
-
-        person_writes = [
-            values
-            for row in first_rows.values()
-            if (values := self._person_values(row, stored_persons.get(row.id_no)))
-        ]
-        pass_writes = [
-            values
-            for row in accepted
-            if (values := self._pass_values(row, stored_passes.get(row.pass_no)))
-        ]
-        await self._upsert_persons(person_writes)
-        await self._upsert_passes(pass_writes)
-        await self._insert_seen_persons(
-            [{"id_no": row.id_no, "line": row.line} for row in first_rows.values()]
-        )
-        await self._insert_seen_passes(
-            [{"pass_no": row.pass_no, "line": row.line} for row in accepted]
-        )
-
-    def _accept(
+    def plan(
         self,
-        row: RegistryRow,
-        pass_lines: dict[str, int],
-        person_lines: dict[str, int],
-        first_rows: dict[str, RegistryRow],
+        batch: Sequence[StagedRow],
         stored_persons: dict[str, tuple[str, str | None]],
-    ) -> bool:
-        first_line = pass_lines.get(row.pass_no)
-        if first_line is not None:
-            reason = f"{row.pass_no} is already on line {first_line}"
-            self.rejected.add(RowError(row.line, "pass_no", reason))
-            return False
-        known: tuple[str, str | None, int] | None = None
-        if (earlier := first_rows.get(row.id_no)) is not None:
-            known = (earlier.name, earlier.phone, earlier.line)
-        elif (line := person_lines.get(row.id_no)) is not None:
-            # First seen in an earlier chunk: that row is in the database now.
-            name, phone = stored_persons[row.id_no]
-            known = (name, phone, line)
-        if known is not None and (known[0], known[1]) != (row.name, row.phone):
-            name_differs, phone_differs = known[0] != row.name, known[1] != row.phone
-            differ = " and ".join(
-                label for label, flag in (("name", name_differs), ("phone", phone_differs)) if flag
-            )
-            reason = f"same ID number as line {known[2]} but a different {differ}"
-            self.rejected.add(RowError(row.line, "id_no", reason))
-            self.persons.invalid += 1
-            return False
-        pass_lines[row.pass_no] = row.line
-        if known is None:
-            first_rows[row.id_no] = row
-            self.bad_check_digits += row.bad_check_digit
-        return True
+        stored_passes: dict[str, StoredPass],
+    ) -> tuple[list[StagedRow], list[StagedRow]]:
+        person_writes: list[StagedRow] = []
+        pass_writes: list[StagedRow] = []
+        for row in batch:
+            if row.line == row.person_line:  # the holder's first row carries the person
+                stored_person = stored_persons.get(row.id_no)
+                if stored_person == (row.name, row.phone):
+                    self.persons.unchanged += 1
+                else:
+                    if stored_person is None:
+                        self.persons.new += 1
+                    else:
+                        self.persons.updated += 1
+                    person_writes.append(row)
+            stored = stored_passes.get(row.pass_no)
+            if stored is None:
+                self.passes.new += 1
+                pass_writes.append(row)
+                continue
+            verified = row.verified_phone or stored.verified_phone  # empty cell: kept
+            after = (row.id_no, row.company, row.valid_from, row.valid_to, verified)
+            if after == stored:
+                self.passes.unchanged += 1
+            else:
+                self.passes.updated += 1
+                pass_writes.append(row)
+        return person_writes, pass_writes
 
-    def _person_values(
-        self, row: RegistryRow, stored: tuple[str, str | None] | None
-    ) -> dict[str, Any] | None:
-        counts = self.persons
-        if stored == (row.name, row.phone):
-            counts.unchanged += 1
-            return None
-        if stored is None:
-            counts.new += 1
-        else:
-            counts.updated += 1
-        return {"id_no": row.id_no, "name": row.name, "phone": row.phone, "updated_at": self._now}
 
-    def _pass_values(self, row: RegistryRow, stored: Any) -> dict[str, Any] | None:
-        counts = self.passes
-        verified = row.verified_phone
-        verified_at = None
-        if stored is not None:
-            if verified is None:  # an empty cell keeps the pass's verification
-                verified = stored.verified_phone
-            if verified == stored.verified_phone:
-                verified_at = stored.verified_at
-            before = (stored.id_no, stored.company, stored.valid_from, stored.valid_to)
-            after = (row.id_no, row.company, row.valid_from, row.valid_to)
-            if before == after and verified == stored.verified_phone:
-                counts.unchanged += 1
-                return None
-            counts.updated += 1
-        else:
-            counts.new += 1
-        return {
-            "pass_no": row.pass_no,
-            "id_no": row.id_no,
-            "company": row.company,
-            "valid_from": row.valid_from,
-            "valid_to": row.valid_to,
-            "verified_phone": verified,
-            "verified_at": verified_at,
-            "updated_at": self._now,
+def _pass_changes(excluded: Any) -> dict[str, ColumnElement[Any]]:
+    """The ON CONFLICT update of a pass: verification decided against the stored row."""
+    verified = func.coalesce(excluded.verified_phone, passes.c.verified_phone)
+    same_phone = verified.is_not_distinct_from(passes.c.verified_phone)
+    return {
+        "id_no": excluded.id_no,
+        "company": excluded.company,
+        "valid_from": excluded.valid_from,
+        "valid_to": excluded.valid_to,
+        "verified_phone": verified,
+        "verified_at": case((same_phone, passes.c.verified_at), else_=null()),
+        "updated_at": excluded.updated_at,
+    }
+
+
+def _person_changes(excluded: Any) -> dict[str, ColumnElement[Any]]:
+    return {c: excluded[c] for c in ("name", "phone", "updated_at")}
+
+
+ProgressCallback = Callable[[int, int], None]  # (rows merged so far, rows written so far)
+
+
+# --- SQLite --------------------------------------------------------------------------
+
+
+def _sqlite_upsert(table: Table, key: str, changes: Callable[[Any], dict[str, Any]]) -> str:
+    statement = sqlite.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[key], set_=changes(statement.excluded)
+    )
+    compiled = statement.compile(dialect=_SQLITE)
+    # Rows are given as tuples in table order: make sure that is the statement's order.
+    assert compiled.positiontup == [c.name for c in table.columns]  # noqa: S101
+    return str(compiled)
+
+
+_SQLITE_UPSERT_PERSONS = _sqlite_upsert(persons, "id_no", _person_changes)
+_SQLITE_UPSERT_PASSES = _sqlite_upsert(passes, "pass_no", _pass_changes)
+_SQLITE_STORED_PERSONS = (
+    "SELECT id_no, name, phone FROM persons WHERE id_no IN (SELECT value FROM json_each(?))"
+)
+_SQLITE_STORED_PASSES = (
+    "SELECT pass_no, id_no, company, valid_from, valid_to, verified_phone FROM passes"
+    " WHERE pass_no IN (SELECT value FROM json_each(?))"
+)
+
+
+def sqlite_timestamp(at: datetime) -> str:
+    """``at`` as the registry's SQLite tables hold a timestamp (naive UTC text)."""
+    processor = passes.c.updated_at.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+    assert processor is not None  # noqa: S101
+    value: str = processor(at)
+    return value
+
+
+def merge_into_sqlite(
+    db: sqlite3.Connection,
+    batches: Iterable[list[StagedRow]],
+    now: datetime,
+    *,
+    write: bool,
+    pause: bool,
+    after_batch: ProgressCallback,
+    stopped: Callable[[], bool] = lambda: False,
+) -> BatchPlanner:
+    """Merge ``batches`` into the SQLite registry on ``db`` (autocommit mode), one
+    ``BEGIN IMMEDIATE`` transaction per batch; without ``write``, only count (plain
+    reads, no lock). ``pause``: leave the lock free after each batch (see the module
+    docstring); ``after_batch`` is called after each commit; the merge stops before
+    the next batch once ``stopped()``."""
+    planner = BatchPlanner()
+    stamp = sqlite_timestamp(now)
+    merged = written = 0
+    held = 0.0  # lock time since the last long pause
+    for batch in batches:
+        if stopped():
+            break
+        started = time.monotonic()
+        if write:
+            db.execute("BEGIN IMMEDIATE")
+        try:
+            stored_persons = {
+                id_no: (name, phone)
+                for id_no, name, phone in db.execute(
+                    _SQLITE_STORED_PERSONS, (json.dumps([r.id_no for r in batch]),)
+                )
+            }
+            stored_passes = {
+                found[0]: StoredPass(*found[1:])
+                for found in db.execute(
+                    _SQLITE_STORED_PASSES, (json.dumps([r.pass_no for r in batch]),)
+                )
+            }
+            person_rows, pass_rows = planner.plan(batch, stored_persons, stored_passes)
+            if write:
+                db.executemany(
+                    _SQLITE_UPSERT_PERSONS, [(r.id_no, r.name, r.phone, stamp) for r in person_rows]
+                )
+                db.executemany(
+                    _SQLITE_UPSERT_PASSES,
+                    [
+                        (
+                            r.pass_no,
+                            r.id_no,
+                            r.company,
+                            r.valid_from,
+                            r.valid_to,
+                            r.verified_phone,
+                            None,  # verified_at: the upsert keeps the stored one
+                            stamp,
+                        )
+                        for r in pass_rows
+                    ],
+                )
+                db.execute("COMMIT")
+                written += len(batch)
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        held += time.monotonic() - started
+        merged += len(batch)
+        after_batch(merged, written)
+        if write and pause:
+            if held >= MAX_HOLD_S:
+                time.sleep(LONG_PAUSE_S)
+                held = 0.0
+            else:
+                time.sleep(SHORT_PAUSE_S)
+    return planner
+
+
+# --- PostgreSQL ------------------------------------------------------------------------
+
+
+class _ArrayUpsert:
+    """``INSERT ... SELECT unnest(:col), ... ON CONFLICT (key) DO UPDATE``: one statement
+    text and one round trip for any number of rows."""
+
+    def __init__(
+        self, conn: AsyncConnection, table: Table, key: str, changes: Callable[[Any], Any]
+    ) -> None:
+        self._conn = conn
+        self._columns = [c.name for c in table.columns]
+        values = select(
+            *(func.unnest(bindparam(c.name, type_=ARRAY(c.type))) for c in table.columns)
+        )
+        statement = postgresql.insert(table).from_select(self._columns, values)
+        self._statement = statement.on_conflict_do_update(
+            index_elements=[key], set_=changes(statement.excluded)
+        )
+
+    async def __call__(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            columns = dict(zip(self._columns, map(list, zip(*rows, strict=True)), strict=True))
+            await self._conn.execute(self._statement, columns)
+
+
+def _keys(column: ColumnElement[str]) -> ColumnElement[bool]:
+    return column == any_(bindparam("keys", type_=ARRAY(Text)))
+
+
+_PG_STORED_PERSONS = select(persons.c.id_no, persons.c.name, persons.c.phone).where(
+    _keys(persons.c.id_no)
+)
+_PG_STORED_PASSES = select(
+    passes.c.pass_no,
+    passes.c.id_no,
+    passes.c.company,
+    passes.c.valid_from,
+    passes.c.valid_to,
+    passes.c.verified_phone,
+).where(_keys(passes.c.pass_no))
+
+
+@lru_cache(maxsize=4096)
+def _date(iso: str) -> date:
+    return date.fromisoformat(iso)
+
+
+async def merge_into_postgres(
+    conn: AsyncConnection,
+    batches: Iterable[list[StagedRow]],
+    now: datetime,
+    *,
+    write: bool,
+    after_batch: Callable[[int, int], Any],
+) -> BatchPlanner:
+    """Merge ``batches`` into the PostgreSQL registry in ``conn``'s open transaction,
+    which the caller commits or rolls back; without ``write``, only count.
+    ``after_batch`` is awaited after each batch."""
+    planner = BatchPlanner()
+    upsert_persons = _ArrayUpsert(conn, persons, "id_no", _person_changes)
+    upsert_passes = _ArrayUpsert(conn, passes, "pass_no", _pass_changes)
+    merged = written = 0
+    for batch in batches:
+        ids = list({r.id_no for r in batch})
+        stored_persons = {
+            r.id_no: (r.name, r.phone)
+            for r in await conn.execute(_PG_STORED_PERSONS, {"keys": ids})
         }
+        stored_passes = {
+            r.pass_no: StoredPass(
+                r.id_no,
+                r.company,
+                r.valid_from.isoformat(),
+                r.valid_to.isoformat(),
+                r.verified_phone,
+            )
+            for r in await conn.execute(_PG_STORED_PASSES, {"keys": [r.pass_no for r in batch]})
+        }
+        person_rows, pass_rows = planner.plan(batch, stored_persons, stored_passes)
+        if write:
+            await upsert_persons([(r.id_no, r.name, r.phone, now) for r in person_rows])
+            await upsert_passes(
+                [
+                    (
+                        r.pass_no,
+                        r.id_no,
+                        r.company,
+                        _date(r.valid_from),
+                        _date(r.valid_to),
+                        r.verified_phone,
+                        None,
+                        now,
+                    )
+                    for r in pass_rows
+                ]
+            )
+            written += len(batch)
+        merged += len(batch)
+        await after_batch(merged, written)
+    return planner
