@@ -96,10 +96,14 @@ async def test_other_connections_write_while_an_import_runs(
     rows = len(registry_lines()) - 1
     other = other_engine(backend)
     seen: list[tuple[Counter[str], set[str]]] = []
+    written = [0]
 
     async def during(progress: ImportProgress) -> None:
         if progress.stage != "merge":
             return
+        # Bounded batches: BATCH rows, plus the rest of the last holder's (at most 2).
+        assert 0 < progress.written - written[-1] < BATCH + 3
+        written.append(progress.written)
         # A service write (what a verification does to a pass), mid-import.
         async with SqlUnitOfWorkFactory(other)() as uow:
             await uow.passes.set_verified_phone(PassNumber(SEED_PASS), PHONE_B, T0)
