@@ -1,17 +1,27 @@
-"""Registry import benchmark: time and memory for N generated rows.
+"""Registry import benchmark: time against a bare csv->sqlite3 baseline, and memory.
 
     .venv/bin/python benchmarks/import_bench.py                 # 10k and 100k, SQLite
     .venv/bin/python benchmarks/import_bench.py --rows 100000 \\
         --postgres-url postgresql://postgres@127.0.0.1:5432/test
 
-Each (rows, backend) case runs in its own process, so peak RSS is that case's own.
-In it, the import runs into a fresh database, timed (peak RSS read after it); then
-again into the now full database, timed as ``reimport_s`` (every row unchanged: the
-daily case, where every lookup finds stored rows); then into another fresh database
-under ``tracemalloc`` (slower; gives the peak of Python allocations). Flat memory
-shows as peaks that barely move between 10k and 100k rows. (Part of the peak is a
-fixed cost reached early: the reader's cache of parsed phones, at most 8,192 of them,
-about 2 MiB, is nearly full by 10k rows here.)
+Each (rows, backend) case runs in its own process, so peak RSS is that case's own. In
+it, ``--repeat`` times (default 3), side by side:
+
+* ``bare``: the same file into a fresh, migrated SQLite database (the same tables and
+  indexes) with nothing but Python's ``csv`` and ``sqlite3``: rows as they are in the
+  file, ``executemany`` into ``persons`` and ``passes`` in chunks of 1,000, one
+  transaction, WAL and ``synchronous=NORMAL`` as the app uses. What an import would
+  cost if it checked nothing and stayed off the service's way.
+* the import into another fresh database, timed; then again into the now full database,
+  timed as ``reimport_s`` (every row unchanged: the daily case, where every lookup finds
+  stored rows).
+
+It prints each run, then the medians, and ``ratio``: the median of the runs' import
+time over the bare time measured just before it (the target: at most 5). Then, once,
+the import into a fresh database under ``tracemalloc`` (slower; gives the peak of
+Python allocations). Flat memory shows as peaks that barely move between 10k and 100k
+rows. (Caches are bounded: phones written other than as 0912345678, at most 8,192 of
+them, and dates, at most 4,096.)
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ import asyncio
 import csv
 import json
 import resource
+import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,38 +112,90 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-async def run_case(rows: int, backend: str, postgres_url: str | None) -> dict[str, object]:
+def bare_import(db: Path, csv_path: Path) -> float:
+    """Seconds for the bare baseline: csv rows as they are, executemany, one transaction."""
+    now = "2026-01-01 00:00:00.000000"
+    started = time.perf_counter()
+    con = sqlite3.connect(db, isolation_level=None)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        with csv_path.open(encoding="utf-8-sig", newline="") as file:
+            reader = csv.reader(file)
+            next(reader)
+            con.execute("BEGIN IMMEDIATE")
+            while chunk := [row for _, row in zip(range(1000), reader, strict=False)]:
+                con.executemany(
+                    "INSERT OR REPLACE INTO persons (id_no, name, phone, updated_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(r[1], r[2], r[3], now) for r in chunk],
+                )
+                con.executemany(
+                    "INSERT INTO passes (pass_no, id_no, company, valid_from, valid_to,"
+                    " verified_phone, verified_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(r[0], r[1], r[6], r[4], r[5], r[7] or None, None, now) for r in chunk],
+                )
+            con.execute("COMMIT")
+    finally:
+        con.close()
+    return time.perf_counter() - started
+
+
+async def one_run(
+    rows: int, backend: str, workdir: Path, csv_path: Path, url: str | None
+) -> dict[str, float]:
+    async with fresh_database("sqlite", workdir, None) as bare_database:
+        bare_db = bare_database.engine.url.database
+        assert bare_db
+        bare = bare_import(Path(bare_db), csv_path)
+    async with fresh_database(backend, workdir, url) as database:
+        engine = database.engine
+        started = time.perf_counter()
+        report = await import_registry(engine, csv_path)
+        seconds = time.perf_counter() - started
+        if not (report.committed and report.passes.new == rows):
+            raise RuntimeError(f"import failed: {report.passes}, errors {report.errors[:5]}")
+        started = time.perf_counter()
+        report = await import_registry(engine, csv_path)
+        reimport = time.perf_counter() - started
+        if not (report.committed and report.passes.unchanged == rows):
+            raise RuntimeError(f"re-import failed: {report.passes}, {report.errors[:5]}")
+    return {"bare_s": bare, "seconds": seconds, "reimport_s": reimport}
+
+
+async def run_case(
+    rows: int, backend: str, postgres_url: str | None, repeat: int
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         csv_path = workdir / "registry.csv"
         write_registry(csv_path, rows)
         rss_before = peak_rss_mib()
-
-        async with fresh_database(backend, workdir, postgres_url) as database:
-            engine = database.engine
-            started = time.perf_counter()
-            report = await import_registry(engine, csv_path)
-            seconds = time.perf_counter() - started
-            rss_after = peak_rss_mib()
-            if not (report.committed and report.passes.new == rows):
-                raise RuntimeError(f"import failed: {report.passes}, errors {report.errors[:5]}")
-            started = time.perf_counter()
-            report = await import_registry(engine, csv_path)
-            reimport_seconds = time.perf_counter() - started
-            if not (report.committed and report.passes.unchanged == rows):
-                raise RuntimeError(f"re-import failed: {report.passes}, {report.errors[:5]}")
+        runs = [
+            await one_run(rows, backend, workdir, csv_path, postgres_url) for _ in range(repeat)
+        ]
+        rss_after = peak_rss_mib()
 
         async with fresh_database(backend, workdir, postgres_url) as database:
             tracemalloc.start()
             await import_registry(database.engine, csv_path)
             _, traced_peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
+
+    def median(key: str) -> float:
+        return statistics.median(run[key] for run in runs)
+
     return {
         "rows": rows,
         "backend": backend,
-        "seconds": round(seconds, 2),
-        "rows_per_s": round(rows / seconds),
-        "reimport_s": round(reimport_seconds, 2),
+        "runs": [{k: round(v, 2) for k, v in run.items()} for run in runs],
+        "bare_s": round(median("bare_s"), 2),
+        "seconds": round(median("seconds"), 2),
+        # Each run's import against the bare run just before it, then the median: the
+        # machine's load moves both alike, which a ratio of medians would not cancel.
+        "ratio": round(statistics.median(r["seconds"] / r["bare_s"] for r in runs), 1),
+        "rows_per_s": round(rows / median("seconds")),
+        "reimport_s": round(median("reimport_s"), 2),
         "peak_rss_mib": round(rss_after, 1),
         "rss_growth_mib": round(rss_after - rss_before, 1),
         "tracemalloc_peak_mib": round(traced_peak / 2**20, 1),
@@ -141,35 +205,51 @@ async def run_case(rows: int, backend: str, postgres_url: str | None) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case (medians)")
     parser.add_argument("--postgres-url", help="also run against this PostgreSQL database")
     parser.add_argument("--case", nargs=2, metavar=("ROWS", "BACKEND"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.case:  # child process: one case, one JSON line
         rows, backend = int(args.case[0]), args.case[1]
-        print(json.dumps(asyncio.run(run_case(rows, backend, args.postgres_url))))
+        result = asyncio.run(run_case(rows, backend, args.postgres_url, args.repeat))
+        print(json.dumps(result))
         return
 
     backends = ["sqlite"] + (["postgres"] if args.postgres_url else [])
     columns = [
         "rows",
         "backend",
+        "bare_s",
         "seconds",
+        "ratio",
         "rows_per_s",
         "reimport_s",
         "peak_rss_mib",
         "rss_growth_mib",
         "tracemalloc_peak_mib",
     ]
-    print("  ".join(f"{c:>20}" for c in columns))
+    results = []
     for rows in args.rows:
         for backend in backends:
             command = [sys.executable, __file__, "--case", str(rows), backend]
+            command += ["--repeat", str(args.repeat)]
             if args.postgres_url:
                 command += ["--postgres-url", args.postgres_url]
             done = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603
             result = json.loads(done.stdout.strip().splitlines()[-1])
-            print("  ".join(f"{result[c]!s:>20}" for c in columns))
+            for n, run in enumerate(result["runs"], 1):
+                print(
+                    f"{rows:>7} {backend:<8} run {n}: bare {run['bare_s']:.2f} s, "
+                    f"import {run['seconds']:.2f} s "
+                    f"({run['seconds'] / run['bare_s']:.1f}x), re-import {run['reimport_s']:.2f} s",
+                    flush=True,
+                )
+            results.append(result)
+    print(f"medians of {args.repeat} runs:")
+    print("  ".join(f"{c:>20}" for c in columns))
+    for result in results:
+        print("  ".join(f"{result[c]!s:>20}" for c in columns))
 
 
 if __name__ == "__main__":

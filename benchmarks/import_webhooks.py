@@ -58,6 +58,15 @@ class Phase:
 
     latencies: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)  # when each answered SMS left
+
+    def timeline(self, start: float, step: float) -> str:
+        """Max latency per ``step`` seconds since ``start``: where the slow ones were."""
+        slots: dict[int, float] = {}
+        for sent, latency in zip(self.sent_at, self.latencies, strict=True):
+            slot = int((sent - start) // step)
+            slots[slot] = max(slots.get(slot, 0.0), latency)
+        return ", ".join(f"{slot * step:.0f}s: {slots[slot] * 1000:.0f}" for slot in sorted(slots))
 
     def summary(self) -> str:
         done = sorted(self.latencies)
@@ -113,6 +122,7 @@ class Texter:
             phase.failures.append(f"HTTP {response.status}: {body[:80]!r}")
             return
         phase.latencies.append(time.perf_counter() - started)
+        phase.sent_at.append(started)
 
 
 async def paced(texter: Texter, rate: float, phase: Phase, until: asyncio.Future[None]) -> None:
@@ -209,6 +219,8 @@ async def run(args: argparse.Namespace) -> None:
                 out, err = await waiting
                 seconds = time.perf_counter() - started
                 print(f"during import: {during.summary()}", flush=True)
+                if args.timeline:
+                    print(f"max ms by time: {during.timeline(started, args.timeline)}")
                 summary = out.decode().strip().replace("\n", "; ")
                 print(f"import: {seconds:.2f} s, exit {importer.returncode}: {summary}")
                 if importer.returncode != 0:
@@ -225,6 +237,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=50.0, help="SMS per second")
     parser.add_argument("--baseline", type=float, default=3.0, help="seconds without import")
+    parser.add_argument(
+        "--timeline", type=float, metavar="S", help="print the max latency every S seconds"
+    )
     parser.add_argument("--code-root", default=str(ROOT), help="checkout to serve and import")
     args = parser.parse_args()
     args.code_root = Path(args.code_root).resolve()

@@ -224,7 +224,6 @@ def _check(
         while chunk := reader.next_chunk(CHUNK_ROWS):
             staged.add(chunk)
             progress.from_thread(ImportProgress("read", raw.tell(), size))
-        staged.finish()
         progress.from_thread(ImportProgress("read", size, size))
         return reader
 

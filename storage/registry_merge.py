@@ -9,14 +9,20 @@ change, so re-importing an unchanged registry writes nothing.
 100,000-row import in one transaction kept every webhook waiting for its whole run. So
 each batch (about :data:`storage.importer.BATCH_ROWS` rows, never splitting a holder) is
 read, decided and written in its own ``BEGIN IMMEDIATE`` transaction of a few
-milliseconds. Between batches the lock must really be free, long enough for a waiting
-writer to see it: the service's connections (and SQLite's own busy handler) retry a
-locked database at most :data:`MAX_POLL_S` apart, so after at most
-:data:`MAX_HOLD_S` of holding the lock, over one or more batches, the merge pauses for
-:data:`LONG_PAUSE_S`, longer than that interval: every writer that was waiting gets the
-lock in that pause, whatever the timing, and so waits at most about
-``MAX_HOLD_S + LONG_PAUSE_S`` for the import. A short pause after every batch lets a
-writer that has just started waiting (it retries after 1, 2, 5 ms...) in sooner.
+milliseconds, and between batches the lock is left free (:class:`LockPacer`):
+
+* long enough for a waiting writer to see it: the service's connections (and SQLite's
+  own busy handler) retry a locked database at most :data:`MAX_POLL_S` apart, so after
+  at most :data:`MAX_HOLD_S` of holding the lock, over one or more batches, the merge
+  pauses for :data:`LONG_PAUSE_S`, longer than that interval: every writer that was
+  waiting gets the lock in that pause, whatever the timing;
+* and longer while the service is busy: as long as other connections keep committing
+  (``PRAGMA data_version``), the pause goes on, in steps of :data:`BUSY_STEP_S`, up to
+  :data:`MAX_PAUSE_S`, so a queue of webhooks that built up while the import held the
+  lock drains before it takes it again. An idle service costs the import little;
+* a short pause after every batch lets a writer that has just started waiting (it
+  retries after 1, 2, 5 ms...) in sooner.
+
 The merge runs on a plain ``sqlite3`` connection of its own in a worker thread, where
 SQLite's own busy handler may sleep without stalling an event loop.
 
@@ -75,8 +81,10 @@ from storage.tables import passes, persons
 # How a SQLite merge leaves the write lock to others (see the module docstring).
 MAX_POLL_S = 0.1  # the longest wait between two tries of a locked database: ours
 # (storage.inline_sqlite's back-off) and SQLite's busy handler both stop growing there
-MAX_HOLD_S = 0.25  # the most lock time, over consecutive batches, before a long pause
-LONG_PAUSE_S = 0.15  # > MAX_POLL_S, with a margin for a busy process's late wake-up
+MAX_HOLD_S = 0.3  # the most lock time, over consecutive batches, before a long pause
+LONG_PAUSE_S = 0.12  # > MAX_POLL_S, with a margin for a busy process's late wake-up
+BUSY_STEP_S = 0.05  # the pause goes on by this while others keep committing...
+MAX_PAUSE_S = 0.6  # ...up to this
 SHORT_PAUSE_S = 0.001  # after every batch
 
 _SQLITE = SQLiteDialect_pysqlite()
@@ -220,7 +228,7 @@ def merge_into_sqlite(
     planner = BatchPlanner()
     stamp = sqlite_timestamp(now)
     merged = written = 0
-    held = 0.0  # lock time since the last long pause
+    pacer = LockPacer(db) if write and pause else None
     for batch in batches:
         if stopped():
             break
@@ -267,16 +275,48 @@ def merge_into_sqlite(
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        held += time.monotonic() - started
         merged += len(batch)
         after_batch(merged, written)
-        if write and pause:
-            if held >= MAX_HOLD_S:
-                time.sleep(LONG_PAUSE_S)
-                held = 0.0
-            else:
-                time.sleep(SHORT_PAUSE_S)
+        if pacer is not None:
+            pacer.after_batch(time.monotonic() - started)
     return planner
+
+
+class LockPacer:
+    """When and for how long a batch merge leaves SQLite's write lock to others.
+
+    ``after_batch(held)`` is called after each committed batch with the seconds it held
+    the lock, and sleeps: briefly, or, once the batches since the last long pause held
+    the lock for :data:`MAX_HOLD_S`, for at least :data:`LONG_PAUSE_S` and for as long
+    (up to :data:`MAX_PAUSE_S`) as other connections keep committing.
+    """
+
+    def __init__(
+        self, db: sqlite3.Connection, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self._db = db
+        self._sleep = sleep
+        self._held = 0.0
+
+    def _version(self) -> int:
+        # Changes whenever another connection commits to the database.
+        value: int = self._db.execute("PRAGMA data_version").fetchone()[0]
+        return value
+
+    def after_batch(self, held: float) -> None:
+        self._held += held
+        if self._held < MAX_HOLD_S:
+            self._sleep(SHORT_PAUSE_S)
+            return
+        self._held = 0.0
+        version = self._version()
+        self._sleep(LONG_PAUSE_S)
+        for _ in range(int((MAX_PAUSE_S - LONG_PAUSE_S) / BUSY_STEP_S)):
+            latest = self._version()
+            if latest == version:  # nobody committed in the last step: the queue is empty
+                return
+            version = latest
+            self._sleep(BUSY_STEP_S)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------

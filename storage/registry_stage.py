@@ -56,10 +56,11 @@ CREATE TABLE persons (
     bad_check_digit INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE passes (
-    line INTEGER PRIMARY KEY, pass_no TEXT NOT NULL UNIQUE, id_no TEXT NOT NULL,
+    line INTEGER NOT NULL, pass_no TEXT NOT NULL UNIQUE, id_no TEXT NOT NULL,
     name TEXT NOT NULL, phone TEXT, company TEXT NOT NULL, valid_from TEXT NOT NULL,
-    valid_to TEXT NOT NULL, verified_phone TEXT, person_line INTEGER NOT NULL
-);
+    valid_to TEXT NOT NULL, verified_phone TEXT, person_line INTEGER NOT NULL,
+    PRIMARY KEY (person_line, line)  -- the order of the merge: holder by holder
+) WITHOUT ROWID;
 """
 _COLUMNS = ", ".join(StagedRow._fields)
 _PLACES = ", ".join("?" * len(StagedRow._fields))
@@ -135,8 +136,8 @@ class StagedRegistry:
                     row.name,
                     row.phone,
                     row.company,
-                    row.valid_from.isoformat(),
-                    row.valid_to.isoformat(),
+                    row.valid_from,
+                    row.valid_to,
                     row.verified_phone,
                     person[2],
                 )
@@ -156,10 +157,6 @@ class StagedRegistry:
         self.rejected.add(RowError(row.line, "id_no", reason))
         self.persons_invalid += 1
 
-    def finish(self) -> None:
-        """Call once every row is added: indexes the rows in the order they are merged."""
-        self._db.execute("CREATE INDEX passes_by_holder ON passes (person_line, line)")
-
     def bad_check_digit_ids(self, limit: int) -> list[BadCheckDigit]:
         """The first ``limit`` people (by line) whose ID number fails its check digit."""
         query = "SELECT line, id_no FROM persons WHERE bad_check_digit ORDER BY line LIMIT ?"
@@ -169,7 +166,7 @@ class StagedRegistry:
         """The staged rows holder by holder, in batches of at least ``size`` rows (or
         the rest), never splitting one holder's rows between two batches."""
         cursor = self._db.execute(
-            f"SELECT {_COLUMNS} FROM passes ORDER BY person_line, line"  # noqa: S608
+            f"SELECT {_COLUMNS} FROM passes ORDER BY person_line, line"  # noqa: S608 (constants)
         )
         cursor.row_factory = lambda _cursor, values: StagedRow(*values)
         batch: list[StagedRow] = []

@@ -13,6 +13,7 @@ the lock released), so these tests act "while the import runs" without any timin
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -21,10 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.values import PassNumber
-from storage import importer
+from storage import importer, inline_sqlite, registry_merge
 from storage.db import create_engine
 from storage.importer import ImportProgress, import_registry
 from storage.migrate import upgrade
+from storage.registry_merge import LockPacer
 from storage.tables import passes, persons
 from storage.uow import SqlUnitOfWorkFactory
 from tests.conftest import Backend
@@ -217,3 +219,47 @@ async def test_an_in_memory_sqlite_database_imports_too(tmp_path: Path) -> None:
         assert await row_counts(engine) == (len(registry_lines()) - 1, HOLDERS)
     finally:
         await engine.dispose()
+
+
+class Pauses:
+    """``sleep`` for a LockPacer: records each pause instead of sleeping, and lets
+    another connection commit during the first ``busy`` of them (the service's webhooks)."""
+
+    def __init__(self, path: Path, busy: int) -> None:
+        self.other = sqlite3.connect(path, isolation_level=None)
+        self.busy = busy
+        self.taken: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.taken.append(seconds)
+        if len(self.taken) <= self.busy:
+            self.other.execute("INSERT INTO t VALUES (1)")
+
+
+STEPS = int((registry_merge.MAX_PAUSE_S - registry_merge.LONG_PAUSE_S) / registry_merge.BUSY_STEP_S)
+
+
+@pytest.mark.parametrize(
+    ("busy", "steps"),
+    [
+        (0, 0),  # an idle service: the long pause only
+        (3, 1),  # commits in the long pause, none in the step after it: the queue is empty
+        (100, STEPS),  # others never stop: the pause still ends, at MAX_PAUSE_S
+    ],
+)
+def test_the_merge_leaves_the_lock_longer_while_others_keep_writing(
+    tmp_path: Path, busy: int, steps: int
+) -> None:
+    path = tmp_path / "pacer.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE t (x)")
+    pauses = Pauses(path, busy)
+    pacer = LockPacer(db, sleep=pauses)
+    for _ in range(3):  # three batches: short pauses, then the holding time is up
+        pacer.after_batch(registry_merge.MAX_HOLD_S / 3 + 0.001)
+    short, long_ = registry_merge.SHORT_PAUSE_S, registry_merge.LONG_PAUSE_S
+    assert pauses.taken == [short, short, long_] + [registry_merge.BUSY_STEP_S] * steps
+    assert sum(pauses.taken[2:]) <= registry_merge.MAX_PAUSE_S
+    # Every writer that was waiting tries again within the long pause: the service's
+    # connections wait at most MAX_POLL_S between two tries of a locked database.
+    assert max(inline_sqlite._BACKOFF) <= registry_merge.MAX_POLL_S < long_
