@@ -40,10 +40,8 @@ from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from import_bench import write_registry  # noqa: E402
-
+from benchmarks.import_bench import write_registry  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
 PUBLIC = "https://pp.example.tw"

@@ -27,8 +27,6 @@ verified holder makes their passes pending by itself.
 from __future__ import annotations
 
 import asyncio
-import io
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Coroutine, Iterable
@@ -43,8 +41,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import await_
 
+from core.masking import mask_id
+from core.values import IdNumber
 from storage.db import BUSY_TIMEOUT_MS
-from storage.registry_csv import HeaderError, RegistryReader, RowError
+from storage.registry_csv import DELIMITERS, HeaderError, RegistryReader, RowError
+from storage.registry_file import Encoding, open_registry
 from storage.registry_merge import (
     BatchPlanner,
     Counts,
@@ -56,6 +57,7 @@ from storage.registry_stage import StagedRegistry, StagedRow
 CHUNK_ROWS = 1000  # rows read and checked at a time
 BATCH_ROWS = 1000  # rows merged per transaction (at least; a holder is never split)
 MAX_ERRORS = 1000  # row errors kept for the report; beyond it they are only counted
+BAD_CHECK_DIGITS_LISTED = 20  # IDs failing their check digit named in the report
 DEMO_REGISTRY = Path(__file__).resolve().parent / "demo" / "passes.csv"
 
 __all__ = [
@@ -76,14 +78,13 @@ _T = TypeVar("_T")
 
 @dataclass(frozen=True, slots=True)
 class ImportProgress:
-    """How far an import is: ``stage`` "read", ``done`` of ``total`` bytes of the file
-    checked; or "merge", ``done`` of ``total`` accepted rows merged (counted, for a dry
-    run or a refused file), ``written`` of them committed."""
+    """How far an import is: ``done`` of ``total`` bytes of the file checked ("read"),
+    then ``done`` of ``total`` accepted rows written ("merge"), or, for a dry run or a
+    refused file, compared with the registry without writing ("compare")."""
 
-    stage: Literal["read", "merge"]
+    stage: Literal["read", "compare", "merge"]
     done: int
     total: int
-    written: int = 0
 
 
 ProgressHook = Callable[[ImportProgress], Coroutine[Any, Any, None]]
@@ -96,7 +97,10 @@ class ImportReport:
     ``passes.invalid`` counts invalid rows; ``persons.invalid`` counts rows whose
     person disagreed with an earlier row for the same ID number.
     ``bad_check_digits`` counts people whose national or resident ID fails its check
-    digit: imported (the registry holds test IDs like that) but worth a look.
+    digit: imported (the registry holds test IDs like that) but worth a look;
+    ``bad_check_digit_ids`` lists the first :data:`BAD_CHECK_DIGITS_LISTED` of them as
+    (line, masked ID). ``encoding`` and ``delimiter`` say how the file was read
+    ("Big5 (cp950)", "tab").
     ``errors`` holds the first ``max_errors`` row errors by line (then, if the file
     stopped being readable, where it did); ``errors_omitted`` counts the row errors
     after them, so a file of garbage cannot fill memory with error objects.
@@ -108,6 +112,9 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     errors_omitted: int = 0
     bad_check_digits: int = 0
+    bad_check_digit_ids: list[tuple[int, str]] = field(default_factory=list)
+    encoding: str = ""
+    delimiter: str = ""
     dry_run: bool = False
     committed: bool = False
 
@@ -127,12 +134,14 @@ async def import_registry(
     max_errors: int = MAX_ERRORS,
     progress: ProgressHook | None = None,
 ) -> ImportReport:
-    """Import ``path`` (UTF-8, with or without BOM; columns in any order) into the
-    migrated database behind ``engine``, on a connection of its own; the caller owns
-    the engine.
+    """Import ``path`` into the migrated database behind ``engine`` (on connections of
+    its own; the caller owns the engine): UTF-8, Big5 or UTF-16
+    (:mod:`storage.registry_file`), separated by commas, semicolons or tabs, with its
+    columns in any order.
 
     Columns: ``pass_no, id_no, name, phone, valid_from, valid_to, company`` and the
-    optional ``verified_phone``. An empty ``phone`` means no phone on file (R6).
+    optional ``verified_phone``, or their Chinese names (``通行證號``, ``身分證號``...:
+    :data:`storage.registry_csv.CHINESE_COLUMNS`). An empty ``phone`` means no phone on file (R6).
     ``verified_phone`` carries verification over from an earlier system: a value
     sets the pass's verified phone, but an empty cell leaves whatever verification
     the pass already has, so re-importing a plain export never erases the holders'
@@ -146,12 +155,18 @@ async def import_registry(
     staged = StagedRegistry(max_errors=max_errors)
     try:
         check = partial(_check, path, staged, tuple(regions), max_errors, notify)
-        reader = await _in_thread(check, stop)
+        reader, encoding = await _in_thread(check, stop)
+        report.encoding = encoding.label
         if isinstance(reader, HeaderError):
             report.errors.append(RowError(1, None, str(reader)))
             return report
+        report.delimiter = DELIMITERS[reader.delimiter]
         report.rows = reader.rows
         report.bad_check_digits = staged.bad_check_digits
+        report.bad_check_digit_ids = [
+            (found.line, mask_id(IdNumber(found.id_no)))
+            for found in staged.bad_check_digit_ids(BAD_CHECK_DIGITS_LISTED)
+        ]
         # Each log kept its first max_errors by line, so together they hold the first
         # max_errors of the file.
         errors = sorted([*reader.errors.kept, *staged.rejected.kept], key=lambda e: e.line)
@@ -213,19 +228,26 @@ def _check(
     regions: tuple[str, ...],
     max_errors: int,
     progress: _Progress,
-) -> RegistryReader | HeaderError:
+) -> tuple[RegistryReader | HeaderError, Encoding]:
     """Stage 1, in a worker thread: read, check and stage every row of the file."""
-    with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as file:
-        size = os.fstat(raw.fileno()).st_size
+    opened = open_registry(path)
+    try:
         try:
-            reader = RegistryReader(file, regions=regions, max_errors=max_errors)
+            reader = RegistryReader(
+                opened.text,
+                regions=regions,
+                max_errors=max_errors,
+                encoding=opened.encoding.label,
+            )
         except HeaderError as err:
-            return err
+            return err, opened.encoding
         while chunk := reader.next_chunk(CHUNK_ROWS):
             staged.add(chunk)
-            progress.from_thread(ImportProgress("read", raw.tell(), size))
-        progress.from_thread(ImportProgress("read", size, size))
-        return reader
+            progress.from_thread(ImportProgress("read", opened.raw.tell(), opened.size))
+        progress.from_thread(ImportProgress("read", opened.size, opened.size))
+        return reader, opened.encoding
+    finally:
+        opened.close()
 
 
 async def _merge(
@@ -240,15 +262,15 @@ async def _merge(
     total = staged.accepted
     batches = staged.batches(BATCH_ROWS)
 
-    def state(merged: int, written: int) -> ImportProgress:
-        return ImportProgress("merge", merged, total, written)
+    def state(merged: int) -> ImportProgress:
+        return ImportProgress("merge" if write else "compare", merged, total)
 
     if engine.dialect.name != "sqlite":
         async with engine.connect() as conn:
             await conn.begin()
 
-            async def after_batch(merged: int, written: int) -> None:
-                await progress.report(state(merged, written))
+            async def after_batch(merged: int) -> None:
+                await progress.report(state(merged))
 
             planner = await merge_into_postgres(
                 conn, batches, now, write=write, after_batch=after_batch
@@ -264,7 +286,7 @@ async def _merge(
             batches,
             now,
             write,
-            lambda merged, written: progress.from_thread(state(merged, written)),
+            lambda merged: progress.from_thread(state(merged)),
             stop,
         )
         return await _in_thread(work, stop)
@@ -272,8 +294,8 @@ async def _merge(
     # In memory: only this engine's one connection reaches the database, so the merge
     # runs on it, on the event loop (there is no other connection to leave the lock to).
     def on_connection(conn: Connection) -> BatchPlanner:
-        db = conn.connection.dbapi_connection
-        if not isinstance(db, sqlite3.Connection):
+        db: Any = conn.connection.dbapi_connection
+        if not isinstance(db, sqlite3.Connection):  # aiosqlite's adapter
             raise ValueError("an in-memory SQLite registry needs the sqlite:/// driver")
         return merge_into_sqlite(
             db,
@@ -281,7 +303,7 @@ async def _merge(
             now,
             write=write,
             pause=False,
-            after_batch=lambda merged, written: progress.from_greenlet(state(merged, written)),
+            after_batch=lambda merged: progress.from_greenlet(state(merged)),
         )
 
     async with engine.connect() as conn:
@@ -293,7 +315,7 @@ def _merge_sqlite_file(
     batches: Iterable[list[StagedRow]],
     now: datetime,
     write: bool,
-    after_batch: Callable[[int, int], None],
+    after_batch: Callable[[int], None],
     stop: threading.Event,
 ) -> BatchPlanner:
     """The SQLite merge, in a worker thread, on a connection of its own."""

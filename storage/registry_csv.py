@@ -9,6 +9,7 @@ export never sits in memory at once.
 from __future__ import annotations
 
 import csv
+import itertools
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,8 +20,47 @@ from storage.registry_values import id_number, iso_date, pass_number, phone_pars
 
 REQUIRED_COLUMNS = ("pass_no", "id_no", "name", "phone", "valid_from", "valid_to", "company")
 OPTIONAL_COLUMNS = ("verified_phone",)
+# The column names of the port system's own exports (DESIGN §1), first the one used in
+# messages; English names work too, in any case.
+CHINESE_COLUMNS = {
+    "pass_no": ("通行證號", "通行證號碼"),
+    "id_no": ("身分證號", "身份證號", "身分證字號", "身份證字號"),
+    "name": ("姓名",),
+    "phone": ("手機號碼", "手機"),
+    "valid_from": ("有效起日",),
+    "valid_to": ("有效迄日",),
+    "company": ("公司", "業者"),
+    "verified_phone": ("已驗證手機號碼",),
+}
+_COLUMN_OF = {
+    **{name: name for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS},
+    **{alias: name for name, aliases in CHINESE_COLUMNS.items() for alias in aliases},
+}
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 _EXPECTED_DATE = "a date such as 2026/01/05, 2026-01-05 or 115/01/05"
+
+
+def column_of(header: str) -> str | None:
+    """The column a header cell names (``pass_no``...), or None if it is none of ours."""
+    return _COLUMN_OF.get(unicodedata.normalize("NFKC", header).strip().lower())
+
+
+def _both_names(column: str) -> str:
+    return f"{CHINESE_COLUMNS[column][0]} {column}"
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter of a file whose header row is ``header_line``: the one of comma,
+    semicolon and tab that splits it into the most column names we know (then into
+    the most cells); a comma if none does."""
+
+    def score(delimiter: str) -> tuple[int, int]:
+        cells = next(csv.reader([header_line], delimiter=delimiter), [])
+        return sum(column_of(cell) is not None for cell in cells), len(cells)
+
+    best = max(DELIMITERS, key=score)
+    return best if score(best)[0] > 0 else ","
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +114,6 @@ class HeaderError(ValueError):
     """The header row lacks a required column: no row can be read."""
 
 
-def _unreadable(err: Exception) -> str:
-    if isinstance(err, UnicodeDecodeError):
-        return "not UTF-8 text from here on; save the export as UTF-8 (not Big5)"
-    return f"not readable as CSV: {err}"
-
-
 class RegistryReader:
     """Reads checked rows from an open CSV file; collects errors as it goes.
 
@@ -92,33 +126,62 @@ class RegistryReader:
     """
 
     def __init__(
-        self, file: TextIO, *, regions: Iterable[str] = ("TW",), max_errors: int = 1000
+        self,
+        file: TextIO,
+        *,
+        regions: Iterable[str] = ("TW",),
+        max_errors: int = 1000,
+        encoding: str = "UTF-8",
     ) -> None:
-        self._reader = csv.reader(file)
+        self._encoding = encoding  # what the file is read as, for messages
         self._phone = phone_parser(tuple(regions))
         self.rows = 0
         self.invalid_rows = 0
         self.errors = ErrorLog(max_errors)
         self.unreadable: RowError | None = None  # the rest of the file could not be read
+        try:
+            first = file.readline()
+        except UnicodeDecodeError as err:
+            raise HeaderError(self._why_unreadable(err)) from err
+        self.delimiter = sniff_delimiter(first)
+        self._reader = csv.reader(itertools.chain([first], file), delimiter=self.delimiter)
         columns = self._read_header()
         # Where each column is, in RegistryRow's order; verified_phone may be absent.
         self._at = tuple(columns[name] for name in REQUIRED_COLUMNS)
         self._verified_at = columns.get("verified_phone")
 
+    def _why_unreadable(self, err: Exception) -> str:
+        if isinstance(err, UnicodeDecodeError):
+            return (
+                f"not {self._encoding} text from here on; "
+                "save the export again as UTF-8, Big5 or UTF-16"
+            )
+        return f"not readable as CSV: {err}"
+
     def _read_header(self) -> dict[str, int]:
         try:
             header = next(self._reader, None)
         except (UnicodeDecodeError, csv.Error) as err:
-            raise HeaderError(_unreadable(err)) from err
-        if header is None:
+            raise HeaderError(self._why_unreadable(err)) from err
+        if header is None or not any(cell.strip() for cell in header):
             raise HeaderError("the file is empty; expected a header row")
-        names = [unicodedata.normalize("NFKC", h).strip().lower() for h in header]
-        missing = [c for c in REQUIRED_COLUMNS if c not in names]
+        columns: dict[str, int] = {}
+        for index, cell in enumerate(header):
+            column = column_of(cell)
+            if column is None:
+                continue  # a column we do not need
+            if column in columns:
+                first = header[columns[column]].strip()
+                raise HeaderError(
+                    f"欄位重複 two columns mean {_both_names(column)}: {first}, "
+                    f"{cell.strip()}; keep one"
+                )
+            columns[column] = index
+        missing = [_both_names(c) for c in REQUIRED_COLUMNS if c not in columns]
         if missing:
-            raise HeaderError(f"missing column(s): {', '.join(missing)}")
+            raise HeaderError(f"缺少欄位 missing column(s): {', '.join(missing)}")
         self._width = len(header)
-        wanted = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-        return {name: names.index(name) for name in wanted if name in names}
+        return columns
 
     def next_chunk(self, size: int) -> list[RegistryRow]:
         chunk: list[RegistryRow] = []
@@ -133,7 +196,7 @@ class RegistryReader:
                         break
         except (UnicodeDecodeError, csv.Error) as err:
             # Text is decoded in blocks, so the bad byte is at or after this line.
-            self.unreadable = RowError(self._reader.line_num + 1, None, _unreadable(err))
+            self.unreadable = RowError(self._reader.line_num + 1, None, self._why_unreadable(err))
         return chunk
 
     def _rows(self) -> Iterator[list[str]]:

@@ -174,7 +174,7 @@ def _person_changes(excluded: Any) -> dict[str, ColumnElement[Any]]:
     return {c: excluded[c] for c in ("name", "phone", "updated_at")}
 
 
-ProgressCallback = Callable[[int, int], None]  # (rows merged so far, rows written so far)
+ProgressCallback = Callable[[int], None]  # called with the rows merged so far
 
 
 # --- SQLite --------------------------------------------------------------------------
@@ -227,7 +227,7 @@ def merge_into_sqlite(
     the next batch once ``stopped()``."""
     planner = BatchPlanner()
     stamp = sqlite_timestamp(now)
-    merged = written = 0
+    merged = 0
     pacer = LockPacer(db) if write and pause else None
     for batch in batches:
         if stopped():
@@ -270,13 +270,12 @@ def merge_into_sqlite(
                     ],
                 )
                 db.execute("COMMIT")
-                written += len(batch)
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
         merged += len(batch)
-        after_batch(merged, written)
+        after_batch(merged)
         if pacer is not None:
             pacer.after_batch(time.monotonic() - started)
     return planner
@@ -373,7 +372,7 @@ async def merge_into_postgres(
     now: datetime,
     *,
     write: bool,
-    after_batch: Callable[[int, int], Any],
+    after_batch: Callable[[int], Any],
 ) -> BatchPlanner:
     """Merge ``batches`` into the PostgreSQL registry in ``conn``'s open transaction,
     which the caller commits or rolls back; without ``write``, only count.
@@ -381,7 +380,7 @@ async def merge_into_postgres(
     planner = BatchPlanner()
     upsert_persons = _ArrayUpsert(conn, persons, "id_no", _person_changes)
     upsert_passes = _ArrayUpsert(conn, passes, "pass_no", _pass_changes)
-    merged = written = 0
+    merged = 0
     for batch in batches:
         ids = list({r.id_no for r in batch})
         stored_persons = {
@@ -416,7 +415,6 @@ async def merge_into_postgres(
                     for r in pass_rows
                 ]
             )
-            written += len(batch)
         merged += len(batch)
-        await after_batch(merged, written)
+        await after_batch(merged)
     return planner

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.bootstrap import database_for
 from bot.cli.check_config import check_config
+from bot.cli.import_report import ProgressBar, print_import
 from bot.cli.notices import add_notices_parser, run_notices
 from bot.cli.operator import add_operator_parser, run_operator
 from bot.cli.status_report import print_status
@@ -29,7 +30,7 @@ from core.status import status_from_word, status_words
 from core.values import PassNumber
 from storage.backup import BackupError, backup_sqlite
 from storage.housekeeping import prune
-from storage.importer import ImportReport, import_registry
+from storage.importer import import_registry
 
 log = logging.getLogger("portpass")
 
@@ -71,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prune.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
 
-    imp = commands.add_parser("import", help="import the pass registry from a CSV file")
+    imp = commands.add_parser(
+        "import",
+        help="import the pass registry from a CSV file (UTF-8, Big5 or UTF-16; "
+        "comma, semicolon or tab; English or Chinese column names)",
+    )
     imp.add_argument("file", type=Path, help="the registry export (CSV)")
     imp.add_argument("--dry-run", action="store_true", help="check and report, change nothing")
     imp.add_argument(
@@ -189,33 +194,17 @@ async def _import(args: argparse.Namespace, config: Config) -> int:
     if not args.file.is_file():
         raise CliError(f"no such file: {args.file}")
     async with database_for(config) as database:
-        report = await import_registry(
-            database.engine,
-            args.file,
-            dry_run=args.dry_run,
-            skip_invalid=args.skip_invalid,
-            regions=config.phone.allowed_regions,
-        )
-    _print_import(report, args.file)
+        with ProgressBar(sys.stderr) as progress:
+            report = await import_registry(
+                database.engine,
+                args.file,
+                dry_run=args.dry_run,
+                skip_invalid=args.skip_invalid,
+                regions=config.phone.allowed_regions,
+                progress=progress,
+            )
+    print_import(report, args.file)
     return 0 if report.committed or (args.dry_run and report.ok) else 1
-
-
-def _print_import(report: ImportReport, path: Path) -> None:
-    for error in report.errors:
-        where = f"line {error.line}" + (f", {error.field}" if error.field else "")
-        print(f"{path}: {where}: {error.reason}", file=sys.stderr)
-    if report.errors_omitted:
-        print(f"{path}: … and {report.errors_omitted} more invalid rows", file=sys.stderr)
-    p = report.passes
-    print(f"passes: {p.new} new, {p.updated} updated, {p.unchanged} unchanged, {p.invalid} invalid")
-    q = report.persons
-    print(f"persons: {q.new} new, {q.updated} updated, {q.unchanged} unchanged")
-    if report.bad_check_digits:
-        print(f"warning: {report.bad_check_digits} ID numbers fail their check digit")
-    if report.dry_run:
-        print("dry run: nothing was written")
-    elif not report.committed:
-        print("nothing was imported: fix the rows above, or use --skip-invalid", file=sys.stderr)
 
 
 async def _status(args: argparse.Namespace, config: Config) -> int:

@@ -340,13 +340,16 @@ async def test_a_big5_file_is_reported_not_half_imported(
     assert await row_counts(engine) == (0, 0)
 
 
-async def test_a_big5_header_is_reported(csv_dir: Path, engine: AsyncEngine) -> None:
+async def test_a_big5_header_is_read_and_its_missing_columns_named(
+    csv_dir: Path, engine: AsyncEngine
+) -> None:
     path = csv_dir / "big5-header.csv"
     path.write_bytes("通行證號,身分證號\n".encode("big5"))
     report = await import_registry(engine, path)
     assert not report.committed
     assert [e.line for e in report.errors] == [1]
-    assert "UTF-8" in report.errors[0].reason
+    assert "姓名 name" in report.errors[0].reason
+    assert report.encoding == "Big5 (cp950)"
 
 
 def registry_line(

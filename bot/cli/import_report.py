@@ -1,0 +1,117 @@
+"""``portpass import``: what the admin sees of an import.
+
+A progress bar on stderr while it runs, only when stderr is a terminal (never in a
+pipe, a log or a cron mail); then the summary on stdout: how the file was read, what
+was imported (or, for a dry run or a refused file, what *would* be), and the ID numbers
+that fail their check digit, masked. Row errors go to stderr, one line each.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TextIO
+
+from tqdm import tqdm
+
+from storage.importer import ImportProgress, ImportReport
+
+_STAGES = {
+    "read": ("檢查 checking", "B"),
+    "compare": ("比對 comparing", " rows"),
+    "merge": ("寫入 writing", " rows"),
+}
+
+
+class ProgressBar:
+    """A progress hook for :func:`storage.importer.import_registry` that draws a bar per
+    stage on ``stream``, if it is a terminal; else it draws nothing."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._enabled = stream.isatty()
+        self._stage = ""
+        self._bar: Any = None
+
+    async def __call__(self, progress: ImportProgress) -> None:
+        if not self._enabled:
+            return
+        if progress.stage != self._stage:
+            self.close()
+            label, unit = _STAGES[progress.stage]
+            columns, rows = self._size()
+            self._stage = progress.stage
+            self._bar = tqdm(
+                total=progress.total,
+                desc=label,
+                unit=unit,
+                unit_scale=True,
+                file=self._stream,
+                leave=False,  # the summary follows; the bar is gone once done
+                ncols=columns,
+                nrows=rows,
+            )
+        self._bar.update(progress.done - self._bar.n)
+
+    def _size(self) -> tuple[int, int]:
+        # A terminal that does not know its size (0 x 0, as some pseudo-terminals)
+        # still gets a bar: tqdm would hide it below "row 0".
+        try:
+            size = os.get_terminal_size(self._stream.fileno())
+        except (OSError, ValueError):
+            return 80, 24
+        return size.columns or 80, size.lines or 24
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def print_import(report: ImportReport, path: Path) -> None:
+    """The import's summary on stdout, its row errors on stderr."""
+    for error in report.errors:
+        where = f"line {error.line}" + (f", {error.field}" if error.field else "")
+        print(f"{path}: {where}: {error.reason}", file=sys.stderr)
+    if report.errors_omitted:
+        print(f"{path}: … and {report.errors_omitted} more invalid rows", file=sys.stderr)
+    if report.delimiter:  # the header was read: rows were checked
+        print(
+            f"read {path.name}: {report.encoding}, {report.delimiter}-separated, {report.rows} rows"
+        )
+        if report.committed:
+            print("imported:")
+        elif report.dry_run:
+            print("would import (dry run: nothing was written):")
+        else:
+            print("would import, once the rows above are fixed (nothing was written):")
+        p = report.passes
+        print(
+            f"  passes: {p.new} new, {p.updated} updated, {p.unchanged} unchanged, "
+            f"{p.invalid} invalid"
+        )
+        q = report.persons
+        print(f"  persons: {q.new} new, {q.updated} updated, {q.unchanged} unchanged")
+    if report.bad_check_digits:
+        print(
+            f"warning: {report.bad_check_digits} ID numbers fail their check digit "
+            "(accepted as the registry has them; worth a look):"
+        )
+        listed = ", ".join(f"line {line} {masked}" for line, masked in report.bad_check_digit_ids)
+        more = report.bad_check_digits - len(report.bad_check_digit_ids)
+        print(f"  {listed}" + (f" and {more} more" if more else ""))
+    if not report.committed and not report.dry_run:
+        print("nothing was imported: fix the rows above, or use --skip-invalid", file=sys.stderr)
