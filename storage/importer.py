@@ -46,12 +46,9 @@ from core.values import IdNumber
 from storage.db import BUSY_TIMEOUT_MS
 from storage.registry_csv import DELIMITERS, HeaderError, RegistryReader, RowError
 from storage.registry_file import Encoding, open_registry
-from storage.registry_merge import (
-    BatchPlanner,
-    Counts,
-    merge_into_postgres,
-    merge_into_sqlite,
-)
+from storage.registry_merge import BatchPlanner, Counts
+from storage.registry_merge_postgres import merge_into_postgres
+from storage.registry_merge_sqlite import merge_into_sqlite
 from storage.registry_stage import StagedRegistry, StagedRow
 
 CHUNK_ROWS = 1000  # rows read and checked at a time
@@ -141,39 +138,26 @@ async def import_registry(
 
     Columns: ``pass_no, id_no, name, phone, valid_from, valid_to, company`` and the
     optional ``verified_phone``, or their Chinese names (``通行證號``, ``身分證號``...:
-    :data:`storage.registry_csv.CHINESE_COLUMNS`). An empty ``phone`` means no phone on file (R6).
-    ``verified_phone`` carries verification over from an earlier system: a value
-    sets the pass's verified phone, but an empty cell leaves whatever verification
-    the pass already has, so re-importing a plain export never erases the holders'
-    own verifications. Errors beyond the first ``max_errors`` (by line) are only
-    counted (``ImportReport.errors_omitted``). ``progress`` is awaited as the file is
-    checked and after each merged batch (on SQLite, with the write lock released).
+    :data:`storage.registry_csv.CHINESE_COLUMNS`). An empty ``phone`` means no phone
+    on file (R6). ``verified_phone`` carries verification over from an earlier system:
+    a value sets the pass's verified phone, but an empty cell leaves whatever
+    verification the pass already has, so re-importing a plain export never erases
+    the holders' own verifications. Errors beyond the first ``max_errors`` (by line)
+    are only counted (``ImportReport.errors_omitted``). ``progress`` is awaited as the
+    file is checked and after each merged batch (on SQLite, with the lock released).
     """
     report = ImportReport(dry_run=dry_run)
     stop = threading.Event()
     notify = _Progress(progress, stop)
     staged = StagedRegistry(max_errors=max_errors)
     try:
-        check = partial(_check, path, staged, tuple(regions), max_errors, notify)
+        check = partial(_check, path, staged, tuple(regions), max_errors, notify, stop)
         reader, encoding = await _in_thread(check, stop)
         report.encoding = encoding.label
         if isinstance(reader, HeaderError):
             report.errors.append(RowError(1, None, str(reader)))
             return report
-        report.delimiter = DELIMITERS[reader.delimiter]
-        report.rows = reader.rows
-        report.bad_check_digits = staged.bad_check_digits
-        report.bad_check_digit_ids = [
-            (found.line, mask_id(IdNumber(found.id_no)))
-            for found in staged.bad_check_digit_ids(BAD_CHECK_DIGITS_LISTED)
-        ]
-        # Each log kept its first max_errors by line, so together they hold the first
-        # max_errors of the file.
-        errors = sorted([*reader.errors.kept, *staged.rejected.kept], key=lambda e: e.line)
-        report.errors = errors[:max_errors]
-        report.errors_omitted = reader.errors.count + staged.rejected.count - len(report.errors)
-        if reader.unreadable:  # after every line read, so after every other error
-            report.errors.append(reader.unreadable)
+        _report_check(report, reader, staged, max_errors)
         # A file that stops being readable is never half-imported, even when skipping
         # invalid rows: what it holds after that point is unknown.
         complete = reader.unreadable is None
@@ -186,6 +170,26 @@ async def import_registry(
     finally:
         staged.close()
     return report
+
+
+def _report_check(
+    report: ImportReport, reader: RegistryReader, staged: StagedRegistry, max_errors: int
+) -> None:
+    """What checking the file found, into ``report``."""
+    report.delimiter = DELIMITERS[reader.delimiter]
+    report.rows = reader.rows
+    report.bad_check_digits = staged.bad_check_digits
+    report.bad_check_digit_ids = [
+        (found.line, mask_id(IdNumber(found.id_no)))
+        for found in staged.bad_check_digit_ids(BAD_CHECK_DIGITS_LISTED)
+    ]
+    # Each log kept its first max_errors by line, so together they hold the first
+    # max_errors of the file.
+    errors = sorted([*reader.errors.kept, *staged.rejected.kept], key=lambda e: e.line)
+    report.errors = errors[:max_errors]
+    report.errors_omitted = reader.errors.count + staged.rejected.count - len(report.errors)
+    if reader.unreadable:  # after every line read, so after every other error
+        report.errors.append(reader.unreadable)
 
 
 class _Progress:
@@ -228,6 +232,7 @@ def _check(
     regions: tuple[str, ...],
     max_errors: int,
     progress: _Progress,
+    stop: threading.Event,
 ) -> tuple[RegistryReader | HeaderError, Encoding]:
     """Stage 1, in a worker thread: read, check and stage every row of the file."""
     opened = open_registry(path)
@@ -241,7 +246,7 @@ def _check(
             )
         except HeaderError as err:
             return err, opened.encoding
-        while chunk := reader.next_chunk(CHUNK_ROWS):
+        while not stop.is_set() and (chunk := reader.next_chunk(CHUNK_ROWS)):
             staged.add(chunk)
             progress.from_thread(ImportProgress("read", opened.raw.tell(), opened.size))
         progress.from_thread(ImportProgress("read", opened.size, opened.size))

@@ -121,8 +121,8 @@ class RegistryReader:
     file). Invalid rows go to ``errors`` (the first ``max_errors`` kept, the rest
     counted) and are counted in ``invalid_rows``. If the rest of the file cannot be
     read at all, ``unreadable`` says where and why (never dropped by the cap: it is
-    why nothing may be imported). One reader belongs to one thread at a time: the
-    importer reads the next chunk in a worker thread while it writes the previous one.
+    why nothing may be imported). The delimiter (comma, semicolon or tab) is found
+    from the header row; ``encoding`` only names the file's encoding in messages.
     """
 
     def __init__(
