@@ -35,6 +35,7 @@ lint: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/import_bench.py
+	$(BIN)/python benchmarks/import_webhooks.py
 	$(BIN)/python benchmarks/verify_bench.py
 
 clean:

@@ -110,8 +110,10 @@ def print_import(report: ImportReport, path: Path) -> None:
             f"warning: {report.bad_check_digits} ID numbers fail their check digit "
             "(accepted as the registry has them; worth a look):"
         )
-        listed = ", ".join(f"line {line} {masked}" for line, masked in report.bad_check_digit_ids)
-        more = report.bad_check_digits - len(report.bad_check_digit_ids)
-        print(f"  {listed}" + (f" and {more} more" if more else ""))
+        listed = [f"line {line} {masked}" for line, masked in report.bad_check_digit_ids]
+        for start in range(0, len(listed), 5):
+            print("  " + ", ".join(listed[start : start + 5]))
+        if more := report.bad_check_digits - len(listed):
+            print(f"  … and {more} more")
     if not report.committed and not report.dry_run:
         print("nothing was imported: fix the rows above, or use --skip-invalid", file=sys.stderr)
