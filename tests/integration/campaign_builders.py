@@ -71,7 +71,7 @@ async def add_holder(
     n: int,
     *,
     company: str = COMPANY,
-    phone_on_file: Phone | None | str = "default",
+    phone_on_file: Phone | str | None = "default",
     verified_phone: Phone | None = None,
     valid_from: date = date(2026, 1, 5),
     valid_to: date = date(2027, 1, 4),
