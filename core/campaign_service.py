@@ -211,13 +211,9 @@ class CampaignService:
         ttl = self.policy.code_ttl
         async with self._uow() as uow:
             if dry_run:
-                counts = await uow.campaigns.preview(
-                    spec, now=now, valid_on=valid_on, code_ttl=ttl
-                )
+                counts = await uow.campaigns.preview(spec, now=now, valid_on=valid_on, code_ttl=ttl)
                 return Plan(spec, valid_on, plan_rows(counts), self.policy.cost)
-            campaign_id = await uow.campaigns.create(
-                spec, now=now, valid_on=valid_on, code_ttl=ttl
-            )
+            campaign_id = await uow.campaigns.create(spec, now=now, valid_on=valid_on, code_ttl=ttl)
             plan = Plan(
                 spec,
                 valid_on,
@@ -361,9 +357,7 @@ class CampaignService:
         next_due = await uow.campaigns.next_due(campaign.id)
         if next_due is not None:
             return Dispatched(0, 0, next_due, "reminders")
-        await uow.campaigns.update(
-            campaign.id, now, state=CampaignState.DONE, finished_at=now
-        )
+        await uow.campaigns.update(campaign.id, now, state=CampaignState.DONE, finished_at=now)
         await self._audit(uow, f"campaign:{campaign.id}", "campaign.done", campaign.id, now)
         await uow.commit()
         return Dispatched(0, 0, None, "done")

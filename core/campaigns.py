@@ -127,6 +127,10 @@ class InvalidCampaignName(InvalidCampaignOption):
     key = "campaign.bad_name"
 
 
+class InvalidCampaignId(InvalidCampaignOption):
+    key = "campaign.bad_id"
+
+
 class CampaignNotFound(PortPassError):
     key = "campaign.not_found"
 

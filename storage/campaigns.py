@@ -408,9 +408,7 @@ class SqlCampaignRepository:
             company = row.company
             skipped = reasons.get((company, _SKIPPED), {})
             excluded = reasons.get((company, _EXCLUDED), {})
-            opted_out = skipped.get(SkipReason.OPTED_OUT, 0) + excluded.get(
-                SkipReason.OPTED_OUT, 0
-            )
+            opted_out = skipped.get(SkipReason.OPTED_OUT, 0) + excluded.get(SkipReason.OPTED_OUT, 0)
             counts = {k: int(v) for k, v in row._mapping.items() if k != "company"}
             tallies.append(
                 Tally(
@@ -437,9 +435,7 @@ class SqlCampaignRepository:
             errors.setdefault(company, {})[error or "unknown"] = int(count)
         return errors
 
-    async def _skips(
-        self, campaign_id: int
-    ) -> dict[tuple[str, str], dict[SkipReason, int]]:
+    async def _skips(self, campaign_id: int) -> dict[tuple[str, str], dict[SkipReason, int]]:
         query = (
             select(_t.c.company, _t.c.state, _t.c.reason, func.count())
             .where(

@@ -292,9 +292,7 @@ async def test_spent_code_delays_the_reminder_until_a_new_one_may_be_asked(
     campaign_id = await start(h, spec)
     await h.campaigns.dispatch(campaign_id)
     async with h.engine.begin() as conn:
-        await conn.execute(
-            update(verification_requests).values(state=RequestState.SPENT.value)
-        )
+        await conn.execute(update(verification_requests).values(state=RequestState.SPENT.value))
     h.clock.advance(hours=2)
     assert (await h.campaigns.dispatch(campaign_id)).sent == 0
     assert (await h.campaigns.dispatch(campaign_id)).wait_until == T0 + timedelta(hours=24)

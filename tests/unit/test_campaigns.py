@@ -112,8 +112,13 @@ def test_pacer_catches_up_a_late_wake_within_its_burst() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [("3d", timedelta(days=3)), ("36h", timedelta(hours=36)), ("1d12h", timedelta(hours=36)),
-     ("90m", timedelta(minutes=90)), ("３ｄ", timedelta(days=3))],
+    [
+        ("3d", timedelta(days=3)),
+        ("36h", timedelta(hours=36)),
+        ("1d12h", timedelta(hours=36)),
+        ("90m", timedelta(minutes=90)),
+        ("３ｄ", timedelta(days=3)),
+    ],
 )
 def test_durations(raw: str, value: timedelta) -> None:
     assert parse_duration(raw) == value
