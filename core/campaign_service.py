@@ -24,7 +24,6 @@ from typing import Protocol
 
 from core.campaign_progress import Progress, Tally, total
 from core.campaigns import (
-    SMS_KIND,
     Campaign,
     CampaignNotFound,
     CampaignSpec,
@@ -38,10 +37,10 @@ from core.campaigns import (
     is_taiwan_mobile,
     plan_rows,
 )
+from core.clock import TAIPEI
 from core.errors import AlreadyRequested, NoPhoneOnFile, PassNotFound, PassNotValid
-from core.masking import mask_pass, mask_phone
-from core.messages import TAIPEI
-from core.model import AuditEntry, Channel, OutgoingSms, PassRecord, Requester, Status
+from core.masking import mask_pass
+from core.model import AuditEntry, Channel, PassRecord, Requester, Status
 from core.ports import Clock, UnitOfWork
 from core.status import status_of
 from core.values import PassNumber
@@ -119,10 +118,6 @@ class CampaignRepository(Protocol):
 
     async def backlog(self, now: datetime) -> int:
         """Campaign SMS waiting in the outbox: due and pending, or being sent."""
-        ...
-
-    async def last_sms_body(self, request_id: str) -> str | None:
-        """The text of the newest SMS queued for a request, to send its live code again."""
         ...
 
     async def tally(self, campaign_id: int, now: datetime) -> list[Tally]:
@@ -383,10 +378,12 @@ class CampaignService:
             return SkipReason.PASS_GONE
         if record.phone is None:
             return SkipReason.NO_PHONE
-        if not is_taiwan_mobile(record.phone):
-            return SkipReason.NOT_TW_MOBILE
         if status_of(record) is Status.VERIFIED:
             return SkipReason.VERIFIED
+        if await uow.opt_outs.is_opted_out(record.phone):
+            return SkipReason.OPTED_OUT
+        if not is_taiwan_mobile(record.phone):
+            return SkipReason.NOT_TW_MOBILE
         return None
 
     async def _request(
@@ -421,8 +418,11 @@ class CampaignService:
         reason: SkipReason | None,
         now: datetime,
     ) -> bool:
-        """A reminder to a pass still not verified: its live code again when it has
-        one (R2 allows no second code within 24 h), else a new request."""
+        """A reminder to a pass still not verified: a new request once the old code has
+        expired. While a code is live (R2 allows no second one within 24 h) the reminder
+        waits for its expiry: the live code itself cannot be sent again, because nothing
+        is kept from which to read it once the provider has accepted its SMS (codes are
+        stored only as keyed hashes)."""
         if reason is SkipReason.VERIFIED:
             await uow.campaigns.set_due(campaign.id, target.pass_no, None)
             return False
@@ -431,17 +431,12 @@ class CampaignService:
             return False
         since = now - self.policy.code_ttl
         live = await uow.requests.latest_for(record.pass_no, record.id_no, record.phone, since)
-        if live is None:
-            return await self._request(uow, campaign, target, now)
-        body = await uow.campaigns.last_sms_body(live.id) if live.is_open(now) else None
-        if body is None:
-            # Locked by R2 without a code we can send again (spent, or its text is no
-            # longer kept): remind when the lock ends and a new code may be asked for.
+        if live is not None:
             lock_ends = max(live.created_at + self.policy.code_ttl, now + timedelta(seconds=1))
             await uow.campaigns.set_due(campaign.id, target.pass_no, lock_ends)
             return False
-        sms = OutgoingSms(to=live.phone, body=body, request_id=live.id, kind=SMS_KIND)
-        await uow.outbox.add(sms, now)
+        if not await self._request(uow, campaign, target, now):
+            return False
         await self._audit(
             uow,
             f"campaign:{campaign.id}",
@@ -449,11 +444,8 @@ class CampaignService:
             campaign.id,
             now,
             pass_no=mask_pass(record.pass_no),
-            phone=mask_phone(live.phone),
-            code="same",
+            reminder=str(target.sends),
         )
-        due = campaign.spec.reminder_due(target.sends + 1, now)
-        await uow.campaigns.mark_sent(campaign.id, target.pass_no, live.id, now, due)
         return True
 
     async def _skip(

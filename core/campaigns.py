@@ -21,8 +21,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from core.clock import TAIPEI
 from core.errors import InvalidInput, PortPassError
-from core.messages import TAIPEI
 from core.model import Status
 from core.values import Phone
 

@@ -44,6 +44,7 @@ from core.model import (
     Origin,
     OutgoingSms,
     PassRecord,
+    Priority,
     Requester,
     RequestState,
     VerificationRequest,
@@ -249,6 +250,7 @@ class VerificationService:
             Origin.CAMPAIGN,
             operator=None,
             sms_kind="campaign",
+            priority=Priority.CAMPAIGN,
         )
 
     async def _issue(
@@ -261,6 +263,7 @@ class VerificationService:
         origin: Origin,
         operator: Operator | None,
         sms_kind: str = "verification",
+        priority: Priority = Priority.OWN,
     ) -> CodeSent:
         if not record.is_valid_on(now.astimezone(TAIPEI).date()):
             raise PassNotValid(valid_from=record.valid_from, valid_to=record.valid_to)
@@ -303,7 +306,7 @@ class VerificationService:
         link = verification_link(self._policy.public_base_url, token)
         body = verification_sms(record.pass_no, code, link, requester.language)
         sms = OutgoingSms(to=phone, body=body, request_id=request_id, kind=sms_kind)
-        await uow.outbox.add(sms, now)
+        await uow.outbox.add(sms, now, priority=priority)
         await self._audit(
             uow,
             requester,

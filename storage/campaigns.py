@@ -46,6 +46,7 @@ from core.campaigns import (
     Window,
 )
 from core.model import RequestState, Status
+from storage.opt_outs import is_opted_out
 from storage.status import status_case
 from storage.tables import (
     UtcDateTime,
@@ -95,8 +96,9 @@ def _selection(
     tw_mobile = phone.like(f"{TW_MOBILE_PREFIX}%") & (func.length(phone) == TW_MOBILE_LENGTH)
     reason = case(
         (phone.is_(None), SkipReason.NO_PHONE.value),
-        (~tw_mobile, SkipReason.NOT_TW_MOBILE.value),
+        (is_opted_out(phone), SkipReason.OPTED_OUT.value),
         (live, SkipReason.LIVE_REQUEST.value),
+        (~tw_mobile, SkipReason.NOT_TW_MOBILE.value),
         else_=null(),
     )
     query = (
@@ -353,12 +355,6 @@ class SqlCampaignRepository:
         )
         return int((await self._conn.execute(query)).scalar_one())
 
-    async def last_sms_body(self, request_id: str) -> str | None:
-        query = (
-            select(_o.c.body).where(_o.c.request_id == request_id).order_by(_o.c.id.desc()).limit(1)
-        )
-        return (await self._conn.execute(query)).scalar_one_or_none()
-
     # --- progress --------------------------------------------------------------------
 
     async def tally(self, campaign_id: int, now: datetime) -> builtins.list[Tally]:
@@ -390,6 +386,7 @@ class SqlCampaignRepository:
                 _flag(verified).label("verified"),
                 _flag((_t.c.state == _SENT) & _t.c.due_at.is_not(None)).label("reminders_due"),
                 _flag(_t.c.last_sent_at >= _at(now - RATE_WINDOW)).label("recent"),
+                _flag((_t.c.sends > 0) & is_opted_out(persons.c.phone)).label("opted_later"),
             )
             .select_from(
                 _t.outerjoin(_o, _o.c.id == _t.c.outbox_id)
@@ -408,8 +405,13 @@ class SqlCampaignRepository:
             company = row.company
             skipped = reasons.get((company, _SKIPPED), {})
             excluded = reasons.get((company, _EXCLUDED), {})
-            opted_out = skipped.get(SkipReason.OPTED_OUT, 0) + excluded.get(SkipReason.OPTED_OUT, 0)
             counts = {k: int(v) for k, v in row._mapping.items() if k != "company"}
+            # Skipped as opted out, or texted and opted out since.
+            opted_out = (
+                skipped.get(SkipReason.OPTED_OUT, 0)
+                + excluded.get(SkipReason.OPTED_OUT, 0)
+                + counts.pop("opted_later")
+            )
             tallies.append(
                 Tally(
                     company,

@@ -12,11 +12,12 @@ from typing import TextIO
 from core import messages
 from core.campaign_progress import Progress, Tally, format_span, total
 from core.campaigns import PLAN_REASONS, Campaign, CampaignState, Plan, SkipReason, format_duration
+from core.clock import TAIPEI
 from core.operator_views import excel_csv
 
 
 def when(at: datetime | None) -> str:
-    return at.astimezone(messages.TAIPEI).strftime("%Y/%m/%d %H:%M") if at else "—"
+    return at.astimezone(TAIPEI).strftime("%Y/%m/%d %H:%M") if at else "—"
 
 
 def reason_label(reason: SkipReason) -> str:

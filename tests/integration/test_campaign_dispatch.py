@@ -19,7 +19,8 @@ from core.campaigns import (
     SkipReason,
     Window,
 )
-from core.model import Channel, Origin, Requester, RequestState
+from core.model import Channel, Origin, Priority, Requester, RequestState
+from core.opt_outs import OptOut, OptOutSource
 from core.values import IdNumber, PassNumber
 from fakes.clock import FakeClock
 from storage.tables import audit_log, campaign_targets, outbox, passes, verification_requests
@@ -86,6 +87,7 @@ async def test_each_pass_gets_an_ordinary_request_when_its_sms_goes(h: Harness) 
     assert requests[0].created_at == T0  # made when dispatched, not when planned
     assert {r.expires_at - r.created_at for r in requests} == {timedelta(hours=24)}
     assert {s.kind for s in sms} == {"campaign"}
+    assert {s.priority for s in sms} == {Priority.CAMPAIGN}  # after holders and notices
     assert {s.request_id for s in sms} == {r.id for r in requests}
     assert all("驗證碼" in s.body and "/v/" in s.body for s in sms)  # R3: code and link
     assert {p: s[0] for p, s in (await targets(h, campaign_id)).items()} == {
@@ -101,7 +103,10 @@ async def test_a_sent_code_verifies_like_any_other(h: Harness) -> None:
     async with h.engine.connect() as conn:
         body = (await conn.execute(select(outbox.c.body))).scalar_one()
     code = body.split("驗證碼")[1][:6]
-    holder = Requester(key="sms:+886960000001", channel=Channel.SMS, actor="0960-***-001")
+    # The holder replies by SMS from the phone the code went to.
+    holder = Requester(
+        key="sms:+886960000001", channel=Channel.SMS, actor="0960-***-001", phone=phone(1)
+    )
     verified = await h.verification.check_code(holder, phone(1), code)
     assert verified.pass_no == PassNumber("KHPS113-000001")
 
@@ -160,8 +165,12 @@ async def test_no_more_than_a_few_seconds_of_sms_wait_in_the_outbox(
 async def test_passes_that_changed_after_planning_are_skipped_with_a_reason(
     h: Harness,
 ) -> None:
-    verified, asked, moved, fine = [await add_holder(h.engine, n) for n in range(4)]
+    verified, asked, moved, stop, fine = [await add_holder(h.engine, n) for n in range(5)]
     campaign_id = await start(h, CampaignSpec("changes", rate=1000))
+    async with h.uow() as uow:  # texted STOP after the plan was made
+        opt_out = OptOut(phone(3), T0, OptOutSource.KEYWORD, "STOP")
+        await uow.opt_outs.add(opt_out)
+        await uow.commit()
     async with h.engine.begin() as conn:
         await conn.execute(
             update(passes)
@@ -182,9 +191,10 @@ async def test_passes_that_changed_after_planning_are_skipped_with_a_reason(
         verified: ("skipped", SkipReason.VERIFIED.value, 0),
         asked: ("skipped", SkipReason.LIVE_REQUEST.value, 0),
         moved: ("skipped", SkipReason.NOT_VALID.value, 0),
+        stop: ("skipped", SkipReason.OPTED_OUT.value, 0),
         fine: ("sent", None, 1),
     }
-    assert await h.count(audit_log, audit_log.c.action == "campaign.skip") == 3
+    assert await h.count(audit_log, audit_log.c.action == "campaign.skip") == 4
 
 
 async def test_campaign_is_done_when_every_target_had_its_turn(h: Harness) -> None:
@@ -262,7 +272,9 @@ async def test_reminder_after_expiry_is_a_new_code(h: Harness) -> None:
     assert (await h.campaigns.get(campaign_id)).state is CampaignState.DONE
 
 
-async def test_reminder_while_the_code_is_live_sends_the_same_code(h: Harness) -> None:
+async def test_reminder_while_the_code_is_live_waits_for_its_expiry(h: Harness) -> None:
+    """R2 allows no second code within 24 h, and the live one cannot be sent again (it
+    is kept only as a hash): the reminder goes when the code expires, with a new one."""
     await add_holder(h.engine, 1)
     spec = CampaignSpec(
         "soon", window=ALWAYS, rate=1000, remind_after=timedelta(hours=12), reminders=2
@@ -270,16 +282,19 @@ async def test_reminder_while_the_code_is_live_sends_the_same_code(h: Harness) -
     campaign_id = await start(h, spec)
     await h.campaigns.dispatch(campaign_id)
     h.clock.advance(hours=12)
-    await h.campaigns.dispatch(campaign_id)
-    async with h.engine.connect() as conn:
-        sms = (await conn.execute(select(outbox).order_by(outbox.c.id))).all()
-    assert len(sms) == 2
-    assert sms[0].body == sms[1].body and sms[0].request_id == sms[1].request_id
-    assert await h.count(verification_requests) == 1  # R2: no second code within 24 h
-    h.clock.advance(hours=12)  # the first code has expired: the second reminder is new
-    await h.campaigns.dispatch(campaign_id)
+    result = await h.campaigns.dispatch(campaign_id)
+    assert result.sent == 0
+    assert await h.count(outbox) == 1 and await h.count(verification_requests) == 1
+    assert (await h.campaigns.dispatch(campaign_id)).wait_until == T0 + timedelta(hours=24)
+    h.clock.current = T0 + timedelta(hours=24)  # the first code has expired
+    assert (await h.campaigns.dispatch(campaign_id)).sent == 1
     assert await h.count(verification_requests) == 2
     assert await h.count(audit_log, audit_log.c.action == "campaign.reminder") == 1
+    h.clock.advance(hours=12)  # the second reminder: again a live code, again it waits
+    assert (await h.campaigns.dispatch(campaign_id)).sent == 0
+    h.clock.advance(hours=12)
+    assert (await h.campaigns.dispatch(campaign_id)).sent == 1
+    assert await h.count(verification_requests) == 3
 
 
 async def test_spent_code_delays_the_reminder_until_a_new_one_may_be_asked(

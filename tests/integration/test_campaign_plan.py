@@ -17,6 +17,7 @@ from core.campaigns import (
     parse_states,
 )
 from core.model import RequestState, Status
+from core.opt_outs import OptOut, OptOutSource
 from core.values import Phone
 from fakes.clock import FakeClock
 from storage.tables import audit_log, campaign_targets, campaigns
@@ -58,7 +59,11 @@ async def registry(h: Harness) -> dict[str, str]:
         await add_holder(e, 11): "recipient",  # its code was never sent: released
         await add_holder(e, 12): "recipient",  # its code expired yesterday
         await add_holder(e, 13, valid_to=date(2026, 11, 27)): "recipient",  # last valid day
+        await add_holder(e, 14): "opted_out",  # texted STOP
     }
+    async with h.uow() as uow:
+        await uow.opt_outs.add(OptOut(phone(14), clock.now(), OptOutSource.KEYWORD, "STOP"))
+        await uow.commit()
     await add_request(e, 5, clock, age=timedelta(hours=1))
     await add_request(e, 11, clock, age=timedelta(hours=1), state=RequestState.RELEASED)
     await add_request(e, 12, clock, age=timedelta(hours=24))
@@ -84,6 +89,7 @@ async def test_selection_follows_every_rule(h: Harness) -> None:
     assert plan.skipped(SkipReason.NO_PHONE) == 2
     assert plan.skipped(SkipReason.NOT_TW_MOBILE) == 1
     assert plan.skipped(SkipReason.LIVE_REQUEST) == 1
+    assert plan.skipped(SkipReason.OPTED_OUT) == 1
     assert {row.company: row.recipients for row in plan.rows} == {COMPANY: 5, OTHER: 1}
     campaign = await h.campaigns.get(plan.campaign_id)
     assert campaign.state is CampaignState.PLANNED

@@ -27,13 +27,14 @@ from core.campaigns import (
     parse_rate,
     parse_states,
 )
+from core.clock import TAIPEI
 from core.model import Status
 from core.values import Phone
 
 
 def taipei(day: int, hour: int, minute: int = 0, second: float = 0) -> datetime:
     """2026-11-``day`` at ``hour:minute`` Taipei, as UTC."""
-    local = datetime(2026, 11, day, hour, minute, tzinfo=messages.TAIPEI)
+    local = datetime(2026, 11, day, hour, minute, tzinfo=TAIPEI)
     return (local + timedelta(seconds=second)).astimezone(UTC)
 
 
