@@ -45,6 +45,8 @@ async def watch(
 ) -> int:
     console = console or Console()
     progress = await service.progress(campaign_id)
+    console.print(f"watching campaign {campaign_id} (Ctrl-C stops watching, not the campaign)")
+    console.file.flush()
     try:
         with Progress(
             TextColumn("[bold]{task.description}"),
