@@ -247,6 +247,10 @@ DEFAULT_WINDOW = Window(9 * 60, 21 * 60)
 # --- pacing ----------------------------------------------------------------------------
 
 
+#: Rounding of timestamps to whole microseconds, with room to spare (see Pacer.allowance).
+_SLACK_SECONDS = 5e-6
+
+
 @dataclass(frozen=True, slots=True)
 class Pacer:
     """A token bucket whose whole state is one timestamp, ``paced_until``, kept on the
@@ -272,9 +276,12 @@ class Pacer:
         return max(paced_until, floor)
 
     def allowance(self, paced_until: datetime | None, now: datetime) -> int:
-        """How many SMS may go at ``now``."""
+        """How many SMS may go at ``now``. Timestamps have microseconds: ``1/120`` s is
+        stored as 8333 µs, a hair under one token, so a few microseconds of slack are
+        allowed, or the dispatcher would wait for a token that never quite comes."""
         elapsed = (now - self._empty_at(paced_until, now)).total_seconds()
-        return max(0, min(self.burst, math.floor(elapsed * self.rate + 1e-6)))
+        slack = self.rate * _SLACK_SECONDS
+        return max(0, min(self.burst, math.floor(elapsed * self.rate + slack)))
 
     def spend(self, paced_until: datetime | None, now: datetime, count: int) -> datetime:
         """``paced_until`` after ``count`` SMS went at ``now``."""

@@ -99,6 +99,21 @@ def test_pacer_allows_rate_per_second_in_the_long_run() -> None:
     assert sent == 100
 
 
+@pytest.mark.parametrize("rate", [1, 3, 7, 10, 60, 100, 120, 333, 500, 999, 7777])
+def test_pacer_never_waits_for_a_token_that_microseconds_round_away(rate: float) -> None:
+    """At 120/s a token is 8333.33 µs, stored as 8333 µs: the dispatcher once waited for
+    the first token for ever. Whenever next_at says a token is there, it is."""
+    pacer = Pacer.for_rate(rate)
+    now, paced, sent = taipei(27, 10), None, 0
+    assert pacer.allowance(None, now) == 1
+    for _ in range(200):
+        allowed = pacer.allowance(paced, now)
+        assert allowed >= 1, (rate, sent)
+        paced, sent = pacer.spend(paced, now, 1), sent + 1
+        now = pacer.next_at(paced, now)
+    assert sent == 200
+
+
 def test_pacer_catches_up_a_late_wake_within_its_burst() -> None:
     pacer = Pacer.for_rate(10)  # burst 3
     now = taipei(27, 10)
