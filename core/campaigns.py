@@ -7,23 +7,24 @@ the ordinary verification request (R2/R3) at the moment its SMS is dispatched, i
 daily window and at a set rate, so a 100,000-pass campaign at 10 SMS/s does not hand out
 codes that expire before they arrive.
 
-This module holds the campaign's values and rules, pure: what an admin types (window,
-rate, reminder delay, selection), why a pass is skipped, how sending is paced, and what
-the plan costs. The use cases are in :mod:`core.campaign_service`.
+This module holds the campaign's values and rules, pure: its states, why a pass is
+skipped, what was asked for, and what the plan costs. The options as typed are checked
+in :mod:`core.campaign_options`, the window and the pacing are in
+:mod:`core.campaign_schedule`, the use cases in :mod:`core.campaign_service` and
+:mod:`core.campaign_dispatch`.
 """
 
 from __future__ import annotations
 
 import enum
 import math
-import re
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from core.clock import TAIPEI
-from core.errors import InvalidInput, PortPassError
-from core.model import Status
+from core.campaign_options import MAX_REMINDERS, InvalidReminders, RemindersNeedDelay
+from core.campaign_schedule import DEFAULT_WINDOW, Window
+from core.errors import PortPassError
+from core.model import AuditEntry, Channel, Status
 from core.values import Phone
 
 # --- states --------------------------------------------------------------------------
@@ -79,56 +80,7 @@ def is_taiwan_mobile(phone: Phone) -> bool:
     return phone.e164.startswith(TW_MOBILE_PREFIX) and len(phone.e164) == TW_MOBILE_LENGTH
 
 
-# --- errors ----------------------------------------------------------------------------
-
-
-class InvalidCampaignOption(InvalidInput):
-    """An option of ``portpass campaign create`` that cannot be what was asked for."""
-
-    key = "campaign.bad_option"
-
-    def __init__(self, *, option: str, got: str) -> None:
-        super().__init__(option=option, got=got)
-        self.option, self.got = option, got
-
-    def params(self) -> dict[str, object]:
-        return {"option": self.option, "got": self.got}
-
-
-class InvalidWindow(InvalidCampaignOption):
-    key = "campaign.bad_window"
-
-
-class InvalidRate(InvalidCampaignOption):
-    key = "campaign.bad_rate"
-
-
-class InvalidDuration(InvalidCampaignOption):
-    key = "campaign.bad_duration"
-
-
-class InvalidReminders(InvalidCampaignOption):
-    key = "campaign.bad_reminders"
-
-
-class RemindersNeedDelay(InvalidCampaignOption):
-    key = "campaign.reminders_need_delay"
-
-
-class InvalidStates(InvalidCampaignOption):
-    key = "campaign.bad_states"
-
-
-class InvalidPassPrefix(InvalidCampaignOption):
-    key = "campaign.bad_prefix"
-
-
-class InvalidCampaignName(InvalidCampaignOption):
-    key = "campaign.bad_name"
-
-
-class InvalidCampaignId(InvalidCampaignOption):
-    key = "campaign.bad_id"
+# --- errors --------------------------------------------------------------------------
 
 
 class CampaignNotFound(PortPassError):
@@ -153,220 +105,6 @@ class CampaignStateConflict(PortPassError):
 
     def params(self) -> dict[str, object]:
         return {"id": self.campaign_id, "state": self.state.value, "action": self.action}
-
-
-# --- the window ------------------------------------------------------------------------
-
-_CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
-_DAY = 24 * 60
-
-
-def _minutes(raw: str) -> int | None:
-    match = _CLOCK.match(raw.strip())
-    if not match:
-        return None
-    minutes = int(match.group(1)) * 60 + int(match.group(2))
-    return minutes if minutes <= _DAY else None
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The daily hours (Taipei time) in which a campaign may send: ``start`` and ``end``
-    in minutes after midnight. ``end`` before ``start`` runs overnight
-    (``21:00-06:00``); ``00:00-24:00`` is always open."""
-
-    start: int
-    end: int
-
-    @classmethod
-    def parse(cls, raw: str) -> Window:
-        text = unicodedata.normalize("NFKC", raw).replace(" ", "")
-        start_text, dash, end_text = text.partition("-")
-        start, end = _minutes(start_text), _minutes(end_text)
-        if not dash or start is None or end is None or start in (end, _DAY):
-            raise InvalidWindow(option="--window", got=raw)
-        return cls(start, end)
-
-    def __str__(self) -> str:
-        return f"{_clock(self.start)}-{_clock(self.end)}"
-
-    @property
-    def always_open(self) -> bool:
-        return self.start == 0 and self.end == _DAY
-
-    def _local(self, now: datetime) -> tuple[datetime, float]:
-        local = now.astimezone(TAIPEI)
-        midnight = datetime.combine(local.date(), time(), TAIPEI)
-        return midnight, (local - midnight).total_seconds() / 60
-
-    def contains(self, now: datetime) -> bool:
-        _, minute = self._local(now)
-        if self.start < self.end:
-            return self.start <= minute < self.end
-        return minute >= self.start or minute < self.end
-
-    def next_open(self, now: datetime) -> datetime:
-        """``now`` when open, else when the window next opens."""
-        if self.contains(now):
-            return now
-        midnight, _ = self._local(now)
-        opens = midnight + timedelta(minutes=self.start)
-        return opens if opens > now else opens + timedelta(days=1)
-
-    def closes_at(self, now: datetime) -> datetime | None:
-        """When the window that is open at ``now`` closes (``None``: never)."""
-        if self.always_open:
-            return None
-        midnight, minute = self._local(now)
-        closes = midnight + timedelta(minutes=self.end)
-        if self.start > self.end and minute >= self.start:
-            closes += timedelta(days=1)
-        return closes
-
-    def finish_time(self, now: datetime, seconds: float) -> datetime:
-        """When ``seconds`` of sending, done only inside the window, end (for an ETA)."""
-        at, left = now, max(0.0, seconds)
-        for _ in range(10_000):  # a day per turn at most: enough for any campaign
-            at = self.next_open(at)
-            closes = self.closes_at(at)
-            if closes is None or at + timedelta(seconds=left) <= closes:
-                return at + timedelta(seconds=left)
-            left -= (closes - at).total_seconds()
-            at = closes
-        return at + timedelta(seconds=left)
-
-
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-#: The window when none is given: no SMS at night.
-DEFAULT_WINDOW = Window(9 * 60, 21 * 60)
-
-
-# --- pacing ----------------------------------------------------------------------------
-
-
-#: Rounding of timestamps to whole microseconds, with room to spare (see Pacer.allowance).
-_SLACK_SECONDS = 5e-6
-
-
-@dataclass(frozen=True, slots=True)
-class Pacer:
-    """A token bucket whose whole state is one timestamp, ``paced_until``, kept on the
-    campaign's row: every serve instance paces the same campaign through it, so two
-    instances together still send at most ``rate`` per second.
-
-    ``paced_until`` is the time at which the bucket is empty; tokens accrue at ``rate``
-    after it, up to ``burst``. The burst (a quarter of a second's worth, at least 2)
-    absorbs a dispatcher that wakes a little late, so the long-run rate stays ``rate``.
-    """
-
-    rate: float
-    burst: int
-
-    @classmethod
-    def for_rate(cls, rate: float) -> Pacer:
-        return cls(rate, max(2, math.ceil(rate / 4)))
-
-    def _empty_at(self, paced_until: datetime | None, now: datetime) -> datetime:
-        if paced_until is None:  # never sent: one token, no burst at the start
-            return now - timedelta(seconds=1 / self.rate)
-        floor = now - timedelta(seconds=self.burst / self.rate)
-        return max(paced_until, floor)
-
-    def allowance(self, paced_until: datetime | None, now: datetime) -> int:
-        """How many SMS may go at ``now``. Timestamps have microseconds: ``1/120`` s is
-        stored as 8333 µs, a hair under one token, so a few microseconds of slack are
-        allowed, or the dispatcher would wait for a token that never quite comes."""
-        elapsed = (now - self._empty_at(paced_until, now)).total_seconds()
-        slack = self.rate * _SLACK_SECONDS
-        return max(0, min(self.burst, math.floor(elapsed * self.rate + slack)))
-
-    def spend(self, paced_until: datetime | None, now: datetime, count: int) -> datetime:
-        """``paced_until`` after ``count`` SMS went at ``now``."""
-        return self._empty_at(paced_until, now) + timedelta(seconds=count / self.rate)
-
-    def next_at(self, paced_until: datetime | None, now: datetime) -> datetime:
-        """When the next SMS may go."""
-        return max(now, self._empty_at(paced_until, now) + timedelta(seconds=1 / self.rate))
-
-
-# --- options ---------------------------------------------------------------------------
-
-_DURATION_PART = re.compile(r"(\d+)\s*([dhm])")
-MIN_REMIND_AFTER = timedelta(hours=1)
-MAX_REMIND_AFTER = timedelta(days=90)
-MAX_REMINDERS = 5
-MAX_RATE = 10_000.0
-MAX_NAME = 100
-
-
-def parse_duration(raw: str, option: str = "--remind-after") -> timedelta:
-    """``3d``, ``36h``, ``1d12h``, ``90m``: between an hour and 90 days."""
-    text = unicodedata.normalize("NFKC", raw).strip().lower()
-    parts = _DURATION_PART.findall(text)
-    if not parts or _DURATION_PART.sub("", text).strip():
-        raise InvalidDuration(option=option, got=raw)
-    unit = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
-    total = sum((int(n) * unit[u] for n, u in parts), timedelta())
-    if not MIN_REMIND_AFTER <= total <= MAX_REMIND_AFTER:
-        raise InvalidDuration(option=option, got=raw)
-    return total
-
-
-def format_duration(value: timedelta) -> str:
-    """The inverse of :func:`parse_duration`: ``3d``, ``1d12h``, ``90m`` → ``1h30m``."""
-    minutes = int(value.total_seconds() // 60)
-    days, minutes = divmod(minutes, _DAY)
-    hours, minutes = divmod(minutes, 60)
-    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m")) if n]
-    return "".join(parts) or "0m"
-
-
-def parse_rate(raw: str) -> float:
-    """SMS per second: a positive number up to 10,000."""
-    try:
-        rate = float(unicodedata.normalize("NFKC", raw).strip())
-    except ValueError:
-        raise InvalidRate(option="--rate", got=raw) from None
-    if not (math.isfinite(rate) and 0 < rate <= MAX_RATE):
-        raise InvalidRate(option="--rate", got=raw)
-    return rate
-
-
-_STATE_WORDS = {
-    "unverified": Status.UNVERIFIED,
-    "未驗證": Status.UNVERIFIED,
-    "pending": Status.PENDING,
-    "待驗證": Status.PENDING,
-}
-
-
-def parse_states(raw: str) -> tuple[Status, ...]:
-    """``unverified,pending`` (or 未驗證,待驗證): a campaign is for passes not verified."""
-    words = [w.strip().lower() for w in unicodedata.normalize("NFKC", raw).split(",")]
-    if not any(words) or any(w not in _STATE_WORDS for w in words if w):
-        raise InvalidStates(option="--state", got=raw)
-    return tuple(dict.fromkeys(_STATE_WORDS[w] for w in words if w))
-
-
-_PREFIX = re.compile(r"^[A-Z]{1,6}[0-9]{0,3}(-[0-9]{0,6})?$")
-
-
-def parse_pass_prefix(raw: str) -> str:
-    """The start of a pass number, e.g. ``KHPS`` or ``KHPS113``."""
-    text = unicodedata.normalize("NFKC", raw).strip().upper()
-    if not _PREFIX.match(text):
-        raise InvalidPassPrefix(option="--pass-prefix", got=raw)
-    return text
-
-
-def check_name(raw: str) -> str:
-    name = unicodedata.normalize("NFKC", raw).strip()
-    if not name or len(name) > MAX_NAME or any(unicodedata.category(c) == "Cc" for c in name):
-        raise InvalidCampaignName(option="--name", got=raw)
-    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -501,3 +239,17 @@ def plan_rows(counts: list[tuple[str, SkipReason | None, int]]) -> tuple[PlanRow
         else:
             skipped[company][reason] = skipped[company].get(reason, 0) + count
     return tuple(PlanRow(c, recipients[c], skipped[c]) for c in sorted(recipients))
+
+
+def audit_entry(
+    actor: str, action: str, campaign_id: int, at: datetime, **detail: str
+) -> AuditEntry:
+    """A campaign action for the audit log: the subject is the campaign, details masked."""
+    return AuditEntry(
+        at=at,
+        actor=actor,
+        channel=Channel.CLI,
+        action=action,
+        subject=f"campaign:{campaign_id}",
+        detail=detail,
+    )

@@ -262,7 +262,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "campaign.bad_name": (
         "{option} 應為 1 到 100 個字的名稱，例如「2026 秋季手機驗證」；收到「{got}」。",
-        "{option} must be a name of 1 to 100 characters, e.g. \"2026 autumn\"; got {got!r}.",
+        '{option} must be a name of 1 to 100 characters, e.g. "2026 autumn"; got {got!r}.',
     ),
     "campaign.bad_id": (
         "活動編號應為正整數，例如 3；收到「{got}」。請用 portpass campaign list 查看。",

@@ -1,9 +1,8 @@
-"""Campaigns and their targets in SQL: :class:`core.campaign_service.CampaignRepository`.
+"""Campaigns and their targets in SQL: :class:`core.campaign_ports.CampaignRepository`.
 
-The selection is one ``INSERT … SELECT`` over ``passes LEFT JOIN persons``: the status
-filter (R7, :func:`storage.status.status_case`), the validity dates, and a ``CASE``
-that gives each pass its skip reason (no phone, not a Taiwanese mobile, a request that
-still holds the R2 lock). A 100,000-pass campaign is never a Python loop.
+A campaign's targets are stored with one ``INSERT … SELECT`` of
+:func:`storage.campaign_selection.selection`: a 100,000-pass campaign is never a Python
+loop. Its progress is counted in :mod:`storage.campaign_tally`.
 
 Claims lock rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (the campaign's row, then
 its due targets), so two serve instances never dispatch the same target; SQLite's units
@@ -17,25 +16,13 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    case,
-    func,
-    insert,
-    literal,
-    null,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import ColumnElement, case, func, insert, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.campaign_progress import RATE_WINDOW, Tally
+from core.campaign_progress import Tally
+from core.campaign_schedule import Window
 from core.campaigns import (
     SMS_KIND,
-    TW_MOBILE_LENGTH,
-    TW_MOBILE_PREFIX,
     Campaign,
     CampaignSpec,
     CampaignState,
@@ -43,80 +30,20 @@ from core.campaigns import (
     SkipReason,
     Target,
     TargetState,
-    Window,
 )
-from core.model import RequestState, Status
-from storage.opt_outs import is_opted_out
-from storage.status import status_case
-from storage.tables import (
-    UtcDateTime,
-    campaign_targets,
-    campaigns,
-    outbox,
-    passes,
-    persons,
-    verification_requests,
-)
+from core.model import Status
+from storage.campaign_selection import selection
+from storage.campaign_tally import tally
+from storage.tables import UtcDateTime, campaign_targets, campaigns, outbox
 
 _c, _t, _o = campaigns, campaign_targets, outbox
-_JOINED = passes.outerjoin(persons, persons.c.id_no == passes.c.id_no)
 _EXCLUDED, _QUEUED = TargetState.EXCLUDED.value, TargetState.QUEUED.value
 _SENT, _SKIPPED = TargetState.SENT.value, TargetState.SKIPPED.value
-_WAITING = ("pending", "sending")
-_FAILED = ("failed", "undelivered")
 
 
 def _at(value: datetime) -> Any:
     """A timestamp parameter typed as the columns are (UTC, naive on SQLite)."""
     return literal(value, UtcDateTime())
-
-
-def _selection(
-    spec: CampaignSpec, now: datetime, valid_on: date, code_ttl: timedelta
-) -> Select[Any]:
-    """``pass_no, company, reason`` of every selected pass; ``reason`` NULL for those
-    that will get an SMS. The reasons are checked in :data:`core.campaigns.PLAN_REASONS`
-    order, so a pass with several gets the first."""
-    chosen: Selection = spec.selection
-    phone = persons.c.phone
-    r = verification_requests
-    # R2: a request for this pass + ID + phone within the code's validity, in any state
-    # but released, still holds the lock (storage.requests' _LATEST_FOR says the same).
-    live = (
-        select(literal(1))
-        .where(
-            r.c.pass_no == passes.c.pass_no,
-            r.c.id_no == passes.c.id_no,
-            r.c.phone == phone,
-            r.c.created_at > _at(now - code_ttl),
-            r.c.state != RequestState.RELEASED.value,
-        )
-        .exists()
-    )
-    tw_mobile = phone.like(f"{TW_MOBILE_PREFIX}%") & (func.length(phone) == TW_MOBILE_LENGTH)
-    reason = case(
-        (phone.is_(None), SkipReason.NO_PHONE.value),
-        (is_opted_out(phone), SkipReason.OPTED_OUT.value),
-        (live, SkipReason.LIVE_REQUEST.value),
-        (~tw_mobile, SkipReason.NOT_TW_MOBILE.value),
-        else_=null(),
-    )
-    query = (
-        select(passes.c.pass_no, passes.c.company, reason.label("reason"))
-        .select_from(_JOINED)
-        .where(
-            status_case().in_([s.value for s in chosen.states]),
-            passes.c.valid_from <= valid_on,
-            passes.c.valid_to >= valid_on,
-        )
-    )
-    if chosen.companies:
-        query = query.where(passes.c.company.in_(chosen.companies))
-    if chosen.pass_prefixes:
-        query = query.where(
-            or_(*(passes.c.pass_no.startswith(p, autoescape=True) for p in chosen.pass_prefixes))
-        )
-    return query
 
 
 def _counts(rows: Any) -> list[tuple[str, SkipReason | None, int]]:
@@ -127,14 +54,14 @@ def _counts(rows: Any) -> list[tuple[str, SkipReason | None, int]]:
 
 
 def _campaign(row: Any) -> Campaign:
-    selection = json.loads(row.selection)
+    chosen = json.loads(row.selection)
     remind = row.remind_after_seconds
     spec = CampaignSpec(
         name=row.name,
         selection=Selection(
-            companies=tuple(selection.get("companies", ())),
-            states=tuple(Status(s) for s in selection.get("states", ())),
-            pass_prefixes=tuple(selection.get("pass_prefixes", ())),
+            companies=tuple(chosen.get("companies", ())),
+            states=tuple(Status(s) for s in chosen.get("states", ())),
+            pass_prefixes=tuple(chosen.get("pass_prefixes", ())),
         ),
         window=Window(row.window_start, row.window_end),
         rate=float(row.rate),
@@ -166,7 +93,7 @@ class SqlCampaignRepository:
     async def create(
         self, spec: CampaignSpec, *, now: datetime, valid_on: date, code_ttl: timedelta
     ) -> int:
-        selection = {
+        chosen_json = {
             "companies": list(spec.selection.companies),
             "states": [s.value for s in spec.selection.states],
             "pass_prefixes": list(spec.selection.pass_prefixes),
@@ -177,7 +104,7 @@ class SqlCampaignRepository:
             .values(
                 name=spec.name,
                 state=CampaignState.PLANNED.value,
-                selection=json.dumps(selection, ensure_ascii=False),
+                selection=json.dumps(chosen_json, ensure_ascii=False),
                 window_start=spec.window.start,
                 window_end=spec.window.end,
                 rate=spec.rate,
@@ -190,7 +117,7 @@ class SqlCampaignRepository:
             .returning(_c.c.id)
         )
         campaign_id = int(row.scalar_one())
-        chosen = _selection(spec, now, valid_on, code_ttl).subquery()
+        chosen = selection(spec, now, valid_on, code_ttl).subquery()
         recipient = chosen.c.reason.is_(None)
         await self._conn.execute(
             insert(_t).from_select(
@@ -211,7 +138,7 @@ class SqlCampaignRepository:
     async def preview(
         self, spec: CampaignSpec, *, now: datetime, valid_on: date, code_ttl: timedelta
     ) -> list[tuple[str, SkipReason | None, int]]:
-        chosen = _selection(spec, now, valid_on, code_ttl).subquery()
+        chosen = selection(spec, now, valid_on, code_ttl).subquery()
         query = select(chosen.c.company, chosen.c.reason, func.count()).group_by(
             chosen.c.company, chosen.c.reason
         )
@@ -355,99 +282,5 @@ class SqlCampaignRepository:
         )
         return int((await self._conn.execute(query)).scalar_one())
 
-    # --- progress --------------------------------------------------------------------
-
     async def tally(self, campaign_id: int, now: datetime) -> builtins.list[Tally]:
-        started = (
-            await self._conn.execute(select(_c.c.started_at).where(_c.c.id == campaign_id))
-        ).scalar_one_or_none()
-        targeted = _t.c.state != _EXCLUDED
-        if started is not None:
-            verified = (
-                targeted
-                & (status_case() == Status.VERIFIED.value)
-                & (passes.c.verified_at >= _at(started))
-            )
-        else:
-            verified = literal(False)
-        query = (
-            select(
-                _t.c.company,
-                func.count().label("selected"),
-                _flag(_t.c.state == _EXCLUDED).label("excluded"),
-                _flag(_t.c.state == _QUEUED).label("queued"),
-                _flag(_t.c.sends > 0).label("sent"),
-                func.coalesce(func.sum(_t.c.sends), 0).label("sms"),
-                _flag(_o.c.state.in_(_WAITING)).label("waiting"),
-                _flag(_o.c.state == "sent").label("accepted"),
-                _flag(_o.c.state == "delivered").label("delivered"),
-                _flag(_o.c.state.in_(_FAILED)).label("failed"),
-                _flag(_t.c.state == _SKIPPED).label("skipped"),
-                _flag(verified).label("verified"),
-                _flag((_t.c.state == _SENT) & _t.c.due_at.is_not(None)).label("reminders_due"),
-                _flag(_t.c.last_sent_at >= _at(now - RATE_WINDOW)).label("recent"),
-                _flag((_t.c.sends > 0) & is_opted_out(persons.c.phone)).label("opted_later"),
-            )
-            .select_from(
-                _t.outerjoin(_o, _o.c.id == _t.c.outbox_id)
-                .outerjoin(passes, passes.c.pass_no == _t.c.pass_no)
-                .outerjoin(persons, persons.c.id_no == passes.c.id_no)
-            )
-            .where(_t.c.campaign_id == campaign_id)
-            .group_by(_t.c.company)
-            .order_by(_t.c.company)
-        )
-        rows = (await self._conn.execute(query)).all()
-        errors = await self._failed_by_error(campaign_id)
-        reasons = await self._skips(campaign_id)
-        tallies = []
-        for row in rows:
-            company = row.company
-            skipped = reasons.get((company, _SKIPPED), {})
-            excluded = reasons.get((company, _EXCLUDED), {})
-            counts = {k: int(v) for k, v in row._mapping.items() if k != "company"}
-            # Skipped as opted out, or texted and opted out since.
-            opted_out = (
-                skipped.get(SkipReason.OPTED_OUT, 0)
-                + excluded.get(SkipReason.OPTED_OUT, 0)
-                + counts.pop("opted_later")
-            )
-            tallies.append(
-                Tally(
-                    company,
-                    **counts,
-                    opted_out=opted_out,
-                    failed_by_error=errors.get(company, {}),
-                    skipped_by_reason=skipped,
-                    excluded_by_reason=excluded,
-                )
-            )
-        return tallies
-
-    async def _failed_by_error(self, campaign_id: int) -> dict[str, dict[str, int]]:
-        code = func.coalesce(_o.c.error_code, "")
-        query = (
-            select(_t.c.company, code, func.count())
-            .select_from(_t.join(_o, _o.c.id == _t.c.outbox_id))
-            .where(_t.c.campaign_id == campaign_id, _o.c.state.in_(_FAILED))
-            .group_by(_t.c.company, code)
-        )
-        errors: dict[str, dict[str, int]] = {}
-        for company, error, count in await self._conn.execute(query):
-            errors.setdefault(company, {})[error or "unknown"] = int(count)
-        return errors
-
-    async def _skips(self, campaign_id: int) -> dict[tuple[str, str], dict[SkipReason, int]]:
-        query = (
-            select(_t.c.company, _t.c.state, _t.c.reason, func.count())
-            .where(
-                _t.c.campaign_id == campaign_id,
-                _t.c.state.in_((_SKIPPED, _EXCLUDED)),
-                _t.c.reason.is_not(None),
-            )
-            .group_by(_t.c.company, _t.c.state, _t.c.reason)
-        )
-        found: dict[tuple[str, str], dict[SkipReason, int]] = {}
-        for company, state, reason, count in await self._conn.execute(query):
-            found.setdefault((company, state), {})[SkipReason(reason)] = int(count)
-        return found
+        return await tally(self._conn, campaign_id, now)

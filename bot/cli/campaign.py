@@ -18,23 +18,22 @@ from contextlib import asynccontextmanager
 from typing import TextIO
 
 from bot.bootstrap import services_for
-from bot.cli.campaign_views import print_list, print_plan, print_progress, print_report
+from bot.cli.campaign_report import print_report
+from bot.cli.campaign_views import print_list, print_plan, print_progress
 from bot.config import Config
 from core import messages
-from core.campaign_service import CampaignService
-from core.campaigns import (
-    DEFAULT_WINDOW,
-    CampaignSpec,
+from core.campaign_options import (
     InvalidCampaignId,
     InvalidReminders,
-    Selection,
-    Window,
     check_name,
     parse_duration,
     parse_pass_prefix,
     parse_rate,
     parse_states,
 )
+from core.campaign_schedule import DEFAULT_WINDOW, Window
+from core.campaign_service import CampaignService
+from core.campaigns import CampaignSpec, Selection
 from core.errors import PortPassError
 
 ACTIONS = ("start", "pause", "resume", "cancel")

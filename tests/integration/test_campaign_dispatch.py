@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.campaign_schedule import Window
 from core.campaigns import (
     CampaignNotFound,
     CampaignSpec,
     CampaignState,
     CampaignStateConflict,
     SkipReason,
-    Window,
 )
 from core.model import Channel, Origin, Priority, Requester, RequestState
 from core.opt_outs import OptOut, OptOutSource

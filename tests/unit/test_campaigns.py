@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core import messages
-from core.campaigns import (
-    CampaignSpec,
+from core.campaign_options import (
     InvalidCampaignOption,
     InvalidDuration,
     InvalidPassPrefix,
@@ -16,17 +15,16 @@ from core.campaigns import (
     InvalidReminders,
     InvalidStates,
     InvalidWindow,
-    Pacer,
     RemindersNeedDelay,
-    Window,
     check_name,
     format_duration,
-    is_taiwan_mobile,
     parse_duration,
     parse_pass_prefix,
     parse_rate,
     parse_states,
 )
+from core.campaign_schedule import Pacer, Window
+from core.campaigns import CampaignSpec, is_taiwan_mobile
 from core.clock import TAIPEI
 from core.model import Status
 from core.values import Phone

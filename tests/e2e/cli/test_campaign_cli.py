@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.bootstrap import close_services, open_services
 from bot.cli.main import main
 from bot.config import load_config
-from bot.services import close_services, open_services
 from core.opt_outs import OptOut, OptOutSource
 from core.values import Phone
 from storage.db import create_engine
