@@ -33,7 +33,7 @@ from core.campaigns import (
     audit_entry,
     is_taiwan_mobile,
 )
-from core.errors import AlreadyRequested, NoPhoneOnFile, PassNotFound, PassNotValid
+from core.errors import AlreadyRequested, NoPhoneOnFile, PassNotValid
 from core.masking import mask_pass
 from core.model import Channel, PassRecord, Requester, Status
 from core.ports import Clock
@@ -46,7 +46,9 @@ from core.verification import VerificationService
 class CampaignPolicy:
     """Numbers from config (code TTL, the provider rate, the price), and the
     dispatcher's backpressure: at most ``lookahead`` seconds of SMS (at least
-    ``min_ahead``) waiting in the outbox, at most ``max_batch`` per transaction."""
+    ``min_ahead``) waiting in the outbox, at most ``max_batch`` per transaction. Short
+    transactions matter on SQLite, where the outbox worker waits for the process's one
+    connection while a batch holds it."""
 
     code_ttl: timedelta
     max_per_second: float
@@ -54,7 +56,7 @@ class CampaignPolicy:
     language: str = "zh-TW"
     lookahead: float = 2.0
     min_ahead: int = 5
-    max_batch: int = 50
+    max_batch: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +148,10 @@ class CampaignDispatch:
         reason = await self._skip_reason(uow, record)
         if target.sends > 0:
             return await self._remind(uow, campaign, target, record, reason, now)
-        if reason is not None:
-            await self._skip(uow, campaign, target, reason, now)
+        if reason is not None or record is None:
+            await self._skip(uow, campaign, target, reason or SkipReason.PASS_GONE, now)
             return False
-        return await self._request(uow, campaign, target, now)
+        return await self._request(uow, campaign, target, record, now)
 
     async def _skip_reason(
         self, uow: CampaignUnitOfWork, record: PassRecord | None
@@ -168,12 +170,17 @@ class CampaignDispatch:
         return None
 
     async def _request(
-        self, uow: CampaignUnitOfWork, campaign: Campaign, target: Target, now: datetime
+        self,
+        uow: CampaignUnitOfWork,
+        campaign: Campaign,
+        target: Target,
+        record: PassRecord,
+        now: datetime,
     ) -> bool:
         """The ordinary verification request, made now, in this transaction."""
         try:
             sent = await self._verification.request_for_campaign(
-                self._requester(campaign), PassNumber(target.pass_no), uow=uow
+                self._requester(campaign), record, uow=uow
             )
         except AlreadyRequested:
             reason = SkipReason.LIVE_REQUEST
@@ -181,8 +188,6 @@ class CampaignDispatch:
             reason = SkipReason.NOT_VALID
         except NoPhoneOnFile:
             reason = SkipReason.NO_PHONE
-        except PassNotFound:
-            reason = SkipReason.PASS_GONE
         else:
             due = campaign.spec.reminder_due(target.sends + 1, now)
             await uow.campaigns.mark_sent(campaign.id, target.pass_no, sent.request_id, now, due)
@@ -216,7 +221,7 @@ class CampaignDispatch:
             lock_ends = max(live.created_at + self.policy.code_ttl, now + timedelta(seconds=1))
             await uow.campaigns.set_due(campaign.id, target.pass_no, lock_ends)
             return False
-        if not await self._request(uow, campaign, target, now):
+        if not await self._request(uow, campaign, target, record, now):
             return False
         await self._audit(
             uow,

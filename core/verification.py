@@ -229,23 +229,20 @@ class VerificationService:
             return sent
 
     async def request_for_campaign(
-        self, requester: Requester, pass_no: PassNumber, *, uow: UnitOfWork
+        self, requester: Requester, record: PassRecord, *, uow: UnitOfWork
     ) -> CodeSent:
         """A campaign's SMS (issue 9): the ordinary request to the phone on file, made
-        when the campaign dispatches it, with the same rules (R2, R3, R6, validity). The
-        campaign's dispatcher passes its unit of work, so claiming the target and making
-        the request and its SMS commit together; it commits."""
-        now = self._clock.now()
-        record = await uow.passes.get(pass_no, lock=True)
-        if record is None:
-            raise PassNotFound(pass_no=pass_no.value)
+        when the campaign dispatches it, with the same rules (R2, R3, R6, validity), at
+        campaign priority in the outbox. ``record`` is the pass as the dispatcher has
+        just read it, locked, in ``uow``: claiming the target and making the request
+        and its SMS commit together, in the dispatcher's transaction."""
         if record.phone is None:
             raise NoPhoneOnFile()
         return await self._issue(
             uow,
             record,
             record.phone,
-            now,
+            self._clock.now(),
             requester,
             Origin.CAMPAIGN,
             operator=None,

@@ -7,6 +7,9 @@ loop. Its progress is counted in :mod:`storage.campaign_tally`.
 Claims lock rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (the campaign's row, then
 its due targets), so two serve instances never dispatch the same target; SQLite's units
 of work take the write lock with ``BEGIN IMMEDIATE`` (:mod:`storage.db`) and take turns.
+
+Why one module: it is the one repository of the campaign port, and the dispatcher's
+statements (built once, at the top) sit next to the methods that run them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,18 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, insert, literal, null, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.campaign_progress import Tally
@@ -78,6 +92,52 @@ def _campaign(row: Any) -> Campaign:
         finished_at=row.finished_at,
         paced_until=row.paced_until,
     )
+
+
+# The dispatcher's statements, run for every target at up to hundreds a second: built
+# once, with bind parameters, so SQLAlchemy reuses their cache keys and compiled SQL.
+# In an UPDATE a parameter named like a column sets it: rows are matched by "match_…".
+_GET = select(_c).where(_c.c.id == bindparam("campaign_id"))
+_GET_LOCKED = _GET.with_for_update()
+_LOCK_FOR_DISPATCH = _GET.with_for_update(skip_locked=True)
+_RUNNING = select(_c.c.id).where(_c.c.state == CampaignState.RUNNING.value).order_by(_c.c.id)
+_PACE = (
+    update(_c)
+    .where(_c.c.id == bindparam("match_campaign"))
+    .values(paced_until=bindparam("paced"), updated_at=bindparam("at"))
+)
+_CLAIM_DUE = (
+    select(_t.c.pass_no, _t.c.sends, _t.c.request_id)
+    .where(_t.c.campaign_id == bindparam("campaign_id"), _t.c.due_at <= bindparam("now"))
+    .order_by(_t.c.due_at, _t.c.pass_no)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
+)
+_TARGET = update(_t).where(
+    _t.c.campaign_id == bindparam("match_campaign"), _t.c.pass_no == bindparam("match_pass")
+)
+_MARK_SENT = _TARGET.values(
+    state=_SENT,
+    reason=None,
+    request_id=bindparam("sent_request"),
+    # Its newest SMS: the one just queued in this transaction.
+    outbox_id=select(func.max(_o.c.id))
+    .where(_o.c.request_id == bindparam("sms_request"))
+    .scalar_subquery(),
+    sends=_t.c.sends + 1,
+    first_sent_at=func.coalesce(_t.c.first_sent_at, bindparam("first", type_=UtcDateTime())),
+    last_sent_at=bindparam("last"),
+    due_at=bindparam("due"),
+)
+_MARK_SKIPPED = _TARGET.values(state=_SKIPPED, reason=bindparam("why"), due_at=None)
+_SET_DUE = _TARGET.values(due_at=bindparam("due"))
+_BACKLOG = select(func.count()).where(
+    _o.c.kind == SMS_KIND,
+    or_(
+        _o.c.state == "sending",
+        (_o.c.state == "pending") & (_o.c.next_attempt_at <= bindparam("now")),
+    ),
+)
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -156,15 +216,13 @@ class SqlCampaignRepository:
     # --- campaigns -------------------------------------------------------------------
 
     async def get(self, campaign_id: int, *, lock: bool = False) -> Campaign | None:
-        query = select(_c).where(_c.c.id == campaign_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await self._conn.execute(query)).first()
+        query = _GET_LOCKED if lock else _GET
+        row = (await self._conn.execute(query, {"campaign_id": campaign_id})).first()
         return _campaign(row) if row is not None else None
 
     async def lock_for_dispatch(self, campaign_id: int) -> Campaign | None:
-        query = select(_c).where(_c.c.id == campaign_id).with_for_update(skip_locked=True)
-        row = (await self._conn.execute(query)).first()
+        params = {"campaign_id": campaign_id}
+        row = (await self._conn.execute(_LOCK_FOR_DISPATCH, params)).first()
         return _campaign(row) if row is not None else None
 
     async def summaries(self) -> builtins.list[tuple[Campaign, int, int]]:
@@ -186,8 +244,7 @@ class SqlCampaignRepository:
         return [(_campaign(row), int(row.targeted or 0), int(row.sent or 0)) for row in rows]
 
     async def running(self) -> builtins.list[int]:
-        query = select(_c.c.id).where(_c.c.state == CampaignState.RUNNING.value).order_by(_c.c.id)
-        return [int(i) for i in (await self._conn.execute(query)).scalars()]
+        return [int(i) for i in (await self._conn.execute(_RUNNING)).scalars()]
 
     async def update(
         self,
@@ -199,6 +256,10 @@ class SqlCampaignRepository:
         finished_at: datetime | None = None,
         paced_until: datetime | None = None,
     ) -> None:
+        if state is None and started_at is None and finished_at is None and paced_until:
+            params = {"match_campaign": campaign_id, "paced": paced_until, "at": now}
+            await self._conn.execute(_PACE, params)  # after every batch: the hot path
+            return
         values: dict[str, Any] = {"updated_at": now}
         if state is not None:
             values["state"] = state.value
@@ -213,14 +274,8 @@ class SqlCampaignRepository:
     # --- targets ---------------------------------------------------------------------
 
     async def claim_due(self, campaign_id: int, now: datetime, limit: int) -> builtins.list[Target]:
-        query = (
-            select(_t.c.pass_no, _t.c.sends, _t.c.request_id)
-            .where(_t.c.campaign_id == campaign_id, _t.c.due_at <= now)
-            .order_by(_t.c.due_at, _t.c.pass_no)
-            .limit(limit)
-            .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
-        )
-        rows = await self._conn.execute(query)
+        params = {"campaign_id": campaign_id, "now": now, "limit": limit}
+        rows = await self._conn.execute(_CLAIM_DUE, params)
         return [Target(row.pass_no, row.sends, row.request_id) for row in rows]
 
     async def next_due(self, campaign_id: int) -> datetime | None:
@@ -233,9 +288,6 @@ class SqlCampaignRepository:
             value = value.replace(tzinfo=UTC)
         return value  # type: ignore[no-any-return]
 
-    def _target(self, campaign_id: int, pass_no: str) -> Any:
-        return update(_t).where(_t.c.campaign_id == campaign_id, _t.c.pass_no == pass_no)
-
     async def mark_sent(
         self,
         campaign_id: int,
@@ -244,43 +296,31 @@ class SqlCampaignRepository:
         now: datetime,
         due_at: datetime | None,
     ) -> None:
-        latest_sms = select(func.max(_o.c.id)).where(_o.c.request_id == request_id)
-        await self._conn.execute(
-            self._target(campaign_id, pass_no).values(
-                state=_SENT,
-                reason=None,
-                request_id=request_id,
-                outbox_id=latest_sms.scalar_subquery(),
-                sends=_t.c.sends + 1,
-                first_sent_at=func.coalesce(_t.c.first_sent_at, _at(now)),
-                last_sent_at=now,
-                due_at=due_at,
-            )
-        )
+        params = {
+            "match_campaign": campaign_id,
+            "match_pass": pass_no,
+            "sent_request": request_id,
+            "sms_request": request_id,
+            "first": now,
+            "last": now,
+            "due": due_at,
+        }
+        await self._conn.execute(_MARK_SENT, params)
 
     async def mark_skipped(
         self, campaign_id: int, pass_no: str, reason: SkipReason, now: datetime
     ) -> None:
-        await self._conn.execute(
-            self._target(campaign_id, pass_no).values(
-                state=_SKIPPED, reason=reason.value, due_at=None
-            )
-        )
+        params = {"match_campaign": campaign_id, "match_pass": pass_no, "why": reason.value}
+        await self._conn.execute(_MARK_SKIPPED, params)
 
     async def set_due(self, campaign_id: int, pass_no: str, due_at: datetime | None) -> None:
-        await self._conn.execute(self._target(campaign_id, pass_no).values(due_at=due_at))
+        params = {"match_campaign": campaign_id, "match_pass": pass_no, "due": due_at}
+        await self._conn.execute(_SET_DUE, params)
 
     # --- the outbox, as the campaign sees it -------------------------------------------
 
     async def backlog(self, now: datetime) -> int:
-        query = select(func.count()).where(
-            _o.c.kind == SMS_KIND,
-            or_(
-                _o.c.state == "sending",
-                (_o.c.state == "pending") & (_o.c.next_attempt_at <= now),
-            ),
-        )
-        return int((await self._conn.execute(query)).scalar_one())
+        return int((await self._conn.execute(_BACKLOG, {"now": now})).scalar_one())
 
     async def tally(self, campaign_id: int, now: datetime) -> builtins.list[Tally]:
         return await tally(self._conn, campaign_id, now)

@@ -48,9 +48,12 @@ class CampaignDispatcher:
         self._stop = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._running: list[int] = []
+        self._look_again = 0.0  # loop time at which to read the running campaigns again
 
     def wake(self) -> None:
         """Look at the campaigns now (a campaign was started in this process)."""
+        self._look_again = 0.0
         self._wakeup.set()
 
     async def start(self) -> None:
@@ -79,20 +82,26 @@ class CampaignDispatcher:
                     await asyncio.wait_for(self._wakeup.wait(), delay)
 
     async def step(self) -> float:
-        """Dispatch every running campaign once; seconds until the next step."""
-        tuning = self._tuning
-        delay = tuning.poll_interval
-        for campaign_id in await self._service.running():
+        """Dispatch every running campaign once; seconds until the next step. Which
+        campaigns run is read again every ``poll_interval``, not on every step."""
+        tuning, loop = self._tuning, asyncio.get_running_loop()
+        if loop.time() >= self._look_again:
+            self._running = await self._service.running()
+            self._look_again = loop.time() + tuning.poll_interval
+        delay = max(tuning.min_sleep, self._look_again - loop.time())
+        for campaign_id in list(self._running):
             result = await self._service.dispatch(campaign_id)
             if result.sent or result.skipped:
                 log.debug(
                     "campaign %d: %d sent, %d skipped", campaign_id, result.sent, result.skipped
                 )
-            if result.why == "done":
-                log.info("campaign %d: done", campaign_id)
-            if result.wait_until is not None:
-                wait = (result.wait_until - self._clock.now()).total_seconds()
-                delay = min(delay, max(tuning.min_sleep, wait))
+            if result.wait_until is None:  # paused, cancelled or done: until it runs again
+                self._running.remove(campaign_id)
+                if result.why == "done":
+                    log.info("campaign %d: done", campaign_id)
+                continue
+            wait = (result.wait_until - self._clock.now()).total_seconds()
+            delay = min(delay, max(tuning.min_sleep, wait))
         return delay
 
 
