@@ -23,6 +23,15 @@ def reason_label(reason: SkipReason) -> str:
     return messages.text(f"campaign.reason.{reason.value}", messages.EN)
 
 
+#: The plan table's column headings, short enough for a terminal.
+_COLUMN = {
+    SkipReason.NO_PHONE: "no phone (R6)",
+    SkipReason.OPTED_OUT: "opted out",
+    SkipReason.LIVE_REQUEST: "live code (R2)",
+    SkipReason.NOT_TW_MOBILE: "not TW mobile",
+}
+
+
 def width(text: str) -> int:
     """Display width: CJK characters take two columns in a terminal."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
@@ -78,7 +87,7 @@ def print_plan(plan: Plan, max_per_second: float, out: TextIO) -> None:
     for line in describe_selection(plan):
         out.write(line + "\n")
     out.write("\n")
-    header = ["company", "selected", "recipients", *(reason_label(r) for r in PLAN_REASONS)]
+    header = ["company", "selected", "recipients", *(_COLUMN[r] for r in PLAN_REASONS)]
     rows = [
         [row.company, _n(row.selected), _n(row.recipients)]
         + [_n(row.skipped.get(r, 0)) for r in PLAN_REASONS]
