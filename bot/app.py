@@ -21,6 +21,7 @@ from sqlalchemy import text
 from bot import housekeeping
 from bot.api import notices as notices_api
 from bot.bootstrap import Overrides, close_services, open_services
+from bot.campaigns import dispatcher as campaign_dispatcher
 from bot.config import Config
 from bot.logs import log_context
 from bot.notices import delivery as notice_delivery
@@ -57,6 +58,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     outbox_worker.setup(app, (overrides or Overrides()).outbox)
     sms_signature.setup(app)  # checks the webhooks of the two routes below
+    campaign_dispatcher.setup(app, (overrides or Overrides()).campaigns)
     sms_status.setup(app)
     sms_inbound.setup(app)
     telegram_channel.setup(app)

@@ -21,6 +21,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.campaigns.dispatcher import CampaignTuning
 from bot.config import Config
 from bot.config.secret_key import resolve_secret_key
 from bot.notices.delivery import NoticeTuning
@@ -29,6 +30,8 @@ from bot.providers.sender import SmsSender
 from bot.providers.twilio_sender import TwilioSender
 from bot.services import Services
 from bot.sms.outbox_worker import OutboxTuning
+from core.campaign_service import CampaignPolicy, CampaignService
+from core.campaigns import Cost
 from core.clock import SystemClock
 from core.codes import SecretHasher, SecretSource, SystemSecrets
 from core.conversation_engine import ConversationEngine, DialoguePolicy
@@ -38,6 +41,7 @@ from core.notices import NoticePolicy, NoticeService
 from core.operator_lifecycle import OperatorLifecycle
 from core.operators import OperatorService
 from core.ports import Clock
+from core.sms_preview import sample_sms
 from core.verification import Policy, VerificationService
 from storage.db import create_engine
 from storage.importer import DEMO_REGISTRY, import_registry
@@ -58,6 +62,8 @@ class Overrides:
     sender: SmsSender | None = None
     outbox: OutboxTuning | None = None  # the outbox worker's timings
     notices: NoticeTuning | None = None  # the notice messenger's and digest's timings
+    campaigns: CampaignTuning | None = None  # the campaign dispatcher's timings
+    campaign_policy: CampaignPolicy | None = None  # its backpressure
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,9 @@ def _use_cases(
             default_language=v.default_language,
         ),
     )
+    campaigns = CampaignService(
+        uow, clock, verification, extra.campaign_policy or campaign_policy(config)
+    )
     return Services(
         config=config,
         engine=database.engine,
@@ -175,6 +184,7 @@ def _use_cases(
         operators=OperatorService(uow, clock),
         operator_lifecycle=OperatorLifecycle(uow, clock, hasher, SystemSecrets()),
         notices=make_notice_service(config, uow, clock),
+        campaigns=campaigns,
         demo=demo,
         notice_tuning=extra.notices,
     )
@@ -190,6 +200,24 @@ def make_notice_service(
         wording, max_events=max_events, default_language=config.verification.default_language
     )
     return NoticeService(uow, clock, policy)
+
+
+def campaign_policy(config: Config) -> CampaignPolicy:
+    """Campaign numbers from config; the cost per SMS from the verification SMS as it
+    is rendered with this public base URL, in the default language."""
+    language = config.verification.default_language
+    rendered = next(s for s in sample_sms(config.server.public_base_url) if s.language == language)
+    return CampaignPolicy(
+        code_ttl=timedelta(hours=config.verification.code_ttl_hours),
+        max_per_second=config.sms.max_per_second,
+        cost=Cost(
+            segments_per_sms=rendered.segments.count,
+            encoding=rendered.segments.encoding,
+            price_per_segment=config.sms.price_per_segment,
+            currency=config.sms.currency,
+        ),
+        language=language,
+    )
 
 
 async def close_services(services: Services) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Config
 from bot.notices.delivery import NoticeTuning
 from bot.providers.sender import SmsSender
+from core.campaign_service import CampaignService
 from core.codes import SecretHasher
 from core.conversation_engine import ConversationEngine
 from core.notices import NoticeService
@@ -43,6 +44,7 @@ class Services:
     operators: OperatorService
     operator_lifecycle: OperatorLifecycle
     notices: NoticeService
+    campaigns: CampaignService
     demo: bool = False
     notice_tuning: NoticeTuning | None = None  # tests: the notice messenger's timings
 

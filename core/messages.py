@@ -225,6 +225,67 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "{pass_no} 的預設手機號碼已經變更，請重新傳送 /send {pass_no}。",
         "The phone on file for {pass_no} has changed. Please send /send {pass_no} again.",
     ),
+    # --- campaigns (the admin CLI, issue 9) ---------------------------------------------------
+    "campaign.bad_option": (
+        "{option} 的值「{got}」不正確。",
+        "{option}: {got!r} is not a valid value.",
+    ),
+    "campaign.bad_window": (
+        "{option} 應為台北時間的起訖時刻，例如 09:00-21:00（跨夜可寫 21:00-06:00，全天為 00:00-24:00）；收到「{got}」。",
+        "{option} must be a time range in Taipei time, e.g. 09:00-21:00 (overnight "
+        "21:00-06:00, all day 00:00-24:00); got {got!r}.",
+    ),
+    "campaign.bad_rate": (
+        "{option} 應為每秒簡訊數，大於 0、最多 10000，例如 10；收到「{got}」。",
+        "{option} must be SMS per second, above 0 and at most 10000, e.g. 10; got {got!r}.",
+    ),
+    "campaign.bad_duration": (
+        "{option} 應為 1 小時到 90 天之間的時間長度，例如 3d、36h 或 1d12h；收到「{got}」。",
+        "{option} must be a duration between 1 hour and 90 days, e.g. 3d, 36h or 1d12h; "
+        "got {got!r}.",
+    ),
+    "campaign.bad_reminders": (
+        "{option} 應為 0 到 5 之間的整數；收到「{got}」。",
+        "{option} must be a whole number from 0 to 5; got {got!r}.",
+    ),
+    "campaign.reminders_need_delay": (
+        "要發送提醒，請同時指定 --remind-after，例如 --remind-after 3d --reminders {got}。",
+        "Reminders need a delay: add --remind-after, e.g. --remind-after 3d --reminders {got}.",
+    ),
+    "campaign.bad_states": (
+        "{option} 只能是 unverified（未驗證）、pending（待驗證）或兩者以逗號分隔；收到「{got}」。",
+        "{option} must be unverified, pending, or both separated by a comma; got {got!r}.",
+    ),
+    "campaign.bad_prefix": (
+        "{option} 應為通行證號的開頭，例如 KHPS 或 KHPS113；收到「{got}」。",
+        "{option} must be the start of a pass number, e.g. KHPS or KHPS113; got {got!r}.",
+    ),
+    "campaign.bad_name": (
+        "{option} 應為 1 到 100 個字的名稱，例如「2026 秋季手機驗證」；收到「{got}」。",
+        '{option} must be a name of 1 to 100 characters, e.g. "2026 autumn"; got {got!r}.',
+    ),
+    "campaign.bad_id": (
+        "活動編號應為正整數，例如 3；收到「{got}」。請用 portpass campaign list 查看。",
+        "A campaign id is a whole number such as 3; got {got!r}. See: portpass campaign list",
+    ),
+    "campaign.not_found": (
+        "找不到活動 {id}。請用 portpass campaign list 查看活動編號。",
+        "There is no campaign {id}. See the campaign ids with: portpass campaign list",
+    ),
+    "campaign.wrong_state": (
+        "活動 {id} 目前為 {state}，無法 {action}。",
+        "Campaign {id} is {state}: it cannot {action}.",
+    ),
+    "campaign.reason.no_phone": ("無手機號碼（R6）", "no phone on file (R6)"),
+    "campaign.reason.opted_out": ("已退訂簡訊", "opted out of SMS"),
+    "campaign.reason.live_request": (
+        "已有有效的驗證碼（R2）",
+        "a live request already exists (R2)",
+    ),
+    "campaign.reason.not_tw_mobile": ("非台灣手機號碼", "phone not a Taiwanese mobile"),
+    "campaign.reason.verified": ("已於期間內完成驗證", "verified in the meantime"),
+    "campaign.reason.not_valid": ("通行證已不在有效期間", "pass no longer valid"),
+    "campaign.reason.pass_gone": ("通行證已不在名冊", "pass no longer in the registry"),
     # --- checking a code or link --------------------------------------------------------------
     "check.verified": (
         "手機驗證完成！通行證 {pass_no} 已驗證手機 {phone}。",

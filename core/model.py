@@ -32,10 +32,12 @@ class Channel(enum.StrEnum):
 
 
 class Origin(enum.StrEnum):
-    """Who asked for a code: the holder themselves (R1) or an operator (R5)."""
+    """Who asked for a code: the holder themselves (R1), an operator (R5), or a campaign
+    (issue 9)."""
 
     HOLDER = "holder"
     OPERATOR = "operator"
+    CAMPAIGN = "campaign"  # an admin's campaign to every holder not yet verified
 
 
 class RequestState(enum.StrEnum):

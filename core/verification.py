@@ -44,6 +44,7 @@ from core.model import (
     Origin,
     OutgoingSms,
     PassRecord,
+    Priority,
     Requester,
     RequestState,
     VerificationRequest,
@@ -227,6 +228,28 @@ class VerificationService:
             await work.commit()
             return sent
 
+    async def request_for_campaign(
+        self, requester: Requester, record: PassRecord, *, uow: UnitOfWork
+    ) -> CodeSent:
+        """A campaign's SMS (issue 9): the ordinary request to the phone on file, made
+        when the campaign dispatches it, with the same rules (R2, R3, R6, validity), at
+        campaign priority in the outbox. ``record`` is the pass as the dispatcher has
+        just read it, locked, in ``uow``: claiming the target and making the request
+        and its SMS commit together, in the dispatcher's transaction."""
+        if record.phone is None:
+            raise NoPhoneOnFile()
+        return await self._issue(
+            uow,
+            record,
+            record.phone,
+            self._clock.now(),
+            requester,
+            Origin.CAMPAIGN,
+            operator=None,
+            sms_kind="campaign",
+            priority=Priority.CAMPAIGN,
+        )
+
     async def _issue(
         self,
         uow: UnitOfWork,
@@ -236,6 +259,8 @@ class VerificationService:
         requester: Requester,
         origin: Origin,
         operator: Operator | None,
+        sms_kind: str = "verification",
+        priority: Priority = Priority.OWN,
     ) -> CodeSent:
         if not record.is_valid_on(now.astimezone(TAIPEI).date()):
             raise PassNotValid(valid_from=record.valid_from, valid_to=record.valid_to)
@@ -277,7 +302,8 @@ class VerificationService:
         await uow.requests.add(request)
         link = verification_link(self._policy.public_base_url, token)
         body = verification_sms(record.pass_no, code, link, requester.language)
-        await uow.outbox.add(OutgoingSms(to=phone, body=body, request_id=request_id), now)
+        sms = OutgoingSms(to=phone, body=body, request_id=request_id, kind=sms_kind)
+        await uow.outbox.add(sms, now, priority=priority)
         await self._audit(
             uow,
             requester,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -288,4 +289,48 @@ notice_digests = Table(
     Column("until", UtcDateTime, nullable=False),
     Column("notices", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# --- campaigns (issue 9, migration 0007) ------------------------------------------------
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    # planned | running | paused | cancelled | done
+    Column("state", Text, nullable=False),
+    # JSON: {"companies": [...], "states": [...], "pass_prefixes": [...]}
+    Column("selection", Text, nullable=False),
+    Column("window_start", Integer, nullable=False),  # minutes after midnight, Taipei
+    Column("window_end", Integer, nullable=False),
+    Column("rate", Float, nullable=False),  # SMS per second
+    Column("remind_after_seconds", Integer, nullable=True),
+    Column("reminders", Integer, nullable=False, server_default=text("0")),
+    Column("valid_on", Date, nullable=False),  # the Taipei day passes were valid on
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    # The pacing of every instance that sends it: see core.campaigns.Pacer.
+    Column("paced_until", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+campaign_targets = Table(
+    "campaign_targets",
+    metadata,
+    Column("campaign_id", Integer, primary_key=True),
+    Column("pass_no", Text, primary_key=True),
+    Column("company", Text, nullable=False),
+    # excluded (skipped when planned) | queued | sent | skipped (when its turn came)
+    Column("state", Text, nullable=False),
+    Column("reason", Text, nullable=True),  # core.campaigns.SkipReason
+    # When it next needs an SMS: its first, or a reminder; NULL: never again.
+    Column("due_at", UtcDateTime, nullable=True),
+    Column("request_id", Text, nullable=True),  # the request its last SMS carried
+    Column("outbox_id", Integer, nullable=True),  # its last SMS
+    Column("sends", Integer, nullable=False, server_default=text("0")),
+    Column("first_sent_at", UtcDateTime, nullable=True),
+    Column("last_sent_at", UtcDateTime, nullable=True),
+    Index(None, "campaign_id", "due_at", "pass_no"),
 )

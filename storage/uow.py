@@ -20,6 +20,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.audit import SqlAuditRepository, SqlFailureRepository
+from storage.campaigns import SqlCampaignRepository
 from storage.conversations import SqlConversationRepository
 from storage.inbound import SqlInboundRepository
 from storage.notices import SqlNoticeRepository
@@ -52,6 +53,7 @@ class SqlUnitOfWork:
     operators: SqlOperatorRepository
     opt_outs: SqlOptOutRepository
     notices: SqlNoticeRepository
+    campaigns: SqlCampaignRepository
 
     def __init__(
         self, engine: AsyncEngine, outbox_listeners: tuple[OutboxListener, ...] = ()
@@ -87,6 +89,7 @@ class SqlUnitOfWork:
         self.operators = SqlOperatorRepository(conn)
         self.opt_outs = SqlOptOutRepository(conn)
         self.notices = SqlNoticeRepository(conn)
+        self.campaigns = SqlCampaignRepository(conn)
         return self
 
     async def __aexit__(

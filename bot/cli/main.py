@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.bootstrap import database_for
+from bot.cli.campaign import add_campaign_parser, run_campaign
 from bot.cli.check_config import check_config
 from bot.cli.import_report import ProgressBar, print_import
 from bot.cli.notices import add_notices_parser, run_notices
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_operator_parser(commands)
     add_notices_parser(commands)
+    add_campaign_parser(commands)
 
     commands.add_parser(
         "check-config",
@@ -237,6 +239,7 @@ COMMANDS: dict[str, Command] = {
     "status": _status,
     "operator": run_operator,
     "notices": run_notices,
+    "campaign": run_campaign,
     "check-config": check_config,
     "chat": _chat,
 }

@@ -191,6 +191,12 @@ def clock_time(value: str) -> str:
     return f"{int(match.group(1)):02d}:{match.group(2)}" if match else ""
 
 
+def currency(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise ValueError("must be a three-letter ISO 4217 code, e.g. TWD or USD")
+    return value
+
+
 def rule(check: Check, *, echo: bool = True) -> dict[str, Any]:
     """Field metadata: the check, and whether an error may show the value (``echo``)."""
     return {"check": check, "echo": echo}

@@ -109,6 +109,12 @@ class SmsConfig(Section):
     sender_name: str = field(default="【港務】", metadata=rule(checks.short_text(10)))
     #: The same for SMS in English (GSM-7: a Chinese name would make them cost double).
     sender_name_en: str = field(default="[Taiwan Ports]", metadata=rule(checks.short_text(20)))
+    # How long a worker holds an SMS it is sending; a crashed worker's SMS go out again
+    # after it. Must exceed the provider timeout plus the wait for a sending slot.
+    send_lease_seconds: float = field(default=60.0, metadata=rule(checks.between(1, 3600)))
+    # What one SMS segment costs, for a campaign's estimate (issue 9); 0: not known.
+    price_per_segment: float = field(default=0.0, metadata=rule(checks.between(0, 1000)))
+    currency: str = field(default="USD", metadata=rule(checks.currency))
 
     @property
     def signature(self) -> SenderName:

@@ -309,7 +309,7 @@ def setup(app: web.Application, tuning: OutboxTuning | None = None) -> None:
             services.clock,
             max_per_second=services.config.sms.max_per_second,
             max_attempts=services.config.sms.max_attempts,
-            tuning=tuning,
+            tuning=tuning or OutboxTuning(lease=services.config.sms.send_lease_seconds),
             sender_name=services.config.sms.signature,
         )
         app[OUTBOX_WORKER] = worker

@@ -15,14 +15,37 @@ from storage.db import async_url, create_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.tables import lookup_failures, metadata
 
-#: The newest migration file's revision: a migration that forgets to chain itself onto
-#: the last one (two heads) or a head that is not the newest file fails here.
-NEWEST = max(
-    p.name.split("_", 1)[0]
-    for p in (Path(__file__).resolve().parents[2] / "storage" / "migrations" / "versions").glob(
-        "[0-9][0-9][0-9][0-9]_*.py"
-    )
-)
+VERSIONS = Path(__file__).resolve().parents[2] / "storage" / "migrations" / "versions"
+
+
+def migration_chain() -> list[str]:
+    """The revisions from the base to the head, following each file's down_revision;
+    fails when the files are not one line (a migration that forgot to chain itself onto
+    the head leaves two heads, or a file that no chain reaches). Revision ids are handed
+    out ahead of time, so a line may land out of numeric order (0008 before 0007)."""
+    parents: dict[str, str | None] = {}
+    for path in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"):
+        namespace: dict[str, object] = {}
+        source = path.read_text(encoding="utf-8")
+        lines = [
+            ln for ln in source.splitlines() if ln.startswith(("revision =", "down_revision ="))
+        ]
+        exec("\n".join(lines), namespace)  # noqa: S102 - two assignments of our own files
+        parents[str(namespace["revision"])] = namespace["down_revision"]  # type: ignore[assignment]
+    children: dict[str | None, list[str]] = {}
+    for revision, parent in parents.items():
+        children.setdefault(parent, []).append(revision)
+    chain, current = [], None
+    while current in children:
+        assert len(children[current]) == 1, f"two migrations after {current}: {children[current]}"
+        current = children[current][0]
+        chain.append(current)
+    assert sorted(chain) == sorted(parents), f"migrations off the line: {set(parents) - set(chain)}"
+    return chain
+
+
+#: The last migration of the one line the files form.
+NEWEST = migration_chain()[-1]
 
 TABLES = {
     "persons",

@@ -1,0 +1,186 @@
+"""``portpass campaign``: plan, start and follow the verification SMS to every holder.
+
+``create`` prints the plan (recipients, skips with their reasons, segments and cost)
+and, unless ``--dry-run``, stores the campaign as ``planned``; ``start`` hands it to
+``portpass serve``, whose dispatcher sends it. The other actions change its state or
+read its progress. Every action is in the audit log.
+
+A bad option gets one message, in Traditional Chinese and English, saying what is
+expected; nothing is stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TextIO
+
+from bot.bootstrap import services_for
+from bot.cli.campaign_report import print_report
+from bot.cli.campaign_views import print_list, print_plan, print_progress
+from bot.config import Config
+from core import messages
+from core.campaign_options import (
+    InvalidCampaignId,
+    InvalidReminders,
+    check_name,
+    parse_duration,
+    parse_pass_prefix,
+    parse_rate,
+    parse_states,
+)
+from core.campaign_schedule import DEFAULT_WINDOW, Window
+from core.campaign_service import CampaignService
+from core.campaigns import CampaignSpec, Selection
+from core.errors import PortPassError
+
+ACTIONS = ("start", "pause", "resume", "cancel")
+
+
+def add_campaign_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``campaign`` subcommand group, for :func:`bot.cli.main.build_parser`."""
+    campaign = commands.add_parser(
+        "campaign", help="verification SMS to every holder not verified yet (campaigns)"
+    )
+    actions = campaign.add_subparsers(dest="campaign_command", required=True, metavar="ACTION")
+
+    create = actions.add_parser(
+        "create", help="select passes, print the plan, and store it as planned"
+    )
+    create.add_argument("--name", required=True, help="a name to recognise it by")
+    create.add_argument(
+        "--company", action="append", default=[], help="only this company (repeatable)"
+    )
+    create.add_argument(
+        "--state",
+        default="unverified,pending",
+        help="unverified, pending or both (default: unverified,pending)",
+    )
+    create.add_argument(
+        "--pass-prefix",
+        action="append",
+        default=[],
+        help="only pass numbers starting with this, e.g. KHPS113 (repeatable)",
+    )
+    create.add_argument(
+        "--window",
+        default=str(DEFAULT_WINDOW),
+        help=f"daily sending hours, Taipei time (default: {DEFAULT_WINDOW})",
+    )
+    create.add_argument("--rate", help="SMS per second (default: sms.max_per_second)")
+    create.add_argument(
+        "--remind-after", help="remind passes still not verified after this long, e.g. 3d"
+    )
+    create.add_argument(
+        "--reminders", help="how many reminders at most (default: 1 with --remind-after)"
+    )
+    create.add_argument("--dry-run", action="store_true", help="print the plan, store nothing")
+
+    for action in ACTIONS:
+        sub = actions.add_parser(action, help=f"{action} a campaign")
+        sub.add_argument("id", help="campaign id (see 'portpass campaign list')")
+    actions.add_parser("list", help="every campaign with its state and counts")
+    show = actions.add_parser("show", help="a campaign's progress")
+    show.add_argument("id")
+    watch = actions.add_parser("watch", help="a live progress bar until done (Ctrl-C stops)")
+    watch.add_argument("id")
+    watch.add_argument("--interval", type=float, default=1.0, help="seconds between updates")
+    report = actions.add_parser("report", help="per company: sent, delivered, failed, verified")
+    report.add_argument("id")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+
+def spec_from_args(args: argparse.Namespace, config: Config) -> CampaignSpec:
+    """The options, checked: the first wrong one raises with what it expects."""
+    name = check_name(args.name)
+    selection = Selection(
+        companies=tuple(dict.fromkeys(c.strip() for c in args.company if c.strip())),
+        states=parse_states(args.state),
+        pass_prefixes=tuple(dict.fromkeys(parse_pass_prefix(p) for p in args.pass_prefix)),
+    )
+    window = Window.parse(args.window)
+    rate = parse_rate(args.rate) if args.rate is not None else config.sms.max_per_second
+    remind_after = parse_duration(args.remind_after) if args.remind_after else None
+    reminders = _reminders(args.reminders, default=1 if remind_after else 0)
+    return CampaignSpec(name, selection, window, rate, remind_after, reminders)
+
+
+def _reminders(raw: str | None, *, default: int) -> int:
+    if raw is None:
+        return default
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise InvalidReminders(option="--reminders", got=raw) from None
+
+
+def campaign_id(raw: str) -> int:
+    try:
+        value = int(raw.strip().lstrip("#"))
+    except ValueError:
+        raise InvalidCampaignId(option="ID", got=raw) from None
+    if value < 1:
+        raise InvalidCampaignId(option="ID", got=raw)
+    return value
+
+
+@asynccontextmanager
+async def open_campaigns(config: Config) -> AsyncIterator[CampaignService]:
+    """The campaign service on the configured database, migrated to head."""
+    async with services_for(config) as services:
+        yield services.campaigns
+
+
+def print_error(error: PortPassError, err: TextIO) -> None:
+    """Traditional Chinese first, then English."""
+    err.write(f"portpass: {messages.render_error(error, messages.ZH)}\n")
+    err.write(f"portpass: {messages.render_error(error, messages.EN)}\n")
+
+
+async def run_campaign(args: argparse.Namespace, config: Config) -> int:
+    out = sys.stdout
+    try:
+        command = args.campaign_command
+        spec = spec_from_args(args, config) if command == "create" else None
+        wanted = campaign_id(args.id) if command not in ("create", "list") else 0
+        async with open_campaigns(config) as service:
+            if spec is not None:
+                plan = await service.create(spec, dry_run=args.dry_run)
+                print_plan(plan, config.sms.max_per_second, out)
+                if plan.campaign_id is not None:
+                    out.write(
+                        f"\nstored as campaign {plan.campaign_id} (planned). "
+                        f"Start it with: portpass campaign start {plan.campaign_id}\n"
+                    )
+                return 0
+            if command in ACTIONS:
+                changed = await getattr(service, command)(wanted)
+                out.write(f"campaign {changed.id}: {changed.state.value}\n")
+                if command == "start":
+                    out.write(
+                        "portpass serve sends it; follow it with: "
+                        f"portpass campaign watch {changed.id}\n"
+                    )
+                return 0
+            if command == "list":
+                print_list(await service.summaries(), out)
+                return 0
+            if command == "show":
+                print_progress(await service.progress(wanted), out)
+                return 0
+            if command == "watch":
+                from bot.cli.campaign_watch import watch  # rich is only needed here
+
+                return await watch(service, wanted, interval=max(0.1, args.interval))
+            campaign, rows = await service.report(wanted)
+            data = print_report(campaign, rows, args.format, out)
+            if data is not None:
+                out.flush()
+                sys.stdout.buffer.write(data)
+                sys.stdout.buffer.flush()
+            return 0
+    except PortPassError as error:
+        print_error(error, sys.stderr)
+        return 2
