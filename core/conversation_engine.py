@@ -46,10 +46,14 @@ from core.sms_text import pages
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone, normalise, parse_code
 from core.verification import VerificationService
+from core.whole_request import WholeRequest, read_whole_request
 
 _START = {"驗證", "验证", "VERIFY", "V", "/START", "/VERIFY"}
 _CANCEL = {"取消", "CANCEL", "/CANCEL"}
-_HELP = {"說明", "说明", "HELP", "/HELP", "?"}
+_HELP = {"說明", "说明", "/HELP", "?"}
+# HELP typed in English is answered in English (and the conversation goes on in English):
+# whoever types it reads English. Twilio answers HELP itself too but still forwards it.
+_HELP_ENGLISH = {"HELP"}
 _STATUS = {"狀態", "状态", "STATUS", "/STATUS"}
 _STATUS_PAGE = re.compile(r"^(?:狀態|状态|STATUS)\s*([0-9]{1,4})$")  # "STATUS 2", "狀態2"
 _TO_ENGLISH = {"EN", "ENGLISH"}
@@ -57,6 +61,8 @@ _TO_CHINESE = {"中文", "ZH", "繁中"}
 _LANG_TOGGLE = {"/LANG"}
 _YES = {"1", "確定", "确定", "確認", "确认", "是", "CONFIRM", "YES", "Y", "OK"}
 _NO = {"2", "否", "NO", "N"}
+# At the check-digit question: "the number is right, go on".
+_ID_IS_RIGHT = {"1", "確定", "确定", "確認", "确认", "是", "對", "对", "OK", "CONFIRM"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +176,9 @@ class ConversationEngine:
             return state.restart(), [Reply(messages.text("conv.cancelled", lang))]
         if word in _HELP:
             return state, [Reply(messages.text("conv.help", lang))]
+        if word in _HELP_ENGLISH:
+            english = state.with_(language=messages.EN)
+            return english, [Reply(messages.text("conv.help", messages.EN))]
         if word in _TO_ENGLISH | _TO_CHINESE | _LANG_TOGGLE:
             new = self._switch_language(lang, word)
             return state.with_(language=new), [Reply(messages.text("conv.language_set", new))]
@@ -177,6 +186,9 @@ class ConversationEngine:
             return state, [await self._status(state, who, uow, page=_status_page(word))]
         if word in _START:
             return await self._start(state, who, uow)
+        whole = read_whole_request(message.text)
+        if whole is not None and (whole.keyword or state.step in (Step.IDLE, Step.ASK_PASS)):
+            return await self._whole_request(state, who, whole, uow)
         handler = {
             Step.ASK_PASS: self._on_pass,
             Step.ASK_ID: self._on_id,
@@ -210,6 +222,17 @@ class ConversationEngine:
             return fresh, [self._error(error, fresh)]
         return fresh.with_(step=Step.ASK_PASS), [self._ask(Step.ASK_PASS, fresh)]
 
+    async def _whole_request(
+        self, state: Conversation, who: Participant, whole: WholeRequest, uow: UnitOfWork
+    ) -> tuple[Conversation, list[Reply]]:
+        """``驗證 KHPS113-000043 QQ12345673``: a fresh start that has answered the first
+        two questions already; the ID is checked as if typed on its own."""
+        fresh, replies = await self._start(state, who, uow)
+        if fresh.step is not Step.ASK_PASS:
+            return fresh, replies  # cooling down: said so
+        asked_id = fresh.with_(step=Step.ASK_ID, pass_no=whole.pass_no.value)
+        return await self._on_id(asked_id, who, whole.id_text, uow)
+
     async def _on_pass(
         self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
@@ -223,6 +246,9 @@ class ConversationEngine:
     async def _on_id(
         self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
+        if state.unconfirmed_id and _word(text) in _ID_IS_RIGHT:
+            # The answer to the check-digit question: the number is right, go on.
+            text = state.unconfirmed_id
         try:
             id_no = IdNumber.parse(text)
         except IdChecksumMismatch as error:
@@ -271,7 +297,9 @@ class ConversationEngine:
             return await self._on_choice(state, who, "confirm", uow)
         if word in _NO:
             return await self._on_choice(state, who, "cancel", uow)
-        return state, [self._ask(Step.CONFIRM, state)]
+        # Not an answer: say so, with the choices again (SMS adds "reply 1 or 2",
+        # Telegram shows the buttons again).
+        return state, [self._ask(Step.CONFIRM, state, key="conv.confirm_unclear")]
 
     async def _on_choice(
         self, state: Conversation, who: Participant, value: str, uow: UnitOfWork
@@ -389,19 +417,19 @@ class ConversationEngine:
 
     # --- texts -----------------------------------------------------------------------------------
 
-    def _ask(self, step: Step, state: Conversation) -> Reply:
+    def _ask(self, step: Step, state: Conversation, *, key: str = "request.confirm") -> Reply:
         lang = self._lang(state)
         if step is Step.CONFIRM:
             return Reply(
-                messages.text("request.confirm", lang, pass_no=state.pass_no or ""),
+                messages.text(key, lang, pass_no=state.pass_no or ""),
                 options=(
                     Option(f"confirm:{state.pass_no}", messages.text("option.confirm", lang)),
                     Option(f"cancel:{state.pass_no}", messages.text("option.cancel", lang)),
                 ),
             )
-        key = {Step.ASK_PASS: "conv.ask_pass", Step.ASK_ID: "conv.ask_id"}.get(step)
-        if key is not None:
-            return Reply(messages.text(key, lang))
+        question = {Step.ASK_PASS: "conv.ask_pass", Step.ASK_ID: "conv.ask_id"}.get(step)
+        if question is not None:
+            return Reply(messages.text(question, lang))
         return Reply(messages.text("conv.ask_phone", lang), ask_contact=True)
 
     def _error(self, error: PortPassError, state: Conversation) -> Reply:

@@ -46,6 +46,14 @@ class IdLooksLikePassNumber(InvalidIdNumber):
     key = "input.id_is_pass_no"
 
 
+class IdAllDigits(InvalidIdNumber):
+    """Only digits where a person typed an ID number (``12345``, a phone): every ID
+    and resident certificate starts with a letter, so say so instead of looking the
+    digits up as a legacy code and costing the holder a failed attempt."""
+
+    key = "input.id_all_digits"
+
+
 class IdChecksumMismatch(InvalidInput):
     key = "input.id_checksum"
 

@@ -34,9 +34,15 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "That is not an ID number. Please type it like A123456789 (ID or resident certificate).",
     ),
     "input.id_checksum": (
-        "身分證號 {value} 的檢查碼不符，可能打錯了。請再確認一次；若確定無誤，請再輸入一次同一號碼。",
+        "身分證號 {value} 的檢查碼不符，可能打錯了。請再確認一次；若號碼無誤，請回覆「確定」或 1"
+        "（或再輸入一次同一號碼）。",
         "The check digit of ID number {value} does not match; it may be a typo. Please check "
-        "it; if it is right, type the same number again.",
+        "it; if it is right, reply 1 (or type the same number again).",
+    ),
+    "input.id_all_digits": (
+        "身分證號與居留證號都以英文字母開頭，請輸入如 A123456789 的號碼。",
+        "An ID number starts with a letter. Please type it like A123456789 (ID or resident "
+        "certificate).",
     ),
     "input.phone": (
         "手機號碼格式不正確，請輸入如 0912345678 的台灣手機號碼。",
@@ -432,6 +438,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "只能分享您自己的手機號碼。請輸入手機號碼（例：0912345678）。",
         "Only your own number can be shared. Please type the mobile number (for example "
         "0912345678).",
+    ),
+    "conv.confirm_unclear": (
+        "沒有看懂這個回覆。要取得{pass_no}人員通行證的手機驗證碼嗎？",
+        "Sorry, that is not an answer. Get a verification code for pass {pass_no}?",
     ),
     "conv.confirm_hint": ("回覆 1 確認，2 取消", "Reply 1 to confirm, 2 to cancel"),
     "conv.ask_code": ("請輸入6位數字驗證碼", "Please enter the 6-digit verification code."),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from core.errors import (
+    IdAllDigits,
     IdChecksumMismatch,
     IdLooksLikePassNumber,
     InvalidCode,
@@ -116,6 +117,10 @@ class IdNumber:
     lookup. The registry itself holds test IDs whose check digit is wrong (the guide's
     ``R123456788``), so callers that know better (an import, a holder who typed the same
     number twice) pass ``trust_check_digit=False``.
+
+    Typed by a person (``trust_check_digit`` left on), digits alone (``12345``, a phone
+    typed in the wrong place) are refused: no ID starts with a digit. The registry's
+    own values are taken as they are.
     """
 
     value: str
@@ -127,6 +132,8 @@ class IdNumber:
             if trust_check_digit and not id_check_digit_ok(text):
                 raise IdChecksumMismatch(raw=raw, value=text)
             return cls(text)
+        if trust_check_digit and text.isdigit():
+            raise IdAllDigits(raw=raw)
         if _PASS_RE.fullmatch(text):
             # KHPS113-000043 would pass as a legacy code; it is the pass number typed
             # twice, and looking it up would only cost the holder a failed attempt.

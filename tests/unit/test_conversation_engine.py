@@ -406,3 +406,117 @@ async def test_a_retried_message_gets_the_first_turn_with_its_language(engine, s
 def test_a_reply_stored_before_turns_existed_is_still_answered():
     stored = json.loads('[{"text": "ok", "options": [], "ask_contact": false}]')
     assert Turn.from_json(stored, "zh-TW") == Turn((Reply("ok"),), "zh-TW")
+
+
+# --- forgiving input (issue 10 item 3) -------------------------------------------------------
+
+CHECKSUM_QUESTION = (
+    "身分證號 R123456788 的檢查碼不符，可能打錯了。請再確認一次；若號碼無誤，請回覆「確定」或 1"
+    "（或再輸入一次同一號碼）。"
+)
+CONFIRM_41 = "確定要取得KHPS113-000041人員通行證的手機驗證碼??"
+
+
+@pytest.mark.parametrize("answer", ["確定", "是", "1", "１", " 確定 "])
+async def test_the_check_digit_question_is_answered_by_saying_the_number_is_right(
+    engine, store, answer
+):
+    await say(engine, SMS, "驗證", "KHPS113-000041")
+    assert texts(await say(engine, SMS, "R123456788")) == CHECKSUM_QUESTION
+    assert texts(await say(engine, SMS, answer)) == CONFIRM_41
+    assert store.conversations[SMS.key].id_no == "R123456788"
+
+
+async def test_saying_the_number_is_right_without_a_check_digit_question_is_not_an_id(engine):
+    await say(engine, SMS, "驗證", "KHPS113-000041")
+    assert "A123456789" in texts(await say(engine, SMS, "確定"))
+
+
+@pytest.mark.parametrize("typed", ["12345", "0960123411", "１２３４５６７８９０"])
+async def test_an_all_digit_id_is_refused_with_an_example_before_any_lookup(engine, store, typed):
+    await say(engine, SMS, "驗證", "KHPS113-000043")
+    assert texts(await say(engine, SMS, typed)) == (
+        "身分證號與居留證號都以英文字母開頭，請輸入如 A123456789 的號碼。"
+    )
+    assert store.conversations[SMS.key].step is Step.ASK_ID
+    assert store.failures == []
+
+
+async def test_an_all_digit_id_is_refused_in_english_too(engine):
+    await say(engine, SMS, "EN", "VERIFY", "KHPS113-000043")
+    assert texts(await say(engine, SMS, "12345")) == (
+        "An ID number starts with a letter. Please type it like A123456789 (ID or resident "
+        "certificate)."
+    )
+
+
+async def test_anything_but_yes_or_no_at_the_confirm_question_offers_the_choices_again(
+    engine, store
+):
+    await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673")
+    [again] = await say(engine, SMS, "maybe")
+    assert again.text == "沒有看懂這個回覆。要取得KHPS113-000043人員通行證的手機驗證碼嗎？"
+    assert [o.value for o in again.options] == ["confirm:KHPS113-000043", "cancel:KHPS113-000043"]
+    assert store.outbox == []
+    assert texts(await say(engine, SMS, "1")) == "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "驗證 KHPS113-000043 QQ12345673",
+        "驗證KHPS113-000043 QQ12345673",
+        "ＶＥＲＩＦＹ　ｋｈｐｓ１１３－００００４３　ｑｑ１２３４５６７３",
+        "v khps113000043, qq12345673",
+        "KHPS113-000043 QQ12345673",
+        "KHPS113 000043 QQ12345673",
+    ],
+)
+async def test_a_whole_request_in_one_message_goes_straight_to_the_confirm_question(
+    engine, message
+):
+    [question] = await say(engine, SMS, message)
+    assert question.text == "確定要取得KHPS113-000043人員通行證的手機驗證碼??"
+    assert [o.action for o in question.options] == ["confirm", "cancel"]
+
+
+async def test_a_whole_request_on_telegram_then_asks_for_the_phone(engine, store):
+    [ask] = await say(engine, TG, "驗證 KHPS113-000043 QQ12345673")
+    assert ask.ask_contact
+    assert store.conversations[TG.key].step is Step.ASK_PHONE
+    assert texts(await say(engine, TG, PHONE)) == "確定要取得KHPS113-000043人員通行證的手機驗證碼??"
+
+
+async def test_a_whole_request_with_a_wrong_check_digit_questions_it_first(engine, store):
+    assert texts(await say(engine, SMS, "驗證 KHPS113-000041 R123456788")) == CHECKSUM_QUESTION
+    assert texts(await say(engine, SMS, "1")) == CONFIRM_41
+    assert store.failures == []
+
+
+async def test_a_whole_request_with_the_keyword_starts_over_mid_conversation(engine, store):
+    await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673")
+    assert texts(await say(engine, SMS, "驗證 KHPS113-000041 R123456788")) == CHECKSUM_QUESTION
+    assert texts(await say(engine, SMS, "確定")) == CONFIRM_41
+
+
+async def test_a_whole_request_respects_the_cool_down(engine, store):
+    for _ in range(5):
+        await say(engine, SMS, "驗證", "KHPS113-000030", "A123456789", "1")
+    answer = texts(await say(engine, SMS, "驗證 KHPS113-000043 QQ12345673"))
+    assert answer.startswith("查詢失敗次數過多")
+    assert store.conversations[SMS.key].step is Step.IDLE
+
+
+async def test_help_in_english_is_answered_in_english(engine):
+    assert texts(await say(engine, SMS, "help")) == (
+        "Port pass phone verification: send VERIFY to start; reply with the 6-digit code "
+        "from the SMS.\nSTATUS shows your status, CANCEL stops, 中文 switches to Chinese."
+    )
+    assert texts(await say(engine, SMS, "VERIFY")) == (
+        "Please type your pass number (for example KHPS113-000043)."
+    )
+
+
+@pytest.mark.parametrize("word", ["說明", "?", "/help"])
+async def test_the_bots_own_help_words_answer_in_the_conversations_language(engine, word):
+    assert texts(await say(engine, SMS, word)).startswith("港區通行證手機驗證：")

@@ -77,7 +77,7 @@ async def test_each_step_re_asks_with_an_example(phone):
     assert "A123456789" in await phone.say("???")
     await phone.say("QQ12345673")
     assert await phone.say("maybe") == (
-        "確定要取得KHPS113-000043人員通行證的手機驗證碼??\n回覆 1 確認，2 取消"
+        "沒有看懂這個回覆。要取得KHPS113-000043人員通行證的手機驗證碼嗎？\n回覆 1 確認，2 取消"
     )
     await phone.say("1")
     assert "6位數字驗證碼" in await phone.say("12345")
@@ -245,7 +245,7 @@ async def test_status_for_someone_else_shows_only_theirs(client):
     assert await other.say("STATUS") == "KHPS113-**0030：未驗證"
 
 
-@pytest.mark.parametrize("word", ["說明", "说明", "HELP", "help", "?"])
+@pytest.mark.parametrize("word", ["說明", "说明", "?"])
 async def test_help(phone, word):
     answer = await phone.say(word)
     assert answer.startswith("港區通行證手機驗證：傳送「驗證」開始")
@@ -322,3 +322,65 @@ async def test_two_instances_share_one_conversation(client, make_client, config,
     await phone.say("驗證")
     await second.say("KHPS113-000043")
     assert "確定要取得" in await phone.say("QQ12345673")
+
+
+# --- forgiving input (issue 10 item 3) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("answer", ["確定", "是", "1"])
+async def test_the_check_digit_question_is_answered_by_saying_the_number_is_right(
+    client, phone, answer
+):
+    await phone.say("驗證", "KHPS113-000041")
+    assert await phone.say("R123456788") == (
+        "身分證號 R123456788 的檢查碼不符，可能打錯了。請再確認一次；若號碼無誤，請回覆「確定」或 1"
+        "（或再輸入一次同一號碼）。"
+    )
+    assert await phone.say(answer) == (
+        "確定要取得KHPS113-000041人員通行證的手機驗證碼??\n回覆 1 確認，2 取消"
+    )
+    assert await phone.say("1") == SENT
+
+
+async def test_an_all_digit_id_is_refused_with_an_example(client, phone):
+    await phone.say("驗證", "KHPS113-000043")
+    assert await phone.say("12345") == (
+        "身分證號與居留證號都以英文字母開頭，請輸入如 A123456789 的號碼。"
+    )
+    assert await phone.say("QQ12345673") == (
+        "確定要取得KHPS113-000043人員通行證的手機驗證碼??\n回覆 1 確認，2 取消"
+    )
+
+
+async def test_anything_but_yes_or_no_at_the_confirm_question_says_reply_1_or_2(client, phone):
+    await phone.say("EN", "VERIFY", "KHPS113-000043", "QQ12345673")
+    assert await phone.say("sure thing") == (
+        "Sorry, that is not an answer. Get a verification code for pass KHPS113-000043?\n"
+        "Reply 1 to confirm, 2 to cancel"
+    )
+    assert await sms_to(client) == []
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "驗證 KHPS113-000043 QQ12345673",
+        "驗證　ＫＨＰＳ１１３－００００４３　ＱＱ１２３４５６７３",
+        "KHPS113-000043 QQ12345673",
+    ],
+)
+async def test_a_whole_request_in_one_sms_goes_straight_to_the_confirm_question(
+    client, phone, message
+):
+    assert await phone.say(message) == (
+        "確定要取得KHPS113-000043人員通行證的手機驗證碼??\n回覆 1 確認，2 取消"
+    )
+    assert await phone.say("1") == SENT
+    assert len(await sms_to(client)) == 1
+
+
+async def test_help_in_english_is_answered_in_english(phone):
+    assert await phone.say("HELP") == (
+        "Port pass phone verification: send VERIFY to start; reply with the 6-digit code "
+        "from the SMS.\nSTATUS shows your status, CANCEL stops, 中文 switches to Chinese."
+    )

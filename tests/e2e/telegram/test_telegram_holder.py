@@ -402,3 +402,58 @@ async def test_a_stranger_is_told_in_english_too(client: AppClient, fake: FakeTe
 
     assert told["text"].startswith("A verification code for this pass was already sent")
     assert "open the link in the SMS" in told["text"]
+
+
+# --- forgiving input (issue 10 item 3) ------------------------------------------------------------
+
+
+async def test_the_check_digit_question_is_answered_by_saying_the_number_is_right(
+    user: TelegramUser,
+) -> None:
+    await user.say("/verify")
+    await user.say("KHPS113-000041")
+    [question] = await user.say("R123456788")
+    [ask_phone] = await user.say("確定")
+
+    assert question["text"] == (
+        "身分證號 R123456788 的檢查碼不符，可能打錯了。請再確認一次；若號碼無誤，請回覆「確定」或 1"
+        "（或再輸入一次同一號碼）。"
+    )
+    assert ask_phone["text"].startswith("請輸入通行證登錄的手機號碼（例：0912345678）")
+    assert ask_phone["reply_markup"] == SHARE_KEYBOARD
+
+
+async def test_an_all_digit_id_is_refused_with_an_example(user: TelegramUser) -> None:
+    await user.say("/verify")
+    await user.say(PASS_NO)
+    [refused] = await user.say("12345")
+
+    assert refused["text"] == "身分證號與居留證號都以英文字母開頭，請輸入如 A123456789 的號碼。"
+
+
+async def test_anything_but_yes_or_no_at_the_confirm_question_shows_the_buttons_again(
+    user: TelegramUser,
+) -> None:
+    await user.verify_until_confirm()
+    [again] = await user.say("hmm")
+
+    assert again["text"] == f"沒有看懂這個回覆。要取得{PASS_NO}人員通行證的手機驗證碼嗎？"
+    assert again["reply_markup"] == CONFIRM_BUTTONS
+    sent, ask_code = await user.press(again, CONFIRM_DATA)
+    assert (sent["text"], ask_code["text"]) == (SENT, ASK_CODE)
+
+
+async def test_a_whole_request_in_one_message_then_asks_for_the_phone(user: TelegramUser) -> None:
+    [ask_phone] = await user.say(f"驗證 {PASS_NO} {ID_NO}")
+    [question] = await user.say(PHONE)
+
+    assert ask_phone["text"].startswith("請輸入通行證登錄的手機號碼（例：0912345678）")
+    assert ask_phone["reply_markup"] == SHARE_KEYBOARD
+    assert question["text"] == CONFIRM
+    assert question["reply_markup"] == CONFIRM_BUTTONS
+
+
+async def test_help_in_english_is_answered_in_english(user: TelegramUser) -> None:
+    [help_] = await user.say("help")
+
+    assert help_["text"].startswith("Port pass phone verification: send VERIFY to start")
