@@ -203,10 +203,11 @@ def make_notice_service(
 
 
 def campaign_policy(config: Config) -> CampaignPolicy:
-    """Campaign numbers from config; the cost per SMS from the verification SMS as it
-    is rendered with this public base URL, in the default language."""
+    """Campaign numbers from config; the cost per SMS from the verification SMS as
+    holders get it: this public base URL, the sender name, the default language."""
     language = config.verification.default_language
-    rendered = next(s for s in sample_sms(config.server.public_base_url) if s.language == language)
+    samples = sample_sms(config.server.public_base_url, config.sms.signature)
+    rendered = next(s for s in samples if s.language == language)
     return CampaignPolicy(
         code_ttl=timedelta(hours=config.verification.code_ttl_hours),
         max_per_second=config.sms.max_per_second,

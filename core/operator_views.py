@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -165,24 +164,13 @@ def export_csv(rows: list[dict[str, str]], language: str = messages.ZH) -> bytes
     """The rows as CSV for Excel: UTF-8 with a byte-order mark (without it, Excel in
     Taiwan reads the file as Big5 and shows mojibake), CRLF line ends, headers and
     statuses in ``language``, and no cell that a spreadsheet would run as a formula."""
-    header = [messages.text(f"operator.col.{c}", language) for c in EXPORT_COLUMNS]
-    lines = []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([messages.text(f"operator.col.{c}", language) for c in EXPORT_COLUMNS])
     for row in rows:
         cells = dict(row)
         cells["status"] = messages.text(f"status.{row['status']}", language)
-        lines.append([cells.get(c, "") for c in EXPORT_COLUMNS])
-    return excel_csv(header, lines)
-
-
-def excel_csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
-    """Any table as CSV that Excel opens right: UTF-8 with a byte-order mark, CRLF line
-    ends, and every cell a spreadsheet would run as a formula kept as text. Shared by
-    the ``/export`` above and ``portpass campaign report --format csv``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([_defuse(cell) for cell in header])
-    for row in rows:
-        writer.writerow([_defuse(cell) for cell in row])
+        writer.writerow([_defuse(cells.get(c, "")) for c in EXPORT_COLUMNS])
     return buffer.getvalue().encode("utf-8-sig")
 
 

@@ -7,6 +7,9 @@ Values are stored normalised (pass numbers ``KHPS113-000043``, ID numbers upper 
 phones E.164), so repositories rebuild core values with their constructors, not
 ``parse``. The status of a pass (R7) is not a column: it is derived from
 ``passes.verified_phone`` and ``persons.phone`` (see :mod:`storage.status`).
+
+Why one module: it is the whole schema on one ``MetaData``, which the migrations are
+compared with as a whole; each table's columns are read where its repository is.
 """
 
 from __future__ import annotations

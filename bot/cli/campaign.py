@@ -82,14 +82,20 @@ def add_campaign_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         sub = actions.add_parser(action, help=f"{action} a campaign")
         sub.add_argument("id", help="campaign id (see 'portpass campaign list')")
     actions.add_parser("list", help="every campaign with its state and counts")
+    id_help = "campaign id (see 'portpass campaign list')"
     show = actions.add_parser("show", help="a campaign's progress")
-    show.add_argument("id")
+    show.add_argument("id", help=id_help)
     watch = actions.add_parser("watch", help="a live progress bar until done (Ctrl-C stops)")
-    watch.add_argument("id")
+    watch.add_argument("id", help=id_help)
     watch.add_argument("--interval", type=float, default=1.0, help="seconds between updates")
     report = actions.add_parser("report", help="per company: sent, delivered, failed, verified")
-    report.add_argument("id")
-    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("id", help=id_help)
+    report.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (default), csv for Excel (UTF-8 with BOM), or json",
+    )
 
 
 def spec_from_args(args: argparse.Namespace, config: Config) -> CampaignSpec:

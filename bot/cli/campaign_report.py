@@ -1,7 +1,7 @@
 """``portpass campaign report``: per company, targeted, sent, delivered, failed (by
 error code), opted out, verified since the start and the verification rate, as a table,
-JSON, or CSV that Excel opens right (:func:`core.operator_views.excel_csv`, the same
-helper as the operators' ``/export``)."""
+JSON, or CSV that Excel opens right (:func:`core.spreadsheet.excel_csv`: UTF-8 with a
+BOM, CRLF, formula cells kept as text, as the operators' ``/export``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TextIO
 from bot.cli.campaign_views import table
 from core.campaign_progress import Tally, total
 from core.campaigns import Campaign
-from core.operator_views import excel_csv
+from core.spreadsheet import excel_csv
 
 REPORT_COLUMNS = (
     "company",
