@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core import messages
+from core import messages, opt_outs
 from core.conversation import (
     Choice,
     Conversation,
@@ -27,6 +27,7 @@ from core.conversation import (
     Reply,
     SharedContact,
     Step,
+    Text,
     Turn,
     choice_action,
 )
@@ -41,6 +42,7 @@ from core.errors import (
 )
 from core.masking import mask_pass
 from core.model import Channel, Requester
+from core.opt_out_records import record_opt_in, record_opt_out
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.sms_text import pages
 from core.status import status_of
@@ -48,21 +50,29 @@ from core.values import IdNumber, PassNumber, Phone, normalise, parse_code
 from core.verification import VerificationService
 from core.whole_request import WholeRequest, read_whole_request
 
+# None of these may be one of the provider's own words (core.opt_outs.PROVIDER_WORDS):
+# Twilio acts on STOP, CANCEL, YES, HELP... by itself, so a holder told to send CANCEL
+# would be unsubscribed from every SMS, and YES would opt them back in, not confirm.
 _START = {"驗證", "验证", "VERIFY", "V", "/START", "/VERIFY"}
-_CANCEL = {"取消", "CANCEL", "/CANCEL"}
-_HELP = {"說明", "说明", "/HELP", "?"}
+_CANCEL = {"取消", "2", "/CANCEL"}
+_HELP = {"說明", "说明", "?", "/HELP"}
 # HELP typed in English is answered in English (and the conversation goes on in English):
-# whoever types it reads English. Twilio answers HELP itself too but still forwards it.
+# whoever types it reads English. In a chat only: over SMS, HELP is Twilio's word, which
+# Twilio answers itself (see _on_provider_word).
 _HELP_ENGLISH = {"HELP"}
 _STATUS = {"狀態", "状态", "STATUS", "/STATUS"}
 _STATUS_PAGE = re.compile(r"^(?:狀態|状态|STATUS)\s*([0-9]{1,4})$")  # "STATUS 2", "狀態2"
 _TO_ENGLISH = {"EN", "ENGLISH"}
 _TO_CHINESE = {"中文", "ZH", "繁中"}
 _LANG_TOGGLE = {"/LANG"}
-_YES = {"1", "確定", "确定", "確認", "确认", "是", "CONFIRM", "YES", "Y", "OK"}
+_YES = {"1", "確定", "确定", "確認", "确认", "是", "CONFIRM", "Y", "OK"}
 _NO = {"2", "否", "NO", "N"}
 # At the check-digit question: "the number is right, go on".
 _ID_IS_RIGHT = {"1", "確定", "确定", "確認", "确认", "是", "對", "对", "OK", "CONFIRM"}
+#: Every word the SMS conversation reads as a command (none is one of Twilio's own).
+COMMAND_WORDS = frozenset(
+    _START | _CANCEL | _HELP | _STATUS | _TO_ENGLISH | _TO_CHINESE | _LANG_TOGGLE | _YES | _NO
+) | frozenset(_ID_IS_RIGHT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +123,10 @@ class ConversationEngine:
             stored = await uow.conversations.get(who.key)
             state, replies = self._expire(stored, now, who)
             state, more = await self._step(state, who, message, uow)
+            replies = await self._deliverable(who, replies + more, uow)
             await uow.conversations.save(who.key, state.with_(updated_at=now))
             turn = Turn(
-                replies=(*replies, *more),
+                replies=tuple(replies),
                 language=self._lang(state),
                 step=state.step,
                 previous_step=stored.step if stored is not None else Step.IDLE,
@@ -171,6 +182,10 @@ class ConversationEngine:
             return await self._on_contact(state, who, message, uow)
         if isinstance(message, Choice):
             return await self._on_choice(state, who, message.value, uow)
+        if who.phone is not None:  # an SMS: the provider's opt-out words come first
+            answered = await self._on_provider_word(state, Phone(who.phone), who, message, uow)
+            if answered is not None:
+                return answered
         word = _word(message.text)
         if word in _CANCEL:
             return state.restart(), [Reply(messages.text("conv.cancelled", lang))]
@@ -209,6 +224,42 @@ class ConversationEngine:
         if word in _TO_CHINESE:
             return messages.ZH
         return messages.ZH if current == messages.EN else messages.EN
+
+    # --- opting out of SMS ------------------------------------------------------------------
+
+    async def _on_provider_word(
+        self, state: Conversation, phone: Phone, who: Participant, message: Text, uow: UnitOfWork
+    ) -> tuple[Conversation, list[Reply]] | None:
+        """STOP and its kin record an opt-out, and get no answer from us (Twilio sends
+        its own, and would refuse ours); START and its kin lift one; HELP and INFO are
+        Twilio's to answer (its help text is set in the messaging service's Advanced
+        Opt-Out), so we add nothing. ``None``: not such a word, or an opt-in word from a
+        phone that had not opted out, which is then an ordinary message (YES at the
+        confirmation re-asks it)."""
+        word = opt_outs.keyword(message.text)
+        now = self._clock.now()
+        if word in opt_outs.HELP_WORDS:
+            return state, []
+        if word in opt_outs.OPT_OUT_WORDS:
+            record = opt_outs.OptOut(phone, now, opt_outs.OptOutSource.KEYWORD, word)
+            await record_opt_out(uow.opt_outs, uow.audit, record, actor=who.actor)
+            return state.restart(), []
+        if word in opt_outs.OPT_IN_WORDS and await record_opt_in(
+            uow.opt_outs, uow.audit, phone, now, word, actor=who.actor
+        ):
+            # Both languages: short, and read by someone who just came back.
+            text = "\n".join(messages.text("sms.opted_in", lang) for lang in messages.LANGUAGES)
+            return state, [Reply(text)]
+        return None
+
+    async def _deliverable(
+        self, who: Participant, replies: list[Reply], uow: UnitOfWork
+    ) -> list[Reply]:
+        """Nothing for a phone that opted out of SMS: a reply is an SMS too, and the
+        provider would refuse it. What the message did (a code checked) still stands."""
+        if who.phone is None or not replies:
+            return replies
+        return [] if await uow.opt_outs.is_opted_out(Phone(who.phone)) else replies
 
     # --- steps --------------------------------------------------------------------------------
 

@@ -446,8 +446,8 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "conv.confirm_hint": ("回覆 1 確認，2 取消", "Reply 1 to confirm, 2 to cancel"),
     "conv.ask_code": ("請輸入6位數字驗證碼", "Please enter the 6-digit verification code."),
     "conv.ask_code_hint": (
-        "請輸入簡訊中的6位數字驗證碼，或點簡訊中的連結完成驗證。傳送「取消」可結束。",
-        "Please enter the 6-digit code from the SMS, or open the link in it. Send CANCEL to stop.",
+        "請輸入簡訊中的6位數字驗證碼，或點簡訊中的連結完成驗證。傳送「取消」或 2 可結束。",
+        "Please enter the 6-digit code from the SMS, or open the link in it. Send 2 to stop.",
     ),
     "conv.cancelled": (
         "已取消。需要驗證時，請再傳送「驗證」。",
@@ -461,12 +461,12 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "港區通行證手機驗證：傳送「驗證」開始；收到簡訊後回覆6位數字驗證碼。\n"
         "「狀態」查詢驗證狀態，「取消」結束對話，「EN」切換英文。",
         "Port pass phone verification: send VERIFY to start; reply with the 6-digit code "
-        "from the SMS.\nSTATUS shows your status, CANCEL stops, 中文 switches to Chinese.",
+        "from the SMS.\nSTATUS shows your status, 2 stops, 中文 switches to Chinese.",
     ),
     "conv.short_help": (
         "傳送「驗證」開始手機驗證，或回覆簡訊中的6位數字驗證碼。\n傳送「說明」取得更多說明。",
         "Send VERIFY to start phone verification, or reply with the 6-digit code from the "
-        "SMS.\nSend HELP for more.",
+        "SMS.\nSend ? for more.",
     ),
     "conv.language_set": ("已切換為中文。", "Switched to English."),
     "conv.status_none": (
@@ -486,6 +486,8 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "第 {page}/{pages} 頁（最後一頁）。",
         "Page {page} of {pages} (the last).",
     ),
+    # Twilio's opt-in words (START, UNSTOP, YES) lift an opt-out; said in both languages.
+    "sms.opted_in": ("已恢復接收本服務的簡訊。", "You will receive our SMS again."),
     "conv.stale_choice": (
         "這個按鈕屬於較早的問題，請回答下面這個問題。",
         "That button belongs to an earlier question. Please answer this one.",

@@ -29,6 +29,8 @@ OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 #: Words the provider acts on by itself: the conversation must never ask for one of them.
 PROVIDER_WORDS = OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS
+#: The provider's error for a message to a recipient who opted out (Twilio's 21610).
+PROVIDER_OPT_OUT_ERRORS = frozenset({"21610"})
 
 
 class OptOutSource(enum.StrEnum):

@@ -507,16 +507,41 @@ async def test_a_whole_request_respects_the_cool_down(engine, store):
     assert store.conversations[SMS.key].step is Step.IDLE
 
 
-async def test_help_in_english_is_answered_in_english(engine):
-    assert texts(await say(engine, SMS, "help")) == (
+async def test_help_in_english_in_a_chat_is_answered_in_english(engine):
+    assert texts(await say(engine, TG, "help")) == (
         "Port pass phone verification: send VERIFY to start; reply with the 6-digit code "
-        "from the SMS.\nSTATUS shows your status, CANCEL stops, 中文 switches to Chinese."
+        "from the SMS.\nSTATUS shows your status, 2 stops, 中文 switches to Chinese."
     )
-    assert texts(await say(engine, SMS, "VERIFY")) == (
+    assert texts(await say(engine, TG, "VERIFY")) == (
         "Please type your pass number (for example KHPS113-000043)."
     )
+
+
+@pytest.mark.parametrize("word", ["help", "HELP", "info"])
+async def test_help_over_sms_is_left_to_twilio(engine, store, word):
+    """Twilio answers HELP and INFO on a long code itself: no second answer from us."""
+    await say(engine, SMS, "驗證")
+    assert await say(engine, SMS, word) == []
+    assert store.conversations[SMS.key].step is Step.ASK_PASS
 
 
 @pytest.mark.parametrize("word", ["說明", "?", "/help"])
 async def test_the_bots_own_help_words_answer_in_the_conversations_language(engine, word):
     assert texts(await say(engine, SMS, word)).startswith("港區通行證手機驗證：")
+
+
+async def test_stop_in_a_telegram_chat_opts_no_phone_out(engine, store):
+    """Only an SMS sender's number can be opted out: a chat has no number to block."""
+    await say(engine, TG, "STOP")
+    assert store.opt_outs == {}
+    assert store.audit == []
+
+
+async def test_an_sms_stop_is_stored_and_silences_the_replies(engine, store):
+    assert await say(engine, SMS, "STOP") == []
+    assert [p.e164 for p in store.opt_outs] == [SMS.phone]
+    assert await say(engine, SMS, "驗證") == []
+    assert store.conversations[SMS.key].step is Step.ASK_PASS  # the turn still happened
+    assert texts(await say(engine, SMS, "START")).endswith("You will receive our SMS again.")
+    assert store.opt_outs == {}
+    assert "通行證號" in texts(await say(engine, SMS, "驗證"))
