@@ -131,6 +131,13 @@ class PassNotValid(PortPassError):
         return {"valid_from": self.valid_from, "valid_to": self.valid_to}
 
 
+class PhoneOptedOut(PortPassError):
+    """The phone opted out of our SMS (it texted STOP, or the provider refused a message
+    as opted out): a code would never arrive. Texting START from it opts back in."""
+
+    key = "request.opted_out"
+
+
 class NoPhoneOnFile(PortPassError):
     """R6: the default phone is blank; the person record must be added first."""
 

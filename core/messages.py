@@ -99,6 +99,12 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "This pass is not within its validity period ({valid_from} to {valid_to}), so its "
         "phone cannot be verified.",
     ),
+    "request.opted_out": (
+        "此手機號碼已退訂本服務的簡訊，無法發送驗證碼。請用該手機傳送 START 到本服務的簡訊號碼，"
+        "恢復接收後再重新取得驗證碼。",
+        "This phone has opted out of our SMS, so no code can be sent to it. To opt back in, "
+        "text START from that phone to our SMS number, then ask for a code again.",
+    ),
     # --- operators ----------------------------------------------------------------------------
     "operator.no_phone": (
         "預設手機號碼空白，請先至「基本資料維護」/「人員資料」新增一筆該人員資料。",

@@ -30,6 +30,7 @@ from core.errors import (
     NotAnOperator,
     PassNotFound,
     PassNotValid,
+    PhoneOptedOut,
     RequestSpent,
     RequestStale,
     TooManyFailures,
@@ -175,16 +176,19 @@ class VerificationService:
     ) -> tuple[PassRecord, Phone]:
         """The pass and the phone an operator request would text (for R4's question).
         With ``operator``, a new phone for another company's pass is refused here, before
-        the question is asked; :meth:`request_as_operator` refuses it again regardless."""
+        the question is asked; :meth:`request_as_operator` refuses it again regardless.
+        So is a phone that opted out of SMS: no code could reach it."""
         async with self._uow() as uow:
             record = await uow.passes.get(pass_no)
-        if record is None:
-            raise PassNotFound(pass_no=pass_no.value)
-        if operator is not None and new_phone is not None and not operator.owns(record):
-            raise NewPhoneNotOwned(pass_no=record.pass_no.value)
-        if record.phone is None:
-            raise NoPhoneOnFile()
-        return record, new_phone or record.phone
+            if record is None:
+                raise PassNotFound(pass_no=pass_no.value)
+            if operator is not None and new_phone is not None and not operator.owns(record):
+                raise NewPhoneNotOwned(pass_no=record.pass_no.value)
+            if record.phone is None:
+                raise NoPhoneOnFile()
+            target = new_phone or record.phone
+            await self._check_textable(uow, target)
+        return record, target
 
     async def request_as_operator(
         self,
@@ -264,6 +268,7 @@ class VerificationService:
     ) -> CodeSent:
         if not record.is_valid_on(now.astimezone(TAIPEI).date()):
             raise PassNotValid(valid_from=record.valid_from, valid_to=record.valid_to)
+        await self._check_textable(uow, phone)
         ttl = self._policy.code_ttl
         earlier = await uow.requests.latest_for(record.pass_no, record.id_no, phone, now - ttl)
         if earlier is not None and earlier.is_open(now) and not still_matches(earlier, record):
@@ -314,6 +319,13 @@ class VerificationService:
             new_phone="yes" if request.update_person_phone else "no",
         )
         return CodeSent(request_id, record.pass_no, phone, request.expires_at)
+
+    @staticmethod
+    async def _check_textable(uow: UnitOfWork, phone: Phone) -> None:
+        """No code for a phone that opted out of SMS: it would never arrive (the provider
+        refuses it), and the holder would wait for it and be locked out by R2."""
+        if await uow.opt_outs.is_opted_out(phone):
+            raise PhoneOptedOut()
 
     async def _check_cool_down(self, uow: UnitOfWork, requester: Requester, now: datetime) -> None:
         limit = self._policy.lookup_failures_per_hour

@@ -22,6 +22,7 @@ from core.errors import (
     NotAnOperator,
     PassNotFound,
     PassNotValid,
+    PhoneOptedOut,
     RequestSpent,
     RequestStale,
     TooManyFailures,
@@ -30,6 +31,7 @@ from core.errors import (
 )
 from core.model import Channel, Operator, Requester, RequestState, Status
 from core.operator_accounts import OperatorAccount
+from core.opt_outs import OptOut, OptOutSource
 from core.sms_text import segments
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
@@ -570,3 +572,55 @@ async def test_r5_an_operators_new_phone_still_verifies_when_the_registry_is_unc
     change_phone_on_file(store, "QQ12345671", "0933123456")  # someone else's row changed
     await service.check_code(holder("sms:+886912345678"), ph("0912345678"), last_code(store))
     assert store.record(p(P43)).phone == ph("0912345678")
+
+
+# --- opted-out phones ------------------------------------------------------------------------
+
+
+def opt_out(store: Store, phone: str, clock: FakeClock) -> None:
+    store.opt_outs[ph(phone)] = OptOut(ph(phone), clock.now(), OptOutSource.KEYWORD, "STOP")
+
+
+async def test_a_holder_gets_no_code_at_a_phone_that_opted_out(service, store, clock):
+    opt_out(store, PHONE, clock)
+
+    with pytest.raises(PhoneOptedOut) as refused:
+        await service.request_as_holder(holder(), p(P43), i(ID43), ph(PHONE))
+
+    assert store.outbox == [] and store.requests == {}
+    text = messages.render_error(refused.value, messages.EN)
+    assert "text START from that phone" in text
+    assert "傳送 START" in messages.render_error(refused.value, messages.ZH)
+
+
+async def test_an_operator_gets_no_code_at_a_phone_that_opted_out(service, store, clock):
+    opt_out(store, PHONE, clock)
+
+    with pytest.raises(PhoneOptedOut):
+        await service.operator_target(p(P43))  # before R4's question is even asked
+    with pytest.raises(PhoneOptedOut):
+        await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43))
+    assert store.outbox == []
+
+
+async def test_an_operator_may_send_to_a_new_phone_when_the_one_on_file_opted_out(
+    service, store, clock
+):
+    opt_out(store, PHONE, clock)
+
+    _, target = await service.operator_target(p(P43), ph("0912345678"))
+    await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43), ph("0912345678"))
+
+    assert target == ph("0912345678")
+    assert store.sms_to("0912345678")
+    with pytest.raises(PhoneOptedOut):  # and not to a new phone that opted out
+        await service.operator_target(p("KHPS113-000040"), ph(PHONE))
+
+
+async def test_a_phone_that_opted_back_in_gets_its_code(service, store, clock):
+    opt_out(store, PHONE, clock)
+    store.opt_outs.clear()  # START
+
+    await service.request_as_holder(holder(), p(P43), i(ID43), ph(PHONE))
+
+    assert len(store.sms_to(PHONE)) == 1

@@ -79,15 +79,15 @@ class OperatorSends:
         await self._chat.button(update, context, answer)
 
     async def _send(self, turn: Turn, operator: Operator, choice: SendChoice) -> None:
-        record, on_file = await self._verification.operator_target(choice.pass_no)
-        if not choice.new_number and on_file != choice.phone:
+        new_phone: Phone | None = choice.phone if choice.new_number else None
+        record, target = await self._verification.operator_target(choice.pass_no, new_phone)
+        if target != choice.phone:  # only the phone on file can change under the question
             changed = messages.text(
                 "operator.phone_changed", turn.language, pass_no=choice.pass_no.value
             )
             await turn.show(changed)
             return
         requester = operator_requester(operator, Channel.TELEGRAM, self._sms_language)
-        new_phone: Phone | None = choice.phone if choice.new_number else None
         sent = await self._verification.request_as_operator(
             operator, requester, choice.pass_no, new_phone
         )

@@ -149,3 +149,21 @@ async def test_opting_out_of_one_phone_leaves_others_answered(client, phone):
     await phone.send("STOP")
     other = Handset(client, "+886912345618")
     assert await other.say("STATUS") == "KHPS113-**0030：未驗證"
+
+
+# --- no code for an opted-out phone ---------------------------------------------------------
+
+
+async def test_an_opted_out_phone_asking_for_a_code_gets_none(client, phone):
+    await phone.send("STOP")
+
+    for body in ("驗證", "KHPS113-000043", "QQ12345673", "1"):
+        assert await phone.send(body) == []  # the refusal itself could not reach it
+
+    assert await sms_to(client) == []
+    assert await requests_to(client) == 0
+    assert await phone.say("START") == OPTED_IN
+    assert await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1") == (
+        "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+    )
+    assert len(await sms_to(client)) == 1
