@@ -28,9 +28,10 @@ from typing import Any
 from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.model import OutgoingSms, Priority, RequestState
+from core.model import OutgoingSms, Priority
 from core.values import Phone
-from storage.tables import outbox, verification_requests
+from storage.outbox_opt_outs import opted_out_column, record_if_opted_out, release, skip_opted_out
+from storage.tables import outbox
 
 #: Twilio's message statuses in the order a message moves through them. A callback
 #: never moves a row backwards: Twilio does not promise to deliver them in order.
@@ -175,14 +176,15 @@ class OutboxQueue:
         Due: ``pending``, or ``sending`` under a lease that has expired (its worker
         died or hung); either way ``next_attempt_at <= now``. Taking over an expired
         lease counts the lost attempt, so a message that crashes its worker every time
-        still runs out of attempts instead of looping for ever.
+        still runs out of attempts instead of looping for ever. A row to a phone that
+        opted out is skipped instead (:mod:`storage.outbox_opt_outs`).
         """
         if limit < 1:
             return []
         token = f"{worker_id}/{secrets.token_hex(4)}"
         lease_until = now + lease
         due = (
-            select(outbox.c.id)
+            select(outbox.c.id, opted_out_column())
             .where(
                 or_(
                     outbox.c.state == "pending",
@@ -195,7 +197,9 @@ class OutboxQueue:
             .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
         )
         async with self._engine.begin() as conn:
-            ids = list((await conn.execute(due)).scalars())
+            found = list(await conn.execute(due))
+            await skip_opted_out(conn, [row.id for row in found if row.opted_out], now)
+            ids = [row.id for row in found if not row.opted_out]
             if not ids:
                 return []
             taken = await conn.execute(
@@ -245,7 +249,8 @@ class OutboxQueue:
     async def fail(self, claim: Claim, code: str | None, message: str, now: datetime) -> bool:
         """The message will never be sent. A verification SMS's request is released in
         the same transaction: the holder never got the code, so the R2 lock must not
-        keep them from asking again (``RequestRepository.latest_for`` skips RELEASED)."""
+        keep them from asking again (``RequestRepository.latest_for`` skips RELEASED).
+        The provider's opt-out error (Twilio's 21610) records the opt-out with it."""
         async with self._engine.begin() as conn:
             done = await self._finish_on(
                 conn,
@@ -257,15 +262,9 @@ class OutboxQueue:
                 error_message=message,
             )
             request_id = claim.row.sms.request_id
-            if done and request_id is not None:
-                await conn.execute(
-                    update(verification_requests)
-                    .where(
-                        verification_requests.c.id == request_id,
-                        verification_requests.c.state == RequestState.LIVE.value,
-                    )
-                    .values(state=RequestState.RELEASED.value, finished_at=now)
-                )
+            if done:
+                await release(conn, [request_id] if request_id else [], now)
+                await record_if_opted_out(conn, claim.row.sms.to, code, now)
         return done
 
     async def _finish(self, claim: Claim, now: datetime, **values: Any) -> bool:
@@ -289,17 +288,19 @@ class OutboxQueue:
         self, provider_sid: str, status: str, error_code: str | None, now: datetime
     ) -> bool:
         """A status callback. ``False`` when no row has that sid. A status older than
-        the one recorded (``sent`` arriving after ``delivered``) changes nothing."""
+        the one recorded (``sent`` arriving after ``delivered``) changes nothing. An
+        opt-out error (a messaging service may report 21610 here) records the opt-out."""
         rank = _STATUS_RANK.get(status)
         async with self._engine.begin() as conn:
             query = (
-                select(outbox.c.id, outbox.c.provider_status)
+                select(outbox.c.id, outbox.c.provider_status, outbox.c.to_phone)
                 .where(outbox.c.provider_sid == provider_sid)
                 .with_for_update()
             )
             row = (await conn.execute(query)).first()
             if row is None:
                 return False
+            await record_if_opted_out(conn, Phone(row.to_phone), error_code, now)
             current = _STATUS_RANK.get(row.provider_status or "", -1)
             if rank is None or rank < current:
                 return True

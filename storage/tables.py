@@ -136,7 +136,7 @@ outbox = Table(
     Column("body", Text, nullable=False),
     Column("request_id", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
-    # pending | sending | sent | failed | delivered | undelivered
+    # pending | sending | sent | failed | delivered | undelivered | skipped (opted out)
     Column("state", Text, nullable=False, server_default=text("'pending'")),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", UtcDateTime, nullable=False),
