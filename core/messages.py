@@ -209,6 +209,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "{pass_no}　{status}\n{id_no}　{name}\n手機 {phone}　已驗證手機 {verified_phone}",
         "{pass_no}  {status}\n{id_no}  {name}\nPhone {phone}  verified {verified_phone}",
     ),
+    "operator.status_opted_out": ("{status}（已退訂）", "{status} (opted out)"),
     "operator.list_empty": ("沒有符合的通行證。", "No passes match."),
     "operator.page": ("第 {page}/{pages} 頁", "Page {page} of {pages}"),
     "operator.field": ("{label}：{value}", "{label}: {value}"),

@@ -46,9 +46,10 @@ class PassRow:
     phone: str
     verified_phone: str
     status: Status
+    opted_out: bool = False  # the phone on file opted out of SMS (已退訂)
 
     @classmethod
-    def of(cls, record: PassRecord) -> PassRow:
+    def of(cls, record: PassRecord, *, opted_out: bool = False) -> PassRow:
         return cls(
             pass_no=record.pass_no,
             id_no=mask_id(record.id_no),
@@ -56,6 +57,7 @@ class PassRow:
             phone=mask_phone(record.phone),
             verified_phone=mask_phone(record.verified_phone),
             status=status_of(record),
+            opted_out=opted_out,
         )
 
 
@@ -98,9 +100,10 @@ class PassView:
     valid_to: date
     status: Status
     company: str | None
+    opted_out: bool = False  # the phone on file opted out of SMS (已退訂)
 
     @classmethod
-    def of(cls, record: PassRecord, *, owned: bool) -> PassView:
+    def of(cls, record: PassRecord, *, owned: bool, opted_out: bool = False) -> PassView:
         if owned:
             return cls(
                 pass_no=record.pass_no,
@@ -113,6 +116,7 @@ class PassView:
                 valid_to=record.valid_to,
                 status=status_of(record),
                 company=record.company,
+                opted_out=opted_out,
             )
         return cls(
             pass_no=record.pass_no,
@@ -125,6 +129,7 @@ class PassView:
             valid_to=record.valid_to,
             status=status_of(record),
             company=None,
+            opted_out=opted_out,
         )
 
 
@@ -140,13 +145,23 @@ class Stats:
         return sum(self.counts.values())
 
 
+def status_text(status: Status, opted_out: bool, language: str = messages.ZH) -> str:
+    """是否驗證 as operators read it: ``未驗證``, or ``未驗證（已退訂）`` when the phone on
+    file opted out of SMS (no code, and no notice, can reach it until it opts back in)."""
+    label = messages.text(f"status.{status.value}", language)
+    if not opted_out:
+        return label
+    return messages.text("operator.status_opted_out", language, status=label)
+
+
 def _display(phone: Phone | None) -> str:
     return phone.display if phone else ""
 
 
-def export_row(record: PassRecord) -> dict[str, str]:
+def export_row(record: PassRecord, *, opted_out: bool = False) -> dict[str, str]:
     """One pass in full, as plain strings; phones as ``0912-345-678``, which a
-    spreadsheet keeps as text (``0912345678`` would lose its leading zero)."""
+    spreadsheet keeps as text (``0912345678`` would lose its leading zero).
+    ``opted_out``: the phone on file opted out of SMS; the status cell says so."""
     return {
         "pass_no": record.pass_no.value,
         "id_no": record.id_no.value,
@@ -157,6 +172,7 @@ def export_row(record: PassRecord) -> dict[str, str]:
         "valid_from": record.valid_from.strftime("%Y/%m/%d"),
         "valid_to": record.valid_to.strftime("%Y/%m/%d"),
         "company": record.company,
+        "opted_out": "yes" if opted_out else "no",
     }
 
 
@@ -169,7 +185,8 @@ def export_csv(rows: list[dict[str, str]], language: str = messages.ZH) -> bytes
     writer.writerow([messages.text(f"operator.col.{c}", language) for c in EXPORT_COLUMNS])
     for row in rows:
         cells = dict(row)
-        cells["status"] = messages.text(f"status.{row['status']}", language)
+        opted_out = row.get("opted_out") == "yes"
+        cells["status"] = status_text(Status(row["status"]), opted_out, language)
         writer.writerow([_defuse(cells.get(c, "")) for c in EXPORT_COLUMNS])
     return buffer.getvalue().encode("utf-8-sig")
 

@@ -77,6 +77,7 @@ class OperatorService:
             records = await uow.passes.list(
                 company=company, status=status, offset=number * size, limit=size
             )
+            opted_out = await uow.opt_outs.among(r.phone for r in records if r.phone)
             await AuditActor(operator_actor(current.id), channel, now).audit(
                 uow,
                 "operator.list_passes",
@@ -85,7 +86,8 @@ class OperatorService:
                 page=str(number),
             )
             await uow.commit()
-        return Page(tuple(PassRow.of(r) for r in records), number, size, total, status)
+        rows = tuple(PassRow.of(r, opted_out=r.phone in opted_out) for r in records)
+        return Page(rows, number, size, total, status)
 
     async def get_pass(
         self, operator: Operator, pass_no: PassNumber, *, channel: Channel = Channel.TELEGRAM
@@ -97,6 +99,8 @@ class OperatorService:
             current = await self._active(uow, operator)
             record = await uow.passes.get(pass_no)
             owned = record is not None and current.owns(record)
+            phone = record.phone if record is not None else None
+            opted_out = phone is not None and await uow.opt_outs.is_opted_out(phone)
             result = "not_found" if record is None else "owned" if owned else "not_owned"
             await AuditActor(operator_actor(current.id), channel, now).audit(
                 uow, "operator.view_pass", mask_pass(pass_no), result=result
@@ -104,7 +108,7 @@ class OperatorService:
             await uow.commit()
         if record is None:
             raise PassNotFound(pass_no=pass_no.value)
-        return PassView.of(record, owned=owned)
+        return PassView.of(record, owned=owned, opted_out=opted_out)
 
     async def stats(self, operator: Operator, *, channel: Channel = Channel.TELEGRAM) -> Stats:
         """Passes per status for the operator's company (all for admins), and how many
@@ -131,11 +135,12 @@ class OperatorService:
             current = await self._active(uow, operator)
             company = None if current.is_admin else current.company
             records = await uow.passes.list(company=company)
+            opted_out = await uow.opt_outs.among(r.phone for r in records if r.phone)
             await AuditActor(operator_actor(current.id), channel, now).audit(
                 uow, "operator.export", _scope(company), rows=str(len(records))
             )
             await uow.commit()
-        return [export_row(r) for r in records]
+        return [export_row(r, opted_out=r.phone in opted_out) for r in records]
 
     # --- helpers ---------------------------------------------------------------------------------
 

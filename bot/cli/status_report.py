@@ -15,14 +15,15 @@ from typing import TextIO
 
 from core import messages
 from core.model import PassRecord, Status
-from core.operator_views import export_csv, export_row
+from core.operator_views import export_csv, export_row, status_text
 from core.ports import UnitOfWorkFactory
 from core.status import status_of
 from core.values import PassNumber
 
 
-def as_row(record: PassRecord) -> dict[str, str]:
-    """One pass as plain strings; phones in the national form people read."""
+def as_row(record: PassRecord, *, opted_out: bool = False) -> dict[str, str]:
+    """One pass as plain strings; phones in the national form people read.
+    ``opted_out``: ``yes`` when the phone on file opted out of SMS (已退訂)."""
     return {
         "pass_no": record.pass_no.value,
         "id_no": record.id_no.value,
@@ -30,6 +31,7 @@ def as_row(record: PassRecord) -> dict[str, str]:
         "phone": record.phone.display if record.phone else "",
         "verified_phone": record.verified_phone.display if record.verified_phone else "",
         "status": status_of(record).value,
+        "opted_out": "yes" if opted_out else "no",
         "company": record.company,
     }
 
@@ -60,13 +62,15 @@ async def print_status(
                 file=sys.stderr,
             )
             return 1
-    rows = [as_row(r) for r in records]
+        opted_out = await work.opt_outs.among(r.phone for r in records if r.phone)
+    rows = [as_row(r, opted_out=r.phone in opted_out) for r in records]
     if fmt == "json":
         json.dump(rows, stream, ensure_ascii=False, indent=2)
         stream.write("\n")
     elif fmt == "csv":
         language = messages.EN if headers == "en" else messages.ZH
-        write_bytes(stream, export_csv([export_row(r) for r in records], language))
+        table = [export_row(r, opted_out=r.phone in opted_out) for r in records]
+        write_bytes(stream, export_csv(table, language))
     else:
         write_table(rows, stream)
     if pass_nos:
@@ -98,7 +102,7 @@ def write_table(rows: list[dict[str, str]], stream: TextIO) -> None:
             r["name"],
             r["phone"],
             r["verified_phone"],
-            messages.text(f"status.{r['status']}"),
+            status_text(Status(r["status"]), r["opted_out"] == "yes"),
         )
         for r in rows
     ]

@@ -254,6 +254,7 @@ async def test_export_has_every_company_row_in_full_and_nothing_else(accounts, s
         "valid_from": "2026/01/05",
         "valid_to": "2027/01/04",
         "company": KH,
+        "opted_out": "no",
     }
 
 

@@ -19,7 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from core import messages
 from core.errors import InvalidInput
 from core.model import Operator, Status
-from core.operator_views import Page, PassView, Stats
+from core.operator_views import Page, PassView, Stats, status_text
 from core.values import PassNumber, Phone
 
 PREFIX = "op:"
@@ -61,7 +61,7 @@ def page_text(page: Page, whose: str, language: str) -> str:
             "operator.list_row",
             language,
             pass_no=row.pass_no.value,
-            status=status_label(row.status, language),
+            status=status_text(row.status, row.opted_out, language),
             id_no=row.id_no,
             name=row.name or _BLANK,
             phone=row.phone or _BLANK,
@@ -116,7 +116,7 @@ def pass_text(view: PassView, language: str) -> str:
         _field("verified_phone", view.verified_phone, language),
         _field("valid_from", view.valid_from.strftime("%Y/%m/%d"), language),
         _field("valid_to", view.valid_to.strftime("%Y/%m/%d"), language),
-        _field("status", status_label(view.status, language), language),
+        _field("status", status_text(view.status, view.opted_out, language), language),
     ]
     if view.company is not None:
         lines.append(_field("company", view.company, language))

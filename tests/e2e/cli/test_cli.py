@@ -3,15 +3,21 @@ and get one clear line (never a traceback) when something is wrong."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.cli.main import main
+from core.opt_outs import OptOut, OptOutSource
+from core.values import Phone
+from storage.db import create_engine
 from storage.importer import DEMO_REGISTRY
+from storage.uow import SqlUnitOfWorkFactory
 
 SAMPLE = DEMO_REGISTRY
 
@@ -46,6 +52,7 @@ def test_import_then_status_json_gives_each_pass_its_r7_status(capsys):
         "phone",
         "verified_phone",
         "status",
+        "opted_out",
         "company",
     }
     # The guide's second table: 已驗證, 未驗證, 待驗證.
@@ -166,3 +173,44 @@ def test_status_csv_headers_in_english_on_request(capsysbinary):
     header = text.splitlines()[0]
     assert header.startswith("Pass number,ID number,Name,Phone,Verified phone,Status")
     assert "Unverified" in text or "unverified" in text
+
+
+async def _opt_out(database: Path, phone: str) -> None:
+    """What a STOP to the running server leaves in the database."""
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        async with SqlUnitOfWorkFactory(engine)() as uow:
+            at = datetime(2026, 3, 1, tzinfo=UTC)
+            await uow.opt_outs.add(OptOut(Phone.parse(phone), at, OptOutSource.KEYWORD, "STOP"))
+            await uow.commit()
+    finally:
+        await engine.dispose()
+
+
+def test_status_marks_passes_whose_phone_opted_out(capsys, workdir: Path):
+    run(capsys, "import", str(SAMPLE))
+    asyncio.run(_opt_out(workdir / "cli.db", "0912345618"))  # KHPS113-000030's phone
+
+    _, table, _ = run(capsys, "status", "KHPS113-000030", "KHPS113-000043")
+    _, out, _ = run(capsys, "status", "--format", "json")
+
+    [opted_out] = [line for line in table.splitlines() if "KHPS113-000030" in line]
+    assert opted_out.endswith("未驗證（已退訂）")
+    [other] = [line for line in table.splitlines() if "KHPS113-000043" in line]
+    assert other.endswith("未驗證")
+    rows = {row["pass_no"]: row for row in json.loads(out)}
+    assert rows["KHPS113-000030"]["opted_out"] == "yes"
+    assert {row["opted_out"] for no, row in rows.items() if no != "KHPS113-000030"} == {"no"}
+
+
+def test_status_csv_marks_passes_whose_phone_opted_out(capsysbinary, workdir: Path):
+    assert main(["import", str(SAMPLE)]) == 0
+    asyncio.run(_opt_out(workdir / "cli.db", "0912345618"))  # KHPS113-000030's phone
+    capsysbinary.readouterr()
+
+    assert main(["status", "--format", "csv"]) == 0
+
+    text = capsysbinary.readouterr().out.decode("utf-8-sig")
+    statuses = {row[0]: row[5] for row in csv.reader(io.StringIO(text, newline=""))}
+    assert statuses["KHPS113-000030"] == "未驗證（已退訂）"
+    assert statuses["KHPS113-000043"] == "未驗證"

@@ -4,6 +4,9 @@ phone opts out the way it really does, by a signed SMS into the same app."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
 from fakes.telegram_api import FakeTelegram
@@ -112,3 +115,58 @@ async def test_an_opt_out_between_question_and_answer_still_sends_nothing(
     shown = fake.message(OPERATOR_CHAT, question["message_id"])
     assert shown is not None and shown["text"] == OPTED_OUT
     assert await outbox_bodies(services_of(client)) == []
+
+
+# --- what operators see ---------------------------------------------------------------------
+
+
+async def test_pass_shows_opted_out_next_to_the_status(
+    operator: TelegramUser, handset: Handset
+) -> None:
+    [reply] = await operator.say(f"/pass {PASS_NO}")
+
+    assert "是否驗證：未驗證（已退訂）" in reply["text"].splitlines()
+
+
+async def test_passes_marks_only_the_rows_whose_phone_opted_out(
+    client: AppClient, operator: TelegramUser
+) -> None:
+    assert await Handset(client, "+886912345618").send("STOP") == []  # KHPS113-000030
+
+    [page] = await operator.say("/passes 未驗證")
+
+    marked = [line for line in page["text"].splitlines() if "已退訂" in line]
+    assert marked == ["KHPS113-000030　未驗證（已退訂）"]
+
+
+async def test_an_english_operator_reads_opted_out(
+    client: AppClient, fake: FakeTelegram, ids: UpdateIds, handset: Handset
+) -> None:
+    _, code = await services_of(client).operator_lifecycle.add_operator("Wang", KH)
+    english = TelegramUser(client, fake, OPERATOR_CHAT + 1, language_code="en", ids=ids)
+    await english.say(f"/link {code.code}")
+
+    [reply] = await english.say(f"/pass {PASS_NO}")
+
+    assert "Status: unverified (opted out)" in reply["text"].splitlines()
+
+
+async def test_opting_back_in_clears_the_mark(operator: TelegramUser, handset: Handset) -> None:
+    await handset.send("START")
+
+    [reply] = await operator.say(f"/pass {PASS_NO}")
+
+    assert "是否驗證：未驗證" in reply["text"].splitlines()
+
+
+async def test_export_marks_opted_out_next_to_the_status(
+    operator: TelegramUser, fake: FakeTelegram, handset: Handset
+) -> None:
+    await operator.say("/export")
+
+    [document] = fake.documents(OPERATOR_CHAT)
+    rows = list(csv.reader(io.StringIO(document["content"].decode("utf-8-sig"), newline="")))
+    statuses = {row[0]: row[5] for row in rows[1:]}
+    assert statuses[PASS_NO] == "未驗證（已退訂）"
+    assert statuses["KHPS113-000040"] == "未驗證（已退訂）"  # the same phone on file
+    assert statuses["KHPS113-000030"] == "未驗證"
