@@ -1,0 +1,101 @@
+"""Where the metrics come from in storage, on SQLite and PostgreSQL: the outbox queue
+read at scrape time (:func:`storage.gauges.outbox_depth`), and the audit entries a
+commit wrote, told to the unit of work's audit listeners only once committed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.model import AuditEntry, Channel
+from storage.gauges import QueueDepth, outbox_depth
+from storage.tables import outbox
+from storage.uow import SqlUnitOfWorkFactory
+from tests.integration.builders import T0
+
+
+def outbox_row(state: str, priority: int, age_seconds: float) -> dict[str, Any]:
+    created = T0 - timedelta(seconds=age_seconds)
+    return {
+        "kind": "notice",
+        "to_phone": "+886912345678",
+        "body": "x",
+        "created_at": created,
+        "updated_at": created,
+        "state": state,
+        "priority": priority,
+        "next_attempt_at": created,
+    }
+
+
+async def test_outbox_depth_counts_the_rows_still_to_send_by_state_and_priority(
+    engine: AsyncEngine,
+) -> None:
+    rows = [
+        outbox_row("pending", 0, 10),
+        outbox_row("pending", 0, 40),
+        outbox_row("pending", 2, 600),
+        outbox_row("sending", 2, 5),
+        outbox_row("sent", 0, 9000),
+        outbox_row("failed", 1, 9000),
+        outbox_row("delivered", 2, 9000),
+    ]
+    async with engine.begin() as conn:
+        await conn.execute(insert(outbox), rows)
+
+    depth = sorted(await outbox_depth(engine), key=lambda d: (d.state, d.priority))
+
+    assert depth == [
+        QueueDepth("pending", 0, 2, T0 - timedelta(seconds=40)),
+        QueueDepth("pending", 2, 1, T0 - timedelta(seconds=600)),
+        QueueDepth("sending", 2, 1, T0 - timedelta(seconds=5)),
+    ]
+
+
+async def test_an_empty_outbox_has_no_depth(engine: AsyncEngine) -> None:
+    assert await outbox_depth(engine) == []
+
+
+def entry(action: str, channel: Channel = Channel.SMS) -> AuditEntry:
+    return AuditEntry(at=T0, actor="sms:0912-***-678", channel=channel, action=action, subject="s")
+
+
+async def test_audit_listeners_hear_what_was_committed_and_nothing_rolled_back(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    heard: list[Sequence[tuple[str, str]]] = []
+    uow_factory.add_audit_listener(heard.append)
+
+    async with uow_factory() as uow:
+        await uow.audit.add(entry("verified"))
+        await uow.audit.add(entry("request.holder", Channel.TELEGRAM))
+        await uow.commit()
+        await uow.audit.add(entry("verified", Channel.WEB))  # never committed
+    async with uow_factory() as uow:
+        await uow.audit.add(entry("check.wrong_code"))
+        await uow.commit()
+        await uow.commit()  # nothing new: nobody is told twice
+
+    assert heard == [
+        [("sms", "verified"), ("telegram", "request.holder")],
+        [("sms", "check.wrong_code")],
+    ]
+
+
+async def test_a_failing_audit_listener_leaves_the_commit_standing(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    def broken(entries: Sequence[tuple[str, str]]) -> None:
+        raise RuntimeError("a metrics bug")
+
+    uow_factory.add_audit_listener(broken)
+    async with uow_factory() as uow:
+        await uow.audit.add(entry("verified"))
+        await uow.commit()
+    async with uow_factory.engine.connect() as conn:
+        count = (await conn.exec_driver_sql("SELECT count(*) FROM audit_log")).scalar_one()
+    assert count == 1
