@@ -201,6 +201,21 @@ async def test_an_sms_verification_moves_the_counters(
     assert moved("portpass_http_responses_total", status="403", **route) == 1
 
 
+async def test_a_retried_sms_counts_as_a_duplicate_not_a_second_turn(
+    make_client: MakeClient, config_env: dict[str, str], tmp_path: Path
+) -> None:
+    client = await make_client(with_metrics(config_env, tmp_path))
+    phone = Handset(client)
+    first = await phone.send("驗證", sid="SM" + "d" * 32)
+    again = await phone.send("驗證", sid="SM" + "d" * 32)  # Twilio retries a webhook
+
+    assert again == first
+    result = await scrape(client)
+    sms = {"channel": "sms"}
+    assert result.value("portpass_inbound_messages_total", outcome="replied", **sms) == 1
+    assert result.value("portpass_inbound_messages_total", outcome="duplicate", **sms) == 1
+
+
 async def test_a_wrong_code_and_an_unknown_pass_are_counted(
     make_client: MakeClient, config_env: dict[str, str], tmp_path: Path
 ) -> None:
