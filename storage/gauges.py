@@ -2,39 +2,60 @@
 
 The outbox queue is shared by every process on the database (each worker claims from
 it), so its depth and the age of its oldest waiting row are facts of the database, not
-of a process: any process reads the same figures, and a restart resets nothing. One
-grouped query over the rows still to send (``pending``, ``sending``), which the
-``(state, priority, next_attempt_at)`` index finds without reading the sent history.
+of a process: any process reads the same figures, and a restart resets nothing.
+
+One statement: the rows still to send (``pending``, ``sending``) counted by state and
+priority on the ``(state, priority, next_attempt_at)`` index, never reading the sent
+history; and for each group the ``created_at`` of its first row (the lowest id: rows are
+queued in time order), one primary-key lookup per group instead of reading the
+``created_at`` of every waiting row, which a campaign's backlog of 100,000 made several
+times slower.
+
+Counting is still linear in the backlog. On SQLite the statement therefore runs in a
+worker thread on a connection of its own, outside any transaction: the app's one
+connection (:func:`storage.db.create_engine`) runs on the event loop and takes the write
+lock with ``BEGIN IMMEDIATE``, so a scrape there would stall every webhook for as long
+as it counts. A plain read in WAL mode blocks no writer and waits for none, and
+``sqlite3`` lets the event loop run while SQLite works.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+import sqlalchemy
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
 
 from storage.tables import outbox
 
 #: The states of a row still to be sent: waiting for its turn or a retry, or claimed.
 QUEUED_STATES = ("pending", "sending")
 
-_DEPTH = (
+_groups = (
     select(
         outbox.c.state,
         outbox.c.priority,
         func.count().label("rows"),
-        func.min(outbox.c.created_at).label("oldest"),
+        func.min(outbox.c.id).label("first_id"),
     )
     .where(outbox.c.state.in_(QUEUED_STATES))
     .group_by(outbox.c.state, outbox.c.priority)
+    .subquery("queued")
 )
+_first = outbox.alias("first")
+DEPTH_QUERY: Select[tuple[str, int, int, datetime]] = select(
+    _groups.c.state, _groups.c.priority, _groups.c.rows, _first.c.created_at.label("oldest")
+).join_from(_groups, _first, _first.c.id == _groups.c.first_id)
 
 
 @dataclass(frozen=True, slots=True)
 class QueueDepth:
-    """Rows of one state and priority still to send, and when the oldest was queued."""
+    """Rows of one state and priority still to send, and when the first was queued."""
 
     state: str
     priority: int
@@ -44,6 +65,23 @@ class QueueDepth:
 
 async def outbox_depth(engine: AsyncEngine) -> list[QueueDepth]:
     """The outbox rows still to send, by state and priority (only groups that have rows)."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
+        return await asyncio.to_thread(_sqlite_depth, str(database))
     async with engine.connect() as conn:
-        result = await conn.execute(_DEPTH)
-        return [QueueDepth(row.state, row.priority, row.rows, row.oldest) for row in result]
+        return _depth((await conn.execute(DEPTH_QUERY)).all())
+
+
+def _sqlite_depth(database: str) -> list[QueueDepth]:
+    """The query on a short-lived connection of this thread's own (no pool: a scrape
+    comes every few seconds; opening a SQLite file takes well under a millisecond)."""
+    engine = sqlalchemy.create_engine(f"sqlite:///{database}", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return _depth(conn.execute(DEPTH_QUERY).all())
+    finally:
+        engine.dispose()
+
+
+def _depth(rows: Sequence[Row[tuple[str, int, int, datetime]]]) -> list[QueueDepth]:
+    return [QueueDepth(row.state, row.priority, row.rows, row.oldest) for row in rows]

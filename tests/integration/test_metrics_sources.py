@@ -35,9 +35,9 @@ def outbox_row(state: str, priority: int, age_seconds: float) -> dict[str, Any]:
 async def test_outbox_depth_counts_the_rows_still_to_send_by_state_and_priority(
     engine: AsyncEngine,
 ) -> None:
-    rows = [
-        outbox_row("pending", 0, 10),
+    rows = [  # queued in time order, as the app queues them
         outbox_row("pending", 0, 40),
+        outbox_row("pending", 0, 10),
         outbox_row("pending", 2, 600),
         outbox_row("sending", 2, 5),
         outbox_row("sent", 0, 9000),
