@@ -4,17 +4,22 @@ commit wrote, told to the unit of work's audit listeners only once committed."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.model import AuditEntry, Channel
+from storage.db import create_engine
 from storage.gauges import QueueDepth, outbox_depth
 from storage.tables import outbox
 from storage.uow import SqlUnitOfWorkFactory
+from tests.database_templates import copy_template
 from tests.integration.builders import T0
 
 
@@ -58,6 +63,29 @@ async def test_outbox_depth_counts_the_rows_still_to_send_by_state_and_priority(
 
 async def test_an_empty_outbox_has_no_depth(engine: AsyncEngine) -> None:
     assert await outbox_depth(engine) == []
+
+
+async def test_on_sqlite_a_scrape_neither_waits_for_a_writer_nor_sees_its_uncommitted_rows(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    """The app's own connection begins with BEGIN IMMEDIATE: a scrape on it would wait
+    (up to 5 s, then fail) behind a writer, and stop every webhook meanwhile."""
+    database = tmp_path / "portpass.db"
+    copy_template(migrated_sqlite, database)
+    engine = create_engine(f"sqlite:///{database}")
+    async with engine.begin() as conn:
+        await conn.execute(insert(outbox), [outbox_row("pending", 0, 60)])
+    writer = sqlite3.connect(database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        writer.execute("DELETE FROM outbox")
+        async with asyncio.timeout(2.0):
+            depth = await outbox_depth(engine)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        await engine.dispose()
+    assert depth == [QueueDepth("pending", 0, 1, T0 - timedelta(seconds=60))]
 
 
 def entry(action: str, channel: Channel = Channel.SMS) -> AuditEntry:
