@@ -1,10 +1,10 @@
-"""Gauges read from the database at scrape time: the outbox queue.
+"""Gauges read from the database at scrape time: the outbox queue, campaign progress.
 
 They are facts of the database, shared by every process on it, so they are computed
-when Prometheus asks (one grouped query, :func:`storage.gauges.outbox_depth`) and never
-kept in memory: a restart resets nothing, and every process reports the same figures.
-A database that cannot be read makes ``portpass_database_up`` 0 and leaves these
-gauges out; the process's own metrics are still served.
+when Prometheus asks (:func:`storage.gauges.read_gauges`) and never kept in memory: a
+restart resets nothing, and every process reports the same figures. A database that
+cannot be read makes ``portpass_database_up`` 0 and leaves these gauges out; the
+process's own metrics are still served.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.model import Priority
-from storage.gauges import QUEUED_STATES, QueueDepth, outbox_depth
+from storage.gauges import QUEUED_STATES, CampaignTargets, QueueDepth, read_gauges
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,15 @@ async def database_snapshot(engine: AsyncEngine, now: datetime) -> Snapshot:
     )
     started = time.perf_counter()
     try:
-        depth = await outbox_depth(engine)
+        gauges = await read_gauges(engine)
     except Exception as error:  # the answer is that the database did not answer
         log.error("metrics: the database could not be read: %s", type(error).__name__)
         up.add_metric([], 0)
         return Snapshot([up])
     up.add_metric([], 1)
     took.add_metric([], time.perf_counter() - started)
-    return Snapshot([up, took, *_outbox_families(depth, now)])
+    families = [up, took, *_outbox_families(gauges.outbox, now)]
+    return Snapshot([*families, _campaign_family(gauges.campaigns)])
 
 
 def _outbox_families(depth: list[QueueDepth], now: datetime) -> list[Metric]:
@@ -77,3 +78,16 @@ def _outbox_families(depth: list[QueueDepth], now: datetime) -> list[Metric]:
         age = max(0.0, (now - found.oldest).total_seconds()) if found else 0.0
         oldest.add_metric([str(priority)], age)
     return [queued, oldest]
+
+
+def _campaign_family(targets: list[CampaignTargets]) -> Metric:
+    family = GaugeMetricFamily(
+        "portpass_campaign_targets",
+        "Targets of each campaign not yet over (planned, running, paused), by state: "
+        "excluded when planned, queued for their first SMS, sent, skipped when their "
+        "turn came.",
+        labels=["campaign", "state"],
+    )
+    for row in targets:
+        family.add_metric([str(row.campaign_id), row.state], row.targets)
+    return family

@@ -21,6 +21,7 @@ from twilio.request_validator import RequestValidator
 from bot.config import Config, load_config
 from bot.providers.twilio_sender import TwilioSender
 from bot.sms.outbox_worker import OutboxTuning
+from core.campaigns import CampaignSpec
 from fakes.clock import FakeClock
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio, Fault
@@ -450,6 +451,25 @@ async def test_outbox_depth_and_age_are_read_from_the_database(
 
     clock.advance(seconds=10)  # read again at each scrape, not remembered
     assert (await scrape(client)).value(age, priority="0") == 100.0
+
+
+async def test_campaign_progress_is_read_from_the_database_while_the_campaign_is_open(
+    make_client: MakeClient, config_env: dict[str, str], tmp_path: Path
+) -> None:
+    client = await make_client(with_metrics(config_env, tmp_path))
+    campaigns = services_of(client).campaigns
+    plan = await campaigns.create(CampaignSpec("autumn", rate=10), dry_run=False)
+    assert plan.campaign_id is not None
+    campaign = str(plan.campaign_id)
+
+    result = await scrape(client)
+    targets = "portpass_campaign_targets"
+    assert result.value(targets, campaign=campaign, state="queued") == plan.recipients > 0
+    assert result.value(targets, campaign=campaign, state="excluded") == plan.skipped_total > 0
+
+    await campaigns.cancel(plan.campaign_id)
+    result = await scrape(client)
+    assert not [key for key in result.samples if key[0] == targets]  # over: no longer news
 
 
 # --- nothing personal, nothing secret -----------------------------------------------------

@@ -1,6 +1,7 @@
 """Where the metrics come from in storage, on SQLite and PostgreSQL: the outbox queue
-read at scrape time (:func:`storage.gauges.outbox_depth`), and the audit entries a
-commit wrote, told to the unit of work's audit listeners only once committed."""
+and campaign progress read at scrape time (:func:`storage.gauges.read_gauges`), and the
+audit entries a commit wrote, told to the unit of work's audit listeners only once
+committed."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.model import AuditEntry, Channel
 from storage.db import create_engine
-from storage.gauges import QueueDepth, outbox_depth
-from storage.tables import outbox
+from storage.gauges import CampaignTargets, Gauges, QueueDepth, read_gauges
+from storage.tables import campaign_targets, campaigns, outbox
 from storage.uow import SqlUnitOfWorkFactory
 from tests.database_templates import copy_template
 from tests.integration.builders import T0
@@ -52,7 +53,7 @@ async def test_outbox_depth_counts_the_rows_still_to_send_by_state_and_priority(
     async with engine.begin() as conn:
         await conn.execute(insert(outbox), rows)
 
-    depth = sorted(await outbox_depth(engine), key=lambda d: (d.state, d.priority))
+    depth = sorted((await read_gauges(engine)).outbox, key=lambda d: (d.state, d.priority))
 
     assert depth == [
         QueueDepth("pending", 0, 2, T0 - timedelta(seconds=40)),
@@ -61,8 +62,60 @@ async def test_outbox_depth_counts_the_rows_still_to_send_by_state_and_priority(
     ]
 
 
-async def test_an_empty_outbox_has_no_depth(engine: AsyncEngine) -> None:
-    assert await outbox_depth(engine) == []
+async def test_an_empty_database_has_no_groups(engine: AsyncEngine) -> None:
+    assert await read_gauges(engine) == Gauges(outbox=[], campaigns=[])
+
+
+async def test_campaign_targets_are_counted_by_state_for_open_campaigns_only(
+    engine: AsyncEngine,
+) -> None:
+    def campaign(campaign_id: int, state: str) -> dict[str, Any]:
+        return {
+            "id": campaign_id,
+            "name": f"campaign {campaign_id}",
+            "state": state,
+            "selection": "{}",
+            "window_start": 0,
+            "window_end": 1440,
+            "rate": 10.0,
+            "valid_on": T0.date(),
+            "created_at": T0,
+            "updated_at": T0,
+        }
+
+    def targets(campaign_id: int, state: str, count: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "campaign_id": campaign_id,
+                "pass_no": f"KHPS113-{campaign_id}{state[:2]}{n:04d}",
+                "company": "高雄港測試業者",
+                "state": state,
+            }
+            for n in range(count)
+        ]
+
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(campaigns),
+            [campaign(1, "running"), campaign(2, "paused"), campaign(3, "done")],
+        )
+        rows = [
+            *targets(1, "queued", 3),
+            *targets(1, "sent", 2),
+            *targets(1, "excluded", 1),
+            *targets(2, "skipped", 4),
+            *targets(3, "sent", 9),  # over: not news any more
+        ]
+        await conn.execute(insert(campaign_targets), rows)
+
+    found = sorted((await read_gauges(engine)).campaigns, key=lambda c: (c.campaign_id, c.state))
+
+    assert found == [
+        CampaignTargets(1, "excluded", 1),
+        CampaignTargets(1, "queued", 3),
+        CampaignTargets(1, "sent", 2),
+        CampaignTargets(2, "skipped", 4),
+    ]
 
 
 async def test_on_sqlite_a_scrape_neither_waits_for_a_writer_nor_sees_its_uncommitted_rows(
@@ -80,7 +133,7 @@ async def test_on_sqlite_a_scrape_neither_waits_for_a_writer_nor_sees_its_uncomm
         writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
         writer.execute("DELETE FROM outbox")
         async with asyncio.timeout(2.0):
-            depth = await outbox_depth(engine)
+            depth = (await read_gauges(engine)).outbox
     finally:
         writer.execute("ROLLBACK")
         writer.close()
