@@ -3,11 +3,12 @@
     .venv/bin/python benchmarks/metrics_bench.py [--rows 100000] [--runs 20] \\
         [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
 
-1. The scrape's database query (:func:`bot.metrics.database.database_snapshot`: the
-   outbox queue by state and priority, the oldest pending row) on an outbox holding
-   ``--rows`` rows still to send (a campaign's backlog at priority 2, a few of a
-   holder's own at 0, some being sent) beside as many already sent (the history the
-   query must not read), median and worst of ``--runs`` scrapes, after one warm-up;
+1. The scrape's database queries (:func:`bot.metrics.database.database_snapshot`: the
+   outbox queue by state and priority, the oldest pending row; the open campaigns'
+   targets by state) on an outbox holding ``--rows`` rows still to send (a campaign's
+   backlog at priority 2, a few of a holder's own at 0, some being sent) beside as many
+   already sent (the history the query must not read), and a running campaign of
+   ``--rows`` targets, median and worst of ``--runs`` scrapes, after one warm-up;
    and the longest the event loop went unserved during them (what a webhook arriving
    mid-scrape would wait).
 2. The counting every inbound turn does (the middleware's note, one latency
@@ -40,8 +41,8 @@ from bot.config import load_config  # noqa: E402
 from bot.metrics.database import database_snapshot  # noqa: E402
 from bot.metrics.inbound import begin_note, end_note  # noqa: E402
 from bot.metrics.registry import Metrics  # noqa: E402
-from storage.gauges import DEPTH_QUERY  # noqa: E402
-from storage.tables import outbox  # noqa: E402
+from storage.gauges import CAMPAIGNS_QUERY, DEPTH_QUERY  # noqa: E402
+from storage.tables import campaign_targets, campaigns, outbox  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
@@ -61,6 +62,36 @@ def _row(i: int, state: str, priority: int) -> dict[str, Any]:
 
 
 async def fill(engine: AsyncEngine, rows: int) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(campaigns),
+            [
+                {
+                    "id": 1,
+                    "name": "bench",
+                    "state": "running",
+                    "selection": "{}",
+                    "window_start": 0,
+                    "window_end": 1440,
+                    "rate": 10.0,
+                    "valid_on": NOW.date(),
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+            ],
+        )
+    targets = [
+        {
+            "campaign_id": 1,
+            "pass_no": f"KHPS113-{i:06d}",
+            "company": "bench",
+            "state": "sent" if i % 3 else "queued",
+        }
+        for i in range(rows)
+    ]
+    for start in range(0, rows, 10_000):
+        async with engine.begin() as conn:
+            await conn.execute(insert(campaign_targets), targets[start : start + 10_000])
     batch: list[dict[str, Any]] = []
     for i in range(rows):
         queued = (
@@ -149,13 +180,14 @@ async def measure(name: str, postgres_url: str | None, workdir: Path, rows: int,
             async def on_the_loop() -> None:
                 async with engine.connect() as conn:
                     await conn.execute(DEPTH_QUERY)
+                    await conn.execute(CAMPAIGNS_QUERY)
 
-            print(f"{name}, {rows:,} rows to send beside {rows:,} sent:")
+            print(f"{name}, {rows:,} rows to send beside {rows:,} sent, {rows:,} targets:")
             report("no scrape (the machine's own noise)", *await stalls_during(idle, 5))
             report("scrape as served", *await stalls_during(scrape, runs))
             if postgres_url is None:
                 report(
-                    "the same query on the app's connection (not done)",
+                    "the same queries on the app's connection (not done)",
                     *await stalls_during(on_the_loop, runs),
                 )
 
