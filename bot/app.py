@@ -24,6 +24,7 @@ from bot.bootstrap import Overrides, close_services, open_services
 from bot.campaigns import dispatcher as campaign_dispatcher
 from bot.config import Config
 from bot.logs import log_context
+from bot.metrics import http as metrics_http
 from bot.notices import delivery as notice_delivery
 from bot.services import CONFIG, SERVICES
 from bot.sms import inbound as sms_inbound
@@ -45,7 +46,10 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 def create_app(
     config: Config, *, demo: bool = False, overrides: Overrides | None = None
 ) -> web.Application:
-    app = web.Application(client_max_size=config.server.max_body_bytes, middlewares=[request_ids])
+    app = web.Application(
+        client_max_size=config.server.max_body_bytes,
+        middlewares=[metrics_http.observe, request_ids],
+    )
     app[CONFIG] = config
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -69,6 +73,7 @@ def create_app(
     link_page.setup(app)
     dev_inbox.setup(app)
     housekeeping.setup(app)
+    metrics_http.setup(app)
     return app
 
 

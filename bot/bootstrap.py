@@ -171,7 +171,7 @@ def _use_cases(
     campaigns = CampaignService(
         uow, clock, verification, extra.campaign_policy or campaign_policy(config)
     )
-    return Services(
+    services = Services(
         config=config,
         engine=database.engine,
         uow=uow,
@@ -188,6 +188,8 @@ def _use_cases(
         demo=demo,
         notice_tuning=extra.notices,
     )
+    uow.add_audit_listener(services.metrics.audited)  # verifications, codes sent
+    return services
 
 
 def make_notice_service(

@@ -8,12 +8,13 @@ were made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Config
+from bot.metrics.registry import Metrics
 from bot.notices.delivery import NoticeTuning
 from bot.providers.sender import SmsSender
 from core.campaign_service import CampaignService
@@ -47,6 +48,7 @@ class Services:
     campaigns: CampaignService
     demo: bool = False
     notice_tuning: NoticeTuning | None = None  # tests: the notice messenger's timings
+    metrics: Metrics = field(default_factory=Metrics)  # this app's, never global
 
 
 CONFIG = web.AppKey("config", Config)

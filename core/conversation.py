@@ -179,6 +179,9 @@ class Turn:
     language: str
     step: Step = Step.IDLE
     previous_step: Step = Step.IDLE
+    #: A retried delivery answered from the inbound log: nothing happened this time.
+    #: Not part of the answer: a repeated turn equals the first.
+    repeated: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

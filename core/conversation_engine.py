@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from core import messages, opt_outs
@@ -119,7 +119,10 @@ class ConversationEngine:
         now = self._clock.now()
         async with self._uow() as uow:
             if message_id is not None and not await uow.inbound.claim(who.channel, message_id, now):
-                return self._stored_turn(await uow.inbound.reply_for(who.channel, message_id))
+                stored_turn = self._stored_turn(
+                    await uow.inbound.reply_for(who.channel, message_id)
+                )
+                return replace(stored_turn, repeated=True)
             stored = await uow.conversations.get(who.key)
             state, replies = self._expire(stored, now, who)
             state, more = await self._step(state, who, message, uow)

@@ -32,14 +32,19 @@ _FAILURES_SINCE = (
 class SqlAuditRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        #: ``(channel, action)`` of the entries added since the last commit, which the
+        #: unit of work hands to its audit listeners (metrics) once committed.
+        self.added: list[tuple[str, str]] = []
 
     async def add(self, entry: AuditEntry) -> None:
         await self._conn.execute(_ADD_ENTRY, _values(entry))
+        self.added.append((entry.channel.value, entry.action))
 
     async def add_many(self, entries: Sequence[AuditEntry]) -> None:
         """One statement for a batch (a notice batch writes one entry per notice)."""
         if entries:
             await self._conn.execute(_ADD_ENTRY, [_values(entry) for entry in entries])
+            self.added.extend((entry.channel.value, entry.action) for entry in entries)
 
 
 def _values(entry: AuditEntry) -> dict[str, object]:

@@ -8,12 +8,14 @@ never leaves an SMS queued for a request that does not exist.
 A commit that queued SMS calls the factory's outbox listeners (the outbox worker's
 ``wake``), so a holder's code leaves at once instead of at the worker's next poll.
 Listeners run after the commit, never before: a worker woken early would find nothing.
+Audit listeners (the metrics) are told, after each commit, the channel and action of
+every audit entry it wrote: what really happened, never what was rolled back.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -33,6 +35,8 @@ from storage.requests import SqlRequestRepository
 log = logging.getLogger(__name__)
 
 OutboxListener = Callable[[], None]
+#: Called with the ``(channel, action)`` of each audit entry a commit wrote.
+AuditListener = Callable[[Sequence[tuple[str, str]]], None]
 
 
 class SqlUnitOfWork:
@@ -54,6 +58,7 @@ class SqlUnitOfWork:
     opt_outs: SqlOptOutRepository
     notices: SqlNoticeRepository
     campaigns: SqlCampaignRepository
+    audit_listeners: tuple[AuditListener, ...] = ()
 
     def __init__(
         self, engine: AsyncEngine, outbox_listeners: tuple[OutboxListener, ...] = ()
@@ -116,6 +121,13 @@ class SqlUnitOfWork:
                     listener()
                 except Exception:  # the commit stands; the worker's poll is the fallback
                     log.exception("outbox listener failed")
+        audited, self.audit.added = self.audit.added, []
+        if audited:
+            for audit_listener in self.audit_listeners:
+                try:
+                    audit_listener(audited)
+                except Exception:  # the commit stands; a metric is lost at worst
+                    log.exception("audit listener failed")
 
 
 class SqlUnitOfWorkFactory:
@@ -131,6 +143,7 @@ class SqlUnitOfWorkFactory:
     ) -> None:
         self.engine = engine
         self._outbox_listeners: list[OutboxListener] = []
+        self._audit_listeners: list[AuditListener] = []
         if on_outbox_commit is not None:
             self._outbox_listeners.append(on_outbox_commit)
 
@@ -144,5 +157,11 @@ class SqlUnitOfWorkFactory:
 
         return remove
 
+    def add_audit_listener(self, listener: AuditListener) -> None:
+        """Call ``listener`` after each commit with the audit entries it wrote."""
+        self._audit_listeners.append(listener)
+
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, tuple(self._outbox_listeners))
+        unit = SqlUnitOfWork(self.engine, tuple(self._outbox_listeners))
+        unit.audit_listeners = tuple(self._audit_listeners)
+        return unit

@@ -5,6 +5,7 @@ check in its metadata (:func:`rule`)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any
@@ -194,6 +195,26 @@ def clock_time(value: str) -> str:
 def currency(value: str) -> str:
     if not re.fullmatch(r"[A-Z]{3}", value):
         raise ValueError("must be a three-letter ISO 4217 code, e.g. TWD or USD")
+    return value
+
+
+def networks(value: tuple[str, ...]) -> tuple[str, ...]:
+    """IP addresses or CIDR networks (``10.0.0.0/8``, ``::1``), kept as written."""
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=True)
+        except ValueError:
+            raise ValueError(
+                "must be a list of IP addresses or networks, e.g. 127.0.0.1, ::1, 10.0.0.0/8 "
+                f"(a network without host bits); {item!r} is not one"
+            ) from None
+    return tuple(dict.fromkeys(value))
+
+
+def bearer_token(value: Secret) -> Secret:
+    """Empty, or 32-256 characters a header can carry as ``Bearer <token>``."""
+    if value and not re.fullmatch(r"[A-Za-z0-9._~+/=-]{32,256}", value.reveal()):
+        raise ValueError("must be empty or 32-256 characters from A-Z a-z 0-9 . _ ~ + / = -")
     return value
 
 

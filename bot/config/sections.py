@@ -208,6 +208,18 @@ class RetentionConfig(Section):
 
 
 @dataclass(frozen=True)
+class MetricsConfig(Section):
+    """``GET /metrics`` for Prometheus (:mod:`bot.metrics`): off unless enabled, and then
+    readable only from ``allow`` (addresses or networks) or with ``token`` as a bearer
+    token."""
+
+    name = "metrics"
+    enabled: bool = False
+    allow: tuple[str, ...] = field(default=("127.0.0.1", "::1"), metadata=rule(checks.networks))
+    token: Secret = field(default=NO_SECRET, metadata=rule(checks.bearer_token))
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; rules between settings are checked on construction."""
 
@@ -223,11 +235,13 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     organisation: OrganisationConfig = field(default_factory=OrganisationConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     def __post_init__(self) -> None:
         _check_twilio(self)
         _check_telegram(self)
         _check_notice_sms(self)
+        _check_metrics(self)
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -295,6 +309,15 @@ def _check_telegram(config: Config) -> None:
         refused = checks.telegram_webhook_url(config.server.public_base_url)
         if refused:
             raise ConfigError("telegram.set_webhook", refused)
+
+
+def _check_metrics(config: Config) -> None:
+    metrics = config.metrics
+    if metrics.enabled and not metrics.allow and not metrics.token:
+        raise ConfigError(
+            "metrics.allow",
+            "or metrics.token is required when metrics.enabled is true (else nobody may read it)",
+        )
 
 
 # --- typing values ---------------------------------------------------------------------

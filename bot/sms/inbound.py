@@ -68,6 +68,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
         phone = Phone.parse(sender, regions=services.config.phone.allowed_regions)
     except InvalidInput as why:  # no SMS back: see bot/sms/sender_filter.py
         request.app[DROPPED_SENDERS].drop(sid, sender, why)
+        services.metrics.note_inbound("refused_region")
         return _twiml_response(twiml([]))
     return await _answer_once(services, sid, phone, text)
 
@@ -93,8 +94,11 @@ async def _answer_once(services: Services, sid: str, phone: Phone, text: str) ->
             return web.Response(status=503)
         # A bug, which a retry would only repeat: the holder hears something.
         _log_failure(sid, "failed", error)
+        services.metrics.note_inbound("error")
         default = services.config.verification.default_language
         return _twiml_response(twiml([messages.text("error.generic", default)]))
+    if turn.repeated:
+        services.metrics.note_inbound("duplicate")
     log.info("inbound SMS %s from %s: %d replies", sid, mask_phone(phone), len(turn.replies))
     return _twiml_response(replies_twiml(turn.replies, turn.language))
 

@@ -305,7 +305,7 @@ def setup(app: web.Application, tuning: OutboxTuning | None = None) -> None:
         services = app[SERVICES]
         worker = OutboxWorker(
             OutboxQueue(services.engine),
-            services.sender,
+            services.metrics.metered(services.sender),
             services.clock,
             max_per_second=services.config.sms.max_per_second,
             max_attempts=services.config.sms.max_attempts,

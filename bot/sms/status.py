@@ -48,6 +48,7 @@ async def status_callback(request: web.Request) -> web.StreamResponse:
         return web.Response(status=204)
     code = form.get("ErrorCode")
     error_code = code if code and _ERROR_CODE.match(code) else None
+    services.metrics.delivery_status(status, error_code)
     queue = OutboxQueue(services.engine)
     if not await queue.record_status(sid, status, error_code, services.clock.now()):
         log.warning("status callback for unknown message %s (%s)", sid, status)

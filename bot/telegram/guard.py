@@ -99,6 +99,7 @@ class Guard:
         )
         if seen is not None:
             log.info("telegram update %s seen before: skipped", update.update_id)
+            services.metrics.note_inbound("duplicate")
             raise ApplicationHandlerStop
         delivery = _DELIVERY.get()
         if delivery is not None:
@@ -124,6 +125,7 @@ class Guard:
         if delivery is not None and is_storage_failure(error):
             delivery.not_stored = True  # Telegram's retry answers; say nothing now
             return
+        self._services.metrics.note_inbound("error")
         if isinstance(update, Update):
             await self._apologise(context.application, update)
 

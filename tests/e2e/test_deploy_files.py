@@ -25,6 +25,7 @@ def full_config(config_env: dict[str, str], tmp_path: Path) -> Config:
         "TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35,
         "PORTPASS_TELEGRAM_MODE": "webhook",
         "PORTPASS_TELEGRAM_WEBHOOK_SECRET": "deploy_test_secret_0123456789",
+        "PORTPASS_METRICS_ENABLED": "true",
     }
     return load_config(None, env, cwd=tmp_path)
 
@@ -57,7 +58,7 @@ def test_every_public_route_is_proxied_and_no_private_one(full_config: Config) -
     public = {p for p in paths if p != "/" and not p.startswith(PRIVATE)}  # /: demo only
     assert {"/sms/inbound", "/sms/status", "/telegram/webhook", "/v/x"} <= public
     private = paths - public
-    assert {"/", "/healthz", "/dev/inbox"} <= private
+    assert {"/", "/healthz", "/dev/inbox", "/metrics"} <= private
     for proxy in (nginx_matches, caddy_matches):
         assert [p for p in public if not proxy(p)] == [], proxy.__name__
         assert [p for p in private if proxy(p)] == [], proxy.__name__

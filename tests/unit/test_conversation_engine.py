@@ -272,6 +272,7 @@ async def test_a_retried_message_is_answered_again_without_acting_twice(engine, 
     first = await engine.handle(SMS, Text("1"), message_id="SM1")
     again = await engine.handle(SMS, Text("1"), message_id="SM1")
     assert again == first
+    assert again.repeated and not first.repeated  # what metrics count as a duplicate
     assert texts(first) == "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
     assert len(store.outbox) == 1
 
