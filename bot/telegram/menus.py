@@ -18,6 +18,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
 
+from bot.config import TelegramConfig
 from core import messages
 
 log = logging.getLogger(__name__)
@@ -64,11 +65,29 @@ async def set_operator_menu(bot: Bot, chat_id: int) -> None:
         log.warning("Telegram operator menu not set: %s", error)
 
 
-async def remove_operator_menu(bot: Bot, chat_id: int) -> None:
-    """After ``/unlink`` or a revocation: the chat falls back to the holder's menu."""
+async def remove_operator_menu(bot: Bot, chat_id: int) -> bool:
+    """After ``/unlink`` or a revocation: the chat falls back to the holder's menu.
+    ``False`` when Telegram could not be told."""
     scope = BotCommandScopeChat(chat_id)
     try:
         for code in _LANGUAGE_CODES.values():
             await bot.delete_my_commands(scope=scope, language_code=code or None)
     except TelegramError as error:
         log.warning("Telegram operator menu not removed: %s", error)
+        return False
+    return True
+
+
+async def remove_operator_menu_from_cli(telegram: TelegramConfig, chat_id: int) -> bool:
+    """``portpass operator revoke`` runs outside the server: it talks to the Bot API
+    itself, so the revoked operator's menu goes at once. ``False`` when Telegram is off
+    or out of reach (the server then removes it at their next operator command)."""
+    if not telegram.token:
+        return False
+    bot = Bot(telegram.token.reveal(), base_url=telegram.api_base_url)
+    try:
+        async with bot:  # getMe: a wrong token is a TelegramError too
+            return await remove_operator_menu(bot, chat_id)
+    except TelegramError as error:
+        log.warning("Telegram operator menu not removed: %s", type(error).__name__)
+        return False

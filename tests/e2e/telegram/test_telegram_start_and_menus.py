@@ -4,8 +4,11 @@ private chat, operators' only in a linked operator's chat)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from bot.cli.main import main
 from fakes.telegram_api import FakeTelegram
 from fakes.telegram_updates import UpdateIds, deep_link_update
 from tests.e2e.conftest import AppClient, services_of
@@ -189,3 +192,30 @@ async def test_a_revoked_operators_menu_goes_at_their_next_operator_command(
 
     assert answer["text"].startswith("傳送「驗證」開始手機驗證")
     assert fake.menu(OPERATOR, "zh-hant") == HOLDER_MENU
+
+
+async def test_a_revoke_from_the_cli_removes_the_operators_menu_at_once(
+    client: AppClient,
+    fake: FakeTelegram,
+    ids: UpdateIds,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    account, code = await services_of(client).operator_lifecycle.add_operator(
+        "王小明", "高雄港測試業者"
+    )
+    operator = TelegramUser(client, fake, OPERATOR, ids=ids)
+    await operator.say(f"/link {code.code}")
+    assert fake.menu(OPERATOR, "zh-hant") == OPERATOR_MENU
+    for name, value in env.items():  # the CLI reads the server's configuration
+        monkeypatch.setenv(name, value)
+
+    # The CLI runs its own event loop, as from a shell; the fake answers on this one.
+    status = await asyncio.to_thread(main, ["operator", "revoke", account.id])
+
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "their Telegram command menu no longer shows operator commands" in out
+    assert fake.menu(OPERATOR, "zh-hant") == HOLDER_MENU
+    assert fake.menu(OPERATOR, "en") == HOLDER_MENU
