@@ -49,7 +49,7 @@ async def set_holder_menu(bot: Bot) -> None:
                 commands(HOLDER_COMMANDS, language), scope=scope, language_code=code or None
             )
     except TelegramError as error:
-        log.warning("Telegram command menu not set: %s", error)
+        log.warning("Telegram command menu not set: %s", type(error).__name__)
 
 
 async def set_operator_menu(bot: Bot, chat_id: int) -> None:
@@ -62,7 +62,7 @@ async def set_operator_menu(bot: Bot, chat_id: int) -> None:
                 commands(names, language), scope=scope, language_code=code or None
             )
     except TelegramError as error:
-        log.warning("Telegram operator menu not set: %s", error)
+        log.warning("Telegram operator menu not set: %s", type(error).__name__)
 
 
 async def remove_operator_menu(bot: Bot, chat_id: int) -> bool:
@@ -73,7 +73,7 @@ async def remove_operator_menu(bot: Bot, chat_id: int) -> bool:
         for code in _LANGUAGE_CODES.values():
             await bot.delete_my_commands(scope=scope, language_code=code or None)
     except TelegramError as error:
-        log.warning("Telegram operator menu not removed: %s", error)
+        log.warning("Telegram operator menu not removed: %s", type(error).__name__)
         return False
     return True
 

@@ -5,6 +5,7 @@ private chat, operators' only in a linked operator's chat)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -219,3 +220,23 @@ async def test_a_revoke_from_the_cli_removes_the_operators_menu_at_once(
     assert "their Telegram command menu no longer shows operator commands" in out
     assert fake.menu(OPERATOR, "zh-hant") == HOLDER_MENU
     assert fake.menu(OPERATOR, "en") == HOLDER_MENU
+
+
+async def test_a_menu_telegram_refuses_does_not_stop_the_link_and_logs_no_token(
+    client: AppClient,
+    fake: FakeTelegram,
+    ids: UpdateIds,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, code = await services_of(client).operator_lifecycle.add_operator("王小明", "高雄港測試業者")
+    operator = TelegramUser(client, fake, OPERATOR, ids=ids)
+    fake.fail_next("setMyCommands", 401, "Unauthorized")
+
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        [linked] = await operator.say(f"/link {code.code}")
+
+    assert linked["text"].startswith("已連結")
+    assert "Telegram operator menu not set: InvalidToken" in caplog.text
+    assert fake.token not in caplog.text and fake.token.split(":")[1] not in caplog.text
+    [page] = await operator.say("/passes")  # the commands work typed
+    assert page["text"].startswith("高雄港測試業者所屬通行證")
