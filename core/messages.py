@@ -688,6 +688,56 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "此按鈕已失效，請重新開始。",
         "This button no longer works. Please start again.",
     ),
+    # --- Telegram: the greeting, the command menus, the operators' send button (issue 10) ------
+    "telegram.welcome": (
+        "您好，這裡是港區人員通行證手機驗證。驗證通行證登錄的手機號碼後，通行證停用或進出紀錄"
+        "異常時，港務公司會以簡訊通知這支手機。\n"
+        "接下來會請您輸入：通行證號、身分證號、手機號碼（可按按鈕分享）。\n"
+        "隱私：資料只用來核對港務公司的通行證資料；驗證紀錄在驗證碼到期後保存 {days} 天，"
+        "之後刪除；紀錄檔中的身分證號與手機號碼一律遮蔽。",
+        "Hello, this is port pass phone verification. Once the mobile number on file for your "
+        "pass is verified, the port company texts that phone when the pass is suspended or "
+        "has abnormal entry/exit records.\n"
+        "You will be asked for: your pass number, your ID number, your mobile number (or "
+        "share it with a button).\n"
+        "Privacy: your data is only checked against the port company's pass records; the "
+        "verification record is kept for {days} days after the code expires, then deleted; "
+        "ID and phone numbers are masked in our logs.",
+    ),
+    "telegram.commands_help": (
+        "指令：\n"
+        "/start 或 /verify：開始手機驗證\n"
+        "/status：查詢驗證狀態\n"
+        "/cancel：取消目前的驗證\n"
+        "/lang：切換中文／English\n"
+        "/help：說明",
+        "Commands:\n"
+        "/start or /verify: start phone verification\n"
+        "/status: your verification status\n"
+        "/cancel: stop the current verification\n"
+        "/lang: switch English/中文\n"
+        "/help: this help",
+    ),
+    "command.start": ("開始手機驗證", "Start phone verification"),
+    "command.verify": ("驗證通行證的手機號碼", "Verify the phone of a pass"),
+    "command.status": ("查詢驗證狀態", "Your verification status"),
+    "command.cancel": ("取消目前的驗證", "Stop the current verification"),
+    "command.lang": ("切換中文／English", "Switch English/中文"),
+    "command.help": ("說明與指令", "Help and commands"),
+    "command.passes": ("所屬通行證列表", "Your company's passes"),
+    "command.pass": ("查詢一張通行證", "Look up one pass"),
+    "command.send": ("發送驗證碼", "Send a verification code"),
+    "command.stats": ("驗證統計", "Verification counts"),
+    "command.export": ("匯出驗證狀態表（CSV）", "Export the status table (CSV)"),
+    "command.notices": ("最近的通知", "Recent notices"),
+    "command.unlink": ("解除連結", "Unlink this Telegram account"),
+    "operator.send_button": ("發送驗證碼", "Send code"),
+    "operator.send_button_row": ("發送驗證碼 {pass_no}", "Send code {pass_no}"),
+    "operator.send_button_hint": (
+        "按「發送驗證碼」以預設手機號碼發送驗證碼；要改用新號碼，請傳送 /send {pass_no} 0912345678。",
+        "Tap Send code to text a code to the phone on file; to use a new number, send "
+        "/send {pass_no} 0912345678.",
+    ),
 }
 
 

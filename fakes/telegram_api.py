@@ -308,6 +308,24 @@ class FakeTelegram:
     def commands(self, scope: JSONDict | None = None, language_code: str = "") -> list[JSONDict]:
         return self._commands.get((_scope_key(scope), language_code), [])
 
+    def menu(self, chat_id: ChatKey, language_code: str | None = None) -> list[str]:
+        """The command names a user sees in the menu of their private chat with the bot,
+        chosen as Telegram does (Bot API, "Determining list of commands"): the chat's own
+        scope, then all private chats, then the default scope; within each, the user's
+        language (the two-letter code: ``en-US`` reads ``en``) before no language."""
+        language = (language_code or "")[:2].lower()
+        scopes = [
+            {"type": "chat", "chat_id": _chat_key(chat_id)},
+            {"type": "all_private_chats"},
+            {"type": "default"},
+        ]
+        for scope in scopes:
+            for code in ([language] if language else []) + [""]:
+                found = self._commands.get((_scope_key(scope), code))
+                if found:
+                    return [str(command["command"]) for command in found]
+        return []
+
     # -- HTTP -------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:

@@ -123,6 +123,19 @@ def message_update(
     return {"update_id": update_id, "message": message}
 
 
+def deep_link_update(
+    update_id: int, user_id: int, payload: str, *, language_code: str | None = "zh-hant"
+) -> JSONDict:
+    """What Telegram sends when a user opens ``https://t.me/<bot>?start=<payload>`` and
+    taps Start: a private message whose text is ``/start <payload>``, with a
+    ``bot_command`` entity over ``/start`` only (the payload is plain text; Telegram allows
+    ``A-Z a-z 0-9 _ -``, up to 64 characters)."""
+    allowed = all(c.isascii() and (c.isalnum() or c in "_-") for c in payload)
+    if not 1 <= len(payload) <= 64 or not allowed:
+        raise ValueError(f"Telegram does not allow the deep-link payload {payload!r}")
+    return message_update(update_id, user_id, f"/start {payload}", language_code=language_code)
+
+
 def contact_update(
     update_id: int,
     user_id: int,

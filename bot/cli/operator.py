@@ -16,6 +16,7 @@ from datetime import datetime
 
 from bot.bootstrap import services_for
 from bot.config import Config
+from bot.telegram.menus import remove_operator_menu_from_cli
 from core import messages
 from core.clock import TAIPEI
 from core.errors import PortPassError
@@ -55,7 +56,7 @@ async def run_operator(args: argparse.Namespace, config: Config) -> int:
                 _print_list(await service.list_operators())
                 return 0
             if args.operator_command == "revoke":
-                return await _revoke(service, uow, args.id)
+                return await _revoke(service, uow, args.id, config)
             link = await service.new_link_code(args.id)
             _print_code(link)
             return 0
@@ -87,14 +88,24 @@ async def _company_has_passes(uow: SqlUnitOfWorkFactory, company: str) -> bool:
     return sum(counts.values()) > 0
 
 
-async def _revoke(service: OperatorLifecycle, uow: SqlUnitOfWorkFactory, operator_id: str) -> int:
+async def _revoke(
+    service: OperatorLifecycle, uow: SqlUnitOfWorkFactory, operator_id: str, config: Config
+) -> int:
     async with uow() as work:
         before = await work.operators.get(operator_id.strip().lower())
     account = await service.revoke(operator_id)
     if before is not None and before.is_revoked:
         print(f"operator {account.id} was already revoked on {_when(account.revoked_at)}")
-    else:
-        print(f"operator {account.id} revoked: Telegram unlinked, link code cancelled")
+        return 0
+    print(f"operator {account.id} revoked: Telegram unlinked, link code cancelled")
+    chat = before.telegram_user_id if before is not None else None
+    # A private chat's id is the user's id: their operator menu goes now.
+    if (
+        chat
+        and chat.lstrip("-").isdigit()
+        and await remove_operator_menu_from_cli(config.telegram, int(chat))
+    ):
+        print("their Telegram command menu no longer shows operator commands")
     return 0
 
 

@@ -43,6 +43,7 @@ from bot.config import ConfigError, TelegramConfig
 from bot.logs import log_context
 from bot.services import CONFIG, SERVICES, Services
 from bot.telegram import holder as telegram_holder
+from bot.telegram import menus as telegram_menus
 from bot.telegram.guard import Guard
 from bot.telegram.types import Installer, TelegramApplication
 
@@ -129,6 +130,7 @@ async def _telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         if application.updater is not None:
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         await application.start()
+        await telegram_menus.set_holder_menu(application.bot)
         if telegram.set_webhook:
             await _set_webhook(application, services.config.server.public_base_url, telegram)
     except BaseException:

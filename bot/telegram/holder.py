@@ -14,13 +14,20 @@ from collections.abc import AsyncIterator
 
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.services import Services
+from bot.telegram.menus import holder_help
 from bot.telegram.render import CHOICE_PREFIX, send_replies
 from bot.telegram.types import TelegramApplication, participant
 from core import messages
-from core.conversation import Choice, Input, SharedContact, Step, Text
+from core.conversation import Choice, Input, Reply, SharedContact, Step, Text
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -28,6 +35,10 @@ Context = ContextTypes.DEFAULT_TYPE
 _KEYBOARD_STEPS = frozenset({Step.ASK_PHONE, Step.CONFIRM})
 
 _PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+#: Deep-link payloads that only start the flow (``t.me/<bot>?start=verify``); any other
+#: payload is taken as the pass number.
+_START_PAYLOADS = frozenset({"verify"})
 
 
 class ChatLocks:
@@ -64,6 +75,8 @@ class HolderChat:
     def install(self, application: TelegramApplication) -> None:
         """Register the catch-all handlers; call after every other feature's handlers, so
         commands those register (``/link``, ``/passes``) reach them first."""
+        application.add_handler(CommandHandler("start", self.on_start, filters=_PRIVATE_MESSAGE))
+        application.add_handler(CommandHandler("help", self.on_help, filters=_PRIVATE_MESSAGE))
         application.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.TEXT, self.on_text))
         application.add_handler(MessageHandler(_PRIVATE_MESSAGE & filters.CONTACT, self.on_contact))
         application.add_handler(CallbackQueryHandler(self.on_choice, pattern=f"^{CHOICE_PREFIX}"))
@@ -73,6 +86,50 @@ class HolderChat:
         message = update.message
         if message is not None and message.text is not None:
             await self.converse(update, context, Text(message.text))
+
+    async def on_start(self, update: Update, context: Context) -> None:
+        """``/start``, typed or from a deep link: the greeting (what this is, what will be
+        asked, what is kept and for how long), then the first question, as PTB's
+        conversation example greets before it asks.
+
+        A deep link ``t.me/<bot>?start=KHPS113-000043`` arrives as ``/start KHPS113-000043``:
+        the pass number is the first answer. ``?start=verify`` just starts."""
+        chat = update.effective_chat
+        if chat is None:
+            return
+        who = participant(update)
+        payload = (context.args or [""])[0]
+        days = self._services.config.retention.verification_requests_days
+        conversations = self._services.conversations
+        async with self._locks.hold(chat.id):
+            turn = await conversations.handle(who, Text("/start"))
+            welcome = Reply(messages.text("telegram.welcome", turn.language, days=days))
+            replies, language, step = [welcome, *turn.replies], turn.language, turn.step
+            if payload and payload.lower() not in _START_PAYLOADS and step is Step.ASK_PASS:
+                answered = await conversations.handle(who, Text(payload))
+                # The pass number is answered: its question is not shown.
+                replies = [*replies[:-1], *answered.replies]
+                language, step = answered.language, answered.step
+            shown = turn.previous_step in _KEYBOARD_STEPS
+            gone = step not in _KEYBOARD_STEPS
+            await send_replies(
+                context.bot, chat.id, replies, language, remove_keyboard=shown and gone
+            )
+
+    async def on_help(self, update: Update, context: Context) -> None:
+        """``/help`` on Telegram names the slash commands too (the engine's help, shared
+        with SMS, names the words)."""
+        chat = update.effective_chat
+        if chat is None:
+            return
+        who = participant(update)
+        async with self._locks.hold(chat.id):
+            turn = await self._services.conversations.handle(who, Text("/help"))
+            replies = [
+                *turn.replies[:-1],  # a timed-out notice, if any, before the help itself
+                Reply(holder_help(turn.language)),
+            ]
+            await send_replies(context.bot, chat.id, replies, turn.language)
 
     async def on_contact(self, update: Update, context: Context) -> None:
         message = update.message

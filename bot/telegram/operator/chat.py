@@ -24,6 +24,7 @@ from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, ContextTypes
 
+from bot.telegram.menus import remove_operator_menu
 from bot.telegram.types import participant
 from core import messages
 from core.errors import NotAnOperator, PortPassError
@@ -101,11 +102,26 @@ class OperatorChat:
             query=update.callback_query,
         )
 
-    async def command(self, update: Update, context: Context, action: CommandAction) -> None:
-        """Run ``action`` for a linked operator; errors become their messages."""
+    async def command(
+        self,
+        update: Update,
+        context: Context,
+        action: CommandAction,
+        *,
+        stale_menu: bool = True,
+    ) -> None:
+        """Run ``action`` for a linked operator; errors become their messages.
+
+        An operator-only command from someone who is not (or no longer) an operator may
+        come from the chat's old operator menu (revoked while Telegram was unreachable
+        from the CLI): with ``stale_menu`` that menu is removed first. Harmless for a
+        stranger, whose chat has no menu of its own."""
         operator = await self._operator(update)
         turn = await self.turn(update, context) if operator is not None else None
         if operator is None or turn is None:
+            chat = update.effective_chat
+            if operator is None and stale_menu and chat is not None:
+                await remove_operator_menu(context.bot, chat.id)
             await self.pass_on(update, context)
             return
         try:

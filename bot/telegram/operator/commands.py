@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
+from bot.telegram.menus import holder_help, remove_operator_menu, set_operator_menu
 from bot.telegram.operator.args import UnknownStatus, parse_pass, parse_status
 from bot.telegram.operator.chat import Context, OperatorChat, Turn
 from bot.telegram.operator.render import (
     page_markup,
     page_text,
     parse_page_data,
+    pass_markup,
     pass_text,
     scope,
     stats_text,
@@ -64,6 +66,7 @@ class OperatorCommands:
             "operator.linked", turn.language, name=operator.name, company=operator.company
         )
         await turn.say(f"{linked}\n\n{messages.text('operator.help', turn.language)}")
+        await set_operator_menu(turn.bot, turn.chat_id)
 
     async def unlink(self, update: Update, context: Context) -> None:
         turn = await self._chat.turn(update, context)
@@ -73,15 +76,17 @@ class OperatorCommands:
             await self._chat.pass_on(update, context)  # nothing to unlink: no hint either
             return
         await turn.say(messages.text("operator.unlinked", turn.language))
+        await remove_operator_menu(turn.bot, turn.chat_id)
 
     async def help(self, update: Update, context: Context) -> None:
-        """An operator's ``/help``: the holder's help, then the operator commands."""
+        """An operator's ``/help``: the holder's help and slash commands, then the operator
+        commands."""
 
         async def show(turn: Turn, _operator: Operator) -> None:
-            holder = messages.text("conv.help", turn.language)
+            holder = holder_help(turn.language)
             await turn.say(f"{holder}\n\n{messages.text('operator.help', turn.language)}")
 
-        await self._chat.command(update, context, show)
+        await self._chat.command(update, context, show, stale_menu=False)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -94,7 +99,7 @@ class OperatorCommands:
                 return
             page = await self._operators.list_passes(operator, status)
             whose = scope(operator, turn.language)
-            await turn.say(page_text(page, whose, turn.language), page_markup(page))
+            await turn.say(page_text(page, whose, turn.language), page_markup(page, turn.language))
 
         await self._chat.command(update, context, show)
 
@@ -109,7 +114,7 @@ class OperatorCommands:
                 return
             page = await self._operators.list_passes(operator, wanted[0], wanted[1])
             whose = scope(operator, turn.language)
-            await turn.show(page_text(page, whose, turn.language), page_markup(page))
+            await turn.show(page_text(page, whose, turn.language), page_markup(page, turn.language))
 
         await self._chat.button(update, context, show)
 
@@ -119,7 +124,7 @@ class OperatorCommands:
                 await turn.say(messages.text("operator.pass_usage", turn.language))
                 return
             view = await self._operators.get_pass(operator, parse_pass(turn.args))
-            await turn.say(pass_text(view, turn.language))
+            await turn.say(pass_text(view, turn.language), pass_markup(view, turn.language))
 
         await self._chat.command(update, context, show)
 

@@ -6,8 +6,9 @@ by :mod:`core.operator_views`; this module lays it out as plain text (no parse m
 a name can never break the formatting) in the operator's language.
 
 Callback data starts with ``op:`` (the holder's is ``c:``) and stays under Telegram's
-64 bytes: ``op:p:<status>:<page>`` for a page, ``op:s:<operator>:<pass>:<kind><phone>``
-for a confirmed send, ``op:x`` for a cancelled one.
+64 bytes: ``op:p:<status>:<page>`` for a page, ``op:a:<pass>`` for a "發送驗證碼" button
+(it asks the /send question), ``op:s:<operator>:<pass>:<kind><phone>`` for a confirmed
+send, ``op:x`` for a cancelled one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from core.values import PassNumber, Phone
 PREFIX = "op:"
 PAGE_PATTERN = r"^op:p:"
 SEND_PATTERN = r"^op:[sx]"
+ASK_PATTERN = r"^op:a:"
 CANCEL_DATA = "op:x"
 _ALL = "all"
 _NEW, _ON_FILE = "n", "d"
@@ -73,13 +75,25 @@ def page_text(page: Page, whose: str, language: str) -> str:
     return "\n\n".join([title, *rows, footer])
 
 
-def page_markup(page: Page) -> InlineKeyboardMarkup | None:
-    row = []
+def page_markup(page: Page, language: str) -> InlineKeyboardMarkup | None:
+    """A "發送驗證碼 <pass>" button under the page for each row, then ◀ / ▶."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                messages.text("operator.send_button_row", language, pass_no=row.pass_no.value),
+                callback_data=ask_data(row.pass_no),
+            )
+        ]
+        for row in page.rows
+    ]
+    turn = []
     if page.has_prev:
-        row.append(InlineKeyboardButton("◀", callback_data=page_data(page.status, page.page - 1)))
+        turn.append(InlineKeyboardButton("◀", callback_data=page_data(page.status, page.page - 1)))
     if page.has_next:
-        row.append(InlineKeyboardButton("▶", callback_data=page_data(page.status, page.page + 1)))
-    return InlineKeyboardMarkup([row]) if row else None
+        turn.append(InlineKeyboardButton("▶", callback_data=page_data(page.status, page.page + 1)))
+    if turn:
+        rows.append(turn)
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def page_data(status: Status | None, page: int) -> str:
@@ -122,8 +136,32 @@ def pass_text(view: PassView, language: str) -> str:
         lines.append(_field("company", view.company, language))
     if not view.owned:
         lines.append(messages.text("operator.not_owned_note", language))
-    hint = messages.text("operator.send_hint", language, pass_no=view.pass_no.value)
+    hint = messages.text("operator.send_button_hint", language, pass_no=view.pass_no.value)
     return "\n".join(lines) + "\n\n" + hint
+
+
+def pass_markup(view: PassView, language: str) -> InlineKeyboardMarkup:
+    """The 發送驗證碼 button under ``/pass``: it asks the same question as ``/send PASS``.
+    It carries the pass number the operator typed exactly (or owns): R10 holds."""
+    label = messages.text("operator.send_button", language)
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=ask_data(view.pass_no))]]
+    )
+
+
+def ask_data(pass_no: PassNumber) -> str:
+    return f"{PREFIX}a:{pass_no.value}"
+
+
+def parse_ask_data(data: str) -> PassNumber | None:
+    """``op:a:KHPS113-000043`` → the pass number; ``None`` for anything else."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[:2] != ["op", "a"]:
+        return None
+    try:
+        return PassNumber.parse(parts[2])
+    except InvalidInput:
+        return None
 
 
 def stats_text(stats: Stats, whose: str, language: str) -> str:

@@ -17,12 +17,19 @@ from telegram import Update
 
 from bot.telegram.operator.args import parse_send
 from bot.telegram.operator.chat import Context, OperatorChat, Turn
-from bot.telegram.operator.render import CANCEL_DATA, SendChoice, parse_send_data, send_markup
+from bot.telegram.operator.render import (
+    CANCEL_DATA,
+    SendChoice,
+    parse_ask_data,
+    parse_send_data,
+    send_markup,
+)
 from core import messages
+from core.errors import NotAnOperator, PortPassError
 from core.model import Channel, Operator
 from core.operator_views import PassView
 from core.operators import operator_requester
-from core.values import Phone
+from core.values import PassNumber, Phone
 
 
 class OperatorSends:
@@ -43,23 +50,46 @@ class OperatorSends:
                 await turn.say(messages.text("operator.send_usage", turn.language))
                 return
             pass_no, new_phone = parse_send(turn.args, self._regions)
-            record, phone = await self._verification.operator_target(
-                pass_no, new_phone, operator=operator
-            )
-            # What the operator may see of the pass (and the audit entry of their look).
-            view = await self._chat.services.operators.get_pass(operator, record.pass_no)
-            choice = SendChoice(
-                operator.id, record.pass_no, phone, new_number=new_phone is not None
-            )
-            question = messages.text(
-                "request.confirm_operator",
-                turn.language,
-                pass_no=record.pass_no.value,
-                phone=_shown(choice, view),
-            )
-            await turn.say(question, send_markup(choice, turn.language))
+            await self._question(turn, operator, pass_no, new_phone)
 
         await self._chat.command(update, context, ask)
+
+    async def ask_from_button(self, update: Update, context: Context) -> None:
+        """A 發送驗證碼 button under ``/pass`` or a ``/passes`` row: the same question as
+        ``/send PASS``, as a new message (the list or pass stays, with its buttons)."""
+
+        async def ask(turn: Turn, operator: Operator) -> None:
+            pass_no = parse_ask_data(turn.query.data or "") if turn.query else None
+            if pass_no is None:
+                await turn.take_buttons()
+                return
+            try:
+                await self._question(turn, operator, pass_no, None)
+            except NotAnOperator:
+                raise
+            except PortPassError as error:  # said below: the list above stays as it is
+                await turn.say(messages.render_error(error, turn.language))
+
+        await self._chat.button(update, context, ask)
+
+    async def _question(
+        self, turn: Turn, operator: Operator, pass_no: PassNumber, new_phone: Phone | None
+    ) -> None:
+        """R4's question with 確定 / 取消; the use case checks the pass and phone first
+        (R2, R6), and R10 decides what the operator sees of a pass not theirs."""
+        record, phone = await self._verification.operator_target(
+            pass_no, new_phone, operator=operator
+        )
+        # What the operator may see of the pass (and the audit entry of their look).
+        view = await self._chat.services.operators.get_pass(operator, record.pass_no)
+        choice = SendChoice(operator.id, record.pass_no, phone, new_number=new_phone is not None)
+        question = messages.text(
+            "request.confirm_operator",
+            turn.language,
+            pass_no=record.pass_no.value,
+            phone=_shown(choice, view),
+        )
+        await turn.say(question, send_markup(choice, turn.language))
 
     async def answer(self, update: Update, context: Context) -> None:
         """確定 sends the code; 取消 says so. Either way the question loses its buttons."""

@@ -29,7 +29,7 @@ from bot.telegram import channel as telegram_channel
 from bot.telegram.operator.chat import OperatorChat
 from bot.telegram.operator.commands import OperatorCommands
 from bot.telegram.operator.notices import OperatorNotices
-from bot.telegram.operator.render import PAGE_PATTERN, SEND_PATTERN
+from bot.telegram.operator.render import ASK_PATTERN, PAGE_PATTERN, SEND_PATTERN
 from bot.telegram.operator.send import OperatorSends
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ def install(application: TelegramApplication, services: Services) -> None:
         CommandHandler("notices", notices.notices, filters=_PRIVATE),
         CallbackQueryHandler(commands.turn_page, pattern=PAGE_PATTERN),
         CallbackQueryHandler(sends.answer, pattern=SEND_PATTERN),
+        CallbackQueryHandler(sends.ask_from_button, pattern=ASK_PATTERN),
     ]
     chat.own(handlers)
     for handler in handlers:

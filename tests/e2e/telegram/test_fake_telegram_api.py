@@ -13,6 +13,8 @@ from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -37,6 +39,7 @@ from fakes.telegram_updates import (
     UpdateIds,
     callback_update,
     contact_update,
+    deep_link_update,
     message_update,
 )
 
@@ -257,6 +260,27 @@ async def test_set_my_commands(fake: FakeTelegram, bot: Bot) -> None:
         await bot.set_my_commands([BotCommand("Status", "大寫不行")])
 
 
+async def test_scoped_commands_and_the_menu_a_user_sees(fake: FakeTelegram, bot: Bot) -> None:
+    private = BotCommandScopeAllPrivateChats()
+    await bot.set_my_commands([BotCommand("start", "開始")], scope=private)
+    await bot.set_my_commands([BotCommand("help", "Help")], scope=private, language_code="en")
+    mine = BotCommandScopeChat(USER)
+    await bot.set_my_commands([BotCommand("passes", "列表")], scope=mine)
+
+    assert fake.menu(USER, "zh-hant") == ["passes"]
+    assert fake.menu(USER + 1, "zh-hant") == ["start"]
+    assert fake.menu(USER + 1, "en-US") == ["help"]
+    assert fake.menu(USER + 1, None) == ["start"]
+    assert await bot.get_my_commands(scope=mine) == (BotCommand("passes", "列表"),)
+
+    assert await bot.delete_my_commands(scope=mine)
+
+    assert fake.menu(USER, "zh-hant") == ["start"]
+    assert [c["scope"] for c in fake.calls_to("deleteMyCommands")] == [
+        {"type": "chat", "chat_id": USER}
+    ]
+
+
 async def test_get_updates_honours_offset_and_returns_on_timeout(
     fake: FakeTelegram, bot: Bot
 ) -> None:
@@ -409,6 +433,33 @@ async def test_application_command_with_bot_username(fake: FakeTelegram) -> None
         )
 
     assert [m["text"] for m in fake.sent_messages(USER)] == ["args=['abc']"]
+
+
+async def test_a_deep_link_start_carries_its_payload_as_the_argument(fake: FakeTelegram) -> None:
+    """``t.me/<bot>?start=KHPS113-000043`` arrives as ``/start KHPS113-000043``: PTB's
+    CommandHandler sees ``/start`` with the payload as ``context.args``."""
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None
+        await context.bot.send_message(update.effective_chat.id, f"args={context.args}")
+
+    app = build_app(fake)
+    app.add_handler(CommandHandler("start", start))
+    async with app:
+        for update_id, payload in enumerate(["verify", "KHPS113-000043"], start=1):
+            await app.process_update(
+                Update.de_json(deep_link_update(update_id, USER, payload), app.bot)
+            )
+
+    assert [m["text"] for m in fake.sent_messages(USER)] == [
+        "args=['verify']",
+        "args=['KHPS113-000043']",
+    ]
+    sample = deep_link_update(3, USER, "verify")["message"]
+    assert sample["text"] == "/start verify"
+    assert sample["entities"] == [{"type": "bot_command", "offset": 0, "length": 6}]
+    with pytest.raises(ValueError, match="deep-link payload"):
+        deep_link_update(4, USER, "KHPS113 000043")
 
 
 async def test_application_callback_query_answer_and_edit(fake: FakeTelegram) -> None:

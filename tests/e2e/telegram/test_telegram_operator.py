@@ -94,6 +94,11 @@ def buttons(message: JSONDict | None) -> list[tuple[str, str]]:
     return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
 
 
+def page_buttons(message: JSONDict | None) -> list[tuple[str, str]]:
+    """The ◀ / ▶ buttons of a list (each row's 發送驗證碼 button left out)."""
+    return [(text, data) for text, data in buttons(message) if data.startswith("op:p:")]
+
+
 def shown(fake: FakeTelegram, user: TelegramUser, message: JSONDict) -> JSONDict:
     """The message as the user sees it now, after the bot's edits."""
     current = fake.message(user.user_id, message["message_id"])
@@ -341,7 +346,7 @@ async def test_passes_ten_a_page_with_buttons(linked: Linker, fake: FakeTelegram
     row += "手機 0932-***-411　已驗證手機 0932-***-411"
     assert row in page["text"]
     assert "T123456789" not in page["text"] and "0932-123-411" not in page["text"]
-    assert buttons(page) == [("▶", "op:p:all:1")]
+    assert page_buttons(page) == [("▶", "op:p:all:1")]
 
     assert await user.press(page, "op:p:all:1") == []  # the same message changes
     second = shown(fake, user, page)
@@ -353,7 +358,7 @@ async def test_passes_ten_a_page_with_buttons(linked: Linker, fake: FakeTelegram
         "KHPS113-000043　未驗證\nQQ1*****73　檢訊測試三\n手機 0960-***-411　已驗證手機 —"
         in (second["text"])
     )
-    assert buttons(second) == [("◀", "op:p:all:0")]
+    assert page_buttons(second) == [("◀", "op:p:all:0")]
 
     await user.press(second | {"message_id": page["message_id"]}, "op:p:all:0")
     assert listed(shown(fake, user, page)["text"]) == first
@@ -370,7 +375,7 @@ async def test_passes_by_status(linked: Linker) -> None:
 
     assert verified["text"].startswith(f"{KH}所屬通行證（已驗證）：共 8 筆")
     assert unverified["text"].startswith(f"{KH}所屬通行證（未驗證）：共 10 筆")
-    assert buttons(unverified) == []  # exactly one page
+    assert page_buttons(unverified) == []  # exactly one page
     assert listed(pending["text"]) == ["KHPS111-000014"]
     assert "KHPS111-000014　待驗證" in pending["text"]
     assert wrong["text"].startswith("請輸入 /passes，或加上狀態")
@@ -382,7 +387,7 @@ async def test_pages_keep_their_status(linked: Linker, fake: FakeTelegram) -> No
     [page] = await user.say("/passes 未驗證")  # 10 of 高雄 and 2 of 臺中
     await user.press(page, "op:p:unverified:1")
 
-    assert buttons(page) == [("▶", "op:p:unverified:1")]
+    assert page_buttons(page) == [("▶", "op:p:unverified:1")]
     assert listed(shown(fake, user, page)["text"]) == ["TCPS113-000101", "TCPS113-000102"]
     assert shown(fake, user, page)["text"].endswith("第 2/2 頁")
 
@@ -715,3 +720,105 @@ async def test_an_admin_may_send_to_a_new_phone_for_any_pass(
 
     assert shown(fake, user, question)["text"].startswith(SENT)
     assert len(await outbox_bodies(services_of(client), NEW_E164)) == 1
+
+
+# --- 發送驗證碼 buttons on /pass and /passes (issue 10 item 4) -----------------------------------
+
+
+async def test_pass_has_a_send_code_button_that_asks_the_send_question(
+    linked: Linker, client: AppClient, fake: FakeTelegram
+) -> None:
+    user, operator_id = await linked()
+    [shown_pass] = await user.say(f"/pass {PASS_NO}")
+
+    assert buttons(shown_pass) == [("發送驗證碼", f"op:a:{PASS_NO}")]
+    assert shown_pass["text"].endswith(
+        "按「發送驗證碼」以預設手機號碼發送驗證碼；"
+        f"要改用新號碼，請傳送 /send {PASS_NO} 0912345678。"
+    )
+
+    [question] = await user.press(shown_pass, f"op:a:{PASS_NO}")
+
+    [typed] = await user.say(f"/send {PASS_NO}")
+    assert question["text"] == typed["text"]
+    assert question["text"] == f"確定要取得{PASS_NO}人員通行證手機(0960-123-411)驗證碼??"
+    confirm = f"op:s:{operator_id}:{PASS_NO}:d{ON_FILE_E164}"
+    assert buttons(question) == [("確定", confirm), ("取消", "op:x")] == buttons(typed)
+    assert buttons(shown(fake, user, shown_pass)) == [("發送驗證碼", f"op:a:{PASS_NO}")]
+    assert await outbox_bodies(services_of(client), ON_FILE_E164) == []  # asked, not sent
+
+    await user.press(question, confirm)
+
+    assert shown(fake, user, question)["text"].startswith(f"{SENT}\n通行證 {PASS_NO}")
+    assert len(await outbox_bodies(services_of(client), ON_FILE_E164)) == 1
+
+
+async def test_each_passes_row_has_a_send_code_button(linked: Linker, fake: FakeTelegram) -> None:
+    user, operator_id = await linked()
+    [page] = await user.say("/passes 未驗證")
+
+    rows = listed(page["text"])
+    send_buttons = [(t, d) for t, d in buttons(page) if d.startswith("op:a:")]
+    assert send_buttons == [(f"發送驗證碼 {p}", f"op:a:{p}") for p in rows]
+    assert PASS_NO in rows
+
+    [question] = await user.press(page, f"op:a:{PASS_NO}")
+
+    assert question["text"] == f"確定要取得{PASS_NO}人員通行證手機(0960-123-411)驗證碼??"
+    assert buttons(question)[0] == ("確定", f"op:s:{operator_id}:{PASS_NO}:d{ON_FILE_E164}")
+    assert shown(fake, user, page)["text"] == page["text"]  # the list stays
+
+
+async def test_send_code_buttons_in_english(linked: Linker) -> None:
+    user, _ = await linked(language="en")
+
+    [shown_pass] = await user.say(f"/pass {PASS_NO}")
+    [page] = await user.say("/passes unverified")
+
+    assert buttons(shown_pass) == [("Send code", f"op:a:{PASS_NO}")]
+    assert ("Send code " + PASS_NO, f"op:a:{PASS_NO}") in buttons(page)
+    [question] = await user.press(shown_pass, f"op:a:{PASS_NO}")
+    assert question["text"] == f"Send a verification code for pass {PASS_NO} to 0960-123-411?"
+
+
+async def test_send_code_button_for_another_companys_pass_keeps_it_masked(
+    linked: Linker, client: AppClient, fake: FakeTelegram
+) -> None:
+    """R10: another company's pass is reached only by its exact number (``/pass``), and
+    the button's question shows its phone masked, as ``/send`` does."""
+    user, _ = await linked()
+    [other] = await user.say("/pass TCPS113-000101")
+
+    [question] = await user.press(other, "op:a:TCPS113-000101")
+    await user.press(question, buttons(question)[0][1])
+
+    assert question["text"] == "確定要取得TCPS113-000101人員通行證手機(0911-***-333)驗證碼??"
+    assert "0911-***-333" in shown(fake, user, question)["text"]
+    assert "0911-222-333" not in str(fake.sent_messages(OPERATOR))
+    assert len(await outbox_bodies(services_of(client), "+886911222333")) == 1
+
+
+async def test_send_code_button_problem_is_said_below_and_the_pass_stays(
+    linked: Linker, fake: FakeTelegram
+) -> None:
+    user, _ = await linked()
+    [blank] = await user.say("/pass KHPS113-000034")
+
+    [refused] = await user.press(blank, "op:a:KHPS113-000034")
+
+    assert refused["text"] == NO_PHONE
+    assert shown(fake, user, blank)["text"] == blank["text"]
+
+
+async def test_send_code_button_of_a_revoked_operator_expires(
+    linked: Linker, client: AppClient, fake: FakeTelegram
+) -> None:
+    user, operator_id = await linked()
+    [shown_pass] = await user.say(f"/pass {PASS_NO}")
+    await services_of(client).operator_lifecycle.revoke(operator_id)
+
+    assert await user.press(shown_pass, f"op:a:{PASS_NO}") == []
+
+    assert [a.get("text") for a in fake.callback_answers()] == [EXPIRED_BUTTON]
+    assert buttons(shown(fake, user, shown_pass)) == []
+    assert await outbox_bodies(services_of(client), ON_FILE_E164) == []

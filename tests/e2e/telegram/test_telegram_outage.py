@@ -66,7 +66,7 @@ async def claimed(client: AppClient) -> set[str]:
 async def test_an_update_during_an_outage_is_503_and_telegrams_retry_is_answered(
     client: AppClient, fake: FakeTelegram, db_path: Path
 ) -> None:
-    assert await post_update(client, message_update(1, USER, "/start")) == 200
+    assert await post_update(client, message_update(1, USER, "/verify")) == 200
     update = message_update(2, USER, PASS_NO)
 
     async with database_locked(db_path):
@@ -84,7 +84,7 @@ async def test_an_update_during_an_outage_is_503_and_telegrams_retry_is_answered
 async def test_an_outage_after_the_claim_releases_it_so_the_retry_is_answered(
     client: AppClient, fake: FakeTelegram, db_path: Path, requests: RequestTasks
 ) -> None:
-    assert await post_update(client, message_update(1, USER, "/start")) == 200
+    assert await post_update(client, message_update(1, USER, "/verify")) == 200
     update = message_update(2, USER, PASS_NO)
     lock = WriteLock(db_path)
     # The outage starts as the turn begins (the claim is committed) and is over by the
@@ -112,7 +112,7 @@ async def test_when_the_claim_cannot_be_released_the_user_is_told(
     requests: RequestTasks,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    assert await post_update(client, message_update(1, USER, "/start")) == 200
+    assert await post_update(client, message_update(1, USER, "/verify")) == 200
     lock = WriteLock(db_path)
     outage = LockAtCheckout(lock, requests.serving, take_at=2)  # lasts past the release
     pool = services_of(client).engine.sync_engine.pool

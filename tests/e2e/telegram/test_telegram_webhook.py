@@ -36,7 +36,8 @@ MakeClient = Callable[..., Awaitable[AppClient]]
 
 
 def start(update_id: int, user: int = USER) -> dict[str, object]:
-    return message_update(update_id, user, "/start")
+    """A start whose only answer is the first question (``/start`` greets first)."""
+    return message_update(update_id, user, "/verify")
 
 
 # --- the webhook's checks ------------------------------------------------------------------
