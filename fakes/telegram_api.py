@@ -314,7 +314,7 @@ class FakeTelegram:
         scope, then all private chats, then the default scope; within each, the user's
         language (the two-letter code: ``en-US`` reads ``en``) before no language."""
         language = (language_code or "")[:2].lower()
-        scopes = [
+        scopes: list[JSONDict] = [
             {"type": "chat", "chat_id": _chat_key(chat_id)},
             {"type": "all_private_chats"},
             {"type": "default"},
