@@ -22,6 +22,10 @@ importing the same file again completes it. On PostgreSQL the merge is one trans
 Memory stays flat however long the file is: chunks of rows, and the staging database on
 disk. Status is derived (R7), so the import never sets it: a new phone on file for a
 verified holder makes their passes pending by itself.
+
+Why one module: it is the import's conductor (open the staging database, run the check
+in its thread, then the merge, and build the one report both stages fill); the reading,
+staging and merging each live in their own module already.
 """
 
 from __future__ import annotations
