@@ -30,30 +30,28 @@ staging and merging each live in their own module already.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from os import PathLike
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util.concurrency import await_
 
 from core.masking import mask_id
 from core.values import IdNumber
-from storage.db import BUSY_TIMEOUT_MS
+from storage.import_progress import ImportProgress, ProgressHook, ProgressRelay, in_thread
 from storage.registry_csv import DELIMITERS, HeaderError, RegistryReader, RowError
 from storage.registry_file import Encoding, open_registry
 from storage.registry_merge import BatchPlanner, Counts
 from storage.registry_merge_postgres import merge_into_postgres
-from storage.registry_merge_sqlite import merge_into_sqlite
-from storage.registry_stage import StagedRegistry, StagedRow
+from storage.registry_merge_sqlite import merge_into_sqlite, merge_into_sqlite_file
+from storage.registry_stage import StagedRegistry
 
 CHUNK_ROWS = 1000  # rows read and checked at a time
 BATCH_ROWS = 1000  # rows merged per transaction (at least; a holder is never split)
@@ -73,22 +71,6 @@ __all__ = [
     "RowError",
     "import_registry",
 ]
-
-_T = TypeVar("_T")
-
-
-@dataclass(frozen=True, slots=True)
-class ImportProgress:
-    """How far an import is: ``done`` of ``total`` bytes of the file checked ("read"),
-    then ``done`` of ``total`` accepted rows written ("merge"), or, for a dry run or a
-    refused file, compared with the registry without writing ("compare")."""
-
-    stage: Literal["read", "compare", "merge"]
-    done: int
-    total: int
-
-
-ProgressHook = Callable[[ImportProgress], Coroutine[Any, Any, None]]
 
 
 @dataclass(slots=True)
@@ -152,11 +134,11 @@ async def import_registry(
     """
     report = ImportReport(dry_run=dry_run)
     stop = threading.Event()
-    notify = _Progress(progress, stop)
+    notify = ProgressRelay(progress, stop)
     staged = StagedRegistry(max_errors=max_errors)
     try:
         check = partial(_check, path, staged, tuple(regions), max_errors, notify, stop)
-        reader, encoding = await _in_thread(check, stop)
+        reader, encoding = await in_thread(check, stop)
         report.encoding = encoding.label
         if isinstance(reader, HeaderError):
             report.errors.append(RowError(1, None, str(reader)))
@@ -196,46 +178,12 @@ def _report_check(
         report.errors.append(reader.unreadable)
 
 
-class _Progress:
-    """The caller's progress hook, for each place the import runs: awaited on the event
-    loop, and waited for from a worker thread or from SQLAlchemy's greenlet, so the
-    import goes on only once the hook is done. Silent once the import is stopping."""
-
-    def __init__(self, hook: ProgressHook | None, stop: threading.Event) -> None:
-        self._hook = hook
-        self._stop = stop
-        self._loop = asyncio.get_running_loop()
-
-    async def report(self, state: ImportProgress) -> None:
-        if self._hook is not None and not self._stop.is_set():
-            await self._hook(state)
-
-    def from_thread(self, state: ImportProgress) -> None:
-        if self._hook is not None and not self._stop.is_set():
-            asyncio.run_coroutine_threadsafe(self._hook(state), self._loop).result()
-
-    def from_greenlet(self, state: ImportProgress) -> None:
-        await_(self.report(state))
-
-
-async def _in_thread(work: Callable[[], _T], stop: threading.Event) -> _T:
-    """Run ``work`` in a worker thread; if the import is cancelled meanwhile, tell the
-    work to stop (at the next batch) and wait for it, so no thread is left writing."""
-    task = asyncio.ensure_future(asyncio.to_thread(work))
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        stop.set()
-        await asyncio.wait([task])
-        raise
-
-
 def _check(
     path: str | PathLike[str],
     staged: StagedRegistry,
     regions: tuple[str, ...],
     max_errors: int,
-    progress: _Progress,
+    progress: ProgressRelay,
     stop: threading.Event,
 ) -> tuple[RegistryReader | HeaderError, Encoding]:
     """Stage 1, in a worker thread: read, check and stage every row of the file."""
@@ -264,7 +212,7 @@ async def _merge(
     staged: StagedRegistry,
     now: datetime,
     write: bool,
-    progress: _Progress,
+    progress: ProgressRelay,
     stop: threading.Event,
 ) -> BatchPlanner:
     """Stage 2: merge the staged rows (or, without ``write``, count what would change)."""
@@ -290,7 +238,7 @@ async def _merge(
     database = engine.url.database
     if database and database != ":memory:" and "mode=memory" not in database:
         work = partial(
-            _merge_sqlite_file,
+            merge_into_sqlite_file,
             database,
             batches,
             now,
@@ -298,7 +246,7 @@ async def _merge(
             lambda merged: progress.from_thread(state(merged)),
             stop,
         )
-        return await _in_thread(work, stop)
+        return await in_thread(work, stop)
 
     # In memory: only this engine's one connection reaches the database, so the merge
     # runs on it, on the event loop (there is no other connection to leave the lock to).
@@ -317,24 +265,3 @@ async def _merge(
 
     async with engine.connect() as conn:
         return await conn.run_sync(on_connection)
-
-
-def _merge_sqlite_file(
-    database: str,
-    batches: Iterable[list[StagedRow]],
-    now: datetime,
-    write: bool,
-    after_batch: Callable[[int], None],
-    stop: threading.Event,
-) -> BatchPlanner:
-    """The SQLite merge, in a worker thread, on a connection of its own."""
-    db = sqlite3.connect(database, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA foreign_keys=ON")
-        return merge_into_sqlite(
-            db, batches, now, write=write, pause=True, after_batch=after_batch, stopped=stop.is_set
-        )
-    finally:
-        db.close()

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -43,6 +44,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
+from storage.db import BUSY_TIMEOUT_MS
 from storage.registry_merge import (
     BatchPlanner,
     ProgressCallback,
@@ -201,3 +203,26 @@ class LockPacer:
                 return
             version = latest
             self._sleep(BUSY_STEP_S)
+
+
+def merge_into_sqlite_file(
+    database: str,
+    batches: Iterable[list[StagedRow]],
+    now: datetime,
+    write: bool,
+    after_batch: Callable[[int], None],
+    stop: threading.Event,
+) -> BatchPlanner:
+    """:func:`merge_into_sqlite` on a connection of its own to the file ``database``,
+    configured as :mod:`storage.db` configures the service's; for a worker thread, where
+    SQLite's busy handler may sleep while the service holds the lock."""
+    db = sqlite3.connect(database, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        return merge_into_sqlite(
+            db, batches, now, write=write, pause=True, after_batch=after_batch, stopped=stop.is_set
+        )
+    finally:
+        db.close()
