@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -188,6 +188,11 @@ async def test_notices_lists_the_companys_recent_notices_with_why_unreachable(
         event("e3", "KHPS111-000014", "suspended_abnormal"),
         event("e4", "TCPS113-000101"),  # another company's: not shown
     )
+    # The outbox worker runs in this app and may already have sent the notice SMS; the
+    # list shows the SMS state as stored, so pin it to "still to send" (not due for a day).
+    async with services_of(client).engine.begin() as conn:
+        later = services_of(client).clock.now() + timedelta(days=1)
+        await conn.execute(outbox.update().values(state="pending", next_attempt_at=later))
     [reply] = await user.say("/notices")
     assert reply["text"] == (
         f"{KH}最近 30 天的通知：3 則\n"
