@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -134,6 +135,14 @@ class Bench:
         if process.returncode != 0:
             raise SystemExit(f"portpass {' '.join(argv)} failed: {err.decode()}")
         return time.perf_counter() - started, out.decode()
+
+    async def create(self, *options: str) -> str:
+        """``portpass campaign create`` with ``options``; the new campaign's id."""
+        _, out = await self.cli("campaign", "create", *options)
+        match = re.search(r"stored as campaign (\d+)", out)
+        if match is None:
+            raise SystemExit(f"no campaign stored: {out}")
+        return match.group(1)
 
     @contextlib.asynccontextmanager
     async def serve(self) -> AsyncIterator[asyncio.subprocess.Process]:
@@ -289,14 +298,13 @@ async def bench_rate(bench: Bench, reg: Registry, rate: float, run: int) -> Rate
     warmup = 2.0
     url = await reg.fresh(f"rate{rate:g}-{run}")
     bench.configure(url, max_per_second=max(1000.0, rate * 2), port=free_port())
-    await bench.cli(
-        "campaign", "create", "--name", "rate", "--pass-prefix", "CPPS",
-        "--window", "00:00-24:00", "--rate", f"{rate:g}",
-    )  # fmt: skip
+    campaign = await bench.create(
+        "--name", "rate", "--pass-prefix", "CPPS", "--window", "00:00-24:00", "--rate", f"{rate:g}"
+    )
     rss = 0.0
     async with bench.serve() as server:
         bench.fake.arrivals.clear()
-        await bench.cli("campaign", "start", "1")
+        await bench.cli("campaign", "start", campaign)
         while not bench.fake.arrivals:  # noqa: ASYNC110 - what FakeTwilio received
             await asyncio.sleep(0.01)
         first = bench.fake.arrivals[0][0]
@@ -353,14 +361,20 @@ class HolderRun:
 async def bench_holder(bench: Bench, reg: Registry, run: int, passes: int) -> HolderRun:
     url = await reg.fresh(f"holder{run}")
     bench.configure(url, max_per_second=100, port=free_port())
-    await bench.cli(
-        "campaign", "create", "--name", "holders wait?", "--pass-prefix", "CPPS",
-        "--window", "00:00-24:00", "--rate", "100",
-    )  # fmt: skip
+    campaign = await bench.create(
+        "--name",
+        "holders wait?",
+        "--pass-prefix",
+        "CPPS",
+        "--window",
+        "00:00-24:00",
+        "--rate",
+        "100",
+    )
     latencies = []
     async with bench.serve() as server, aiohttp.ClientSession() as session:
         bench.fake.arrivals.clear()
-        await bench.cli("campaign", "start", "1")
+        await bench.cli("campaign", "start", campaign)
         await asyncio.sleep(5)  # the campaign in full swing
         for n in range(HOLDERS):
             phone = holder_phone(n)

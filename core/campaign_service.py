@@ -5,6 +5,7 @@ Sending is :mod:`core.campaign_dispatch`; the service hands ``dispatch`` to it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from core.campaign_dispatch import CampaignDispatch, CampaignPolicy, Dispatched
@@ -60,16 +61,28 @@ class CampaignService:
 
     # --- planning --------------------------------------------------------------------
 
-    async def create(self, spec: CampaignSpec, *, dry_run: bool, actor: str = "cli") -> Plan:
+    async def create(
+        self,
+        spec: CampaignSpec,
+        *,
+        dry_run: bool,
+        actor: str = "cli",
+        show: Callable[[Plan], None] | None = None,
+    ) -> Plan:
         """Select the passes and count the plan; store it as ``planned`` unless
-        ``dry_run`` (which stores nothing at all)."""
+        ``dry_run`` (which stores nothing at all). ``show`` gets the plan before it is
+        committed: the admin sees what is stored before it is, and if showing it fails
+        (a closed pipe), nothing is."""
         now = self._clock.now()
         valid_on = now.astimezone(TAIPEI).date()
         ttl = self.policy.code_ttl
         async with self._uow() as uow:
             if dry_run:
                 counts = await uow.campaigns.preview(spec, now=now, valid_on=valid_on, code_ttl=ttl)
-                return Plan(spec, valid_on, plan_rows(counts), self.policy.cost)
+                preview = Plan(spec, valid_on, plan_rows(counts), self.policy.cost)
+                if show is not None:
+                    show(preview)
+                return preview
             campaign_id = await uow.campaigns.create(spec, now=now, valid_on=valid_on, code_ttl=ttl)
             plan = Plan(
                 spec,
@@ -91,6 +104,8 @@ class CampaignService:
                 rate=f"{spec.rate:g}",
                 reminders=str(spec.reminders),
             )
+            if show is not None:
+                show(plan)
             await uow.commit()
         return plan
 

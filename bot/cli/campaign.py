@@ -153,8 +153,11 @@ async def run_campaign(args: argparse.Namespace, config: Config) -> int:
         wanted = campaign_id(args.id) if command not in ("create", "list") else 0
         async with open_campaigns(config) as service:
             if spec is not None:
-                plan = await service.create(spec, dry_run=args.dry_run)
-                print_plan(plan, config.sms.max_per_second, out)
+                plan = await service.create(
+                    spec,
+                    dry_run=args.dry_run,
+                    show=lambda plan: print_plan(plan, config.sms.max_per_second, out),
+                )
                 if plan.campaign_id is not None:
                     out.write(
                         f"\nstored as campaign {plan.campaign_id} (planned). "

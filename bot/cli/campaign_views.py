@@ -133,6 +133,7 @@ def print_plan(plan: Plan, max_per_second: float, out: TextIO) -> None:
     out.write(
         f"sending time at {_rate(rate)}: {format_span(plan.send_seconds(rate))} of window time\n"
     )
+    out.flush()  # shown before it is stored
 
 
 def print_list(summaries: list[tuple[Campaign, int, int]], out: TextIO) -> None:

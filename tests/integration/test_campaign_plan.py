@@ -138,3 +138,18 @@ async def test_plan_cost_counts_segments(h: Harness) -> None:
     assert plan.segments == 6
     assert plan.price == pytest.approx(0.30)
     assert plan.reminder_price_max == pytest.approx(0.60)
+
+
+async def test_the_plan_is_shown_before_it_is_stored(h: Harness) -> None:
+    """If the plan cannot be shown (the admin's terminal went away), nothing is stored."""
+    await registry(h)
+    shown: list[int] = []
+
+    def show(plan: object) -> None:
+        shown.append(1)
+        raise BrokenPipeError
+
+    with pytest.raises(BrokenPipeError):
+        await h.campaigns.create(CampaignSpec("unseen"), dry_run=False, show=show)
+    assert shown == [1]
+    assert [await h.count(t) for t in (campaigns, campaign_targets)] == [0, 0]
