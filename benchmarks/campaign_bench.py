@@ -17,6 +17,9 @@
    request and its SMS are committed) to FakeTwilio receiving the holder's code.
    Target: within 1 s. Serve's peak RSS (VmHWM) is the figure for "RSS while a
    campaign runs" (target: 200 MB).
+4. ``dispatch``: the CPU time of the campaign dispatcher alone per target (requests,
+   outbox rows, target marks; nothing sent), in this process: what a campaign adds to
+   each SMS, apart from sending it.
 
 Why one module: the three measurements share their set-up (the registry, FakeTwilio
 with arrival times, serve as a process, the CLI), and one command reproduces them all.
@@ -37,7 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -49,8 +52,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.scratch import scratch_database_url  # noqa: E402
-from bot.bootstrap import database_for  # noqa: E402
+from bot.bootstrap import Overrides, campaign_policy, database_for, services_for  # noqa: E402
 from bot.config import load_config  # noqa: E402
+from core.campaign_schedule import Window  # noqa: E402
+from core.campaigns import CampaignSpec, Selection  # noqa: E402
 from fakes.twilio_api import FakeTwilio  # noqa: E402
 from storage.importer import import_registry  # noqa: E402
 
@@ -396,6 +401,29 @@ async def bench_holder(bench: Bench, reg: Registry, run: int, passes: int) -> Ho
     return HolderRun(latencies, campaign_sms, hwm)
 
 
+# --- 4. the dispatcher's own cost ----------------------------------------------------------
+
+
+async def bench_dispatch_cpu(reg: Registry, run: int, targets: int = 3000) -> float:
+    """CPU ms per target of :meth:`CampaignService.dispatch` alone, in this process, with
+    nothing sending (backpressure off): what the campaign adds to each SMS."""
+    url = await reg.fresh(f"dispatch{run}")
+    env = {"PORTPASS_DATABASE_URL": url, "PORTPASS_SECURITY_SECRET_KEY": "d" * 40}
+    config = load_config(None, env, cwd=reg.workdir)
+    policy = replace(campaign_policy(config), max_per_second=1e9, lookahead=1e6)
+    async with services_for(config, overrides=Overrides(campaign_policy=policy)) as services:
+        spec = CampaignSpec(
+            "cpu", Selection(pass_prefixes=("CPPS",)), Window.parse("00:00-24:00"), rate=1e4
+        )
+        plan = await services.campaigns.create(spec, dry_run=False)
+        assert plan.campaign_id is not None
+        await services.campaigns.start(plan.campaign_id)
+        started, sent = time.process_time(), 0
+        while sent < targets:
+            sent += (await services.campaigns.dispatch(plan.campaign_id)).sent
+        return (time.process_time() - started) / sent * 1000
+
+
 # --- main --------------------------------------------------------------------------------
 
 
@@ -405,7 +433,7 @@ async def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rates", default="10,100,500")
     parser.add_argument("--postgres-url")
-    parser.add_argument("--only", default="create,rate,holder")
+    parser.add_argument("--only", default="create,rate,holder,dispatch")
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
     rates = [float(r) for r in args.rates.split(",") if r]
@@ -451,6 +479,12 @@ async def main(argv: Sequence[str] | None = None) -> None:
                         for m, w in zip(medians, worst, strict=True)
                     )
                     + f"); serve peak RSS {max(r.hwm for r in runs):.0f} MiB; target 1 s"
+                )
+            if "dispatch" in parts:
+                alone = [await bench_dispatch_cpu(reg, run) for run in range(args.runs)]
+                print(
+                    f"dispatch alone: median {statistics.median(alone):.2f} ms CPU per target "
+                    f"(runs {', '.join(f'{c:.2f}' for c in alone)})"
                 )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
