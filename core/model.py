@@ -122,12 +122,17 @@ class Priority(enum.IntEnum):
 @dataclass(frozen=True, slots=True)
 class OutgoingSms:
     """An SMS that core wants sent; storage writes it to the outbox in the same
-    transaction as the change that caused it, and a worker delivers it."""
+    transaction as the change that caused it, and a worker delivers it.
+
+    ``secrets`` are the parts of ``body`` that prove something (the code, the link
+    token): storage keeps them only encrypted, and shows them as ``●●●●●●``.
+    """
 
     to: Phone
     body: str
     request_id: str | None = None
     kind: str = "verification"
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -307,7 +307,9 @@ class VerificationService:
         await uow.requests.add(request)
         link = verification_link(self._policy.public_base_url, token)
         body = verification_sms(record.pass_no, code, link, requester.language)
-        sms = OutgoingSms(to=phone, body=body, request_id=request_id, kind=sms_kind)
+        sms = OutgoingSms(
+            to=phone, body=body, request_id=request_id, kind=sms_kind, secrets=(code, token)
+        )
         await uow.outbox.add(sms, now, priority=priority)
         await self._audit(
             uow,

@@ -12,13 +12,20 @@ IMMEDIATE`` (:mod:`storage.db`), so claims simply take turns. A claim stamps the
 with a token unique to that claim; every later mark checks it, so a worker whose lease
 expired (and whose row another worker took over) cannot overwrite the newer result.
 
+Codes and link tokens never reach the database in clear (:mod:`storage.sealing`):
+``body`` holds a redacted copy and ``sealed`` the encrypted original, which only the
+worker opens (:meth:`OutboxQueue.readable_body`) and which is cleared once the
+provider has accepted the message or it has failed.
+
 Why one module: both sides work on the same row, its states and the order they move
-in; the repository writes rows the queue must be able to claim, and the queue's marks
-decide what a queued row becomes. Apart, two modules would have to agree on all of it.
+in; the repository writes rows the queue must be able to claim (sealed so that only
+the queue can open them), and the queue's marks decide what a queued row becomes.
+Apart, two modules would have to agree on all of it.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.model import OutgoingSms, Priority
 from core.values import Phone
 from storage.outbox_opt_outs import opted_out_column, record_if_opted_out, release, skip_opted_out
+from storage.sealing import MASK, BodySealer, SealBroken, redact
 from storage.tables import outbox
 
 #: Twilio's message statuses in the order a message moves through them. A callback
@@ -57,9 +65,15 @@ _STATE_FOR_STATUS = {
 KNOWN_STATUSES = frozenset(_STATUS_RANK)
 
 
+class UnreadableSms(Exception):
+    """A queued body that cannot be opened (no key configured, or not the key it was
+    sealed with): it can never be sent as written."""
+
+
 @dataclass(frozen=True, slots=True)
 class QueuedSms:
-    """An outbox row as the worker sees it: the SMS plus its delivery bookkeeping."""
+    """An outbox row as the worker sees it: the SMS (its body redacted when it carries
+    secrets), the sealed original, and its delivery bookkeeping."""
 
     id: int
     sms: OutgoingSms
@@ -68,6 +82,7 @@ class QueuedSms:
     created_at: datetime
     next_attempt_at: datetime
     priority: int = Priority.OWN
+    sealed: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,23 +101,6 @@ _ADD = insert(outbox).returning(outbox.c.id)
 _ADD_MANY = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
 
 
-def _row(sms: OutgoingSms, at: datetime, priority: int) -> dict[str, Any]:
-    if priority < 0:
-        raise ValueError(f"priority must be 0 or more: {priority!r}")
-    return dict(
-        priority=int(priority),
-        kind=sms.kind,
-        to_phone=sms.to.e164,
-        body=sms.body,
-        request_id=sms.request_id,
-        created_at=at,
-        state="pending",
-        attempts=0,
-        next_attempt_at=at,
-        updated_at=at,
-    )
-
-
 def _queued(row: Any) -> QueuedSms:
     sms = OutgoingSms(
         to=Phone(row.to_phone), body=row.body, request_id=row.request_id, kind=row.kind
@@ -115,22 +113,44 @@ def _queued(row: Any) -> QueuedSms:
         created_at=row.created_at,
         next_attempt_at=row.next_attempt_at,
         priority=row.priority,
+        sealed=row.sealed,
     )
+
+
+def _context(to_phone: str, request_id: str | None, kind: str, body: str) -> bytes:
+    """What a sealed body is bound to (AES-GCM associated data): its row's recipient,
+    request, kind and redacted text."""
+    return "\x1f".join(("outbox/v1", to_phone, request_id or "", kind, body)).encode()
+
+
+# Verification bodies written before bodies were sealed (revision 0004) still hold
+# their code and link token in clear; these find them when the row is finished.
+_LEGACY_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+_LEGACY_TOKEN = re.compile(r"(/v/)[A-Za-z0-9_-]+")
+
+
+def redact_legacy(body: str) -> str:
+    """A pre-0004 verification body with its 6-digit code and link token masked."""
+    body = _LEGACY_TOKEN.sub(lambda m: m.group(1) + MASK * (len(m.group(0)) - 3), body)
+    return _LEGACY_CODE.sub(MASK * 6, body)
 
 
 class SqlOutboxRepository:
     """:class:`core.ports.OutboxRepository`; counts what it queued so the unit of work
-    can wake the worker after the commit."""
+    can wake the worker after the commit. An SMS that carries secrets needs a
+    ``sealer`` (the services always pass one); without it, adding one fails rather
+    than store a code in clear."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, sealer: BodySealer | None = None) -> None:
         self._conn = conn
+        self._sealer = sealer
         self.added = 0
 
     async def add(self, sms: OutgoingSms, at: datetime, *, priority: int = Priority.OWN) -> int:
         """Queue ``sms``: 0 a holder's own request or reply, 1 notices, 2 campaign
         traffic (:class:`core.model.Priority`); lower values are claimed first. Returns
         the new row's id."""
-        result = await self._conn.execute(_ADD, _row(sms, at, priority))
+        result = await self._conn.execute(_ADD, self._row(sms, at, priority))
         self.added += 1
         return int(result.scalar_one())
 
@@ -140,10 +160,36 @@ class SqlOutboxRepository:
         """Several rows in one statement (SQLAlchemy's "insertmanyvalues"); ids in order."""
         if not messages:
             return []
-        rows = [_row(sms, at, priority) for sms in messages]
+        rows = [self._row(sms, at, priority) for sms in messages]
         result = await self._conn.execute(_ADD_MANY, rows)
         self.added += len(messages)
         return [int(row.id) for row in result]
+
+    def _row(self, sms: OutgoingSms, at: datetime, priority: int) -> dict[str, Any]:
+        """The row's values; an SMS with secrets is stored redacted, and sealed."""
+        if priority < 0:
+            raise ValueError(f"priority must be 0 or more: {priority!r}")
+        body, sealed = sms.body, None
+        if sms.secrets:
+            if self._sealer is None:
+                raise UnreadableSms("an SMS carrying a code needs the outbox's sealing key")
+            body = redact(sms.body, sms.secrets)
+            sealed = self._sealer.seal(
+                sms.body, _context(sms.to.e164, sms.request_id, sms.kind, body)
+            )
+        return dict(
+            priority=int(priority),
+            kind=sms.kind,
+            to_phone=sms.to.e164,
+            body=body,
+            sealed=sealed,
+            request_id=sms.request_id,
+            created_at=at,
+            state="pending",
+            attempts=0,
+            next_attempt_at=at,
+            updated_at=at,
+        )
 
     async def pending(self, limit: int = 100) -> list[QueuedSms]:
         """Rows still waiting to be sent, oldest due first (no claiming)."""
@@ -156,6 +202,15 @@ class SqlOutboxRepository:
         return [_queued(row) for row in await self._conn.execute(query)]
 
 
+def _forget(row: QueuedSms) -> dict[str, Any]:
+    """What a finished row keeps of its secrets: nothing. The sealed body goes, and a
+    verification body queued before bodies were sealed gets redacted now."""
+    values: dict[str, Any] = {"sealed": None}
+    if row.sealed is None and row.sms.kind == "verification":
+        values["body"] = redact_legacy(row.sms.body)
+    return values
+
+
 class OutboxQueue:
     """The worker's view of the outbox on an ``AsyncEngine``.
 
@@ -163,8 +218,23 @@ class OutboxQueue:
     longer the row's current one: its lease expired and another claim took the row.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sealer: BodySealer | None = None) -> None:
         self._engine = engine
+        self._sealer = sealer
+
+    def readable_body(self, row: QueuedSms) -> str:
+        """The text to hand the provider: the sealed original opened, or the stored
+        body when nothing was sealed. :class:`UnreadableSms` when it cannot be opened."""
+        if row.sealed is None:
+            return row.sms.body
+        if self._sealer is None:
+            raise UnreadableSms("the outbox worker has no sealing key")
+        sms = row.sms
+        context = _context(sms.to.e164, sms.request_id, sms.kind, sms.body)
+        try:
+            return self._sealer.open(row.sealed, context)
+        except SealBroken as error:
+            raise UnreadableSms(str(error)) from None
 
     async def claim(
         self, worker_id: str, now: datetime, lease: timedelta, limit: int
@@ -218,7 +288,8 @@ class OutboxQueue:
         return [Claim(_queued(row), token, lease_until) for row in rows]
 
     async def mark_sent(self, claim: Claim, provider_sid: str, status: str, now: datetime) -> bool:
-        """The provider took the message; its status callbacks will find it by sid."""
+        """The provider took the message; its status callbacks will find it by sid.
+        Nothing decryptable stays: the sealed body is dropped."""
         return await self._finish(
             claim,
             now,
@@ -228,6 +299,7 @@ class OutboxQueue:
             provider_status=status,
             error_code=None,
             error_message=None,
+            **_forget(claim.row),
         )
 
     async def retry_later(self, claim: Claim, at: datetime, error: str, now: datetime) -> bool:
@@ -260,6 +332,7 @@ class OutboxQueue:
                 attempts=outbox.c.attempts + 1,
                 error_code=code,
                 error_message=message,
+                **_forget(claim.row),
             )
             request_id = claim.row.sms.request_id
             if done:

@@ -31,6 +31,8 @@ even though one of those attempts may have been delivered: the holder may then g
 a second, different code, and only that one works.
 
 Logs name rows by id and phones masked; SMS bodies (they hold codes) are never logged.
+A body that carries a code is stored sealed (:mod:`storage.sealing`) and opened here,
+right before it is handed to the provider, and nowhere else.
 
 Why one module: the claim, the send, the retry policy and the pause on bad
 credentials are one loop whose guarantees above only hold read together.
@@ -64,7 +66,7 @@ from bot.providers.token_bucket import TokenBucket
 from bot.services import SERVICES
 from core.ports import Clock
 from core.sms_text import SenderName
-from storage.outbox import Claim, OutboxQueue
+from storage.outbox import Claim, OutboxQueue, UnreadableSms
 
 log = logging.getLogger(__name__)
 
@@ -213,9 +215,14 @@ class OutboxWorker:
             if self._stop.is_set():
                 await self._queue.put_back(claim, self._clock.now())
                 return
+            try:
+                body = self._queue.readable_body(claim.row)  # opened only to send it
+            except UnreadableSms as error:
+                await self._unreadable(claim, str(error))
+                return
             sending = True
             try:
-                result = await self._sender.send(sms.to.e164, self._sender_name.sign(sms.body))
+                result = await self._sender.send(sms.to.e164, self._sender_name.sign(body))
             except Exception as exc:  # senders answer with results; this one may have sent
                 log.exception("outbox %d: the sender raised", claim.row.id)
                 result = TransientFailure(f"sender raised {type(exc).__name__}")
@@ -227,6 +234,19 @@ class OutboxWorker:
             raise
         except Exception:
             log.exception("outbox %d: outcome not recorded; retried after the lease", claim.row.id)
+
+    async def _unreadable(self, claim: Claim, reason: str) -> None:
+        """Sealed under another secret key (it was changed or lost since): the text can
+        never be recovered, and its code could not be checked anyway. Fail the row,
+        which frees the holder to ask again."""
+        done = await self._queue.fail(claim, None, reason, self._clock.now())
+        log.error(
+            "outbox %d: to %s cannot be sent: %s%s",
+            claim.row.id,
+            masked(claim.row.sms.to.e164),
+            reason,
+            "" if done else " (and the row was claimed again)",
+        )
 
     async def _record(self, claim: Claim, result: SendResult) -> None:
         now, row = self._clock.now(), claim.row
@@ -304,7 +324,7 @@ def setup(app: web.Application, tuning: OutboxTuning | None = None) -> None:
     async def run_worker(app: web.Application) -> AsyncIterator[None]:
         services = app[SERVICES]
         worker = OutboxWorker(
-            OutboxQueue(services.engine),
+            OutboxQueue(services.engine, services.sealer),
             services.metrics.metered(services.sender),
             services.clock,
             max_per_second=services.config.sms.max_per_second,

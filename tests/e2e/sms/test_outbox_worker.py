@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,16 +25,19 @@ from bot.providers.token_bucket import TokenBucket
 from bot.providers.twilio_sender import TwilioSender
 from bot.services import Services
 from bot.sms.outbox_worker import OUTBOX_WORKER, OutboxTuning, OutboxWorker
+from core.codes import SecretHasher, SystemSecrets
 from core.errors import AlreadyRequested
 from core.model import Channel, OutgoingSms, Requester, RequestState
 from core.values import IdNumber, PassNumber, Phone
-from core.verification import CodeSent
+from core.verification import CodeSent, Policy, VerificationService
 from fakes.clock import FakeClock
 from fakes.twilio_api import FakeTwilio, Fault
 from storage.db import create_engine
+from storage.outbox import redact_legacy
+from storage.sealing import BodySealer
 from storage.tables import outbox, verification_requests
 from storage.uow import SqlUnitOfWorkFactory
-from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, AppClient, services_of
+from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_TOKEN, AppClient, services_of
 
 FROM = "+15005550006"
 HOLDER = ("KHPS113-000040", "QQ12345671", "0960123411")
@@ -51,24 +54,6 @@ TUNING = OutboxTuning(
 )
 
 MakeClient = Callable[..., Awaitable[AppClient]]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-def twilio_config(config_env: dict[str, str], tmp_path: Path, fake: FakeTwilio) -> Config:
-    env = {
-        **config_env,
-        "PORTPASS_SMS_SENDER": "twilio",
-        "PORTPASS_TWILIO_FROM_NUMBER": FROM,
-        "PORTPASS_TWILIO_API_BASE_URL": fake.url,
-        "PORTPASS_SMS_MAX_PER_SECOND": "1000",
-    }
-    return load_config(None, env, cwd=tmp_path)
 
 
 def twilio_sender(
@@ -94,9 +79,13 @@ async def start(
 
 
 async def request_code(services: Services) -> CodeSent:
+    return await request_code_through(services.verification)
+
+
+async def request_code_through(service: VerificationService) -> CodeSent:
     pass_no, id_no, phone = HOLDER
     requester = Requester(key=f"sms:{HOLDER_E164}", channel=Channel.SMS, actor="sms:0960-***-411")
-    return await services.verification.request_as_holder(
+    return await service.request_as_holder(
         requester, PassNumber.parse(pass_no), IdNumber.parse(id_no), Phone.parse(phone)
     )
 
@@ -156,9 +145,13 @@ async def test_a_holder_request_reaches_twilio_at_once(
     assert form["To"] == HOLDER_E164
     assert form["From"] == FROM
     assert form["StatusCallback"] == f"{PUBLIC_BASE_URL}/sms/status"
-    assert form["Body"] == "【港務】" + row.body  # who is writing (sms.sender_name), first
+    assert form["Body"].startswith("【港務】")  # who is writing (sms.sender_name), first
     assert re.search(r"末四碼0040驗證碼\d{6}", form["Body"])
     assert f"{PUBLIC_BASE_URL}/v/" in form["Body"]
+    # What stays in the database: the text with its code and link token masked.
+    text = form["Body"].removeprefix("【港務】")
+    assert row.body == redact_legacy(text) != text
+    assert row.sealed is None
     [message] = fake.messages
     assert (row.provider_sid, row.provider_status) == (message["sid"], "queued")
     assert (row.request_id, row.attempts, row.lease_until) == (sent.request_id, 1, None)
@@ -184,6 +177,39 @@ async def test_rows_queued_before_start_are_sent(
 
     await row_where(services, state="sent")
     assert [m["body"] for m in fake.messages] == ["[Taiwan Ports] hello"]  # signed
+
+
+async def test_an_sms_sealed_under_another_key_fails_and_frees_the_r2_lock(
+    make_client: MakeClient, twilio_config: Config, fake: FakeTwilio, clock: FakeClock
+) -> None:
+    """The secret key was replaced while a code waited in the outbox (the key file was
+    lost and regenerated): the body can never be opened, so the row fails with a
+    reason an operator understands and the holder may ask again at once."""
+    client, _, _ = await start(make_client, twilio_config)
+    await client.close()
+    engine = create_engine(twilio_config.database.url)
+    try:
+        old_key = b"the-key-before-it-was-replaced-" + b"o" * 16
+        service = VerificationService(
+            SqlUnitOfWorkFactory(engine, sealer=BodySealer(old_key)),
+            clock,
+            SecretHasher(old_key),
+            SystemSecrets(),
+            Policy(PUBLIC_BASE_URL),
+        )
+        first = await request_code_through(service)
+    finally:
+        await engine.dispose()
+
+    _, services, _ = await start(make_client, twilio_config)
+
+    row = await row_where(services, state="failed")
+    assert "cannot be opened" in row.error_message
+    assert row.sealed is None
+    assert fake.requests == []  # nothing unreadable was sent
+    assert await request_state(services, first.request_id) is RequestState.RELEASED
+    await request_code(services)  # R2 does not hold them back
+    await until(lambda: len(fake.messages) == 1)
 
 
 async def test_server_errors_and_timeouts_are_retried_then_sent_once(
@@ -430,7 +456,7 @@ async def test_logs_mask_the_phone_and_never_show_the_body(
 
     ours = [r.getMessage() for r in caplog.records if r.name == "bot.sms.outbox_worker"]
     assert any("0960-***-411" in line for line in ours)
-    code = re.search(r"驗證碼(\d{6})", row.body)
+    code = re.search(r"驗證碼(\d{6})", fake.messages[-1]["body"])
     assert code is not None
     # Ours and the twilio client's (the database driver's DEBUG log shows SQL values).
     everything = "\n".join(
