@@ -123,6 +123,7 @@ class FakeTwilio:
         self.messages: list[dict[str, Any]] = []  # accepted: the JSON + "status_callback"
         self.requests: list[dict[str, str]] = []  # every form received, accepted or not
         self._faults: deque[Fault] = deque()
+        self._reused_sids: deque[str] = deque()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -162,6 +163,12 @@ class FakeTwilio:
     def fail_next(self, *faults: Fault) -> None:
         self._faults.extend(faults)
 
+    def reuse_sid_next(self, *sids: str) -> None:
+        """The next accepted messages get these sids again instead of new ones: a
+        provider answering with a sid it gave before (a bug on its side, or a replay
+        of an earlier answer by a proxy)."""
+        self._reused_sids.extend(sids)
+
     # -- the endpoint -----------------------------------------------------------------
 
     async def _create_message(self, request: web.Request) -> web.Response:
@@ -197,7 +204,7 @@ class FakeTwilio:
         return secrets.compare_digest(request.headers.get("Authorization", ""), expected)
 
     def _accept(self, form: dict[str, str]) -> dict[str, Any]:
-        sid = "SM" + uuid.uuid4().hex
+        sid = self._reused_sids.popleft() if self._reused_sids else "SM" + uuid.uuid4().hex
         now = email.utils.format_datetime(datetime.now(UTC))  # "Tue, 05 May 2026 ... +0000"
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"
         service = form.get("MessagingServiceSid")

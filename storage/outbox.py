@@ -25,6 +25,7 @@ Apart, two modules would have to agree on all of it.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.model import OutgoingSms, Priority
@@ -40,6 +42,8 @@ from core.values import Phone
 from storage.outbox_opt_outs import opted_out_column, record_if_opted_out, release, skip_opted_out
 from storage.sealing import MASK, BodySealer, SealBroken, redact
 from storage.tables import outbox
+
+log = logging.getLogger(__name__)
 
 #: Twilio's message statuses in the order a message moves through them. A callback
 #: never moves a row backwards: Twilio does not promise to deliver them in order.
@@ -127,6 +131,12 @@ def _context(to_phone: str, request_id: str | None, kind: str, body: str) -> byt
 # their code and link token in clear; these find them when the row is finished.
 _LEGACY_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 _LEGACY_TOKEN = re.compile(r"(/v/)[A-Za-z0-9_-]+")
+
+
+def mask_sid(sid: str) -> str:
+    """``SM…1a2b`` for logs and notes: enough to find the message in the provider's
+    console, not a handle on it."""
+    return f"{sid[:2]}…{sid[-4:]}" if len(sid) > 8 else "…"
 
 
 def redact_legacy(body: str) -> str:
@@ -289,10 +299,14 @@ class OutboxQueue:
 
     async def mark_sent(self, claim: Claim, provider_sid: str, status: str, now: datetime) -> bool:
         """The provider took the message; its status callbacks will find it by sid.
-        Nothing decryptable stays: the sealed body is dropped."""
-        return await self._finish(
-            claim,
-            now,
+        Nothing decryptable stays: the sealed body is dropped.
+
+        A sid that another row already holds (the provider answered with one it gave
+        before) cannot be stored twice (``provider_sid`` is unique). The message was
+        accepted all the same, so the row is recorded ``sent`` without the sid, and a
+        warning names both rows; failing here would leave the row ``sending`` and send
+        it again once its lease expired."""
+        values: dict[str, Any] = dict(
             state="sent",
             attempts=outbox.c.attempts + 1,
             provider_sid=provider_sid,
@@ -301,6 +315,30 @@ class OutboxQueue:
             error_message=None,
             **_forget(claim.row),
         )
+        try:
+            return await self._finish(claim, now, **values)
+        except IntegrityError:
+            holder = await self._holder_of(provider_sid)
+            if holder is None or holder == claim.row.id:
+                raise  # not the sid after all: let the caller see the real error
+        shown = mask_sid(provider_sid)
+        values["provider_sid"] = None
+        values["error_message"] = f"provider sid {shown} already recorded for outbox {holder}"
+        done = await self._finish(claim, now, **values)
+        log.warning(
+            "outbox %d: the provider answered with sid %s, already recorded for outbox %d; "
+            "recorded as sent without it (its status callbacks go to outbox %d)",
+            claim.row.id,
+            shown,
+            holder,
+            holder,
+        )
+        return done
+
+    async def _holder_of(self, provider_sid: str) -> int | None:
+        query = select(outbox.c.id).where(outbox.c.provider_sid == provider_sid)
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one_or_none()
 
     async def retry_later(self, claim: Claim, at: datetime, error: str, now: datetime) -> bool:
         """A transient failure: back to ``pending``, due again at ``at``."""

@@ -260,6 +260,51 @@ async def test_a_timed_out_send_may_have_been_delivered_at_least_once(
     assert row.provider_sid in (first["sid"], second["sid"])
 
 
+async def test_a_sid_the_provider_gave_before_is_recorded_and_never_resent(
+    make_client: MakeClient,
+    twilio_config: Config,
+    fake: FakeTwilio,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 8 item 12: Twilio accepts a message but answers with a sid already stored
+    for another row. The answer is recorded (sent, without the sid) instead of failing
+    on the unique index, which left the row leased and sent it again."""
+    _, services, worker = await start(make_client, twilio_config)
+    await request_code(services)
+    first = await row_where(services, state="sent")
+    fake.reuse_sid_next(first.provider_sid)
+
+    with caplog.at_level(logging.WARNING, logger="storage.outbox"):
+        async with services.uow() as uow:
+            sms = OutgoingSms(to=Phone.parse(HOLDER[2]), body="notice", kind="notice")
+            await uow.outbox.add(sms, clock.now())
+            await uow.commit()
+        await until(lambda: len(fake.messages) == 2)
+        await settled(services, 2)
+        clock.current += timedelta(seconds=TUNING.lease + 1)  # past any lease
+        worker.wake()
+        await asyncio.sleep(0.2)  # a few polls
+
+    assert len(fake.requests) == 2  # never sent again
+    second = (await rows(services))[1]
+    assert (second.state, second.provider_sid, second.sealed) == ("sent", None, None)
+    assert f"outbox {first.id}" in second.error_message
+    warnings = [r.getMessage() for r in caplog.records if r.name == "storage.outbox"]
+    assert len(warnings) == 1 and "already recorded" in warnings[0]
+    assert first.provider_sid not in warnings[0]  # masked: SM…abcd
+
+
+async def settled(services: Services, count: int) -> list[Any]:
+    """The outbox once it holds ``count`` rows and none is pending or being sent."""
+    async with asyncio.timeout(5.0):
+        while True:
+            found = await rows(services)
+            if len(found) == count and all(r.state not in ("pending", "sending") for r in found):
+                return found
+            await asyncio.sleep(0.01)
+
+
 async def test_a_429_waits_for_retry_after(
     make_client: MakeClient, twilio_config: Config, fake: FakeTwilio, clock: FakeClock
 ) -> None:
