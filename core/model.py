@@ -126,6 +126,10 @@ class OutgoingSms:
 
     ``secrets`` are the parts of ``body`` that prove something (the code, the link
     token): storage keeps them only encrypted, and shows them as ``●●●●●●``.
+    ``expires_at``: after it the SMS is of no use (its code has expired); a provider
+    outage is waited out until then, and only then is the SMS given up. ``None``: the
+    outbox's default lifetime. ``notify_to``: the Telegram participant who asked
+    (``telegram:<chat>``, ``operator:<id>``), told if the SMS finally fails.
     """
 
     to: Phone
@@ -133,6 +137,8 @@ class OutgoingSms:
     request_id: str | None = None
     kind: str = "verification"
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    expires_at: datetime | None = None
+    notify_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,10 @@ from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.delivery import DeliveryProblem
 from core.model import OutgoingSms, Priority
-from core.values import Phone
+from core.values import PassNumber, Phone
+from storage.outbox_notices import delivery_problems
 from storage.outbox_opt_outs import opted_out_column, record_if_opted_out, release, skip_opted_out
 from storage.sealing import MASK, BodySealer, SealBroken, redact
 from storage.tables import outbox
@@ -67,6 +69,8 @@ _STATE_FOR_STATUS = {
     "canceled": "failed",
 }
 KNOWN_STATUSES = frozenset(_STATUS_RANK)
+#: Statuses that say the handset will never get the message.
+NOT_DELIVERED = frozenset(s for s, state in _STATE_FOR_STATUS.items() if state != "delivered")
 
 
 class UnreadableSms(Exception):
@@ -107,7 +111,12 @@ _ADD_MANY = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
 
 def _queued(row: Any) -> QueuedSms:
     sms = OutgoingSms(
-        to=Phone(row.to_phone), body=row.body, request_id=row.request_id, kind=row.kind
+        to=Phone(row.to_phone),
+        body=row.body,
+        request_id=row.request_id,
+        kind=row.kind,
+        expires_at=row.expires_at,
+        notify_to=row.notify_to,
     )
     return QueuedSms(
         id=row.id,
@@ -194,12 +203,20 @@ class SqlOutboxRepository:
             body=body,
             sealed=sealed,
             request_id=sms.request_id,
+            expires_at=sms.expires_at,
+            notify_to=sms.notify_to,
             created_at=at,
             state="pending",
             attempts=0,
             next_attempt_at=at,
             updated_at=at,
         )
+
+    async def delivery_problems(
+        self, pass_nos: Sequence[PassNumber] | None = None
+    ) -> dict[PassNumber, DeliveryProblem]:
+        """Passes whose latest verification SMS did not arrive (:mod:`storage.outbox_notices`)."""
+        return await delivery_problems(self._conn, pass_nos)
 
     async def pending(self, limit: int = 100) -> list[QueuedSms]:
         """Rows still waiting to be sent, oldest due first (no claiming)."""
@@ -360,7 +377,9 @@ class OutboxQueue:
         """The message will never be sent. A verification SMS's request is released in
         the same transaction: the holder never got the code, so the R2 lock must not
         keep them from asking again (``RequestRepository.latest_for`` skips RELEASED).
-        The provider's opt-out error (Twilio's 21610) records the opt-out with it."""
+        The provider's opt-out error (Twilio's 21610) records the opt-out with it. A
+        row with ``notify_to`` now waits for :class:`storage.outbox_notices.
+        FailureNotices` to tell the chat that asked."""
         async with self._engine.begin() as conn:
             done = await self._finish_on(
                 conn,
@@ -400,11 +419,18 @@ class OutboxQueue:
     ) -> bool:
         """A status callback. ``False`` when no row has that sid. A status older than
         the one recorded (``sent`` arriving after ``delivered``) changes nothing. An
-        opt-out error (a messaging service may report 21610 here) records the opt-out."""
+        opt-out error (a messaging service may report 21610 here) records the opt-out.
+
+        ``undelivered`` or ``failed`` (issue 8, item 9): the holder never got the code,
+        so its request is released in the same transaction, which frees the R2 lock
+        (they may ask again at once), and a chat to tell keeps its ``notify_to``.
+        ``delivered``: nobody needs telling any more."""
         rank = _STATUS_RANK.get(status)
         async with self._engine.begin() as conn:
             query = (
-                select(outbox.c.id, outbox.c.provider_status, outbox.c.to_phone)
+                select(
+                    outbox.c.id, outbox.c.provider_status, outbox.c.to_phone, outbox.c.request_id
+                )
                 .where(outbox.c.provider_sid == provider_sid)
                 .with_for_update()
             )
@@ -415,14 +441,19 @@ class OutboxQueue:
             current = _STATUS_RANK.get(row.provider_status or "", -1)
             if rank is None or rank < current:
                 return True
+            state = _STATE_FOR_STATUS.get(status, "sent")
             values: dict[str, Any] = {
                 "provider_status": status,
-                "state": _STATE_FOR_STATUS.get(status, "sent"),
+                "state": state,
                 "updated_at": now,
             }
             if error_code is not None:
                 values["error_code"] = error_code
+            if state == "delivered":
+                values["notify_to"] = None
             await conn.execute(update(outbox).where(outbox.c.id == row.id).values(**values))
+            if state in ("undelivered", "failed"):
+                await release(conn, [row.request_id] if row.request_id else [], now)
         return True
 
     async def next_due(self) -> datetime | None:

@@ -378,7 +378,6 @@ async def test_two_workers_on_one_outbox_send_each_row_once(
             s,
             SystemClock(),
             max_per_second=10_000,
-            max_attempts=3,
             tuning=OutboxTuning(poll_interval=0.05, worker_id=f"instance-{n}"),
         )
         for n, (e, s) in enumerate(zip(engines, senders, strict=True))

@@ -12,14 +12,14 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.config import Config, load_config
+from bot.config import Config
 from bot.providers.sender import SendResult, SmsSender
 from bot.providers.token_bucket import TokenBucket
 from bot.providers.twilio_sender import TwilioSender
@@ -351,36 +351,64 @@ async def test_a_permanent_error_fails_the_row_and_frees_the_r2_lock(
         await request_code(services)
 
 
-async def test_giving_up_after_max_attempts_frees_the_r2_lock(
-    make_client: MakeClient,
-    twilio_config: Config,
-    fake: FakeTwilio,
-    clock: FakeClock,
-    config_env: dict[str, str],
-    tmp_path: Path,
+async def test_transient_errors_never_fail_a_row_before_its_last_chance(
+    make_client: MakeClient, twilio_config: Config, fake: FakeTwilio, clock: FakeClock
 ) -> None:
-    config = load_config(
-        None,
-        {
-            **config_env,
-            "PORTPASS_SMS_SENDER": "twilio",
-            "PORTPASS_TWILIO_FROM_NUMBER": FROM,
-            "PORTPASS_TWILIO_API_BASE_URL": fake.url,
-            "PORTPASS_SMS_MAX_ATTEMPTS": "2",
-        },
-        cwd=tmp_path,
-    )
-    _, services, worker = await start(make_client, config)
-    fake.fail_next(Fault.server_error(), Fault.unavailable())
+    """Issue 8 item 8: Twilio answers 500 for a whole day. The row is retried, with
+    gaps capped at backoff_cap, until its code is about to expire (its last try is
+    final_try_margin before), and only then failed, which frees the R2 lock."""
+    fake.fail_while(Fault.server_error)
+    tuning = replace(TUNING, backoff_cap=1800.0, final_try_margin=60.0)
+    _, services, worker = await start(make_client, twilio_config, tuning)
+    sent = await request_code(services)
+    expires = sent.expires_at
+    gaps: list[float] = []
 
+    row = await row_where(services, state="pending", attempts=1)
+    while row.state == "pending":
+        assert await request_state(services, sent.request_id) is RequestState.LIVE
+        gaps.append((row.next_attempt_at - clock.now()).total_seconds())
+        assert row.next_attempt_at <= expires - timedelta(seconds=60)
+        attempts = row.attempts
+        await retry_now(clock, worker, row)
+        row = await row_where_any(services, lambda r, n=attempts: r.attempts > n)
+
+    assert row.state == "failed"
+    assert clock.now() == expires - timedelta(seconds=60)  # the last chance, not before
+    assert row.error_message.startswith(f"gave up after {row.attempts} attempts: Twilio")
+    assert row.error_code is None and row.sealed is None
+    assert max(gaps) <= 1800.0
+    assert len(fake.requests) == row.attempts and fake.messages == []
+    assert await request_state(services, sent.request_id) is RequestState.RELEASED
+
+
+async def test_a_row_claimed_after_its_code_expired_is_failed_without_sending(
+    make_client: MakeClient, twilio_config: Config, fake: FakeTwilio, clock: FakeClock
+) -> None:
+    """Every instance was down for a day: the queued code has expired, sending it
+    would only confuse; the row is failed and nothing is sent."""
+    fake.fail_next(Fault.server_error())
+    _, services, worker = await start(make_client, twilio_config)
     sent = await request_code(services)
     row = await row_where(services, state="pending", attempts=1)
-    await retry_now(clock, worker, row)
-    row = await row_where(services, state="failed", attempts=2)
 
-    assert row.error_code is None
-    assert row.error_message.startswith("gave up after 2 attempts: Twilio answered HTTP 503")
+    clock.current = sent.expires_at
+    worker.wake()
+
+    row = await row_where(services, state="failed")
+    assert row.error_message == "gave up after 1 attempts: expired before it could be sent"
+    assert len(fake.requests) == 1
     assert await request_state(services, sent.request_id) is RequestState.RELEASED
+
+
+async def row_where_any(services: Services, condition: Callable[[Any], bool]) -> Any:
+    """Wait until the (only) outbox row meets ``condition`` and is not being sent."""
+    async with asyncio.timeout(5.0):
+        while True:
+            [row] = await rows(services)
+            if row.state != "sending" and condition(row):
+                return row
+            await asyncio.sleep(0.01)
 
 
 async def test_rejected_credentials_keep_the_rows_and_alert_once(
