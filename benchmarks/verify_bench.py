@@ -6,7 +6,7 @@ What it does, all on this machine:
 
 1. Builds a SQLite registry of ``--holders`` holders (one phone each) and asks for a
    code for every one through the real :class:`VerificationService`, reading each code
-   back from the SMS body in the outbox (the SMS themselves are marked sent, so the
+   back from the (sealed) SMS body in the outbox (the SMS themselves are marked sent, so the
    server's worker has nothing to do).
 2. Starts ``portpass serve`` in its own process on that database, and a bare aiohttp
    server (one handler answering a fixed TwiML document) in another.
@@ -46,6 +46,7 @@ from bot.config import Config, load_config
 from core.model import Channel, Requester
 from core.values import IdNumber, PassNumber, Phone
 from storage.importer import import_registry
+from storage.outbox import OutboxQueue
 from storage.tables import outbox, passes
 
 PUBLIC = "https://pp.example.tw"
@@ -117,15 +118,14 @@ async def prepare(db: Path, holders: int) -> list[tuple[str, str]]:
                 IdNumber(f"BENCH{n:06d}"),
                 Phone(phone_of(n)),
             )
-        async with services.engine.begin() as conn:
-            rows = (await conn.execute(select(outbox.c.to_phone, outbox.c.body))).all()
-            await conn.execute(update(outbox).values(state="sent"))
-    pairs = []
-    for to, body in rows:
-        match = re.search(r"驗證碼(\d{6})", body)
-        assert match, body
-        pairs.append((to, match.group(1)))
-    return pairs
+        async with services.uow() as uow:
+            queued = await uow.outbox.pending(limit=holders)
+            await uow.connection.execute(update(outbox).values(state="sent"))
+            await uow.commit()
+        opener = OutboxQueue(services.engine, services.sealer)  # codes are stored sealed
+    codes = [re.search(r"驗證碼(\d{6})", opener.readable_body(row)) for row in queued]
+    assert all(codes), "an SMS without a code"
+    return [(row.sms.to.e164, m.group(1)) for row, m in zip(queued, codes, strict=True) if m]
 
 
 async def count_verified(db: Path) -> int:

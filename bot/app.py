@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy import text
 
-from bot import housekeeping
+from bot import failure_notices, housekeeping
 from bot.api import notices as notices_api
 from bot.bootstrap import Overrides, close_services, open_services
 from bot.campaigns import dispatcher as campaign_dispatcher
@@ -32,6 +32,7 @@ from bot.sms import outbox_worker
 from bot.sms import signature as sms_signature
 from bot.sms import status as sms_status
 from bot.telegram import channel as telegram_channel
+from bot.telegram import delivery_notices as telegram_delivery_notices
 from bot.telegram import notices as telegram_notices
 from bot.telegram.operator import wiring as telegram_operator
 from bot.web import dev_inbox, link_page
@@ -60,6 +61,7 @@ def create_app(
 
     app.cleanup_ctx.append(services_ctx)
     app.router.add_get("/healthz", healthz)
+    failure_notices.setup(app)  # before the outbox worker and Telegram, which use it
     outbox_worker.setup(app, (overrides or Overrides()).outbox)
     sms_signature.setup(app)  # checks the webhooks of the two routes below
     campaign_dispatcher.setup(app, (overrides or Overrides()).campaigns)
@@ -70,6 +72,7 @@ def create_app(
     notice_delivery.setup(app)
     notices_api.setup(app)
     telegram_notices.setup(app)  # after telegram_channel: it sends with its application
+    telegram_delivery_notices.setup(app)  # after telegram_channel: needs its application
     link_page.setup(app)
     dev_inbox.setup(app)
     housekeeping.setup(app)

@@ -47,6 +47,7 @@ from storage.db import create_engine
 from storage.importer import DEMO_REGISTRY, import_registry
 from storage.inbound import InboundLog
 from storage.migrate import upgrade
+from storage.sealing import BodySealer
 from storage.tables import passes
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -74,16 +75,17 @@ class Database:
     uow: SqlUnitOfWorkFactory
 
 
-async def open_database(config: Config) -> Database:
+async def open_database(config: Config, *, sealer: BodySealer | None = None) -> Database:
     """The configured database, migrated to head. The caller closes it
-    (:func:`close_database`, or use :func:`database_for`)."""
+    (:func:`close_database`, or use :func:`database_for`). Without ``sealer`` its unit
+    of work cannot queue an SMS that carries a code (:mod:`storage.sealing`)."""
     engine = create_engine(config.database.url)
     try:
         await upgrade(engine)
     except BaseException:
         await engine.dispose()
         raise
-    return Database(engine, SqlUnitOfWorkFactory(engine))
+    return Database(engine, SqlUnitOfWorkFactory(engine, sealer=sealer))
 
 
 async def close_database(database: Database) -> None:
@@ -122,21 +124,23 @@ async def open_services(
     before anything connects.
     """
     extra = overrides or Overrides()
-    hasher = SecretHasher(resolve_secret_key(config, demo=demo))
-    database = await open_database(config)
+    key = resolve_secret_key(config, demo=demo)
+    sealer = BodySealer(key)  # queued SMS bodies: under a key derived from it, not it
+    database = await open_database(config, sealer=sealer)
     try:
         if demo:
             await _load_demo_registry(database.engine, config)
     except BaseException:
         await close_database(database)
         raise
-    return _use_cases(config, database, hasher, demo=demo, overrides=extra)
+    return _use_cases(config, database, SecretHasher(key), sealer, demo=demo, overrides=extra)
 
 
 def _use_cases(
     config: Config,
     database: Database,
     hasher: SecretHasher,
+    sealer: BodySealer,
     *,
     demo: bool = False,
     overrides: Overrides | None = None,
@@ -185,6 +189,7 @@ def _use_cases(
         operator_lifecycle=OperatorLifecycle(uow, clock, hasher, SystemSecrets()),
         notices=make_notice_service(config, uow, clock),
         campaigns=campaigns,
+        sealer=sealer,
         demo=demo,
         notice_tuning=extra.notices,
     )

@@ -26,6 +26,7 @@ from core.operators import OperatorService
 from core.ports import Clock
 from core.verification import VerificationService
 from storage.inbound import InboundLog
+from storage.sealing import BodySealer
 from storage.uow import SqlUnitOfWorkFactory
 
 
@@ -46,6 +47,7 @@ class Services:
     operator_lifecycle: OperatorLifecycle
     notices: NoticeService
     campaigns: CampaignService
+    sealer: BodySealer  # opens queued SMS bodies: the outbox worker's, at send time
     demo: bool = False
     notice_tuning: NoticeTuning | None = None  # tests: the notice messenger's timings
     metrics: Metrics = field(default_factory=Metrics)  # this app's, never global

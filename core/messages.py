@@ -674,6 +674,18 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "通行證末四碼{last4}驗證碼{code}，24小時內有效，或點{link}",
         "Port pass ending {last4}: code {code}, valid for 24 hours. Or confirm at {link}",
     ),
+    # --- what became of a verification SMS (issue 8, items 8 and 9) -------------------------
+    "delivery.undelivered": ("簡訊未送達", "SMS undelivered"),
+    "delivery.undelivered_code": ("簡訊未送達 ({code})", "SMS undelivered ({code})"),
+    "delivery.failed": ("簡訊無法發送", "SMS could not be sent"),
+    "delivery.failed_code": ("簡訊無法發送 ({code})", "SMS could not be sent ({code})"),
+    "delivery.label": ("簡訊狀態", "Last SMS"),
+    "delivery.notice": (
+        "通行證 {pass_no} 的驗證碼簡訊沒有送到 {phone}（{problem}）。這次的申請已取消，"
+        "您可以立即重新申請驗證碼。",
+        "The verification SMS for pass {pass_no} did not reach {phone} ({problem}). That "
+        "request is cancelled; you may ask for a new code now.",
+    ),
     "error.generic": (
         "發生錯誤，請稍後再試。",
         "Something went wrong. Please try again later.",

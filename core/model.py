@@ -122,12 +122,23 @@ class Priority(enum.IntEnum):
 @dataclass(frozen=True, slots=True)
 class OutgoingSms:
     """An SMS that core wants sent; storage writes it to the outbox in the same
-    transaction as the change that caused it, and a worker delivers it."""
+    transaction as the change that caused it, and a worker delivers it.
+
+    ``secrets`` are the parts of ``body`` that prove something (the code, the link
+    token): storage keeps them only encrypted, and shows them as ``●●●●●●``.
+    ``expires_at``: after it the SMS is of no use (its code has expired); a provider
+    outage is waited out until then, and only then is the SMS given up. ``None``: the
+    outbox's default lifetime. ``notify_to``: the Telegram participant who asked
+    (``telegram:<chat>``, ``operator:<id>``), told if the SMS finally fails.
+    """
 
     to: Phone
     body: str
     request_id: str | None = None
     kind: str = "verification"
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    expires_at: datetime | None = None
+    notify_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

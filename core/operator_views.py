@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core import messages
+from core.delivery import DeliveryProblem
 from core.masking import mask_id, mask_name, mask_phone
 from core.model import PassRecord, Status
 from core.status import status_of
@@ -101,6 +102,8 @@ class PassView:
     status: Status
     company: str | None
     opted_out: bool = False  # the phone on file opted out of SMS (已退訂)
+    #: The latest verification SMS for the pass did not arrive (issue 8, item 9).
+    delivery: DeliveryProblem | None = None
 
     @classmethod
     def of(cls, record: PassRecord, *, owned: bool, opted_out: bool = False) -> PassView:

@@ -13,7 +13,7 @@ Every read is written to the audit log as ``operator:<id>`` with masked subjects
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core import messages
 from core.errors import NotAnOperator, PassNotFound
@@ -105,10 +105,12 @@ class OperatorService:
             await AuditActor(operator_actor(current.id), channel, now).audit(
                 uow, "operator.view_pass", mask_pass(pass_no), result=result
             )
+            problems = await uow.outbox.delivery_problems([pass_no])
             await uow.commit()
         if record is None:
             raise PassNotFound(pass_no=pass_no.value)
-        return PassView.of(record, owned=owned, opted_out=opted_out)
+        view = PassView.of(record, owned=owned, opted_out=opted_out)
+        return replace(view, delivery=problems.get(pass_no))
 
     async def stats(self, operator: Operator, *, channel: Channel = Channel.TELEGRAM) -> Stats:
         """Passes per status for the operator's company (all for admins), and how many

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from core.conversation import Conversation
+from core.delivery import DeliveryProblem
 from core.model import (
     AuditEntry,
     OutgoingSms,
@@ -108,6 +109,13 @@ class OutboxRepository(Protocol):
         self, messages: Sequence[OutgoingSms], at: datetime, *, priority: int = Priority.OWN
     ) -> list[int]:
         """Queue several in one statement (a batch of notices); their ids, in order."""
+        ...
+
+    async def delivery_problems(
+        self, pass_nos: Sequence[PassNumber] | None = None
+    ) -> dict[PassNumber, DeliveryProblem]:
+        """The passes (of ``pass_nos``, or all) whose latest verification SMS failed or
+        was reported undelivered: what operators see next to the status (item 9)."""
         ...
 
 

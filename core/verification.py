@@ -307,7 +307,16 @@ class VerificationService:
         await uow.requests.add(request)
         link = verification_link(self._policy.public_base_url, token)
         body = verification_sms(record.pass_no, code, link, requester.language)
-        sms = OutgoingSms(to=phone, body=body, request_id=request_id, kind=sms_kind)
+        sms = OutgoingSms(
+            to=phone,
+            body=body,
+            request_id=request_id,
+            kind=sms_kind,
+            secrets=(code, token),
+            expires_at=request.expires_at,
+            # Told on Telegram if the SMS never arrives; an SMS sender cannot be told.
+            notify_to=requester.key if requester.channel is Channel.TELEGRAM else None,
+        )
         await uow.outbox.add(sms, now, priority=priority)
         await self._audit(
             uow,

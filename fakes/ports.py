@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Self
 
 from core.conversation import Conversation
+from core.delivery import DeliveryProblem
 from core.model import (
     AuditEntry,
     OutgoingSms,
@@ -47,6 +48,7 @@ class Store:
     requests: dict[str, VerificationRequest] = field(default_factory=dict)
     outbox: list[tuple[OutgoingSms, datetime]] = field(default_factory=list)
     outbox_priorities: list[int] = field(default_factory=list)  # one per outbox entry
+    delivery_problems: dict[PassNumber, DeliveryProblem] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     failures: list[tuple[str, datetime]] = field(default_factory=list)
     conversations: dict[str, Conversation] = field(default_factory=dict)
@@ -213,6 +215,17 @@ class FakeOutbox:
         self, messages: Sequence[OutgoingSms], at: datetime, *, priority: int = 0
     ) -> list[int]:
         return [await self.add(sms, at, priority=priority) for sms in messages]
+
+    async def delivery_problems(
+        self, pass_nos: Sequence[PassNumber] | None = None
+    ) -> dict[PassNumber, DeliveryProblem]:
+        """Set ``Store.delivery_problems`` to what the outbox should report."""
+        wanted = set(pass_nos) if pass_nos is not None else None
+        return {
+            p: problem
+            for p, problem in self._s.delivery_problems.items()
+            if wanted is None or p in wanted
+        }
 
 
 class FakeAudit:

@@ -22,6 +22,7 @@ import re
 import secrets
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -123,6 +124,8 @@ class FakeTwilio:
         self.messages: list[dict[str, Any]] = []  # accepted: the JSON + "status_callback"
         self.requests: list[dict[str, str]] = []  # every form received, accepted or not
         self._faults: deque[Fault] = deque()
+        self._reused_sids: deque[str] = deque()
+        self._outage: Callable[[], Fault | None] | None = None
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -162,13 +165,27 @@ class FakeTwilio:
     def fail_next(self, *faults: Fault) -> None:
         self._faults.extend(faults)
 
+    def fail_while(self, plan: Callable[[], Fault | None] | None) -> None:
+        """An outage by the test's clock: each request with no queued fault asks
+        ``plan`` and answers its fault, until ``plan`` says ``None`` (recovered).
+        ``None`` ends the plan."""
+        self._outage = plan
+
+    def reuse_sid_next(self, *sids: str) -> None:
+        """The next accepted messages get these sids again instead of new ones: a
+        provider answering with a sid it gave before (a bug on its side, or a replay
+        of an earlier answer by a proxy)."""
+        self._reused_sids.extend(sids)
+
     # -- the endpoint -----------------------------------------------------------------
 
     async def _create_message(self, request: web.Request) -> web.Response:
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         self.requests.append(form)
-        if self._faults:
-            fault = self._faults.popleft()
+        fault = self._faults.popleft() if self._faults else None
+        if fault is None and self._outage is not None:
+            fault = self._outage()
+        if fault is not None:
             if fault.delay:
                 try:
                     await asyncio.wait_for(self._closing.wait(), fault.delay)
@@ -197,7 +214,7 @@ class FakeTwilio:
         return secrets.compare_digest(request.headers.get("Authorization", ""), expected)
 
     def _accept(self, form: dict[str, str]) -> dict[str, Any]:
-        sid = "SM" + uuid.uuid4().hex
+        sid = self._reused_sids.popleft() if self._reused_sids else "SM" + uuid.uuid4().hex
         now = email.utils.format_datetime(datetime.now(UTC))  # "Tue, 05 May 2026 ... +0000"
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"
         service = form.get("MessagingServiceSid")

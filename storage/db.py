@@ -11,7 +11,7 @@ explicit ``sqlite+aiosqlite:///`` still means aiosqlite. A SQLite file gets one
 connection per process: SQLite has one writer at a time anyway, and waiting for the
 pool is an asyncio wait.
 
-The database file is made private before the first connection: created mode 0600
+The database file is made private as each connection opens it: created mode 0600
 (whatever the umask), or, when it exists, stripped of any group and other permission,
 and the same for its ``-wal`` and ``-shm`` files (SQLite creates those with the
 database file's mode). Verification requests and the outbox hold phones and ID
@@ -76,7 +76,6 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     """
     target = async_url(url)
     if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
-        make_private(Path(target.database or ""))
         # One connection per process: SQLite has one writer at a time anyway, and
         # waiting for the pool is an asyncio wait in turn, where a second connection
         # would poll for SQLite's write lock (aiosqlite: its busy handler sleeping in
@@ -96,6 +95,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     # The inline driver keeps SQLite's busy handler off (it would sleep on the event
     # loop) and waits for locks itself; aiosqlite's thread may sleep in it.
     busy_handler = engine.dialect.driver != INLINE_DRIVER
+    database = engine.url.database
+    if database not in (None, "", ":memory:"):
+
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _private_file(*_args: Any) -> None:
+            # Before the driver opens (and so maybe creates) the file; nothing touches
+            # it until the first connection (tests copy a template in before that).
+            make_private(Path(database or ""))
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -31,6 +31,7 @@ from storage.opt_outs import SqlOptOutRepository
 from storage.outbox import SqlOutboxRepository
 from storage.passes import SqlPassRepository
 from storage.requests import SqlRequestRepository
+from storage.sealing import BodySealer
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,14 @@ class SqlUnitOfWork:
     audit_listeners: tuple[AuditListener, ...] = ()
 
     def __init__(
-        self, engine: AsyncEngine, outbox_listeners: tuple[OutboxListener, ...] = ()
+        self,
+        engine: AsyncEngine,
+        outbox_listeners: tuple[OutboxListener, ...] = (),
+        sealer: BodySealer | None = None,
     ) -> None:
         self._engine = engine
         self._outbox_listeners = outbox_listeners
+        self._sealer = sealer
         self._conn: AsyncConnection | None = None
 
     @property
@@ -86,7 +91,7 @@ class SqlUnitOfWork:
         self._conn = conn
         self.passes = SqlPassRepository(conn)
         self.requests = SqlRequestRepository(conn)
-        self.outbox = SqlOutboxRepository(conn)
+        self.outbox = SqlOutboxRepository(conn, self._sealer)
         self.audit = SqlAuditRepository(conn)
         self.failures = SqlFailureRepository(conn)
         self.conversations = SqlConversationRepository(conn)
@@ -135,13 +140,20 @@ class SqlUnitOfWorkFactory:
 
     ``on_outbox_commit`` (and :meth:`add_outbox_listener`, for a worker started after
     the factory was built) is called, synchronously and in the committing task, after
-    each commit that queued SMS; it must only signal, never block.
+    each commit that queued SMS; it must only signal, never block. ``sealer`` encrypts
+    the codes and link tokens of queued SMS (:mod:`storage.sealing`); a factory
+    without one can queue only SMS that carry no secret.
     """
 
     def __init__(
-        self, engine: AsyncEngine, *, on_outbox_commit: OutboxListener | None = None
+        self,
+        engine: AsyncEngine,
+        *,
+        on_outbox_commit: OutboxListener | None = None,
+        sealer: BodySealer | None = None,
     ) -> None:
         self.engine = engine
+        self.sealer = sealer
         self._outbox_listeners: list[OutboxListener] = []
         self._audit_listeners: list[AuditListener] = []
         if on_outbox_commit is not None:
@@ -162,6 +174,6 @@ class SqlUnitOfWorkFactory:
         self._audit_listeners.append(listener)
 
     def __call__(self) -> SqlUnitOfWork:
-        unit = SqlUnitOfWork(self.engine, tuple(self._outbox_listeners))
+        unit = SqlUnitOfWork(self.engine, tuple(self._outbox_listeners), self.sealer)
         unit.audit_listeners = tuple(self._audit_listeners)
         return unit

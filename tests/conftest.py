@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine
 from storage.migrate import upgrade
+from storage.sealing import BodySealer
 from storage.uow import SqlUnitOfWorkFactory
 from tests.database_templates import build_migrated, copy_template
 
@@ -108,6 +109,10 @@ async def engine(backend: Backend, empty_engine: AsyncEngine, migrated_sqlite: P
     return empty_engine
 
 
+#: Seals queued SMS bodies in storage tests, as the services' sealer does in the app.
+SEALER = BodySealer(b"storage-tests-secret-key-" + b"k" * 24)
+
+
 @pytest.fixture
 def uow_factory(engine: AsyncEngine) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(engine)
+    return SqlUnitOfWorkFactory(engine, sealer=SEALER)

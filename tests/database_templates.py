@@ -75,12 +75,12 @@ def build_demo(path: Path) -> Path:
 
 
 def copy_template(template: Path, target: Path) -> None:
-    """``target`` starts as a copy of ``template``; it must not exist yet, or be the empty
-    file that creating an engine leaves (``storage.db`` creates the file 0600 before
-    SQLite does); a test that restarts its app keeps the database it has."""
+    """``target`` starts as a copy of ``template``; it must not exist yet, or be empty (a
+    test that restarts its app keeps the database it has). The first connection makes
+    it 0600, as ``storage.db`` does with every database file it opens."""
     if target.exists() and target.stat().st_size > 0:
         raise FileExistsError(target)
-    shutil.copyfile(template, target)  # an existing file keeps its mode (0600)
+    shutil.copyfile(template, target)
 
 
 def demo_target(config: Config) -> Path | None:

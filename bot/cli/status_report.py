@@ -1,5 +1,9 @@
 """``portpass status``: the guide's operator table (R10 columns) and counts per status.
 
+The table and the JSON also say when a pass's latest verification SMS did not arrive
+(「簡訊未送達 (30003)」, issue 8 item 9), so an operator can tell a holder who never got
+the code from one who ignored it.
+
 ``--format csv`` is the same file as Telegram's ``/export``
 (:func:`core.operator_views.export_csv`): it is opened in Excel, so it carries a
 byte-order mark, CRLF line ends, Chinese headers unless ``--headers en``, and no cell a
@@ -10,10 +14,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
 from core import messages
+from core.delivery import DeliveryProblem
 from core.model import PassRecord, Status
 from core.operator_views import export_csv, export_row, status_text
 from core.ports import UnitOfWorkFactory
@@ -21,9 +26,12 @@ from core.status import status_of
 from core.values import PassNumber
 
 
-def as_row(record: PassRecord, *, opted_out: bool = False) -> dict[str, str]:
+def as_row(
+    record: PassRecord, *, opted_out: bool = False, problem: DeliveryProblem | None = None
+) -> dict[str, Any]:
     """One pass as plain strings; phones in the national form people read.
-    ``opted_out``: ``yes`` when the phone on file opted out of SMS (已退訂)."""
+    ``opted_out``: ``yes`` when the phone on file opted out of SMS (已退訂); ``last_sms``
+    the problem with its latest verification SMS, or ``None``."""
     return {
         "pass_no": record.pass_no.value,
         "id_no": record.id_no.value,
@@ -33,6 +41,11 @@ def as_row(record: PassRecord, *, opted_out: bool = False) -> dict[str, str]:
         "status": status_of(record).value,
         "opted_out": "yes" if opted_out else "no",
         "company": record.company,
+        "last_sms": (
+            {"state": problem.state.value, "error_code": problem.error_code}
+            if problem is not None
+            else None
+        ),
     }
 
 
@@ -51,6 +64,7 @@ async def print_status(
     stream = out or sys.stdout
     async with uow() as work:
         records = await work.passes.list(company=company, status=state, pass_nos=pass_nos)
+        problems = await work.outbox.delivery_problems(pass_nos)
         if (
             company is not None
             and not records
@@ -63,7 +77,9 @@ async def print_status(
             )
             return 1
         opted_out = await work.opt_outs.among(r.phone for r in records if r.phone)
-    rows = [as_row(r, opted_out=r.phone in opted_out) for r in records]
+    rows = [
+        as_row(r, opted_out=r.phone in opted_out, problem=problems.get(r.pass_no)) for r in records
+    ]
     if fmt == "json":
         json.dump(rows, stream, ensure_ascii=False, indent=2)
         stream.write("\n")
@@ -72,7 +88,7 @@ async def print_status(
         table = [export_row(r, opted_out=r.phone in opted_out) for r in records]
         write_bytes(stream, export_csv(table, language))
     else:
-        write_table(rows, stream)
+        write_table(rows, stream, {p.value: x.describe() for p, x in problems.items()})
     if pass_nos:
         missing = sorted({p.value for p in pass_nos} - {r["pass_no"] for r in rows})
         for value in missing:
@@ -92,9 +108,13 @@ def write_bytes(stream: TextIO, data: bytes) -> None:
     buffer.flush()
 
 
-def write_table(rows: list[dict[str, str]], stream: TextIO) -> None:
-    """The guide's columns with 是否驗證 in Chinese, then counts per status."""
-    header = ("通行證號", "身分證號", "姓名", "手機號碼", "已驗證手機號碼", "是否驗證")
+def write_table(
+    rows: list[dict[str, Any]], stream: TextIO, problems: Mapping[str, str] | None = None
+) -> None:
+    """The guide's columns with 是否驗證 in Chinese, the problem with the pass's last
+    verification SMS if any (``problems`` by pass number), then counts per status."""
+    problems = problems or {}
+    header = ("通行證號", "身分證號", "姓名", "手機號碼", "已驗證手機號碼", "是否驗證", "簡訊狀態")
     body = [
         (
             r["pass_no"],
@@ -103,6 +123,7 @@ def write_table(rows: list[dict[str, str]], stream: TextIO) -> None:
             r["phone"],
             r["verified_phone"],
             status_text(Status(r["status"]), r["opted_out"] == "yes"),
+            problems.get(r["pass_no"], ""),
         )
         for r in rows
     ]

@@ -6,9 +6,19 @@ unit of work right after such a commit (a holder is waiting for the code), and p
 every ``poll_interval`` as well, for rows queued by another process and retries that
 come due. Each row is claimed under a lease (:class:`storage.outbox.OutboxQueue`), sent
 at most ``sms.max_per_second`` per second (:class:`bot.providers.token_bucket.TokenBucket`) and
-then marked: sent; retried with exponential backoff and full jitter (never sooner than
-a 429's ``Retry-After``) until ``sms.max_attempts``; or failed with the provider's
-reason, which releases a verification request so its holder can ask again (R2).
+then marked: sent; retried with exponential backoff and full jitter, capped at
+``backoff_cap`` (5 minutes) and never sooner than a 429's ``Retry-After`` (but for a
+row's last chance, below); or failed.
+
+Only a permanent provider answer (a number Twilio will not text) fails a row at once.
+Transient errors (5xx, 429, timeouts, a dropped connection) never use a row up: a
+provider outage is waited out for as long as the SMS is of any use, that is until its
+``expires_at`` (a verification SMS: when its code expires; other SMS: ``lifetime``
+after they were queued). The last try is made ``final_try_margin`` before that; a row
+still unsent then is failed, as is one claimed after it (a worker that was down all
+that time). A failed verification SMS releases its request in the same transaction,
+so its holder can ask again at once (R2), and its ``notify_to`` chat is told by the
+failure notices (:mod:`bot.failure_notices`), which ``on_failure`` wakes.
 Rejected credentials fail nothing: the rows go back and the worker pauses.
 
 Delivery is at least once, not exactly once. Nothing queued is lost: a row stays in
@@ -26,11 +36,12 @@ PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite). The remaining window for a duplicate
   The late worker's mark is refused, and a warning names the row.
 
 A duplicate verification SMS carries the same code and link, so it confuses no one.
-A row that runs out of attempts after timeouts is failed and its request released
-even though one of those attempts may have been delivered: the holder may then get
-a second, different code, and only that one works.
+A row failed at its expiry after timeouts may in fact have been delivered by one of
+them; its code has expired by then either way.
 
 Logs name rows by id and phones masked; SMS bodies (they hold codes) are never logged.
+A body that carries a code is stored sealed (:mod:`storage.sealing`) and opened here,
+right before it is handed to the provider, and nowhere else.
 
 Why one module: the claim, the send, the retry policy and the pause on bad
 credentials are one loop whose guarantees above only hold read together.
@@ -46,12 +57,13 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from bot.failure_notices import FAILURE_NOTICES
 from bot.providers.sender import (
     PermanentFailure,
     SendResult,
@@ -64,7 +76,7 @@ from bot.providers.token_bucket import TokenBucket
 from bot.services import SERVICES
 from core.ports import Clock
 from core.sms_text import SenderName
-from storage.outbox import Claim, OutboxQueue
+from storage.outbox import Claim, OutboxQueue, QueuedSms, UnreadableSms
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +93,12 @@ class OutboxTuning:
     poll_interval: float = 2.0
     lease: float = 60.0
     backoff_base: float = 2.0
-    backoff_cap: float = 600.0
+    backoff_cap: float = 300.0
+    #: How long an SMS without an ``expires_at`` of its own is worth trying to send.
+    lifetime: float = 24 * 3600.0
+    #: The last try of a row is made this long before it expires: a code that arrives
+    #: with less than this left is hardly usable, and the send itself takes time.
+    final_try_margin: float = 60.0
     config_error_pause: float = 60.0
     max_in_flight: int = 10
     stop_grace: float = 10.0
@@ -100,9 +117,9 @@ class OutboxWorker:
         clock: Clock,
         *,
         max_per_second: float,
-        max_attempts: int,
         tuning: OutboxTuning | None = None,
         sender_name: SenderName | None = None,
+        on_failure: Callable[[], None] | None = None,
     ) -> None:
         self._tuning = tuning = tuning or OutboxTuning()
         # Who is writing (sms.sender_name), put before every SMS at the one door they all
@@ -111,7 +128,7 @@ class OutboxWorker:
         self._queue = queue
         self._sender = sender
         self._clock = clock
-        self._max_attempts = max_attempts
+        self._on_failure = on_failure
         self._bucket = tuning.bucket or TokenBucket(max_per_second)
         self._rng = tuning.rng or random.Random()  # noqa: S311 - jitter, not a secret
         self._lease = timedelta(seconds=tuning.lease)
@@ -206,16 +223,29 @@ class OutboxWorker:
 
     # --- one row ---------------------------------------------------------------------
 
+    def deadline(self, row: QueuedSms) -> datetime:
+        """When ``row`` is no longer worth sending."""
+        lifetime = timedelta(seconds=self._tuning.lifetime)
+        return row.sms.expires_at or row.created_at + lifetime
+
     async def _deliver(self, claim: Claim) -> None:
         sms, sending = claim.row.sms, False
         try:
+            if self._clock.now() >= self.deadline(claim.row):
+                await self._give_up(claim, "expired before it could be sent")
+                return
             await self._bucket.acquire()
             if self._stop.is_set():
                 await self._queue.put_back(claim, self._clock.now())
                 return
+            try:
+                body = self._queue.readable_body(claim.row)  # opened only to send it
+            except UnreadableSms as error:
+                await self._unreadable(claim, str(error))
+                return
             sending = True
             try:
-                result = await self._sender.send(sms.to.e164, self._sender_name.sign(sms.body))
+                result = await self._sender.send(sms.to.e164, self._sender_name.sign(body))
             except Exception as exc:  # senders answer with results; this one may have sent
                 log.exception("outbox %d: the sender raised", claim.row.id)
                 result = TransientFailure(f"sender raised {type(exc).__name__}")
@@ -227,6 +257,35 @@ class OutboxWorker:
             raise
         except Exception:
             log.exception("outbox %d: outcome not recorded; retried after the lease", claim.row.id)
+
+    async def _unreadable(self, claim: Claim, reason: str) -> None:
+        """Sealed under another secret key (it was changed or lost since): the text can
+        never be recovered, and its code could not be checked anyway. Fail the row,
+        which frees the holder to ask again."""
+        done = await self._fail(claim, None, reason, self._clock.now())
+        log.error(
+            "outbox %d: to %s cannot be sent: %s%s",
+            claim.row.id,
+            masked(claim.row.sms.to.e164),
+            reason,
+            "" if done else " (and the row was claimed again)",
+        )
+
+    async def _give_up(self, claim: Claim, reason: str) -> bool:
+        row = claim.row
+        text = f"gave up after {row.attempts} attempts: {reason}"
+        done = await self._fail(claim, None, text, self._clock.now())
+        log.warning("outbox %d: to %s %s", row.id, masked(row.sms.to.e164), text)
+        return done
+
+    async def _fail(self, claim: Claim, code: str | None, reason: str, now: datetime) -> bool:
+        done = await self._queue.fail(claim, code, reason, now)
+        if done and claim.row.sms.notify_to is not None and self._on_failure is not None:
+            try:
+                self._on_failure()
+            except Exception:  # the failure is recorded; the notices' poll is the fallback
+                log.exception("outbox %d: failure listener failed", claim.row.id)
+        return done
 
     async def _record(self, claim: Claim, result: SendResult) -> None:
         now, row = self._clock.now(), claim.row
@@ -249,26 +308,39 @@ class OutboxWorker:
             return
         if isinstance(result, PermanentFailure):
             code = str(result.code) if result.code is not None else None
-            done = await self._queue.fail(claim, code, result.reason, now)
+            done = await self._fail(claim, code, result.reason, now)
             log.warning("outbox %d: to %s failed (%s): %s", row.id, who, code, result.reason)
-        elif attempt >= self._max_attempts:
-            reason = f"gave up after {attempt} attempts: {result.reason}"
-            done = await self._queue.fail(claim, None, reason, now)
-            log.warning("outbox %d: to %s %s", row.id, who, reason)
         else:
-            delay = self.backoff(attempt, result.retry_after)
-            at = now + timedelta(seconds=delay)
-            done = await self._queue.retry_later(claim, at, result.reason, now)
-            log.info(
-                "outbox %d: to %s attempt %d failed (%s); retry in %.1fs",
-                row.id,
-                who,
-                attempt,
-                result.reason,
-                delay,
-            )
+            at = self.next_try(row, attempt, result.retry_after, now)
+            if at is None:
+                reason = f"{result.reason}, and it expires before another try"
+                done = await self._fail(
+                    claim, None, f"gave up after {attempt} attempts: {reason}", now
+                )
+                log.warning("outbox %d: to %s gave up after %d attempts", row.id, who, attempt)
+            else:
+                done = await self._queue.retry_later(claim, at, result.reason, now)
+                log.info(
+                    "outbox %d: to %s attempt %d failed (%s); retry in %.1fs",
+                    row.id,
+                    who,
+                    attempt,
+                    result.reason,
+                    (at - now).total_seconds(),
+                )
         if not done:
             log.warning("outbox %d: result dropped, the row was claimed again", row.id)
+
+    def next_try(
+        self, row: QueuedSms, attempt: int, retry_after: float | None, now: datetime
+    ) -> datetime | None:
+        """When to try ``row`` again after transient failure number ``attempt``: after
+        the backoff, but no later than its last chance (``final_try_margin`` before it
+        expires); ``None`` once that last chance has been had."""
+        last_chance = self.deadline(row) - timedelta(seconds=self._tuning.final_try_margin)
+        if now >= last_chance:
+            return None
+        return min(now + timedelta(seconds=self.backoff(attempt, retry_after)), last_chance)
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds before attempt ``attempt + 1``: full jitter over an exponential
@@ -303,14 +375,15 @@ def setup(app: web.Application, tuning: OutboxTuning | None = None) -> None:
 
     async def run_worker(app: web.Application) -> AsyncIterator[None]:
         services = app[SERVICES]
+        notices = app.get(FAILURE_NOTICES)
         worker = OutboxWorker(
-            OutboxQueue(services.engine),
+            OutboxQueue(services.engine, services.sealer),
             services.metrics.metered(services.sender),
             services.clock,
             max_per_second=services.config.sms.max_per_second,
-            max_attempts=services.config.sms.max_attempts,
             tuning=tuning or OutboxTuning(lease=services.config.sms.send_lease_seconds),
             sender_name=services.config.sms.signature,
+            on_failure=notices.poke if notices is not None else None,
         )
         app[OUTBOX_WORKER] = worker
         stop_listening = services.uow.add_outbox_listener(worker.wake)

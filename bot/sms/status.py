@@ -9,6 +9,9 @@ signature (with the algorithm Twilio's signature-settings header names) are chec
 :mod:`bot.sms.signature`, the code path ``/sms/inbound`` uses too. Without a token
 every callback is refused (403).
 
+``undelivered`` or ``failed`` for a verification SMS releases its request, so the
+holder may ask again at once (issue 8, item 9), and a Telegram chat that asked is told.
+
 An unknown ``MessageSid`` still gets a 2xx answer, so Twilio does not keep retrying
 it (a callback can outrun the commit that stored the sid; such a status is lost, and
 a later one is recorded).
@@ -21,9 +24,10 @@ import re
 
 from aiohttp import web
 
+from bot.failure_notices import FAILURE_NOTICES
 from bot.services import SERVICES
 from bot.sms.signature import TWILIO_SIGNATURE
-from storage.outbox import KNOWN_STATUSES, OutboxQueue
+from storage.outbox import KNOWN_STATUSES, NOT_DELIVERED, OutboxQueue
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,9 @@ async def status_callback(request: web.Request) -> web.StreamResponse:
         log.warning("status callback for unknown message %s (%s)", sid, status)
         return web.Response(status=200)
     log.info("sms %s: %s%s", sid, status, f" (error {error_code})" if error_code else "")
+    notices = request.app.get(FAILURE_NOTICES)
+    if status in NOT_DELIVERED and notices is not None:
+        notices.poke()  # a Telegram chat may be waiting for a code that will not come
     return web.Response(status=204)
 
 

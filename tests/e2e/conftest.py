@@ -10,12 +10,14 @@ start from an empty file, as a first ``serve --demo`` does.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.bootstrap import Overrides
@@ -23,6 +25,7 @@ from bot.config import Config, load_config
 from bot.providers.console import ConsoleSender
 from bot.services import SERVICES, Services
 from fakes.clock import FakeClock
+from storage.tables import outbox
 from tests.database_templates import build_demo, copy_template, demo_target
 
 PUBLIC_BASE_URL = "https://pp.example.tw"
@@ -98,3 +101,27 @@ async def client(make_client: Callable[..., Awaitable[AppClient]], config: Confi
 
 def services_of(client: AppClient) -> Services:
     return client.app[SERVICES]
+
+
+async def sent_sms(services: Services, to: str) -> list[str]:
+    """Every SMS the app queued for ``to`` (E.164), oldest first, as written (without
+    the sender name, 【港務】, that the worker puts first): read from the console sender
+    once the outbox worker (woken by the commit) has handed all of them over. The
+    outbox itself keeps codes and links only sealed."""
+    sender = services.sender
+    assert isinstance(sender, ConsoleSender), "sent_sms reads the console sender"
+    query = select(func.count()).select_from(outbox).where(outbox.c.to_phone == to)
+    async with services.engine.connect() as conn:
+        queued = (await conn.execute(query)).scalar_one()
+    name = services.config.sms.signature
+    prefixes = [p for p in (name.chinese, f"{name.latin} " if name.latin else "") if p]
+    async with asyncio.timeout(5.0):
+        while True:
+            bodies = [m.body for m in sender.recent if m.to == to]
+            if len(bodies) >= queued:
+                return [_unsigned(body, prefixes) for body in bodies]
+            await asyncio.sleep(0.01)
+
+
+def _unsigned(body: str, prefixes: list[str]) -> str:
+    return next((body.removeprefix(p) for p in prefixes if body.startswith(p)), body)

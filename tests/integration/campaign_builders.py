@@ -18,6 +18,7 @@ from core.verification import Policy, VerificationService
 from fakes.clock import FakeClock
 from storage.tables import outbox, verification_requests
 from storage.uow import SqlUnitOfWorkFactory
+from tests.conftest import SEALER
 from tests.integration.builders import add_pass, add_person, request
 
 COMPANY, OTHER = "高雄港測試業者", "台中港測試業者"
@@ -52,7 +53,7 @@ class Harness:
 
 
 def harness(engine: AsyncEngine, clock: FakeClock, **policy: object) -> Harness:
-    uow = SqlUnitOfWorkFactory(engine)
+    uow = SqlUnitOfWorkFactory(engine, sealer=SEALER)  # campaign SMS carry codes: sealed
     verification = VerificationService(
         uow, clock, SecretHasher(b"c" * 32), SystemSecrets(), Policy("https://pp.example.tw")
     )

@@ -23,8 +23,9 @@ from core.model import Channel, Origin, Priority, Requester, RequestState
 from core.opt_outs import OptOut, OptOutSource
 from core.values import IdNumber, PassNumber
 from fakes.clock import FakeClock
+from storage.outbox import OutboxQueue
 from storage.tables import audit_log, campaign_targets, outbox, passes, verification_requests
-from tests.conftest import Backend
+from tests.conftest import SEALER, Backend
 from tests.integration.campaign_builders import Harness, add_holder, harness, phone
 
 # 2026-11-27 10:00 Taipei: inside the default 09:00-21:00 window.
@@ -100,8 +101,9 @@ async def test_a_sent_code_verifies_like_any_other(h: Harness) -> None:
     await add_holder(h.engine, 1)
     campaign_id = await start(h, CampaignSpec("one"))
     await h.campaigns.dispatch(campaign_id)
-    async with h.engine.connect() as conn:
-        body = (await conn.execute(select(outbox.c.body))).scalar_one()
+    async with h.uow() as uow:
+        [queued] = await uow.outbox.pending()
+    body = OutboxQueue(h.engine, SEALER).readable_body(queued)  # stored sealed
     code = body.split("驗證碼")[1][:6]
     # The holder replies by SMS from the phone the code went to.
     holder = Requester(

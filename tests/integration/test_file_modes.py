@@ -72,9 +72,9 @@ async def test_an_existing_world_readable_database_is_made_private(tmp_path: Pat
 
     engine = create_engine(f"sqlite:///{database}")
     try:
-        assert (mode(database), mode(wal)) == (0o600, 0o600)
-        async with engine.connect() as conn:  # and the database still opens
-            await conn.execute(text("SELECT 1"))
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))  # and the database still opens
+            assert (mode(database), mode(wal)) == (0o600, 0o600)
     finally:
         await engine.dispose()
 

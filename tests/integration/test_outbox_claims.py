@@ -127,6 +127,27 @@ async def test_finished_rows_are_never_claimed(
     assert await queue.claim("w1", T0 + timedelta(days=1), LEASE, limit=10) == []
 
 
+async def test_a_sid_already_recorded_for_another_row_is_recorded_as_sent_without_it(
+    engine: AsyncEngine, uow_factory: SqlUnitOfWorkFactory
+) -> None:
+    """Issue 8 item 12 on both backends: the unique index refuses the sid, yet the
+    message was accepted; the row is marked sent (so it is never sent again)."""
+    await queue_sms(uow_factory, "first", "second")
+    queue = OutboxQueue(engine)
+    first, second = await queue.claim("w1", T0, LEASE, limit=10)
+    sid = "SM" + "d" * 32
+    assert await queue.mark_sent(first, sid, "queued", T0)
+
+    assert await queue.mark_sent(second, sid, "queued", T0 + SECOND)
+
+    row = await row_of(engine, second.row.id)
+    assert (row.state, row.provider_sid, row.lease_until) == ("sent", None, None)
+    assert row.error_message == f"provider sid SM…dddd already recorded for outbox {first.row.id}"
+    assert (await row_of(engine, first.row.id)).provider_sid == sid
+    assert await queue.claim("w2", T0 + 2 * LEASE, LEASE, limit=10) == []
+    assert await queue.record_status(sid, "delivered", None, T0 + 2 * SECOND)  # the first's
+
+
 async def test_an_expired_lease_is_claimed_again_after_a_crash(
     engine: AsyncEngine, uow_factory: SqlUnitOfWorkFactory
 ) -> None:
@@ -357,7 +378,6 @@ async def test_two_workers_on_one_outbox_send_each_row_once(
             s,
             SystemClock(),
             max_per_second=10_000,
-            max_attempts=3,
             tuning=OutboxTuning(poll_interval=0.05, worker_id=f"instance-{n}"),
         )
         for n, (e, s) in enumerate(zip(engines, senders, strict=True))

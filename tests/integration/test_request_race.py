@@ -17,11 +17,13 @@ from storage.uow import SqlUnitOfWorkFactory
 from tests.integration.builders import PHONE_B, add_pass, add_person
 
 
-async def test_simultaneous_requests_send_one_code(engine: AsyncEngine) -> None:
+async def test_simultaneous_requests_send_one_code(
+    engine: AsyncEngine, uow_factory: SqlUnitOfWorkFactory
+) -> None:
     await add_person(engine, "QQ12345673", phone=PHONE_B)
     await add_pass(engine, "KHPS113-000043", "QQ12345673")
     service = VerificationService(
-        SqlUnitOfWorkFactory(engine),
+        uow_factory,
         FakeClock(),
         SecretHasher(b"r" * 32),
         SystemSecrets(),

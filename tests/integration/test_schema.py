@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import async_url, create_engine
 from storage.migrate import current_revision, head_revision, upgrade
-from storage.tables import lookup_failures, metadata
+from storage.tables import lookup_failures, metadata, outbox
 
 VERSIONS = Path(__file__).resolve().parents[2] / "storage" / "migrations" / "versions"
 
@@ -133,3 +133,42 @@ async def test_timestamps_come_back_aware_and_utc(engine: AsyncEngine) -> None:
     assert stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
     assert stored == datetime(2026, 3, 1, 15, 30, 15, 123456, tzinfo=UTC)
     assert later == at  # comparisons in SQL see the same instant
+
+
+async def test_upgrading_masks_codes_that_earlier_versions_left_in_clear(
+    empty_engine: AsyncEngine,
+) -> None:
+    """Before revision 0004 a verification SMS kept its code and link token in clear
+    for ever. The upgrade masks them in every row already sent or failed; a row still
+    waiting keeps its text (it must still be sent) and is masked once it is."""
+    await upgrade(empty_engine, "0002")
+    body = (
+        "港區通行證末四碼0043驗證碼738291，24小時內有效，或點https://pp.example.tw/v/Qz7RkVw2JmXa"
+    )
+    rows = [
+        ("verification", "sent", body),
+        ("verification", "failed", body),
+        ("verification", "pending", body),
+        ("notice", "sent", "Your pass 123456 was suspended"),
+    ]
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    async with empty_engine.begin() as conn:
+        for kind, state, text in rows:
+            await conn.execute(
+                outbox.insert().values(
+                    kind=kind,
+                    to_phone="+886960123411",
+                    body=text,
+                    created_at=at,
+                    state=state,
+                    next_attempt_at=at,
+                    updated_at=at,
+                )
+            )
+
+    await upgrade(empty_engine)
+
+    async with empty_engine.connect() as conn:
+        bodies = list((await conn.execute(select(outbox.c.body).order_by(outbox.c.id))).scalars())
+    masked = body.replace("738291", "●" * 6).replace("Qz7RkVw2JmXa", "●" * 12)
+    assert bodies == [masked, masked, body, "Your pass 123456 was suspended"]

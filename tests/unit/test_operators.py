@@ -15,6 +15,7 @@ import pytest
 
 from core import messages
 from core.codes import SecretHasher, SystemSecrets
+from core.delivery import DeliveryProblem, DeliveryState
 from core.errors import InvalidLinkCode, NotAnOperator, PassNotFound
 from core.masking import mask_id, mask_phone
 from core.model import Channel, Operator, Status
@@ -207,6 +208,19 @@ async def test_a_pass_without_a_person_record_shows_blanks(accounts, service):
     operator = await linked(accounts)
     view = await service.get_pass(operator, p("KHPS113-000034"))
     assert (view.phone, view.verified_phone, view.status) == ("", "", Status.UNVERIFIED)
+
+
+async def test_a_pass_shows_the_last_delivery_problem_of_its_code(accounts, service, store, clock):
+    """Issue 8 item 9: /pass says when the latest verification SMS did not arrive."""
+    operator = await linked(accounts)
+    problem = DeliveryProblem(DeliveryState.UNDELIVERED, "30003", clock.now())
+    store.delivery_problems[p("KHPS113-000043")] = problem
+
+    shown = await service.get_pass(operator, p("KHPS113-000043"))
+    other = await service.get_pass(operator, p("KHPS111-000014"))
+
+    assert shown.delivery == problem and other.delivery is None
+    assert shown.delivery.describe() == "簡訊未送達 (30003)"
 
 
 # --- stats --------------------------------------------------------------------------------------

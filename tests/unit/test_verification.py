@@ -624,3 +624,29 @@ async def test_a_phone_that_opted_back_in_gets_its_code(service, store, clock):
     await service.request_as_holder(holder(), p(P43), i(ID43), ph(PHONE))
 
     assert len(store.sms_to(PHONE)) == 1
+
+
+# --- the verification SMS as queued (issue 8, items 1 and 8) ---------------------------------
+
+
+async def test_the_queued_sms_names_its_secrets_expiry_and_who_to_tell(service, store, clock):
+    """Storage seals what ``secrets`` names, retries until ``expires_at`` (the code's
+    expiry) and tells ``notify_to`` if the SMS finally fails: a Telegram chat, never an
+    SMS sender (another SMS would go where the first could not)."""
+    chat = await service.request_as_holder(holder("telegram:555"), p(P43), i(ID43), ph(PHONE))
+    by_sms = await service.request_as_holder(
+        holder(), p("KHPS113-000040"), i("QQ12345671"), ph(PHONE)
+    )
+
+    (first, _), (second, _) = store.outbox
+    assert first.secrets == (re.search(r"驗證碼(\d{6})", first.body)[1], last_token_of(first.body))
+    assert (first.expires_at, first.notify_to) == (chat.expires_at, "telegram:555")
+    assert chat.expires_at == clock.now() + timedelta(hours=24)
+    assert (second.expires_at, second.notify_to) == (by_sms.expires_at, None)
+    assert store.outbox_priorities == [0, 0]  # a holder's own request goes first
+
+
+def last_token_of(body: str) -> str:
+    match = re.search(r"/v/([A-Za-z0-9_-]+)", body)
+    assert match
+    return match.group(1)

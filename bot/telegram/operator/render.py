@@ -132,6 +132,10 @@ def pass_text(view: PassView, language: str) -> str:
         _field("valid_to", view.valid_to.strftime("%Y/%m/%d"), language),
         _field("status", status_text(view.status, view.opted_out, language), language),
     ]
+    if view.delivery is not None:  # the last verification SMS did not arrive
+        label = messages.text("delivery.label", language)
+        value = view.delivery.describe(language)
+        lines.append(messages.text("operator.field", language, label=label, value=value))
     if view.company is not None:
         lines.append(_field("company", view.company, language))
     if not view.owned:

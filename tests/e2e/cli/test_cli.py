@@ -54,7 +54,9 @@ def test_import_then_status_json_gives_each_pass_its_r7_status(capsys):
         "status",
         "opted_out",
         "company",
+        "last_sms",  # the problem with the pass's last verification SMS, if any
     }
+    assert rows["KHPS113-000040"]["last_sms"] is None  # no SMS sent yet
     # The guide's second table: 已驗證, 未驗證, 待驗證.
     assert rows["KHPS113-000045"]["status"] == "verified"
     assert rows["KHPS113-000016"]["status"] == "unverified"

@@ -31,6 +31,7 @@ from core.verification import CodeSent, Policy, VerificationService
 from fakes.clock import FakeClock
 from fakes.twilio_api import FakeTwilio, Fault
 from storage.db import create_engine
+from storage.sealing import BodySealer
 from storage.tables import audit_log, outbox, sms_opt_outs, verification_requests
 from storage.uow import SqlUnitOfWorkFactory
 from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, AppClient, services_of
@@ -120,7 +121,7 @@ async def test_sms_queued_before_an_opt_out_are_skipped_and_free_the_r2_lock(
     await first.close()
     engine = create_engine(twilio_config.database.url)
     try:
-        uow = SqlUnitOfWorkFactory(engine)
+        uow = SqlUnitOfWorkFactory(engine, sealer=BodySealer(b"k" * 32))  # codes are sealed
         verification = VerificationService(
             uow, clock, SecretHasher(b"k" * 32), SystemSecrets(), Policy(PUBLIC_BASE_URL)
         )

@@ -11,30 +11,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.config import Config, load_config
+from bot.config import Config
 from bot.providers.sender import SendResult, SmsSender
 from bot.providers.token_bucket import TokenBucket
 from bot.providers.twilio_sender import TwilioSender
 from bot.services import Services
 from bot.sms.outbox_worker import OUTBOX_WORKER, OutboxTuning, OutboxWorker
+from core.codes import SecretHasher, SystemSecrets
 from core.errors import AlreadyRequested
 from core.model import Channel, OutgoingSms, Requester, RequestState
 from core.values import IdNumber, PassNumber, Phone
-from core.verification import CodeSent
+from core.verification import CodeSent, Policy, VerificationService
 from fakes.clock import FakeClock
 from fakes.twilio_api import FakeTwilio, Fault
 from storage.db import create_engine
+from storage.outbox import redact_legacy
+from storage.sealing import BodySealer
 from storage.tables import outbox, verification_requests
 from storage.uow import SqlUnitOfWorkFactory
-from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, AppClient, services_of
+from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_TOKEN, AppClient, services_of
 
 FROM = "+15005550006"
 HOLDER = ("KHPS113-000040", "QQ12345671", "0960123411")
@@ -51,24 +54,6 @@ TUNING = OutboxTuning(
 )
 
 MakeClient = Callable[..., Awaitable[AppClient]]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-def twilio_config(config_env: dict[str, str], tmp_path: Path, fake: FakeTwilio) -> Config:
-    env = {
-        **config_env,
-        "PORTPASS_SMS_SENDER": "twilio",
-        "PORTPASS_TWILIO_FROM_NUMBER": FROM,
-        "PORTPASS_TWILIO_API_BASE_URL": fake.url,
-        "PORTPASS_SMS_MAX_PER_SECOND": "1000",
-    }
-    return load_config(None, env, cwd=tmp_path)
 
 
 def twilio_sender(
@@ -94,9 +79,13 @@ async def start(
 
 
 async def request_code(services: Services) -> CodeSent:
+    return await request_code_through(services.verification)
+
+
+async def request_code_through(service: VerificationService) -> CodeSent:
     pass_no, id_no, phone = HOLDER
     requester = Requester(key=f"sms:{HOLDER_E164}", channel=Channel.SMS, actor="sms:0960-***-411")
-    return await services.verification.request_as_holder(
+    return await service.request_as_holder(
         requester, PassNumber.parse(pass_no), IdNumber.parse(id_no), Phone.parse(phone)
     )
 
@@ -156,9 +145,13 @@ async def test_a_holder_request_reaches_twilio_at_once(
     assert form["To"] == HOLDER_E164
     assert form["From"] == FROM
     assert form["StatusCallback"] == f"{PUBLIC_BASE_URL}/sms/status"
-    assert form["Body"] == "【港務】" + row.body  # who is writing (sms.sender_name), first
+    assert form["Body"].startswith("【港務】")  # who is writing (sms.sender_name), first
     assert re.search(r"末四碼0040驗證碼\d{6}", form["Body"])
     assert f"{PUBLIC_BASE_URL}/v/" in form["Body"]
+    # What stays in the database: the text with its code and link token masked.
+    text = form["Body"].removeprefix("【港務】")
+    assert row.body == redact_legacy(text) != text
+    assert row.sealed is None
     [message] = fake.messages
     assert (row.provider_sid, row.provider_status) == (message["sid"], "queued")
     assert (row.request_id, row.attempts, row.lease_until) == (sent.request_id, 1, None)
@@ -184,6 +177,39 @@ async def test_rows_queued_before_start_are_sent(
 
     await row_where(services, state="sent")
     assert [m["body"] for m in fake.messages] == ["[Taiwan Ports] hello"]  # signed
+
+
+async def test_an_sms_sealed_under_another_key_fails_and_frees_the_r2_lock(
+    make_client: MakeClient, twilio_config: Config, fake: FakeTwilio, clock: FakeClock
+) -> None:
+    """The secret key was replaced while a code waited in the outbox (the key file was
+    lost and regenerated): the body can never be opened, so the row fails with a
+    reason an operator understands and the holder may ask again at once."""
+    client, _, _ = await start(make_client, twilio_config)
+    await client.close()
+    engine = create_engine(twilio_config.database.url)
+    try:
+        old_key = b"the-key-before-it-was-replaced-" + b"o" * 16
+        service = VerificationService(
+            SqlUnitOfWorkFactory(engine, sealer=BodySealer(old_key)),
+            clock,
+            SecretHasher(old_key),
+            SystemSecrets(),
+            Policy(PUBLIC_BASE_URL),
+        )
+        first = await request_code_through(service)
+    finally:
+        await engine.dispose()
+
+    _, services, _ = await start(make_client, twilio_config)
+
+    row = await row_where(services, state="failed")
+    assert "cannot be opened" in row.error_message
+    assert row.sealed is None
+    assert fake.requests == []  # nothing unreadable was sent
+    assert await request_state(services, first.request_id) is RequestState.RELEASED
+    await request_code(services)  # R2 does not hold them back
+    await until(lambda: len(fake.messages) == 1)
 
 
 async def test_server_errors_and_timeouts_are_retried_then_sent_once(
@@ -234,6 +260,51 @@ async def test_a_timed_out_send_may_have_been_delivered_at_least_once(
     assert row.provider_sid in (first["sid"], second["sid"])
 
 
+async def test_a_sid_the_provider_gave_before_is_recorded_and_never_resent(
+    make_client: MakeClient,
+    twilio_config: Config,
+    fake: FakeTwilio,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 8 item 12: Twilio accepts a message but answers with a sid already stored
+    for another row. The answer is recorded (sent, without the sid) instead of failing
+    on the unique index, which left the row leased and sent it again."""
+    _, services, worker = await start(make_client, twilio_config)
+    await request_code(services)
+    first = await row_where(services, state="sent")
+    fake.reuse_sid_next(first.provider_sid)
+
+    with caplog.at_level(logging.WARNING, logger="storage.outbox"):
+        async with services.uow() as uow:
+            sms = OutgoingSms(to=Phone.parse(HOLDER[2]), body="notice", kind="notice")
+            await uow.outbox.add(sms, clock.now())
+            await uow.commit()
+        await until(lambda: len(fake.messages) == 2)
+        await settled(services, 2)
+        clock.current += timedelta(seconds=TUNING.lease + 1)  # past any lease
+        worker.wake()
+        await asyncio.sleep(0.2)  # a few polls
+
+    assert len(fake.requests) == 2  # never sent again
+    second = (await rows(services))[1]
+    assert (second.state, second.provider_sid, second.sealed) == ("sent", None, None)
+    assert f"outbox {first.id}" in second.error_message
+    warnings = [r.getMessage() for r in caplog.records if r.name == "storage.outbox"]
+    assert len(warnings) == 1 and "already recorded" in warnings[0]
+    assert first.provider_sid not in warnings[0]  # masked: SM…abcd
+
+
+async def settled(services: Services, count: int) -> list[Any]:
+    """The outbox once it holds ``count`` rows and none is pending or being sent."""
+    async with asyncio.timeout(5.0):
+        while True:
+            found = await rows(services)
+            if len(found) == count and all(r.state not in ("pending", "sending") for r in found):
+                return found
+            await asyncio.sleep(0.01)
+
+
 async def test_a_429_waits_for_retry_after(
     make_client: MakeClient, twilio_config: Config, fake: FakeTwilio, clock: FakeClock
 ) -> None:
@@ -280,36 +351,64 @@ async def test_a_permanent_error_fails_the_row_and_frees_the_r2_lock(
         await request_code(services)
 
 
-async def test_giving_up_after_max_attempts_frees_the_r2_lock(
-    make_client: MakeClient,
-    twilio_config: Config,
-    fake: FakeTwilio,
-    clock: FakeClock,
-    config_env: dict[str, str],
-    tmp_path: Path,
+async def test_transient_errors_never_fail_a_row_before_its_last_chance(
+    make_client: MakeClient, twilio_config: Config, fake: FakeTwilio, clock: FakeClock
 ) -> None:
-    config = load_config(
-        None,
-        {
-            **config_env,
-            "PORTPASS_SMS_SENDER": "twilio",
-            "PORTPASS_TWILIO_FROM_NUMBER": FROM,
-            "PORTPASS_TWILIO_API_BASE_URL": fake.url,
-            "PORTPASS_SMS_MAX_ATTEMPTS": "2",
-        },
-        cwd=tmp_path,
-    )
-    _, services, worker = await start(make_client, config)
-    fake.fail_next(Fault.server_error(), Fault.unavailable())
+    """Issue 8 item 8: Twilio answers 500 for a whole day. The row is retried, with
+    gaps capped at backoff_cap, until its code is about to expire (its last try is
+    final_try_margin before), and only then failed, which frees the R2 lock."""
+    fake.fail_while(Fault.server_error)
+    tuning = replace(TUNING, backoff_cap=1800.0, final_try_margin=60.0)
+    _, services, worker = await start(make_client, twilio_config, tuning)
+    sent = await request_code(services)
+    expires = sent.expires_at
+    gaps: list[float] = []
 
+    row = await row_where(services, state="pending", attempts=1)
+    while row.state == "pending":
+        assert await request_state(services, sent.request_id) is RequestState.LIVE
+        gaps.append((row.next_attempt_at - clock.now()).total_seconds())
+        assert row.next_attempt_at <= expires - timedelta(seconds=60)
+        attempts = row.attempts
+        await retry_now(clock, worker, row)
+        row = await row_where_any(services, lambda r, n=attempts: r.attempts > n)
+
+    assert row.state == "failed"
+    assert clock.now() == expires - timedelta(seconds=60)  # the last chance, not before
+    assert row.error_message.startswith(f"gave up after {row.attempts} attempts: Twilio")
+    assert row.error_code is None and row.sealed is None
+    assert max(gaps) <= 1800.0
+    assert len(fake.requests) == row.attempts and fake.messages == []
+    assert await request_state(services, sent.request_id) is RequestState.RELEASED
+
+
+async def test_a_row_claimed_after_its_code_expired_is_failed_without_sending(
+    make_client: MakeClient, twilio_config: Config, fake: FakeTwilio, clock: FakeClock
+) -> None:
+    """Every instance was down for a day: the queued code has expired, sending it
+    would only confuse; the row is failed and nothing is sent."""
+    fake.fail_next(Fault.server_error())
+    _, services, worker = await start(make_client, twilio_config)
     sent = await request_code(services)
     row = await row_where(services, state="pending", attempts=1)
-    await retry_now(clock, worker, row)
-    row = await row_where(services, state="failed", attempts=2)
 
-    assert row.error_code is None
-    assert row.error_message.startswith("gave up after 2 attempts: Twilio answered HTTP 503")
+    clock.current = sent.expires_at
+    worker.wake()
+
+    row = await row_where(services, state="failed")
+    assert row.error_message == "gave up after 1 attempts: expired before it could be sent"
+    assert len(fake.requests) == 1
     assert await request_state(services, sent.request_id) is RequestState.RELEASED
+
+
+async def row_where_any(services: Services, condition: Callable[[Any], bool]) -> Any:
+    """Wait until the (only) outbox row meets ``condition`` and is not being sent."""
+    async with asyncio.timeout(5.0):
+        while True:
+            [row] = await rows(services)
+            if row.state != "sending" and condition(row):
+                return row
+            await asyncio.sleep(0.01)
 
 
 async def test_rejected_credentials_keep_the_rows_and_alert_once(
@@ -430,7 +529,7 @@ async def test_logs_mask_the_phone_and_never_show_the_body(
 
     ours = [r.getMessage() for r in caplog.records if r.name == "bot.sms.outbox_worker"]
     assert any("0960-***-411" in line for line in ours)
-    code = re.search(r"驗證碼(\d{6})", row.body)
+    code = re.search(r"驗證碼(\d{6})", fake.messages[-1]["body"])
     assert code is not None
     # Ours and the twilio client's (the database driver's DEBUG log shows SQL values).
     everything = "\n".join(

@@ -22,7 +22,14 @@ from bot.config import Config, load_config
 from bot.config.secret_key import resolve_secret_key
 from bot.sms.signature import demo_auth_token
 from storage.tables import conversations, inbound_messages, outbox, verification_requests
-from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, AppClient, services_of
+from tests.e2e.conftest import (
+    PUBLIC_BASE_URL,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    AppClient,
+    sent_sms,
+    services_of,
+)
 
 HOLDER = "+886960123411"  # on many passes in the demo registry
 INBOUND_URL = PUBLIC_BASE_URL + "/sms/inbound"
@@ -89,11 +96,8 @@ def messages_in(twiml: str) -> list[str]:
 
 
 async def sms_to(client: AppClient, number: str = HOLDER) -> list[str]:
-    """Every SMS the app committed to send to ``number``, oldest first. Read from the
-    outbox, which holds each one whether or not a worker has sent it yet."""
-    query = select(outbox.c.body).where(outbox.c.to_phone == number).order_by(outbox.c.id)
-    async with services_of(client).engine.connect() as conn:
-        return list((await conn.execute(query)).scalars())
+    """Every SMS the app committed to send to ``number``, oldest first, as delivered."""
+    return await sent_sms(services_of(client), number)
 
 
 async def last_code(client: AppClient, number: str = HOLDER) -> str:

@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.services import Services
 from bot.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
 from fakes.telegram_api import FakeTelegram
@@ -22,8 +20,7 @@ from fakes.telegram_updates import (
     contact_update,
     message_update,
 )
-from storage.tables import outbox
-from tests.e2e.conftest import AppClient, services_of
+from tests.e2e.conftest import AppClient, sent_sms, services_of
 
 WEBHOOK_SECRET = "e2e_webhook-SECRET_0123456789"
 
@@ -119,11 +116,8 @@ def texts(messages: list[JSONDict]) -> list[str]:
 
 
 async def outbox_bodies(services: Services, to: str = PHONE_E164) -> list[str]:
-    """The SMS queued for ``to``, oldest first (read where the app writes them, so the
-    tests need no outbox worker)."""
-    query = select(outbox.c.body).where(outbox.c.to_phone == to).order_by(outbox.c.id)
-    async with services.engine.connect() as conn:
-        return list((await conn.execute(query)).scalars())
+    """The SMS queued for ``to``, oldest first, as the phone shows them."""
+    return await sent_sms(services, to)
 
 
 async def latest_code(client: AppClient, to: str = PHONE_E164) -> str:

@@ -12,16 +12,13 @@ import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sqlalchemy import select
-
 from bot.config import load_config
 from bot.web.link_page import LINK_REQUESTS_PER_MINUTE
 from core.model import Channel, Requester, Status
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
 from fakes.clock import FakeClock
-from storage.tables import outbox
-from tests.e2e.conftest import PUBLIC_BASE_URL, AppClient, services_of
+from tests.e2e.conftest import PUBLIC_BASE_URL, AppClient, sent_sms, services_of
 
 PASS_NO = "KHPS113-000043"
 HOLDER = Requester(key="sms:+886960123411", channel=Channel.SMS, actor="holder")
@@ -38,10 +35,7 @@ async def issue_link(client: AppClient) -> str:
         IdNumber.parse("QQ12345673", trust_check_digit=False),
         Phone.parse("0960123411"),
     )
-    async with services.engine.connect() as conn:
-        body = (
-            await conn.execute(select(outbox.c.body).order_by(outbox.c.id.desc()).limit(1))
-        ).scalar_one()
+    body = (await sent_sms(services, "+886960123411"))[-1]
     match = re.search(re.escape(PUBLIC_BASE_URL) + r"(/v/[A-Za-z0-9_-]+)", body)
     assert match, body
     return match.group(1)
@@ -318,11 +312,7 @@ async def test_the_page_names_the_organisation_whom_to_ask_and_what_the_phone_is
 
 async def issue_link_again(client: AppClient) -> str:
     """The link of the request already made (R2 allows no second one)."""
-    services = services_of(client)
-    async with services.engine.connect() as conn:
-        body = (
-            await conn.execute(select(outbox.c.body).order_by(outbox.c.id.desc()).limit(1))
-        ).scalar_one()
+    body = (await sent_sms(services_of(client), "+886960123411"))[-1]
     match = re.search(re.escape(PUBLIC_BASE_URL) + r"(/v/[A-Za-z0-9_-]+)", body)
     assert match, body
     return match.group(1)
