@@ -15,7 +15,7 @@ redacts those of every verification SMS that is no longer waiting to be sent; on
 is still queued is redacted by the worker once the provider has accepted it.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-28
 """
 
