@@ -8,6 +8,9 @@ import csv
 from datetime import date, datetime
 from pathlib import Path
 
+from core.model import Operator
+from core.operator_lifecycle import OperatorLifecycle
+from core.values import PassNumber
 from fakes.ports import Store
 
 SAMPLE = Path(__file__).resolve().parents[2] / "storage" / "demo" / "passes.csv"
@@ -31,3 +34,19 @@ def load_sample(store: Store) -> None:
 
 def _date(value: str) -> date:
     return datetime.strptime(value, "%Y/%m/%d").date()
+
+
+KEY = b"k" * 32
+USER, OTHER_USER = "700000001", "700000002"
+
+
+async def linked(
+    accounts: OperatorLifecycle, company: str = KH, *, admin: bool = False
+) -> Operator:
+    """An operator of ``company`` whose Telegram user is linked."""
+    account, code = await accounts.add_operator("王小明", company, is_admin=admin)
+    return await accounts.link(f"tg-{account.id}", code.code)
+
+
+def p(value: str) -> PassNumber:
+    return PassNumber.parse(value)

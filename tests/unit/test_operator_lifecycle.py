@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from core import messages
-from core.codes import LINK_CODE_ALPHABET, LINK_CODE_LENGTH, SecretHasher, SystemSecrets
+from core.codes import LINK_CODE_ALPHABET, LINK_CODE_LENGTH, SecretHasher
 from core.errors import (
     InvalidLinkCode,
     InvalidOperatorDetails,
@@ -22,51 +22,7 @@ from core.errors import (
 )
 from core.model import Operator
 from core.operator_accounts import normalise_link_code
-from core.operator_lifecycle import OperatorLifecycle
-from core.operators import OperatorService
-from core.values import PassNumber
-from fakes.clock import FakeClock
-from fakes.ports import FakeUnitOfWorkFactory, Store
-from tests.unit.sample_registry import KH, TC, load_sample
-
-KEY = b"k" * 32
-USER, OTHER_USER = "700000001", "700000002"
-
-
-@pytest.fixture
-def store() -> Store:
-    s = Store()
-    load_sample(s)
-    return s
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def accounts(store: Store, clock: FakeClock) -> OperatorLifecycle:
-    return OperatorLifecycle(
-        FakeUnitOfWorkFactory(store), clock, SecretHasher(KEY), SystemSecrets()
-    )
-
-
-@pytest.fixture
-def service(store: Store, clock: FakeClock) -> OperatorService:
-    return OperatorService(FakeUnitOfWorkFactory(store), clock)
-
-
-async def linked(
-    accounts: OperatorLifecycle, company: str = KH, *, admin: bool = False
-) -> Operator:
-    account, code = await accounts.add_operator("王小明", company, is_admin=admin)
-    return await accounts.link(f"tg-{account.id}", code.code)
-
-
-def p(value: str) -> PassNumber:
-    return PassNumber.parse(value)
-
+from tests.unit.sample_registry import KEY, KH, OTHER_USER, TC, USER, p
 
 # --- accounts ---------------------------------------------------------------------------------
 

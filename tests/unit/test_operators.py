@@ -19,53 +19,12 @@ from core.delivery import DeliveryProblem, DeliveryState
 from core.errors import InvalidLinkCode, NotAnOperator, PassNotFound
 from core.masking import mask_id, mask_phone
 from core.model import Channel, Operator, Status
-from core.operator_lifecycle import OperatorLifecycle
 from core.operator_views import export_csv
-from core.operators import OperatorService, operator_requester
+from core.operators import operator_requester
 from core.status import status_of
-from core.values import PassNumber
 from core.verification import Policy, VerificationService
-from fakes.clock import FakeClock
-from fakes.ports import FakeUnitOfWorkFactory, Store
-from tests.unit.sample_registry import KH, TC, load_sample
-
-KEY = b"k" * 32
-USER, OTHER_USER = "700000001", "700000002"
-
-
-@pytest.fixture
-def store() -> Store:
-    s = Store()
-    load_sample(s)
-    return s
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def accounts(store: Store, clock: FakeClock) -> OperatorLifecycle:
-    return OperatorLifecycle(
-        FakeUnitOfWorkFactory(store), clock, SecretHasher(KEY), SystemSecrets()
-    )
-
-
-@pytest.fixture
-def service(store: Store, clock: FakeClock) -> OperatorService:
-    return OperatorService(FakeUnitOfWorkFactory(store), clock)
-
-
-async def linked(
-    accounts: OperatorLifecycle, company: str = KH, *, admin: bool = False
-) -> Operator:
-    account, code = await accounts.add_operator("王小明", company, is_admin=admin)
-    return await accounts.link(f"tg-{account.id}", code.code)
-
-
-def p(value: str) -> PassNumber:
-    return PassNumber.parse(value)
+from fakes.ports import FakeUnitOfWorkFactory
+from tests.unit.sample_registry import KEY, KH, OTHER_USER, TC, USER, linked, p
 
 
 async def test_an_unknown_operator_cannot_act(service):
