@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 
-from bot.config import Config, load_config
+from bot.config import Config
 from bot.providers.twilio_sender import TwilioSender
 from bot.services import Services
 from bot.sms.outbox_worker import OutboxTuning
@@ -34,7 +33,7 @@ from storage.db import create_engine
 from storage.sealing import BodySealer
 from storage.tables import audit_log, outbox, sms_opt_outs, verification_requests
 from storage.uow import SqlUnitOfWorkFactory
-from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, AppClient, services_of
+from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_TOKEN, AppClient, services_of
 
 FROM = "+15005550006"
 PASS_NO, ID_NO = "KHPS113-000040", "QQ12345671"
@@ -43,24 +42,6 @@ STATUS_URL = f"{PUBLIC_BASE_URL}/sms/status"
 TUNING = OutboxTuning(poll_interval=0.02, lease=3600.0, stop_grace=0.5)
 
 MakeClient = Callable[..., Awaitable[AppClient]]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-def twilio_config(config_env: dict[str, str], tmp_path: Path, fake: FakeTwilio) -> Config:
-    env = {
-        **config_env,
-        "PORTPASS_SMS_SENDER": "twilio",
-        "PORTPASS_TWILIO_FROM_NUMBER": FROM,
-        "PORTPASS_TWILIO_API_BASE_URL": fake.url,
-        "PORTPASS_SMS_MAX_PER_SECOND": "1000",
-    }
-    return load_config(None, env, cwd=tmp_path)
 
 
 async def start(make_client: MakeClient, config: Config) -> Services:
