@@ -8,8 +8,6 @@ what the operator needs to correct the registry.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -17,6 +15,7 @@ from core import messages
 from core.delivery import DeliveryProblem
 from core.masking import mask_id, mask_name, mask_phone
 from core.model import PassRecord, Status
+from core.spreadsheet import excel_csv
 from core.status import status_of
 from core.values import PassNumber, Phone
 
@@ -32,9 +31,6 @@ EXPORT_COLUMNS = (
     "valid_to",
     "company",
 )
-
-#: A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,20 +176,13 @@ def export_row(record: PassRecord, *, opted_out: bool = False) -> dict[str, str]
 
 
 def export_csv(rows: list[dict[str, str]], language: str = messages.ZH) -> bytes:
-    """The rows as CSV for Excel: UTF-8 with a byte-order mark (without it, Excel in
-    Taiwan reads the file as Big5 and shows mojibake), CRLF line ends, headers and
-    statuses in ``language``, and no cell that a spreadsheet would run as a formula."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([messages.text(f"operator.col.{c}", language) for c in EXPORT_COLUMNS])
+    """The rows as the Excel-safe CSV of :mod:`core.spreadsheet`, with headers and
+    statuses in ``language``."""
+    header = [messages.text(f"operator.col.{c}", language) for c in EXPORT_COLUMNS]
+    lines = []
     for row in rows:
         cells = dict(row)
         opted_out = row.get("opted_out") == "yes"
         cells["status"] = status_text(Status(row["status"]), opted_out, language)
-        writer.writerow([_defuse(cells.get(c, "")) for c in EXPORT_COLUMNS])
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def _defuse(value: str) -> str:
-    """Registry names are typed by people: ``=HYPERLINK(...)`` must stay text."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+        lines.append([cells.get(c, "") for c in EXPORT_COLUMNS])
+    return excel_csv(header, lines)
