@@ -180,7 +180,7 @@ async def run_campaign(args: argparse.Namespace, config: Config) -> int:
                 print_progress(await service.progress(wanted), out)
                 return 0
             if command == "watch":
-                from bot.cli.campaign_watch import watch  # rich is only needed here
+                from bot.cli.campaign_watch import watch
 
                 return await watch(service, wanted, interval=max(0.1, args.interval))
             campaign, rows = await service.report(wanted)

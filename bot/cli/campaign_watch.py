@@ -1,15 +1,22 @@
-"""``portpass campaign watch ID``: a live progress bar (``rich``) until the campaign is
-done, cancelled, or has sent every first SMS and only waits for reminders; Ctrl-C stops
-watching, never the campaign."""
+"""``portpass campaign watch ID``: progress until the campaign is done, cancelled, or has
+sent every first SMS and only waits for reminders; Ctrl-C stops watching, never the
+campaign.
+
+On a terminal it is a live bar (``tqdm``, the same as ``portpass import``'s, so the CLI
+has one progress library); in a pipe or a log it is one plain line each time the
+numbers change, which a cron mail or ``tee`` can keep.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
+from typing import TextIO
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from tqdm import tqdm
 
 from bot.cli.campaign_views import state_line, when
+from bot.cli.terminal import bar
 from core.campaign_progress import Progress as CampaignProgress
 from core.campaign_progress import format_span
 from core.campaign_service import CampaignService
@@ -40,46 +47,67 @@ def finished(progress: CampaignProgress) -> bool:
     return state in _FINAL or (state is CampaignState.RUNNING and progress.totals.queued == 0)
 
 
+class _Display:
+    """A bar on a terminal, else a line per change: the two ways one progress is shown."""
+
+    def __init__(self, campaign_id: int, out: TextIO) -> None:
+        self._id = campaign_id
+        self._out = out
+        self._last = ""
+        self._bar: tqdm[None] | None = None
+        if out.isatty():
+            self._bar = bar(out, total=1, unit=" SMS", leave=True)
+
+    def show(self, progress: CampaignProgress) -> None:
+        t = progress.totals
+        done, total = t.targeted - t.queued, max(t.targeted, 1)
+        head = f"campaign {self._id} ({state_line(progress)})"
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.n = done
+            self._bar.set_description_str(head, refresh=False)
+            self._bar.set_postfix_str(detail(progress), refresh=False)
+            self._bar.refresh()
+            return
+        line = f"{head}: {done:,}/{total:,} · {detail(progress)}"
+        if line != self._last:
+            self._out.write(line + "\n")
+            self._out.flush()
+            self._last = line
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
 async def watch(
-    service: CampaignService, campaign_id: int, *, interval: float, console: Console | None = None
+    service: CampaignService, campaign_id: int, *, interval: float, out: TextIO | None = None
 ) -> int:
-    console = console or Console()
+    out = out or sys.stdout
     progress = await service.progress(campaign_id)
-    console.print(f"watching campaign {campaign_id} (Ctrl-C stops watching, not the campaign)")
-    console.file.flush()
+    out.write(f"watching campaign {campaign_id} (Ctrl-C stops watching, not the campaign)\n")
+    out.flush()
+    display = _Display(campaign_id, out)
     try:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
-            console=console,
-            transient=False,
-        ) as bar:
-            task = bar.add_task(f"campaign {campaign_id}", total=None, detail="")
-            while True:
-                t = progress.totals
-                bar.update(
-                    task,
-                    total=max(t.targeted, 1),
-                    completed=t.targeted - t.queued,
-                    description=f"campaign {campaign_id} ({state_line(progress)})",
-                    detail=detail(progress),
-                )
-                if finished(progress):
-                    break
-                await asyncio.sleep(interval)
-                progress = await service.progress(campaign_id)
+        while True:
+            display.show(progress)
+            if finished(progress):
+                break
+            await asyncio.sleep(interval)
+            progress = await service.progress(campaign_id)
     except (KeyboardInterrupt, asyncio.CancelledError):
-        console.print(f"stopped watching; campaign {campaign_id} goes on")
+        display.close()
+        out.write(f"stopped watching; campaign {campaign_id} goes on\n")
         return 0
+    display.close()
     state = progress.campaign.state
     if state in _FINAL:
-        console.print(f"campaign {campaign_id} is {state.value}")
+        out.write(f"campaign {campaign_id} is {state.value}\n")
     else:
         due = progress.next_reminder_at
-        console.print(
+        out.write(
             f"campaign {campaign_id}: every first SMS is out"
             + (f"; reminders from {when(due)} Taipei" if due else "")
+            + "\n"
         )
     return 0

@@ -8,14 +8,12 @@ that fail their check digit, masked. Row errors go to stderr, one line each.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TextIO
 
-from tqdm import tqdm
-
+from bot.cli.terminal import bar
 from storage.importer import ImportProgress, ImportReport
 
 _STAGES = {
@@ -41,28 +39,16 @@ class ProgressBar:
         if progress.stage != self._stage:
             self.close()
             label, unit = _STAGES[progress.stage]
-            columns, rows = self._size()
             self._stage = progress.stage
-            self._bar = tqdm(
+            self._bar = bar(
+                self._stream,
                 total=progress.total,
                 desc=label,
                 unit=unit,
                 unit_scale=True,
-                file=self._stream,
                 leave=False,  # the summary follows; the bar is gone once done
-                ncols=columns,
-                nrows=rows,
             )
         self._bar.update(progress.done - self._bar.n)
-
-    def _size(self) -> tuple[int, int]:
-        # A terminal that does not know its size (0 x 0, as some pseudo-terminals)
-        # still gets a bar: tqdm would hide it below "row 0".
-        try:
-            size = os.get_terminal_size(self._stream.fileno())
-        except (OSError, ValueError):
-            return 80, 24
-        return size.columns or 80, size.lines or 24
 
     def close(self) -> None:
         if self._bar is not None:

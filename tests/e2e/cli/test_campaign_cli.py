@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
+import re
 import signal
 import subprocess
 import sys
@@ -117,6 +119,9 @@ def test_a_campaign_from_plan_to_cancel(capsys, workdir: Path) -> None:
     assert run(capsys, "campaign", "cancel", "1")[0] == 0
     code, out, _ = run(capsys, "campaign", "watch", "1")  # nothing left to watch
     assert code == 0 and "campaign 1 is cancelled" in out
+    # Piped (not a terminal): one plain progress line, no bar drawn with carriage returns.
+    assert re.search(r"^campaign 1 \(.*\): \d+/10 · sent \d+", out, re.M), out
+    assert "\r" not in out
 
 
 @pytest.mark.parametrize(
@@ -255,3 +260,37 @@ def test_watch_stops_on_ctrl_c_and_the_campaign_goes_on(workdir: Path) -> None:
     show = [*portpass, "campaign", "show", "1"]
     shown = subprocess.run(show, check=True, capture_output=True)  # noqa: S603
     assert "running" in shown.stdout.decode()
+
+
+def test_watch_on_a_terminal_draws_a_bar(workdir: Path) -> None:
+    """stdout on a pseudo-terminal, as when an administrator watches by hand."""
+    portpass = [sys.executable, "-m", "bot.cli"]
+    for argv in (
+        ["import", str(DEMO_REGISTRY)],
+        ["campaign", "create", "--name", "t", "--window", "00:00-24:00"],
+        ["campaign", "start", "1"],
+        ["campaign", "cancel", "1"],
+    ):
+        subprocess.run([*portpass, *argv], check=True, capture_output=True)  # noqa: S603
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
+        [*portpass, "campaign", "watch", "1"],
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=subprocess.PIPE,
+    ) as process:
+        os.close(terminal)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+        assert process.wait(timeout=60) == 0
+    os.close(controller)
+    shown = screen.decode(errors="replace")
+    assert "%|" in shown  # tqdm's bar, as portpass import draws
+    assert "campaign 1 is cancelled" in shown
