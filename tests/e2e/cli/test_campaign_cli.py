@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import pty
 import re
 import signal
 import subprocess
@@ -26,6 +25,7 @@ from core.values import Phone
 from storage.db import create_engine
 from storage.importer import DEMO_REGISTRY
 from storage.tables import audit_log, campaign_targets, campaigns, outbox, passes
+from tests.e2e.cli.terminal import run_on_terminal
 
 EVIL = "=cmd|' /C calc'!A0"  # a company name that a spreadsheet would run
 
@@ -272,25 +272,7 @@ def test_watch_on_a_terminal_draws_a_bar(workdir: Path) -> None:
         ["campaign", "cancel", "1"],
     ):
         subprocess.run([*portpass, *argv], check=True, capture_output=True)  # noqa: S603
-    controller, terminal = pty.openpty()
-    with subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
-        [*portpass, "campaign", "watch", "1"],
-        stdin=subprocess.DEVNULL,
-        stdout=terminal,
-        stderr=subprocess.PIPE,
-    ) as process:
-        os.close(terminal)
-        screen = b""
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            screen += chunk
-        assert process.wait(timeout=60) == 0
-    os.close(controller)
-    shown = screen.decode(errors="replace")
-    assert "%|" in shown  # tqdm's bar, as portpass import draws
-    assert "campaign 1 is cancelled" in shown
+    screen = run_on_terminal([*portpass, "campaign", "watch", "1"])
+    assert screen.code == 0
+    assert "%|" in screen.terminal  # tqdm's bar, as portpass import draws
+    assert "campaign 1 is cancelled" in screen.terminal

@@ -8,14 +8,13 @@ import csv
 import io
 import json
 import os
-import pty
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from bot.cli.main import main
+from tests.e2e.cli.terminal import run_on_terminal
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "storage" / "demo" / "passes.csv"
@@ -192,28 +191,10 @@ def test_no_progress_bar_when_piped(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_a_progress_bar_on_a_terminal(workdir: Path) -> None:
     # stderr on a pseudo-terminal, as when an admin runs the command; stdout piped.
-    controller, terminal = pty.openpty()
     env = {**os.environ, "PORTPASS_DATABASE_URL": f"sqlite:///{workdir / 'tty.db'}"}
-    with subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
-        [sys.executable, "-m", "bot.cli", "import", str(SAMPLE)],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=terminal,
-    ) as process:
-        os.close(terminal)
-        screen = b""
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            screen += chunk
-        out = process.stdout.read() if process.stdout else b""
-        assert process.wait(timeout=60) == 0
-    os.close(controller)
-    assert "%|" in screen.decode(errors="replace")  # tqdm's bar
-    assert b"%|" not in out and "21 new" in out.decode()
+    screen = run_on_terminal(
+        [sys.executable, "-m", "bot.cli", "import", str(SAMPLE)], stream="stderr", env=env, cwd=ROOT
+    )
+    assert screen.code == 0
+    assert "%|" in screen.terminal  # tqdm's bar
+    assert "%|" not in screen.piped and "21 new" in screen.piped
