@@ -1,24 +1,21 @@
 """The Telegram side of notices: messages queued in ``notice_messages`` (a notice to a
 chat that verified the pass, an operator's daily digest) as ``portpass serve`` sends them.
 
-The same claim-with-a-lease scheme as the SMS outbox (:mod:`storage.outbox`): due rows
-are taken under ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite transactions take turns
-anyway), stamped with a token unique to the claim, and every mark checks the token, so
-two instances never send one row at once and a worker whose lease ran out cannot
-overwrite the result of the one that took the row over. Sending is at least once: a
-crash after Telegram took the message but before the mark sends it again.
+Rows are claimed with a lease, as the SMS outbox's are (:mod:`storage.leases`), so two
+instances never send one row at once. Sending is at least once: a crash after Telegram
+took the message but before the mark sends it again.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage import leases
 from storage.tables import notice_messages
 
 
@@ -46,37 +43,14 @@ class TelegramQueue:
     ) -> list[MessageClaim]:
         """Up to ``limit`` due rows, oldest first, leased to this claim. A row whose lease
         expired (its worker died) is due again, and the lost try counts as an attempt."""
-        token = f"{worker_id}/{secrets.token_hex(4)}"
-        due = (
-            select(notice_messages.c.id)
-            .where(
-                or_(
-                    notice_messages.c.state == "pending",
-                    (notice_messages.c.state == "sending") & (notice_messages.c.lease_until <= now),
-                ),
-                notice_messages.c.next_attempt_at <= now,
-            )
-            .order_by(notice_messages.c.next_attempt_at, notice_messages.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+        token = leases.claim_token(worker_id)
+        c = notice_messages.c
+        query = leases.due(notice_messages, now, limit, order_by=(c.next_attempt_at, c.id))
         async with self._engine.begin() as conn:
-            ids = list((await conn.execute(due)).scalars())
+            ids = list((await conn.execute(query)).scalars())
             if not ids:
                 return []
-            taken = await conn.execute(
-                update(notice_messages)
-                .where(notice_messages.c.id.in_(ids))
-                .values(
-                    state="sending",
-                    attempts=notice_messages.c.attempts
-                    + case((notice_messages.c.state == "sending", 1), else_=0),
-                    lease_until=now + lease,
-                    claimed_by=token,
-                    updated_at=now,
-                )
-                .returning(*notice_messages.c)
-            )
+            taken = await leases.take(conn, notice_messages, ids, token, now, now + lease)
             rows = sorted(taken, key=lambda row: (row.next_attempt_at, row.id))
         return [MessageClaim(_message(row), token) for row in rows]
 
@@ -116,16 +90,9 @@ class TelegramQueue:
 
     async def _finish(self, claim: MessageClaim, now: datetime, **values: Any) -> bool:
         async with self._engine.begin() as conn:
-            result = await conn.execute(
-                update(notice_messages)
-                .where(
-                    notice_messages.c.id == claim.message.id,
-                    notice_messages.c.state == "sending",
-                    notice_messages.c.claimed_by == claim.token,
-                )
-                .values(lease_until=None, updated_at=now, **values)
+            return await leases.finish(
+                conn, notice_messages, claim.message.id, claim.token, now, **values
             )
-        return result.rowcount == 1
 
 
 def _message(row: Any) -> QueuedMessage:

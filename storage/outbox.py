@@ -9,7 +9,8 @@ Claims are what keep two workers from sending one row. On PostgreSQL the due row
 read with ``FOR UPDATE SKIP LOCKED``, so concurrent claimers each get different rows
 without waiting on each other; on SQLite every transaction starts with ``BEGIN
 IMMEDIATE`` (:mod:`storage.db`), so claims simply take turns. A claim stamps the row
-with a token unique to that claim; every later mark checks it, so a worker whose lease
+with a token unique to that claim (:mod:`storage.leases`, shared with the Telegram notice
+queue); every later mark checks it, so a worker whose lease
 expired (and whose row another worker took over) cannot overwrite the newer result.
 
 Codes and link tokens never reach the database in clear (:mod:`storage.sealing`):
@@ -27,19 +28,19 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.delivery import DeliveryProblem
 from core.model import OutgoingSms, Priority
 from core.values import PassNumber, Phone
+from storage import leases
 from storage.outbox_notices import delivery_problems
 from storage.outbox_opt_outs import opted_out_column, record_if_opted_out, release, skip_opted_out
 from storage.sealing import MASK, BodySealer, SealBroken, redact
@@ -278,39 +279,23 @@ class OutboxQueue:
         """
         if limit < 1:
             return []
-        token = f"{worker_id}/{secrets.token_hex(4)}"
+        token = leases.claim_token(worker_id)
         lease_until = now + lease
-        due = (
-            select(outbox.c.id, opted_out_column())
-            .where(
-                or_(
-                    outbox.c.state == "pending",
-                    (outbox.c.state == "sending") & (outbox.c.lease_until <= now),
-                ),
-                outbox.c.next_attempt_at <= now,
-            )
-            .order_by(outbox.c.priority, outbox.c.next_attempt_at, outbox.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
+        c = outbox.c
+        query = leases.due(
+            outbox,
+            now,
+            limit,
+            order_by=(c.priority, c.next_attempt_at, c.id),
+            extra=(opted_out_column(),),
         )
         async with self._engine.begin() as conn:
-            found = list(await conn.execute(due))
+            found = list(await conn.execute(query))
             await skip_opted_out(conn, [row.id for row in found if row.opted_out], now)
             ids = [row.id for row in found if not row.opted_out]
             if not ids:
                 return []
-            taken = await conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(ids))
-                .values(
-                    state="sending",
-                    attempts=outbox.c.attempts + case((outbox.c.state == "sending", 1), else_=0),
-                    lease_until=lease_until,
-                    claimed_by=token,
-                    updated_at=now,
-                )
-                .returning(*outbox.c)
-            )
+            taken = await leases.take(conn, outbox, ids, token, now, lease_until)
             rows = sorted(taken, key=lambda row: (row.priority, row.next_attempt_at, row.id))
         return [Claim(_queued(row), token, lease_until) for row in rows]
 
@@ -403,16 +388,7 @@ class OutboxQueue:
 
     @staticmethod
     async def _finish_on(conn: AsyncConnection, claim: Claim, now: datetime, **values: Any) -> bool:
-        result = await conn.execute(
-            update(outbox)
-            .where(
-                outbox.c.id == claim.row.id,
-                outbox.c.state == "sending",
-                outbox.c.claimed_by == claim.token,
-            )
-            .values(lease_until=None, updated_at=now, **values)
-        )
-        return result.rowcount == 1
+        return await leases.finish(conn, outbox, claim.row.id, claim.token, now, **values)
 
     async def record_status(
         self, provider_sid: str, status: str, error_code: str | None, now: datetime
