@@ -9,12 +9,12 @@ holds a link code itself beyond handing it out once; storage keeps only its keye
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
 from core.codes import LINK_CODE_ALPHABET, LINK_CODE_LENGTH
 from core.model import Operator
+from core.values import normalise
 
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ー_.]+")
 _LINK_CODE = re.compile(rf"[{LINK_CODE_ALPHABET}]{{{LINK_CODE_LENGTH}}}")
@@ -75,6 +75,7 @@ class LinkCode:
 
 def normalise_link_code(raw: str) -> str | None:
     """The code as issued, from what someone typed (lower case, full-width, spaces or
-    dashes); ``None`` when it cannot be a link code at all."""
-    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw).strip().upper())
+    dashes, invisible marks that copy-paste leaves, as :func:`core.values.normalise` drops
+    from every typed value); ``None`` when it cannot be a link code at all."""
+    text = _SEPARATORS.sub("", normalise(raw).upper())
     return text if _LINK_CODE.fullmatch(text) else None

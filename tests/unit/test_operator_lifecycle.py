@@ -242,6 +242,9 @@ async def test_revoking_twice_keeps_the_first_time(accounts, clock):
         ("abcde fghjk", "ABCDEFGHJK"),
         ("ABCDE-FGHJK", "ABCDEFGHJK"),
         ("ＡＢＣＤＥＦＧＨＪＫ", "ABCDEFGHJK"),
+        # pasted from a chat or a web page: invisible marks around and inside the code
+        ("\u200eABCDE\u200bFGHJK\u2060", "ABCDEFGHJK"),
+        ("\ufeffabcde-fghjk\u200f", "ABCDEFGHJK"),
         ("ABCDEFGHJ", None),
         ("ABCDEFGHJ0", None),
         ("ABCDEFGHJI", None),

@@ -9,8 +9,6 @@ the lines out.
 
 from __future__ import annotations
 
-import unicodedata
-
 from telegram import Update
 
 from bot.telegram.operator.chat import Context, OperatorChat, Turn
@@ -18,6 +16,7 @@ from bot.telegram.operator.render import scope
 from core import messages
 from core.model import Operator
 from core.notice_texts import list_text
+from core.values import normalise
 
 #: ``/notices unreachable`` in the words an operator may type, either language.
 _UNREACHABLE_WORDS = frozenset({"unreachable", "無法通知", "无法通知", "未通知"})
@@ -29,7 +28,7 @@ class OperatorNotices:
 
     async def notices(self, update: Update, context: Context) -> None:
         async def show(turn: Turn, operator: Operator) -> None:
-            words = unicodedata.normalize("NFKC", " ".join(turn.args)).strip().lower()
+            words = normalise(" ".join(turn.args)).lower()
             if words and words not in _UNREACHABLE_WORDS:
                 await turn.say(messages.text("notice.list_usage", turn.language))
                 return
