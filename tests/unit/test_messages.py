@@ -1,5 +1,6 @@
-"""The catalogue of every user text: both languages present, the same placeholders in
-each, a message for every error, and the guide's own wording where the guide gives one."""
+"""The catalogues of every user text: every key in every language's .po file, none empty
+or fuzzy, the same placeholders in each, a message for every error, and the guide's own
+wording where the guide gives one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import string
 from datetime import UTC, date, datetime
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
 
 import core
 from core import messages
@@ -19,6 +22,22 @@ KEYS = sorted(messages.keys())
 
 def _placeholders(template: str) -> set[str]:
     return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def _read(language: str) -> Catalog:
+    """The .po file as written, without the loader's fallbacks."""
+    with messages.catalogue_path(language).open("rb") as file:
+        return read_po(file)
+
+
+RAW = {language: _read(language) for language in messages.LANGUAGES}
+TRANSLATIONS = [language for language in messages.LANGUAGES if language != messages.ZH]
+
+
+def _raw_text(language: str, key: str) -> str:
+    message = RAW[language].get(key)
+    assert message is not None, f"{key} is missing from the {language} catalogue"
+    return str(message.string)
 
 
 def _both(key: str) -> tuple[str, str]:
@@ -38,22 +57,36 @@ def _all_error_classes() -> set[type[PortPassError]]:
     return found
 
 
-@pytest.mark.parametrize("key", KEYS)
-def test_every_key_has_both_languages(key: str) -> None:
-    zh, en = messages._CATALOGUE[key]
-    assert zh.strip() and en.strip(), key
+@pytest.mark.parametrize("language", TRANSLATIONS)
+def test_every_catalogue_has_exactly_the_source_keys(language: str) -> None:
+    """zh-TW is the source: a key missing from a translation, or left there after the
+    source dropped it, is a translator's job not done."""
+    source = {str(message.id) for message in RAW[messages.ZH] if message.id}
+    translated = {str(message.id) for message in RAW[language] if message.id}
+    assert sorted(source - translated) == [], f"missing from {language}"
+    assert sorted(translated - source) == [], f"in {language} but not in zh-TW"
+
+
+@pytest.mark.parametrize("language", messages.LANGUAGES)
+def test_no_text_is_empty_or_fuzzy(language: str) -> None:
+    """An empty msgstr would show the fallback language; a fuzzy one is a guess that a
+    translator has not confirmed (the loader skips both, so users would not see them)."""
+    empty = [m.id for m in RAW[language] if m.id and not str(m.string).strip()]
+    fuzzy = [m.id for m in RAW[language] if m.id and m.fuzzy]
+    assert (empty, fuzzy) == ([], [])
+    assert not RAW[language].fuzzy  # the header too: gettext tools skip a fuzzy catalogue
 
 
 @pytest.mark.parametrize("key", KEYS)
-def test_both_languages_use_the_same_placeholders(key: str) -> None:
-    zh, en = messages._CATALOGUE[key]
-    assert _placeholders(zh) == _placeholders(en), key
+def test_every_language_uses_the_same_placeholders(key: str) -> None:
+    source = _placeholders(_raw_text(messages.ZH, key))
+    for language in TRANSLATIONS:
+        assert _placeholders(_raw_text(language, key)) == source, (key, language)
 
 
 @pytest.mark.parametrize("key", KEYS)
 def test_every_text_formats_with_its_placeholders(key: str) -> None:
-    zh, _ = messages._CATALOGUE[key]
-    params = {name: "X" for name in _placeholders(zh)}
+    params = {name: "X" for name in _placeholders(messages.templates(key)[messages.ZH])}
     for language in messages.LANGUAGES:
         assert "{" not in messages.text(key, language, **params)
 

@@ -22,7 +22,7 @@ def test_no_conversation_command_is_a_word_twilio_acts_on() -> None:
 
 @pytest.mark.parametrize("key", sorted(messages.keys() - _OPT_IN_INSTRUCTIONS))
 def test_no_message_tells_a_holder_to_send_a_word_twilio_acts_on(key: str) -> None:
-    for template in messages._CATALOGUE[key]:
+    for template in messages.templates(key).values():
         assert _PROVIDER_WORD.findall(template) == [], key
 
 
