@@ -62,17 +62,33 @@ _HELP = {"說明", "说明", "?", "/HELP"}
 _HELP_ENGLISH = {"HELP"}
 _STATUS = {"狀態", "状态", "STATUS", "/STATUS"}
 _STATUS_PAGE = re.compile(r"^(?:狀態|状态|STATUS)\s*([0-9]{1,4})$")  # "STATUS 2", "狀態2"
-_TO_ENGLISH = {"EN", "ENGLISH"}
-_TO_CHINESE = {"中文", "ZH", "繁中"}
-_LANG_TOGGLE = {"/LANG"}
+# A language by its word, typed alone, at any step. ``ID`` is never an ID number (those
+# are a letter and nine digits, or a legacy code of letters and digits), so at the ID
+# question it switches to Indonesian too, and the question is asked again in Indonesian.
+_LANGUAGE_WORDS = {
+    **dict.fromkeys(("中文", "ZH", "繁中"), messages.ZH),
+    **dict.fromkeys(("EN", "ENGLISH"), messages.EN),
+    **dict.fromkeys(("VI", "TIẾNG VIỆT", "TIENG VIET"), messages.VI),
+    **dict.fromkeys(("ID", "BAHASA INDONESIA", "INDONESIA"), messages.ID),
+}
+# /lang: Telegram offers every language as a button; SMS has no buttons, so it names the words.
+_LANG_MENU = {"/LANG"}
+#: The action of a language button's choice value (``lang:vi``).
+LANGUAGE_CHOICE = "lang"
 _YES = {"1", "確定", "确定", "確認", "确认", "是", "CONFIRM", "Y", "OK"}
 _NO = {"2", "否", "NO", "N"}
 # At the check-digit question: "the number is right, go on".
 _ID_IS_RIGHT = {"1", "確定", "确定", "確認", "确认", "是", "對", "对", "OK", "CONFIRM"}
 #: Every word the SMS conversation reads as a command (none is one of Twilio's own).
-COMMAND_WORDS = frozenset(
-    _START | _CANCEL | _HELP | _STATUS | _TO_ENGLISH | _TO_CHINESE | _LANG_TOGGLE | _YES | _NO
-) | frozenset(_ID_IS_RIGHT)
+COMMAND_WORDS = (
+    frozenset(_START | _CANCEL | _HELP | _STATUS | _LANG_MENU | _YES | _NO)
+    | frozenset(_ID_IS_RIGHT)
+    | frozenset(_LANGUAGE_WORDS)
+)
+
+
+#: The steps that ask a question of their own (:meth:`ConversationEngine._ask`).
+_QUESTIONS = frozenset({Step.ASK_PASS, Step.ASK_ID, Step.ASK_PHONE, Step.CONFIRM})
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +213,10 @@ class ConversationEngine:
         if word in _HELP_ENGLISH:
             english = state.with_(language=messages.EN)
             return english, [Reply(messages.text("conv.help", messages.EN))]
-        if word in _TO_ENGLISH | _TO_CHINESE | _LANG_TOGGLE:
-            new = self._switch_language(lang, word)
-            return state.with_(language=new), [Reply(messages.text("conv.language_set", new))]
+        if word in _LANGUAGE_WORDS:
+            return self._switch_language(state, _LANGUAGE_WORDS[word])
+        if word in _LANG_MENU:
+            return state, [self._language_menu(state, who)]
         if word in _STATUS or _STATUS_PAGE.match(word):
             return state, [await self._status(state, who, uow, page=_status_page(word))]
         if word in _START:
@@ -220,13 +237,31 @@ class ConversationEngine:
             return await self._on_code(state, who, word, uow)
         return state, [Reply(messages.text("conv.short_help", lang))]
 
-    @staticmethod
-    def _switch_language(current: str, word: str) -> str:
-        if word in _TO_ENGLISH:
-            return messages.EN
-        if word in _TO_CHINESE:
-            return messages.ZH
-        return messages.ZH if current == messages.EN else messages.EN
+    def _switch_language(
+        self, state: Conversation, language: str
+    ) -> tuple[Conversation, list[Reply]]:
+        """Said in the new language; a question the holder was answering is asked again
+        in it, so nobody is left at a question in a language they just left (``ID`` typed
+        at the ID question, say)."""
+        new = state.with_(language=language)
+        replies = [Reply(messages.text("conv.language_set", language))]
+        if new.step in _QUESTIONS:
+            replies.append(self._ask(new.step, new))
+        elif new.step is Step.AWAIT_CODE:
+            replies.append(Reply(messages.text("conv.ask_code", language)))
+        return new, replies
+
+    def _language_menu(self, state: Conversation, who: Participant) -> Reply:
+        """``/lang``: a button per language on Telegram, each named in its own words; an
+        SMS (which has no buttons) gets the words to send instead."""
+        lang = self._lang(state)
+        if who.phone is not None:
+            return Reply(messages.text("conv.language_words", lang))
+        options = tuple(
+            Option(f"{LANGUAGE_CHOICE}:{language}", messages.NAMES[language])
+            for language in messages.LANGUAGES
+        )
+        return Reply(messages.text("conv.choose_language", lang), options=options)
 
     # --- opting out of SMS ------------------------------------------------------------------
 
@@ -250,8 +285,8 @@ class ConversationEngine:
         if word in opt_outs.OPT_IN_WORDS and await record_opt_in(
             uow.opt_outs, uow.audit, phone, now, word, actor=who.actor
         ):
-            # Both languages: short, and read by someone who just came back.
-            text = "\n".join(messages.text("sms.opted_in", lang) for lang in messages.LANGUAGES)
+            # Chinese and English: short, and read by someone who just came back.
+            text = "\n".join(messages.text("sms.opted_in", lang) for lang in messages.BILINGUAL)
             return state, [Reply(text)]
         return None
 
@@ -359,6 +394,11 @@ class ConversationEngine:
         self, state: Conversation, who: Participant, value: str, uow: UnitOfWork
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
+        if choice_action(value) == LANGUAGE_CHOICE:
+            chosen = value.partition(":")[2]
+            if chosen in messages.LANGUAGES:
+                return self._switch_language(state, chosen)
+            return state, [Reply(messages.text("conv.short_help", lang))]
         if state.step is not Step.CONFIRM:
             return state, [Reply(messages.text("conv.short_help", lang))]
         # A button names the pass its question was about: a tap on an older question's

@@ -31,17 +31,17 @@ EN = "en"
 VI = "vi"
 ID = "id"
 #: Every language a user can choose, the default first.
-LANGUAGES = (ZH, EN)
+LANGUAGES = (ZH, EN, VI, ID)
 #: For texts to someone whose language is not known (an SMS sender who just opted back
 #: in, an API client): short, so only the two languages most holders read.
 BILINGUAL = (ZH, EN)
 #: Each language named in its own words (Telegram's /lang buttons, the link page).
-NAMES = {ZH: "繁體中文", EN: "English"}
+NAMES = {ZH: "繁體中文", EN: "English", VI: "Tiếng Việt", ID: "Bahasa Indonesia"}
 
 DOMAIN = "portpass"
 LOCALE_DIR = Path(__file__).with_name("locale")
 #: The gettext locale directory of each of our languages.
-_LOCALES = {ZH: "zh_TW", EN: "en"}
+_LOCALES = {ZH: "zh_TW", EN: "en", VI: "vi", ID: "id"}
 
 
 def catalogue_path(language: str) -> Path:

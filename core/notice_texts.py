@@ -29,13 +29,14 @@ DIGEST_LINES = 40
 
 @dataclass(frozen=True, slots=True)
 class NoticeWording:
-    """Whom to contact, as the holder reads it in each language."""
+    """Whom to contact, as the holder reads it in each language: the English line for
+    every language but Chinese (Vietnamese and Indonesian readers read Latin script)."""
 
     contact: str
     contact_en: str
 
     def contact_in(self, language: str) -> str:
-        return self.contact_en if language == messages.EN else self.contact
+        return self.contact if language == messages.ZH else self.contact_en
 
 
 def notice_sms(event: NoticeEvent, wording: NoticeWording) -> str:
@@ -79,7 +80,7 @@ def state_text(notice: Notice, language: str = messages.ZH) -> str:
     else:
         state = messages.text(f"notice.state.{sms_state_key(notice.sms_state)}", language)
     if notice.telegram_chats:
-        state += "；" if language != messages.EN else "; "
+        state += "；" if language == messages.ZH else "; "
         state += messages.text("notice.state.telegram", language)
     return state
 

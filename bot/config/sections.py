@@ -25,6 +25,7 @@ from bot.config import checks
 from bot.config.checks import SQLITE_PREFIXES, rule
 from bot.config.errors import ConfigError
 from bot.config.secret import MASK, NO_SECRET, Secret
+from core import messages
 from core.sms_text import SenderName
 
 
@@ -89,7 +90,9 @@ class VerificationConfig(Section):
     max_code_attempts: int = field(default=5, metadata=rule(checks.between(1, 20)))
     lookup_failures_per_hour: int = field(default=5, metadata=rule(checks.between(1, 100)))
     conversation_idle_minutes: int = field(default=30, metadata=rule(checks.between(1, 1440)))
-    default_language: str = field(default="zh-TW", metadata=rule(checks.one_of("zh-TW", "en")))
+    default_language: str = field(
+        default=messages.ZH, metadata=rule(checks.one_of(*messages.LANGUAGES))
+    )
 
 
 @dataclass(frozen=True)

@@ -58,5 +58,6 @@ def replies_twiml(replies: Sequence[Reply], language: str) -> str:
 
 
 def bilingual(key: str) -> str:
-    """A catalogue text in both languages, for a sender whose language we cannot know."""
-    return "\n".join(messages.text(key, language) for language in messages.LANGUAGES)
+    """A catalogue text in Chinese and English, for a sender whose language we cannot
+    know (four languages would take more segments than most of them read)."""
+    return "\n".join(messages.text(key, language) for language in messages.BILINGUAL)

@@ -1,11 +1,12 @@
 """The command menus Telegram shows next to the text box, and the holder's ``/help``.
 
 Holders get theirs at start-up for every private chat (``BotCommandScopeAllPrivateChats``),
-in Traditional Chinese by default and in English for users whose Telegram speaks English
-(``language_code="en"``). An operator's chat gets its own menu (``BotCommandScopeChat``:
-the holder's commands and the operator's) when they ``/link``; it is deleted when they
-``/unlink`` or are found revoked, so the chat falls back to the holder's menu. Nobody else
-ever gets a chat menu: strangers see no operator command (issue 4).
+in Traditional Chinese by default and in English, Vietnamese or Indonesian for users whose
+Telegram speaks one of those (``language_code`` ``en``, ``vi``, ``id``). An operator's chat
+gets its own menu (``BotCommandScopeChat``: the holder's commands and the operator's) when
+they ``/link``; it is deleted when they ``/unlink`` or are found revoked, so the chat falls
+back to the holder's menu. Nobody else ever gets a chat menu: strangers see no operator
+command (issue 4).
 
 A menu that cannot be set (Telegram unreachable) is logged and skipped: the commands work
 typed, and start-up or a ``/link`` must not fail for a menu.
@@ -27,7 +28,7 @@ HOLDER_COMMANDS = ("start", "verify", "status", "cancel", "lang", "help")
 OPERATOR_COMMANDS = ("passes", "pass", "send", "stats", "export", "notices", "unlink")
 
 #: Telegram's ``language_code`` of each of our languages: ``""`` is everyone else.
-_LANGUAGE_CODES = {messages.ZH: "", messages.EN: "en"}
+_LANGUAGE_CODES = {messages.ZH: "", messages.EN: "en", messages.VI: "vi", messages.ID: "id"}
 
 
 def commands(names: tuple[str, ...], language: str) -> list[BotCommand]:
@@ -41,7 +42,7 @@ def holder_help(language: str) -> str:
 
 
 async def set_holder_menu(bot: Bot) -> None:
-    """At start-up: the holder's menu in every private chat, in both languages."""
+    """At start-up: the holder's menu in every private chat, in each of our languages."""
     scope = BotCommandScopeAllPrivateChats()
     try:
         for language, code in _LANGUAGE_CODES.items():

@@ -34,15 +34,16 @@ def choice_data(value: str) -> str:
 
 
 def markup_for(reply: Reply, language: str) -> Markup | None:
-    """Options become one row of inline buttons; ``ask_contact`` a one-time reply
-    keyboard whose single button shares the user's own number (Telegram sends only
-    the tapping user's contact from a ``request_contact`` button)."""
+    """Options become inline buttons, two to a row (four language names in one row
+    would be cut short on a phone); ``ask_contact`` a one-time reply keyboard whose
+    single button shares the user's own number (Telegram sends only the tapping user's
+    contact from a ``request_contact`` button)."""
     if reply.options:
-        row = [
+        buttons = [
             InlineKeyboardButton(option.label, callback_data=choice_data(option.value))
             for option in reply.options
         ]
-        return InlineKeyboardMarkup([row])
+        return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
     if reply.ask_contact:
         button = KeyboardButton(messages.text("conv.share_contact", language), request_contact=True)
         return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)

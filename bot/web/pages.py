@@ -23,7 +23,7 @@ from bot.services import CONFIG
 from core import messages
 
 #: ``lang`` attribute per language of ours (BCP 47: Traditional Chinese as used in Taiwan).
-_HTML_LANG = {messages.ZH: "zh-Hant-TW", messages.EN: "en"}
+_HTML_LANG = {messages.ZH: "zh-Hant-TW", messages.EN: "en", messages.VI: "vi", messages.ID: "id"}
 
 
 class Pages:
@@ -69,16 +69,19 @@ class Pages:
         def t(key: str, /, **params: object) -> str:
             return messages.text(key, language, **params)
 
-        other = messages.EN if language == messages.ZH else messages.ZH
+        # Every other language, named in its own words; the one a Chinese page's reader
+        # most likely wants (English) first, as the page had only that link before.
+        others = [(code, messages.NAMES[code]) for code in messages.LANGUAGES if code != language]
         org = self._organisation
-        english = language == messages.EN
+        # The organisation's English name and contact serve every Latin-script reader.
+        chinese = language == messages.ZH
         body = self._env.get_template(template).render(
             css=self._css,
             html_lang=_HTML_LANG.get(language, language),
             t=t,
-            other_language=other,
-            organisation=org.name_en if english else org.name_zh,
-            contact=org.contact_en if english else org.contact_zh,
+            other_languages=others,
+            organisation=org.name_zh if chinese else org.name_en,
+            contact=org.contact_zh if chinese else org.contact_en,
             **context,
         )
         response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
@@ -100,7 +103,7 @@ def install_pages(app: web.Application) -> Pages:
 
 
 def page_language(request: web.Request, default: str = messages.ZH) -> str:
-    """``?lang=`` (the page's toggle link) wins; else the browser's Accept-Language."""
+    """``?lang=`` (the page's language links) wins; else the browser's Accept-Language."""
     chosen = request.query.get("lang")
     if chosen:
         return messages.lang_or_default(chosen)
@@ -108,17 +111,15 @@ def page_language(request: web.Request, default: str = messages.ZH) -> str:
 
 
 def accept_language(header: str, default: str = messages.ZH) -> str:
-    """The preferred of our two languages in an ``Accept-Language`` header (highest
-    q wins, the first listed on a tie), or ``default`` when it names neither."""
+    """The preferred of our languages in an ``Accept-Language`` header (highest q wins,
+    the first listed on a tie), or ``default`` when it names none of them."""
     best, best_q = None, 0.0
     for item in header.split(","):
         tag, _, params = item.strip().partition(";")
-        tag = tag.strip().lower()
-        language = (
-            messages.EN if tag.startswith("en") else messages.ZH if tag.startswith("zh") else None
-        )
-        if language is None:
+        primary = tag.strip().lower().split("-")[0]
+        if primary not in ("zh", "en", "vi", "id", "in"):
             continue
+        language = messages.lang_or_default(primary)
         q = 1.0
         name, _, value = params.strip().partition("=")
         if name.strip() == "q":

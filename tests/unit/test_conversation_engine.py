@@ -511,7 +511,8 @@ async def test_a_whole_request_respects_the_cool_down(engine, store):
 async def test_help_in_english_in_a_chat_is_answered_in_english(engine):
     assert texts(await say(engine, TG, "help")) == (
         "Port pass phone verification: send VERIFY to start; reply with the 6-digit code "
-        "from the SMS.\nSTATUS shows your status, 2 stops, 中文 switches to Chinese."
+        "from the SMS.\nSTATUS shows your status, 2 stops, 中文 switches to Chinese, VI to "
+        "Vietnamese, ID to Indonesian."
     )
     assert texts(await say(engine, TG, "VERIFY")) == (
         "Please type your pass number (for example KHPS113-000043)."

@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 import core
 from core import messages
 from core.errors import PortPassError
+from core.sms_text import MAX_REPLY_SEGMENTS, segments
 
 KEYS = sorted(messages.keys())
 
@@ -108,6 +109,17 @@ def test_english_is_chosen_only_for_english() -> None:
         assert messages.lang_or_default(other) == messages.ZH
 
 
+def test_vietnamese_and_indonesian_are_chosen_by_their_codes() -> None:
+    """Telegram's language_code and browsers' tags; ``in`` is Indonesian's old code,
+    still sent by some Android phones."""
+    for code in ("vi", "vi-VN", "VI"):
+        assert messages.lang_or_default(code) == messages.VI
+    for code in ("id", "id-ID", "in", "in_ID"):
+        assert messages.lang_or_default(code) == messages.ID
+    for other in ("ind", "vie", "it", "iw"):
+        assert messages.lang_or_default(other) == messages.ZH
+
+
 def test_times_are_shown_in_taipei_and_dates_as_the_guide_writes_them() -> None:
     at = datetime(2026, 11, 27, 18, 30, tzinfo=UTC)
     assert "2026/11/28 02:30" in messages.text("request.cool_down", messages.ZH, retry_at=at)
@@ -138,6 +150,47 @@ def test_the_guides_wording_is_kept() -> None:
     )
 
 
-def test_the_link_page_names_the_other_language_in_its_own_words() -> None:
-    assert _both("link.other_language") == ("English", "中文")
+def test_every_language_is_named_in_its_own_words() -> None:
+    """What the link page's language links and Telegram's /lang buttons show."""
+    assert messages.NAMES == {
+        "zh-TW": "繁體中文",
+        "en": "English",
+        "vi": "Tiếng Việt",
+        "id": "Bahasa Indonesia",
+    }
     assert "5" in messages.text("link.rate_limited", messages.EN, seconds=5)
+
+
+# --- what a holder reads by SMS fits the reply budget in every language -----------------------
+
+#: Every text the SMS conversation may answer with (bot/sms/twiml.py cuts anything longer
+#: than MAX_REPLY_SEGMENTS, and a cut is a bug).
+_SMS_PREFIXES = ("conv.", "input.", "request.", "check.", "sms.opted_in", "error.generic")
+_LONGEST = {
+    "pass_no": "KHPS113-000043",
+    "value": "A123456789",
+    "phone": "0912-345-678",
+    "retry_at": datetime(2026, 12, 31, 23, 59, tzinfo=UTC),
+    "valid_from": date(2026, 12, 31),
+    "valid_to": date(2027, 12, 31),
+    "remaining": 4,
+    "status": "X" * 12,
+    "page": 99,
+    "pages": 99,
+    "next": 99,
+}
+SMS_KEYS = [key for key in KEYS if key.startswith(_SMS_PREFIXES)]
+
+
+@pytest.mark.parametrize("language", messages.LANGUAGES)
+@pytest.mark.parametrize("key", SMS_KEYS)
+def test_every_sms_reply_fits_the_reply_budget(key: str, language: str) -> None:
+    """Vietnamese is UCS-2 (three segments: 201 characters), so its wording is kept short."""
+    params = {
+        name: _LONGEST.get(name, "X" * 10)
+        for name in _placeholders(messages.templates(key)[messages.ZH])
+    }
+    body = messages.text(key, language, **params)
+    if key in ("request.confirm", "conv.confirm_unclear"):  # sent with "reply 1 or 2"
+        body += "\n" + messages.text("conv.confirm_hint", language)
+    assert segments(body).count <= MAX_REPLY_SEGMENTS, (key, language, segments(body))

@@ -103,7 +103,7 @@ async def sms_to(client: AppClient, number: str = HOLDER) -> list[str]:
 async def last_code(client: AppClient, number: str = HOLDER) -> str:
     bodies = await sms_to(client, number)
     assert bodies, f"no SMS to {number}"
-    match = re.search(r"驗證碼(\d{6})|code (\d{6})", bodies[-1])
+    match = re.search(r"驗證碼(\d{6})|(?:code|kode|ma) (\d{6})", bodies[-1])
     assert match, bodies[-1]
     return match.group(1) or match.group(2)
 

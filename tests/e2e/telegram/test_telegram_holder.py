@@ -247,16 +247,21 @@ async def test_a_restarted_app_continues_the_conversation(
 
 
 async def test_lang_switches_between_chinese_and_english(user: TelegramUser) -> None:
-    [english] = await user.say("/lang")
+    """/lang offers the languages as buttons (tests/e2e/telegram/test_telegram_languages.py
+    has all four); a question asked before the switch is asked again in the new one."""
+    [menu] = await user.say("/lang")
+    [english] = await user.press(menu, "c:lang:en")
     [_greeting, welcome] = await user.say("/start")
     await user.say(PASS_NO)
     [ask_phone] = await user.say(ID_NO)
-    [chinese] = await user.say("/lang")
+    [menu] = await user.say("/lang")
+    chinese, asked_again = await user.press(menu, "c:lang:zh-TW")
 
     assert english["text"] == "Switched to English."
     assert welcome["text"] == "Please type your pass number (for example KHPS113-000043)."
     assert ask_phone["reply_markup"]["keyboard"][0][0]["text"] == "Share my phone number"
     assert chinese["text"] == "已切換為中文。"
+    assert asked_again["text"].startswith("請輸入通行證登錄的手機號碼")
 
 
 async def test_an_english_telegram_user_is_answered_in_english(

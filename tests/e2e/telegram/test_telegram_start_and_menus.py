@@ -175,6 +175,8 @@ async def test_operator_menu_only_in_a_linked_chat_and_gone_after_unlink(
     assert [(c["scope"], c.get("language_code")) for c in deleted] == [
         (chat, None),
         (chat, "en"),
+        (chat, "vi"),
+        (chat, "id"),
     ]
 
 
