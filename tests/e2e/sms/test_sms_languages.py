@@ -15,7 +15,7 @@ PASS_NO, ID_NO = "KHPS113-000043", "QQ12345673"
 VI_SET = "Đã chuyển sang tiếng Việt. (中文, EN hoặc ID để đổi ngôn ngữ khác.)"
 ID_SET = "Beralih ke Bahasa Indonesia. (中文, EN atau VI untuk bahasa lain.)"
 ID_ASK_PASS = "Silakan ketik nomor kartu pas Anda (contoh KHPS113-000043)."
-ID_ASK_ID = "Silakan ketik nomor ID Anda: nomor ARC atau KTP Taiwan (contoh A123456789)."
+ID_ASK_ID = "Silakan ketik nomor ID Anda (nomor ARC, contoh A123456789)."
 ID_CONFIRM = (
     f"Minta kode verifikasi untuk kartu pas {PASS_NO}?\nBalas 1 untuk konfirmasi, 2 untuk batal"
 )
@@ -87,7 +87,7 @@ async def test_a_pending_check_digit_question_survives_the_switch(phone):
     await phone.say("驗證", "KHPS113-000041", "R123456788")
     assert (
         await phone.say("VI")
-        == f"{VI_SET}\nVui lòng nhập số ID: số thẻ cư trú ARC hoặc CMND (ví dụ A123456789)."
+        == f"{VI_SET}\nVui lòng nhập số ID của bạn (số thẻ cư trú ARC, ví dụ A123456789)."
     )
     answer = await phone.say("1")
     assert answer.startswith("Lấy mã xác minh cho thẻ ra vào KHPS113-000041?")

@@ -86,9 +86,7 @@ async def test_a_holder_switches_to_indonesian_mid_question_and_is_asked_again(
     [ask_phone] = await user.say(ID_NO)
 
     assert switched["text"].startswith("Beralih ke Bahasa Indonesia.")
-    assert ask_id["text"] == (
-        "Silakan ketik nomor ID Anda: nomor ARC atau KTP Taiwan (contoh A123456789)."
-    )
+    assert ask_id["text"] == "Silakan ketik nomor ID Anda (nomor ARC, contoh A123456789)."
     assert ask_phone["text"].startswith("Silakan ketik nomor HP yang terdaftar")
 
 
