@@ -39,9 +39,11 @@ def status_from_word(word: str) -> Status | None:
 
 
 def status_words() -> list[str]:
-    """What :func:`status_from_word` accepts, for help and error messages."""
+    """What :func:`status_from_word` accepts, for the admin CLI's help and errors: in
+    Chinese and English, as the rest of the CLI speaks (the Vietnamese and Indonesian
+    labels are accepted too)."""
     return [
         f"{s.value} / "
-        + " / ".join(messages.text(f"status.{s.value}", lang) for lang in messages.LANGUAGES)
+        + " / ".join(messages.text(f"status.{s.value}", lang) for lang in messages.BILINGUAL)
         for s in Status
     ]
