@@ -252,12 +252,15 @@ async def test_help(phone, word):
     assert len(answer.splitlines()) == 2
 
 
-async def test_anything_else_gets_a_two_line_help(phone):
+async def test_anything_else_gets_a_short_help_naming_the_other_languages(phone):
+    # Someone who reads no Chinese learns in their own language's name how to switch.
     answer = await phone.say("hello, who is this?")
     assert answer.splitlines() == [
         "傳送「驗證」開始手機驗證，或回覆簡訊中的6位數字驗證碼。",
         "傳送「說明」取得更多說明。",
+        "English: EN · Tiếng Việt: VI · Bahasa Indonesia: ID",
     ]
+    assert await phone.say("VI") != await phone.say("ID")  # and each word switches
 
 
 async def test_english_then_chinese(client, phone):
