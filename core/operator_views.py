@@ -134,10 +134,13 @@ class PassView:
 
 @dataclass(frozen=True, slots=True)
 class Stats:
-    """``/stats``: passes per status (every status present) and codes still waiting."""
+    """``/stats``: passes per status (every status present), codes still waiting, and
+    passes whose phone opted out of SMS (the operator must reach those holders another
+    way: no code or suspension notice gets through)."""
 
     counts: dict[Status, int] = field(default_factory=dict)
     open_codes: int = 0
+    opted_out: int = 0
 
     @property
     def total(self) -> int:

@@ -113,19 +113,20 @@ class OperatorService:
         return replace(view, delivery=problems.get(pass_no))
 
     async def stats(self, operator: Operator, *, channel: Channel = Channel.TELEGRAM) -> Stats:
-        """Passes per status for the operator's company (all for admins), and how many
-        codes are still waiting to be entered."""
+        """Passes per status for the operator's company (all for admins), how many
+        codes are still waiting to be entered, and how many phones opted out of SMS."""
         now = self._clock.now()
         async with self._uow() as uow:
             current = await self._active(uow, operator)
             company = None if current.is_admin else current.company
             counts = await uow.passes.count_by_status(company=company)
             open_codes = await uow.requests.count_open(now, company=company)
+            opted_out = await uow.passes.count_opted_out(company=company)
             await AuditActor(operator_actor(current.id), channel, now).audit(
                 uow, "operator.stats", _scope(company)
             )
             await uow.commit()
-        return Stats(counts=counts, open_codes=open_codes)
+        return Stats(counts=counts, open_codes=open_codes, opted_out=opted_out)
 
     async def export_rows(
         self, operator: Operator, *, channel: Channel = Channel.TELEGRAM

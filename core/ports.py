@@ -56,6 +56,11 @@ class PassRepository(Protocol):
 
     async def count_by_status(self, *, company: str | None = None) -> dict[Status, int]: ...
 
+    async def count_opted_out(self, *, company: str | None = None) -> int:
+        """Passes whose holder's phone on file opted out of SMS (no code or notice reaches
+        it until the holder opts back in)."""
+        ...
+
     async def with_phone(self, phone: Phone) -> builtins.list[PassRecord]:
         """Passes whose holder's phone on file is ``phone``."""
         ...

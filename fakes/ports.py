@@ -132,6 +132,9 @@ class FakePasses:
             counts[status_of(record)] += 1
         return counts
 
+    async def count_opted_out(self, *, company: str | None = None) -> int:
+        return sum(1 for r in await self.list(company=company) if r.phone in self._s.opt_outs)
+
     async def with_phone(self, phone: Phone) -> builtins.list[PassRecord]:
         return [r for r in await self.list() if r.phone == phone]
 

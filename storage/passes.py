@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.model import PassRecord, Status
 from core.values import IdNumber, PassNumber, Phone
 from storage.status import status_case
-from storage.tables import passes, persons
+from storage.tables import passes, persons, sms_opt_outs
 
 # LEFT JOIN: a pass whose person record was deleted is still listed, as pending (R7).
 _JOINED = passes.outerjoin(persons, persons.c.id_no == passes.c.id_no)
@@ -119,6 +119,14 @@ class SqlPassRepository:
         for value, count in await self._conn.execute(query):
             counts[Status(value)] = count
         return counts
+
+    async def count_opted_out(self, *, company: str | None = None) -> int:
+        query = select(func.count()).select_from(
+            _JOINED.join(sms_opt_outs, sms_opt_outs.c.phone == persons.c.phone)
+        )
+        if company is not None:
+            query = query.where(passes.c.company == company)
+        return int((await self._conn.execute(query)).scalar_one())
 
     async def with_phone(self, phone: Phone) -> builtins.list[PassRecord]:
         rows = await self._conn.execute(_WITH_PHONE, {"phone": phone.e164})

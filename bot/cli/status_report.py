@@ -132,10 +132,13 @@ def write_table(
         cells = [cell + " " * (w - _width(cell)) for cell, w in zip(line, widths, strict=True)]
         stream.write("  ".join(cells).rstrip() + "\n")
     counts = {s: sum(1 for r in rows if r["status"] == s.value) for s in Status}
+    opted_out = sum(1 for r in rows if r["opted_out"] == "yes")
     stream.write(
         "\n"
         + "  ".join(f"{messages.text(f'status.{s.value}')} {n}" for s, n in counts.items())
-        + f"  合計 {len(rows)}\n"
+        + f"  合計 {len(rows)}"
+        + (f"  已退訂 {opted_out}" if opted_out else "")
+        + "\n"
     )
 
 

@@ -16,6 +16,7 @@ from core.model import Status
 from core.operator_accounts import OperatorAccount
 from core.operator_lifecycle import OperatorLifecycle
 from core.operators import OperatorService
+from core.opt_outs import OptOut, OptOutSource
 from core.values import PassNumber
 from fakes.clock import FakeClock
 from storage.uow import SqlUnitOfWorkFactory
@@ -213,3 +214,29 @@ async def test_the_operator_service_end_to_end(registry: SqlUnitOfWorkFactory) -
 
     await lifecycle.revoke(account_.id)
     assert await lifecycle.operator_for("700000001") is None
+
+
+async def test_stats_count_the_passes_whose_phone_opted_out(
+    registry: SqlUnitOfWorkFactory,
+) -> None:
+    """An operator must reach those holders another way: no code or notice gets through."""
+    clock = FakeClock(T0)
+    lifecycle = OperatorLifecycle(registry, clock, SecretHasher(b"k" * 32), SystemSecrets())
+    service = OperatorService(registry, clock)
+    kh = await lifecycle.link("700000001", (await lifecycle.add_operator("王", KH))[1].code)
+    admin = await lifecycle.link(
+        "700000002", (await lifecycle.add_operator("港", "港務公司", is_admin=True))[1].code
+    )
+    assert (await service.stats(kh)).opted_out == 0
+
+    async with registry() as uow:  # 乙 (TC's holder) texts STOP
+        await uow.opt_outs.add(OptOut(PHONE_B, T0, OptOutSource.KEYWORD, "STOP"))
+        await uow.commit()
+    assert (await service.stats(kh)).opted_out == 0  # another company's holder
+    assert (await service.stats(admin)).opted_out == 1
+
+    async with registry() as uow:  # 甲, who holds KH's twelve passes
+        await uow.opt_outs.add(OptOut(PHONE_A, T0, OptOutSource.KEYWORD, "STOP"))
+        await uow.commit()
+    assert (await service.stats(kh)).opted_out == 12
+    assert (await service.stats(admin)).opted_out == 13

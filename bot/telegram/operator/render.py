@@ -176,6 +176,7 @@ def stats_text(stats: Stats, whose: str, language: str) -> str:
     lines += [line(status_label(s, language), stats.counts.get(s, 0)) for s in Status]
     lines.append(line(messages.text("operator.total", language), stats.total))
     lines.append(line(messages.text("operator.open_codes", language), stats.open_codes))
+    lines.append(line(messages.text("operator.opted_out", language), stats.opted_out))
     return "\n".join(lines)
 
 

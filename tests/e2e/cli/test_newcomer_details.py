@@ -5,14 +5,20 @@ closes early (issue 10, item 8)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.bootstrap import close_services, open_services
 from bot.cli.main import build_parser, main
+from bot.config import load_config
+from core.opt_outs import OptOut, OptOutSource
+from core.values import Phone
 from storage.importer import DEMO_REGISTRY
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -85,6 +91,29 @@ def test_the_status_summary_is_in_one_language(capsys):
     assert main(["status"]) == 0
     summary = capsys.readouterr().out.strip().splitlines()[-1]
     assert "合計 21" in summary and "total" not in summary
+    assert "已退訂" not in summary  # said only when a phone opted out
+
+
+async def opt_out(workdir: Path, phone: str) -> None:
+    """What an SMS of STOP from ``phone`` records."""
+    services = await open_services(load_config(None, os.environ, cwd=workdir))
+    try:
+        async with services.uow() as uow:
+            await uow.opt_outs.add(
+                OptOut(Phone(phone), datetime.now(UTC), OptOutSource.KEYWORD, "STOP")
+            )
+            await uow.commit()
+    finally:
+        await close_services(services)
+
+
+def test_the_status_summary_counts_phones_that_opted_out(capsys, workdir):
+    assert main(["import", str(DEMO_REGISTRY)]) == 0
+    asyncio.run(opt_out(workdir, "+886911222333"))
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert summary.endswith("合計 21  已退訂 1")
 
 
 def test_check_config_refuses_postgresql_without_a_secret_key(capsys, monkeypatch):

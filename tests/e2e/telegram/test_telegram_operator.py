@@ -610,8 +610,9 @@ async def test_stats(linked: Linker) -> None:
         "待驗證：1",
         "合計：19",
         "等待輸入的驗證碼：0",
+        "已退訂簡訊的手機（驗證碼與通知都送不到）：0",
     ]
-    assert after["text"].endswith("等待輸入的驗證碼：1")
+    assert "等待輸入的驗證碼：1" in after["text"].splitlines()
 
 
 async def test_stats_for_an_admin(linked: Linker) -> None:
