@@ -181,7 +181,8 @@ async def test_language_switch_and_help(engine):
     assert "驗證" in texts(await say(engine, SMS, "說明"))
     await say(engine, SMS, "取消")
     other = await say(engine, SMS, "hello there")
-    assert len(texts(other).splitlines()) == 2
+    lines = texts(other).splitlines()  # the short help, ending with the language words
+    assert len(lines) == 3 and lines[-1].startswith("English: EN")
 
 
 async def test_sms_status_shows_only_passes_on_file_for_the_sender(engine, store):
