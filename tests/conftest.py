@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine
@@ -31,6 +32,12 @@ from storage.migrate import upgrade
 from storage.sealing import BodySealer
 from storage.uow import SqlUnitOfWorkFactory
 from tests.database_templates import build_migrated, copy_template
+
+# Property tests check what is computed, never how fast: Hypothesis's default 200 ms
+# deadline per example failed a phone-parsing test once while the shared 2-core machine
+# was loaded (the first example pays for loading phonenumbers' metadata).
+settings.register_profile("portpass", deadline=None)
+settings.load_profile("portpass")
 
 POSTGRES_URL_ENV = "PORTPASS_TEST_POSTGRES_URL"
 REQUIRE_ENV = "PORTPASS_REQUIRE_POSTGRES"
