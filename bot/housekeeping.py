@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.config import Config
 from bot.services import SERVICES, Services
+from storage.client_hits import SharedHitCounter
 from storage.housekeeping import Retention, prune
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ async def run_forever(services: Services, interval: float = INTERVAL_SECONDS) ->
     while True:
         try:
             pruned = await prune(services.engine, services.clock.now(), retention)
+            # The link page's windows that are over (they hold client addresses).
+            await SharedHitCounter(services.engine).prune(services.clock.now().timestamp())
             log.info(
                 "housekeeping: pruned %s",
                 ", ".join(f"{n} {name}" for name, n in pruned.items()),

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -187,6 +188,18 @@ lookup_failures = Table(
     Column("key", Text, nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Index(None, "key", "at"),
+)
+
+client_hits = Table(
+    "client_hits",
+    metadata,
+    # Requests to a public page (the link page) per client address and fixed window
+    # (epoch seconds // window length): one row per address a minute, shared by every
+    # serve process (bot.web.client_limits); pruned by housekeeping within the hour.
+    Column("key", Text, primary_key=True),
+    Column("slot", BigInteger, primary_key=True),
+    Column("hits", Integer, nullable=False),
+    Index(None, "slot"),
 )
 
 conversations = Table(

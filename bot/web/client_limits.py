@@ -12,6 +12,12 @@ reports, e.g. ``aiohttp_remotes.XForwardedRelaxed`` or ``XForwardedStrict`` with
 proxy's address as trusted), so that ``request.remote`` is the client again. Never take
 ``X-Forwarded-For`` as given without such a check: any client can send that header,
 and a limiter keyed on it is a limiter every client can step around.
+
+Two limiters, one interface (:class:`AddressLimiter`): on SQLite, where one process
+serves, :class:`ClientLimiter` counts in memory (a token bucket, no database write per
+hit); on PostgreSQL, where several processes may serve behind one address,
+:class:`SharedLimiter` counts in the database (:mod:`storage.client_hits`), so the limit
+is the limit of the whole deployment and not of each process.
 """
 
 from __future__ import annotations
@@ -21,6 +27,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+from core.ports import Clock
+from storage.client_hits import SharedHitCounter
+
+
+class AddressLimiter(Protocol):
+    async def hit(self, key: str) -> float | None:
+        """Count one request from ``key``: ``None`` if it may go ahead, otherwise the
+        seconds until it may."""
 
 
 @dataclass(slots=True)
@@ -80,6 +96,34 @@ class ClientLimiter:
             bucket.tokens -= 1
             return None
         return (1 - bucket.tokens) / self.rate
+
+
+class LocalLimiter:
+    """:class:`ClientLimiter` behind the :class:`AddressLimiter` interface."""
+
+    def __init__(self, limiter: ClientLimiter) -> None:
+        self.limiter = limiter
+
+    async def hit(self, key: str) -> float | None:
+        return self.limiter.hit(key)
+
+
+class SharedLimiter:
+    """``limit`` requests per key in each fixed window of ``period`` seconds, counted in
+    the database by every process alike."""
+
+    def __init__(self, counter: SharedHitCounter, limit: int, clock: Clock) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1: {limit!r}")
+        self._counter = counter
+        self.limit = limit
+        self._clock = clock
+
+    async def hit(self, key: str) -> float | None:
+        now = self._clock.now().timestamp()
+        if await self._counter.hit(key, now) <= self.limit:
+            return None
+        return (self._counter.slot(now) + 1) * self._counter.period - now
 
 
 def retry_after_header(seconds: float) -> str:

@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bot.services import SERVICES
-from bot.web.client_limits import ClientLimiter, retry_after_header
+from bot.web.client_limits import (
+    AddressLimiter,
+    ClientLimiter,
+    LocalLimiter,
+    SharedLimiter,
+    retry_after_header,
+)
 from bot.web.pages import PAGES, Pages, install_pages, page_language
 from core import messages
 from core.errors import (
@@ -33,6 +40,7 @@ from core.errors import (
 )
 from core.masking import mask_pass, mask_phone
 from core.model import Channel, Requester
+from storage.client_hits import SharedHitCounter
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +48,7 @@ log = logging.getLogger(__name__)
 #: confirms once or twice; this leaves room for reloads and a shared NAT.
 LINK_REQUESTS_PER_MINUTE = 20
 
-LIMITER = web.AppKey("link_limiter", ClientLimiter)
+LIMITER: web.AppKey[AddressLimiter] = web.AppKey("link_limiter")
 
 #: What ``core.codes.SystemSecrets.token`` makes (URL-safe base64), with room to grow;
 #: anything else is unknown without a database lookup.
@@ -57,16 +65,28 @@ _PROBLEMS: dict[type[PortPassError], tuple[int, str, bool]] = {
 
 def setup(app: web.Application) -> None:
     install_pages(app)
-    app[LIMITER] = ClientLimiter(LINK_REQUESTS_PER_MINUTE, 60.0)
+    app.cleanup_ctx.append(_limiter_ctx)
     app.router.add_get("/v/{token}", show_link)
     app.router.add_post("/v/{token}", confirm_link)
+
+
+async def _limiter_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The limit counted where every process sees it: in PostgreSQL when several
+    processes may serve, in memory on SQLite (one process)."""
+    services = app[SERVICES]
+    if services.engine.dialect.name == "postgresql":
+        counter = SharedHitCounter(services.engine)
+        app[LIMITER] = SharedLimiter(counter, LINK_REQUESTS_PER_MINUTE, services.clock)
+    else:
+        app[LIMITER] = LocalLimiter(ClientLimiter(LINK_REQUESTS_PER_MINUTE, 60.0))
+    yield
 
 
 async def show_link(request: web.Request) -> web.Response:
     """The confirm page; reads, never writes."""
     language = _language(request)
     pages = request.app[PAGES]
-    limited = _limited(request, pages, language)
+    limited = await _limited(request, pages, language)
     if limited is not None:
         return limited
     services = request.app[SERVICES]
@@ -91,7 +111,7 @@ async def confirm_link(request: web.Request) -> web.Response:
     """The confirm button: checks that the form is ours, then verifies (R3)."""
     language = _language(request)
     pages = request.app[PAGES]
-    limited = _limited(request, pages, language)
+    limited = await _limited(request, pages, language)
     if limited is not None:
         return limited
     services = request.app[SERVICES]
@@ -131,8 +151,8 @@ def _checked(token: str) -> str:
     return token
 
 
-def _limited(request: web.Request, pages: Pages, language: str) -> web.Response | None:
-    wait = request.app[LIMITER].hit(request.remote or "unknown")
+async def _limited(request: web.Request, pages: Pages, language: str) -> web.Response | None:
+    wait = await request.app[LIMITER].hit(request.remote or "unknown")
     if wait is None:
         return None
     seconds = retry_after_header(wait)
