@@ -49,6 +49,7 @@ from storage.inbound import InboundLog
 from storage.migrate import upgrade
 from storage.sealing import BodySealer
 from storage.tables import passes
+from storage.turn_order import TurnOrder
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -192,9 +193,26 @@ def _use_cases(
         sealer=sealer,
         demo=demo,
         notice_tuning=extra.notices,
+        turn_order=turn_order(config, database.engine),
     )
     uow.add_audit_listener(services.metrics.audited)  # verifications, codes sent
     return services
+
+
+#: Connections for Telegram's per-chat locks (storage.turn_order): chats whose turns
+#: run at the same moment in one process; a further one waits for a connection.
+TURN_LOCK_CONNECTIONS = 10
+
+
+def turn_order(config: Config, engine: AsyncEngine) -> TurnOrder:
+    """Per-chat order across processes on PostgreSQL, on an engine of its own (see
+    :mod:`storage.turn_order` for why); SQLite has one process and needs none."""
+    if engine.dialect.name != "postgresql":
+        return TurnOrder()
+    locks = create_engine(
+        config.database.url, pool_size=TURN_LOCK_CONNECTIONS, max_overflow=0, pool_timeout=30
+    )
+    return TurnOrder(locks)
 
 
 def make_notice_service(
@@ -232,6 +250,7 @@ async def close_services(services: Services) -> None:
     try:
         await services.sender.close()
     finally:
+        await services.turn_order.close()
         await services.engine.dispose()
 
 

@@ -27,6 +27,7 @@ from core.ports import Clock
 from core.verification import VerificationService
 from storage.inbound import InboundLog
 from storage.sealing import BodySealer
+from storage.turn_order import TurnOrder
 from storage.uow import SqlUnitOfWorkFactory
 
 
@@ -51,6 +52,8 @@ class Services:
     demo: bool = False
     notice_tuning: NoticeTuning | None = None  # tests: the notice messenger's timings
     metrics: Metrics = field(default_factory=Metrics)  # this app's, never global
+    #: One Telegram turn at a time per chat across processes (PostgreSQL); a no-op on SQLite.
+    turn_order: TurnOrder = field(default_factory=TurnOrder)
 
 
 CONFIG = web.AppKey("config", Config)

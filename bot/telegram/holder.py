@@ -28,6 +28,7 @@ from bot.telegram.render import CHOICE_PREFIX, send_replies
 from bot.telegram.types import TelegramApplication, participant
 from core import messages
 from core.conversation import Choice, Input, Reply, SharedContact, Step, Text
+from storage.turn_order import TurnOrder
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -42,20 +43,26 @@ _START_PAYLOADS = frozenset({"verify"})
 
 
 class ChatLocks:
-    """One engine step at a time per chat in this process. Telegram may deliver two updates
-    of one chat over parallel webhook connections; handled at once, both turns could read
-    the state before either saved it (PostgreSQL reads committed data), and one would be
-    lost. The lock also keeps the replies in order."""
+    """One engine step at a time per chat. Telegram may deliver two updates of one chat
+    over parallel webhook connections; handled at once, both turns could read the state
+    before either saved it (PostgreSQL reads committed data), and one would be lost. The
+    lock also keeps the replies in order.
 
-    def __init__(self) -> None:
+    In this process an asyncio lock; then, on PostgreSQL, the chat's advisory lock
+    (:mod:`storage.turn_order`), which orders the turns of processes alike. The local
+    lock comes first so that one process's waiting updates of a chat hold no database
+    connection while they wait."""
+
+    def __init__(self, order: TurnOrder | None = None) -> None:
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._order = order or TurnOrder()
 
     @contextlib.asynccontextmanager
     async def hold(self, chat_id: int) -> AsyncIterator[None]:
         lock, waiting = self._locks.get(chat_id, (asyncio.Lock(), 0))
         self._locks[chat_id] = (lock, waiting + 1)
         try:
-            async with lock:
+            async with lock, self._order.hold(chat_id):
                 yield
         finally:
             lock, waiting = self._locks[chat_id]
@@ -70,7 +77,7 @@ class HolderChat:
 
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._locks = ChatLocks()
+        self._locks = ChatLocks(services.turn_order)
 
     def install(self, application: TelegramApplication) -> None:
         """Register the catch-all handlers; call after every other feature's handlers, so
