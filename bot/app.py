@@ -26,7 +26,7 @@ from bot.config import Config
 from bot.logs import log_context
 from bot.metrics import http as metrics_http
 from bot.notices import delivery as notice_delivery
-from bot.services import CONFIG, SERVICES
+from bot.services import CONFIG, SERVICES, WORKER, Worker
 from bot.sms import inbound as sms_inbound
 from bot.sms import outbox_worker
 from bot.sms import signature as sms_signature
@@ -45,13 +45,18 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def create_app(
-    config: Config, *, demo: bool = False, overrides: Overrides | None = None
+    config: Config,
+    *,
+    demo: bool = False,
+    overrides: Overrides | None = None,
+    worker: Worker | None = None,
 ) -> web.Application:
     app = web.Application(
         client_max_size=config.server.max_body_bytes,
         middlewares=[metrics_http.observe, request_ids],
     )
     app[CONFIG] = config
+    app[WORKER] = worker or Worker()
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         services = await open_services(config, demo=demo, overrides=overrides)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.config import Config, ServerConfig
+from bot.services import Worker
 from core.sms_preview import segment_warning
 
 log = logging.getLogger(__name__)
@@ -39,22 +41,47 @@ def demo_base_url(config: Config, host: str, port: int) -> Config:
     return config
 
 
+def worker_config(config: Config, worker: Worker) -> Config:
+    """Each of N workers sends at most ``sms.max_per_second / N``: the outbox worker's
+    token bucket is per process, and N full buckets would send N times the rate the
+    provider account allows. (Campaigns pace themselves in the database already.)"""
+    if worker.count == 1:
+        return config
+    rate = config.sms.max_per_second / worker.count
+    return replace(config, sms=replace(config.sms, max_per_second=rate))
+
+
 async def run_server(
-    config: Config, *, host: str | None = None, port: int | None = None, demo: bool = False
+    config: Config,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    demo: bool = False,
+    listen_fd: int | None = None,
+    worker: Worker | None = None,
 ) -> None:
+    """Serve until SIGINT or SIGTERM. With ``listen_fd`` (a worker of ``--workers``) the
+    socket is the parent's, already bound and listening, shared by every worker."""
     bind_host, bind_port = host or config.server.host, port or config.server.port
+    worker = worker or Worker()
     if demo:
         config = demo_base_url(config, bind_host, bind_port)
+    config = worker_config(config, worker)
     warning = segment_warning(config.server.public_base_url, config.sms.signature)
-    if warning:
+    if warning and worker.leader:
         log.warning("%s", warning)
-    app = create_app(config, demo=demo)
+    app = create_app(config, demo=demo, worker=worker)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, bind_host, bind_port)
+    site: web.BaseSite
+    if listen_fd is None:
+        site = web.TCPSite(runner, bind_host, bind_port)
+    else:
+        site = web.SockSite(runner, socket.socket(fileno=listen_fd))
     await site.start()
-    print(f"PortPass Verify listening on http://{bind_host}:{bind_port}", flush=True)
-    if demo:
+    if listen_fd is None:
+        print(f"PortPass Verify listening on http://{bind_host}:{bind_port}", flush=True)
+    if demo and worker.leader:
         print(f"demo: open {config.server.public_base_url}/ to start", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -56,5 +56,20 @@ class Services:
     turn_order: TurnOrder = field(default_factory=TurnOrder)
 
 
+@dataclass(frozen=True)
+class Worker:
+    """Which of ``portpass serve --workers N``'s processes this is. What must happen once
+    per deployment and has no database claim of its own (Telegram polling, registering
+    the webhook and the command menu) happens in the leader, worker 0, only."""
+
+    index: int = 0
+    count: int = 1
+
+    @property
+    def leader(self) -> bool:
+        return self.index == 0
+
+
 CONFIG = web.AppKey("config", Config)
+WORKER = web.AppKey("worker", Worker)
 SERVICES = web.AppKey("services", Services)

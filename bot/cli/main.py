@@ -20,6 +20,7 @@ from bot.cli.check_config import check_config
 from bot.cli.import_report import ProgressBar, print_import
 from bot.cli.notices import add_notices_parser, run_notices
 from bot.cli.operator import add_operator_parser, run_operator
+from bot.cli.serve import add_serve_parser, run_serve
 from bot.cli.status_report import print_status
 from bot.config import Config, ConfigError, load_config
 from bot.housekeeping import retention_of
@@ -52,14 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"portpass {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the web server (webhooks, link page)")
-    serve.add_argument("--host", help="listen address (default: server.host)")
-    serve.add_argument("--port", type=int, help="listen port (default: server.port)")
-    serve.add_argument(
-        "--demo",
-        action="store_true",
-        help="load the demo registry of the guide's test holders and show a dev inbox",
-    )
+    add_serve_parser(commands)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -148,13 +142,6 @@ def _state(word: str) -> Status:
     return status
 
 
-async def _serve(args: argparse.Namespace, config: Config) -> int:
-    from bot.server import run_server  # aiohttp's runner is only needed here
-
-    await run_server(config, host=args.host, port=args.port, demo=args.demo)
-    return 0
-
-
 async def _db(args: argparse.Namespace, config: Config) -> int:
     if args.db_command == "backup":
         return await _backup(args.path, config)
@@ -233,7 +220,7 @@ async def _chat(args: argparse.Namespace, config: Config) -> int:
 
 
 COMMANDS: dict[str, Command] = {
-    "serve": _serve,
+    "serve": run_serve,
     "db": _db,
     "import": _import,
     "status": _status,

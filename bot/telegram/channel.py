@@ -4,8 +4,11 @@ PTB does not run its own web server here. In ``webhook`` mode (production) Teleg
 updates to ``POST /telegram/webhook`` on our server; the route checks the secret header
 before reading the body, then hands the update to PTB and answers when it has been
 handled. In ``polling`` mode (development, no public URL) PTB's ``Updater`` long-polls
-``getUpdates``. Either way the application is started and stopped in ``cleanup_ctx``,
-and outgoing calls go through PTB's ``AIORateLimiter`` (Telegram's flood limits).
+``getUpdates``, in one process only: with ``portpass serve --workers N`` the leader
+(worker 0) polls and registers the webhook and the menu, the others only send (webhook
+updates reach every worker). Either way the application is started and stopped in
+``cleanup_ctx``, and outgoing calls go through PTB's ``AIORateLimiter`` (Telegram's
+flood limits).
 
 Handler order, which decides who answers an update:
 
@@ -41,7 +44,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.config import ConfigError, TelegramConfig
 from bot.logs import log_context
-from bot.services import CONFIG, SERVICES, Services
+from bot.services import CONFIG, SERVICES, WORKER, Services
 from bot.telegram import holder as telegram_holder
 from bot.telegram import menus as telegram_menus
 from bot.telegram.guard import Guard
@@ -80,7 +83,11 @@ def add_handlers(app: web.Application, installer: Installer) -> None:
 
 
 def build_application(
-    services: Services, installers: list[Installer], guard: Guard | None = None
+    services: Services,
+    installers: list[Installer],
+    guard: Guard | None = None,
+    *,
+    polls: bool = True,
 ) -> TelegramApplication:
     telegram = services.config.telegram
     # PTB 22 warns (PTBDeprecationWarning) whenever it builds a RetryAfter, e.g. on a 429,
@@ -102,7 +109,7 @@ def build_application(
             )
         )
     )
-    if telegram.mode == "webhook":
+    if telegram.mode == "webhook" or not polls:
         builder = builder.updater(None)
     application: TelegramApplication = builder.build()
     (guard or Guard(services)).install(application)
@@ -116,7 +123,8 @@ async def _telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     telegram = services.config.telegram
     guard = Guard(services)
-    application = build_application(services, app.get(INSTALLERS, []), guard)
+    leader = app[WORKER].leader
+    application = build_application(services, app.get(INSTALLERS, []), guard, polls=leader)
     try:
         await application.initialize()  # getMe: a wrong token stops start-up here
     except InvalidToken:
@@ -130,8 +138,9 @@ async def _telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         if application.updater is not None:
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         await application.start()
-        await telegram_menus.set_holder_menu(application.bot)
-        if telegram.set_webhook:
+        if leader:
+            await telegram_menus.set_holder_menu(application.bot)
+        if telegram.set_webhook and leader:
             await _set_webhook(application, services.config.server.public_base_url, telegram)
     except BaseException:
         await _stop(application)

@@ -16,9 +16,7 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,21 +25,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from fakes.twilio_api import FakeTwilio
 from storage.db import create_engine
 from storage.tables import campaign_targets, campaigns, outbox, verification_requests
-from tests.conftest import postgres_url
+from tests.e2e.processes import free_port, postgres_role
 
 PASSES = 240
 PYTHON = [sys.executable, "-m", "bot.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def phone_of(n: int) -> str:
@@ -126,27 +117,6 @@ class Deployment:
             await process.wait()
         assert process.stderr is not None
         return (await process.stderr.read())[-3000:].decode(errors="replace")
-
-
-@contextlib.asynccontextmanager
-async def postgres_role() -> AsyncIterator[str]:
-    """A database URL of its own on the test server, for processes that cannot be given
-    a schema through engine options: a login role whose search_path is a schema it
-    owns. Dropped afterwards (dropping a whole database costs PostgreSQL a checkpoint)."""
-    admin_url = postgres_url()
-    role = f"pp_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
-            await conn.exec_driver_sql(f'CREATE SCHEMA "{role}" AUTHORIZATION "{role}"')
-            await conn.exec_driver_sql(f'ALTER ROLE "{role}" SET search_path = "{role}"')
-        yield make_url(admin_url).set(username=role).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{role}" CASCADE')
-            await conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
-        await admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
