@@ -98,9 +98,10 @@ def bench_config(db: Path) -> Config:
     return load_config(None, bench_env(db), cwd=db.parent)
 
 
-async def prepare(db: Path, holders: int) -> list[tuple[str, str]]:
+async def prepare(db: Path, holders: int, config: Config | None = None) -> list[tuple[str, str]]:
     """The registry and one live request per holder: (phone, code) pairs, made by the
-    services the server will run on (from the same composition root and config)."""
+    services the server will run on (from the same composition root and config; the
+    SQLite file ``db`` unless ``config`` names another database)."""
     csv_path = db.with_suffix(".csv")
     with csv_path.open("w", encoding="utf-8") as f:
         f.write("pass_no,id_no,name,phone,valid_from,valid_to,company\n")
@@ -109,7 +110,7 @@ async def prepare(db: Path, holders: int) -> list[tuple[str, str]]:
                 f"KHPS113-{n:06d},BENCH{n:06d},holder{n},0{phone_of(n)[4:]},"
                 "2026/01/01,2030/12/31,bench\n"
             )
-    async with services_for(bench_config(db)) as services:
+    async with services_for(config or bench_config(db)) as services:
         await import_registry(services.engine, csv_path)
         for n in range(holders):
             await services.verification.request_as_holder(
@@ -253,7 +254,30 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="for the latency phase")
     parser.add_argument("--seconds", type=float, default=10.0, help="for the latency phase")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="sqlite: against the bare handler; postgres: 1 and more processes "
+        "(benchmarks/scaleout.py)",
+    )
+    parser.add_argument(
+        "--processes", default="1,2", help="with --database postgres: the process counts"
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "PORTPASS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres"
+        ),
+        help="with --database postgres: a server where a scratch database may be made",
+    )
     args = parser.parse_args()
+    if args.database == "postgres":
+        sys.path.insert(0, str(ROOT))  # run as a script: the checkout's packages
+        from benchmarks.scaleout import run  # only this mode needs it
+
+        await run(args, [int(n) for n in args.processes.split(",")])
+        return
     paced_n = int(args.rate * args.seconds)
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -14,7 +14,8 @@ Ending the transaction (commit, rollback, or the connection dying with its proce
 releases the lock; nothing is left to clean up.
 
 Measured cost (issue 11's report): one extra round trip to take the lock and one to
-end the transaction per turn, about 0.3 ms on a local PostgreSQL; a Telegram turn
+end the transaction per turn: 0.6 ms on a local PostgreSQL (median of 5 x 1000,
+load average 3.9 on the shared 2-core machine); a Telegram turn
 spends far more waiting for the Bot API.
 
 SQLite needs none of this: one process serves it, and its in-process lock
