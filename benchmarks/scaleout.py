@@ -14,9 +14,11 @@ flight (verifications/s), then an open-loop ``--rate`` (latency). Each round ver
 holders of its own, so every round does the same work.
 
 Beside each round it prints the CPU time spent, over the throughput phase, by the
-server processes, by PostgreSQL and by the load generator (this process), read from
-``/proc``: on a 2-core machine the three share the same cores, and that split says
-what limits the figure.
+server processes, by PostgreSQL, by the load generator (this process) and by everything
+else on the machine, read from ``/proc``, as shares of the machine and as CPU
+milliseconds per verification: on a 2-core machine they all share the same cores, and
+that split says what limits the figure (the CPU cost per verification does not depend on
+how busy the machine was; the rate does).
 """
 
 from __future__ import annotations
@@ -177,12 +179,15 @@ def report(r: Round, rate: float, concurrency: int) -> None:
         flush=True,
     )
     idle = max(0.0, 1 - r.cpu["machine busy"] / capacity)
+    done = r.per_s * r.elapsed
+    per_verification = ", ".join(f"{who} {r.cpu[who] / done * 1000:.2f}" for who in ours)
     print(
         f"    CPU over the throughput phase ({os.cpu_count()} cores, {r.elapsed:.1f} s): "
         f"{split}, other processes {others / capacity:.0%}, idle {idle:.0%} "
         f"(iowait {r.cpu['iowait'] / capacity:.0%}); load average {r.load[0]:.2f}",
         flush=True,
     )
+    print(f"    CPU ms per verification: {per_verification}", flush=True)
 
 
 async def check_verified(url: str, work: Path, expected: int) -> None:
