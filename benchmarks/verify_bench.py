@@ -17,6 +17,12 @@ What it does, all on this machine:
    - throughput: ``--concurrency`` requests in flight until ``--requests`` are done;
    - latency: an open-loop schedule at ``--rate`` requests/s for ``--seconds``.
 4. Prints throughput, p50/p99 latency for both, and their ratio.
+
+With ``--database postgres`` it runs the scale-out benchmark instead (1 and 2 server
+processes on PostgreSQL, :mod:`benchmarks.scaleout`), with the same preparation and load.
+
+Why one module: it is one benchmark, whose preparation, load generator and report only
+make sense together (the scale-out mode reuses them and lives in its own module).
 """
 
 from __future__ import annotations
