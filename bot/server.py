@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
 from dataclasses import replace
@@ -87,8 +88,22 @@ async def run_server(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    orphaned = None if listen_fd is None else asyncio.create_task(stop_when_orphaned(stop))
     try:
         await stop.wait()
     finally:
         log.info("shutting down")
+        if orphaned is not None:
+            orphaned.cancel()
         await runner.cleanup()
+
+
+async def stop_when_orphaned(stop: asyncio.Event, interval: float = 1.0) -> None:
+    """A worker of ``--workers`` stops when its parent is gone (killed with SIGKILL, say,
+    so it could pass nothing on): a worker left behind would keep the port, poll
+    Telegram or send SMS with no supervisor to stop it."""
+    parent = os.getppid()
+    while os.getppid() == parent:  # noqa: ASYNC110 - another process, no event to await
+        await asyncio.sleep(interval)
+    log.warning("the serve --workers parent is gone: stopping")
+    stop.set()

@@ -18,7 +18,9 @@ connection to one of them. The parent only supervises:
 - a worker that exits within :data:`START_SECONDS` of its start failed to start (a
   configuration or database problem every worker would meet): the others are stopped
   and serve exits with its code;
-- a worker that dies later is started again, one second later.
+- a worker that dies later is started again, one second later;
+- the parent killed outright (SIGKILL, nothing passed on): each worker notices within a
+  second and stops (:func:`bot.server.stop_when_orphaned`).
 
 Several processes need a database they can all write at once: PostgreSQL. SQLite is
 refused (:func:`refusal`).

@@ -130,6 +130,22 @@ class Deployment:
         return [m["body"] for m in self.twilio.messages if m["to"] == phone]
 
 
+async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
+    """SIGTERM, as systemd stops serve (a --workers parent stops its workers), then
+    SIGKILL for whatever is still running after 20 s."""
+    for process in processes:
+        if process.returncode is None:
+            process.terminate()
+    try:
+        async with asyncio.timeout(20):
+            await asyncio.gather(*(p.wait() for p in processes))
+    except TimeoutError:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+        await asyncio.gather(*(p.wait() for p in processes))
+
+
 async def _tail(process: asyncio.subprocess.Process) -> str:
     if process.returncode is None:
         process.kill()
@@ -165,10 +181,7 @@ async def deployment_on(url: str, workdir: Path) -> AsyncIterator[Deployment]:
         try:
             yield deployment
         finally:
-            for process in deployment.processes:
-                if process.returncode is None:
-                    process.kill()
-                await process.wait()
+            await _stop(deployment.processes)
 
 
 @pytest.fixture
@@ -248,6 +261,24 @@ async def test_two_processes_answer_as_one_send_once_and_share_the_limits(
     assert await _get(d, b, "/v/AAAAAAAAAAAA") == 429
 
 
+@pytest.mark.postgres
+async def test_one_chats_updates_at_once_through_both_processes_answer_turn_by_turn(
+    postgres: Deployment,
+) -> None:
+    """Telegram may deliver a chat's updates in parallel (max_connections > 1), and with
+    two processes they land in both: each turn's replies still come out together, one
+    turn after the other, never interleaved."""
+    d = postgres
+    a, b = await asyncio.gather(d.serve(), d.serve())
+    ids = UpdateIds()
+    updates = [message_update(ids.next(), CHAT, "/start") for _ in range(8)]
+    await asyncio.gather(*(d.update((a, b)[n % 2], u) for n, u in enumerate(updates)))
+    texts = [m["text"] for m in d.telegram.sent_messages(CHAT)]
+    assert len(texts) == 16
+    welcome = texts[0]
+    assert texts == [welcome, ASK_PASS] * 8
+
+
 async def one_code_for(d: Deployment, phone: str, *, count: int) -> str:
     """The code in the ``count``-th SMS to ``phone``, once FakeTwilio has it."""
     for _ in range(200):
@@ -305,6 +336,35 @@ async def test_workers_share_one_port_register_once_and_stop_together(tmp_path: 
         assert _children(server.process.pid) == []
         assert not any(_alive(pid) for pid in children)
         assert len(d.telegram.calls_to("setMyCommands")) == one_menu
+
+
+@pytest.mark.postgres
+async def test_workers_poll_telegram_in_one_process(tmp_path: Path) -> None:
+    """In polling mode only worker 0 polls: PTB's poller deletes any webhook first, once
+    per poller, and Telegram refuses a second poller of the same bot."""
+    async with postgres_role() as url, deployment_on(url, tmp_path) as d:
+        d.env["PORTPASS_TELEGRAM_MODE"] = "polling"
+        del d.env["PORTPASS_TELEGRAM_WEBHOOK_SECRET"]
+        server = await d.serve("--workers", "2")
+        async with asyncio.timeout(20):
+            while len(d.telegram.calls_to("getMe")) < 2:  # noqa: ASYNC110 - the fake's record
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)
+        assert len(d.telegram.calls_to("deleteWebhook")) == 1
+        assert d.telegram.calls_to("getUpdates")
+        d.telegram.queue_update(message_update(1, CHAT, "/start"))
+        async with asyncio.timeout(10):
+            while len(d.telegram.sent_messages(CHAT)) < 2:  # noqa: ASYNC110 - the fake's record
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        assert [m["text"] for m in d.telegram.sent_messages(CHAT)][1:] == [ASK_PASS]
+        # A supervisor killed outright leaves no worker behind to keep polling.
+        children = _children(server.process.pid)
+        server.process.kill()
+        await server.process.wait()
+        async with asyncio.timeout(10):
+            while any(_alive(pid) for pid in children):  # noqa: ASYNC110 - other processes
+                await asyncio.sleep(0.1)
 
 
 def _alive(pid: int) -> bool:
