@@ -22,6 +22,10 @@ connection to one of them. The parent only supervises:
 - the parent killed outright (SIGKILL, nothing passed on): each worker notices within a
   second and stops (:func:`bot.server.stop_when_orphaned`).
 
+Metrics: the workers count into files in one directory (``PROMETHEUS_MULTIPROC_DIR``,
+a fresh temporary one unless the environment names one), so a scrape of ``/metrics``
+reaching any worker shows the totals of all of them (:mod:`bot.metrics.registry`).
+
 Several processes need a database they can all write at once: PostgreSQL. SQLite is
 refused (:func:`refusal`).
 """
@@ -31,12 +35,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from prometheus_client.multiprocess import mark_process_dead
 
 from bot.config import Config
+from bot.metrics.registry import MULTIPROCESS_ENV
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +89,34 @@ def worker_command(config_path: str | None, fd: int, index: int, count: int) -> 
     ]  # fmt: skip
 
 
+@contextlib.contextmanager
+def metrics_directory() -> Iterator[str]:
+    """Where the workers keep their counters: ``PROMETHEUS_MULTIPROC_DIR`` if set (its old
+    files removed, as the library asks, so a restart starts at zero), else a temporary
+    directory removed afterwards."""
+    given = os.environ.get(MULTIPROCESS_ENV)
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for old in Path(given).glob("*.db"):
+            old.unlink()
+        yield given
+        return
+    made = tempfile.mkdtemp(prefix="portpass-metrics-")
+    try:
+        yield made
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
+
+
 async def supervise(config_path: str | None, host: str, port: int, workers: int) -> int:
     """Run ``workers`` server processes on ``host:port`` until SIGTERM or SIGINT."""
+    with metrics_directory() as metrics:
+        return await _supervise(config_path, host, port, workers, metrics)
+
+
+async def _supervise(
+    config_path: str | None, host: str, port: int, workers: int, metrics: str
+) -> int:
     sock = listen(host, port)
     fd = sock.fileno()
     stop = asyncio.Event()
@@ -88,7 +126,8 @@ async def supervise(config_path: str | None, host: str, port: int, workers: int)
 
     async def start(index: int) -> tuple[asyncio.subprocess.Process, float]:
         command = worker_command(config_path, fd, index, workers)
-        process = await asyncio.create_subprocess_exec(*command, pass_fds=(fd,))
+        env = {**os.environ, MULTIPROCESS_ENV: metrics}
+        process = await asyncio.create_subprocess_exec(*command, pass_fds=(fd,), env=env)
         return process, time.monotonic()
 
     running = {i: await start(i) for i in range(workers)}
@@ -112,6 +151,7 @@ async def supervise(config_path: str | None, host: str, port: int, workers: int)
                     code = exit_code or 1
                     return code
                 log.warning("worker %d exited with code %s: starting it again", index, exit_code)
+                mark_process_dead(process.pid, metrics)  # type: ignore[no-untyped-call]
                 await asyncio.sleep(1.0)
                 running[index] = await start(index)
     finally:

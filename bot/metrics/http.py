@@ -93,7 +93,7 @@ async def metrics_page(request: web.Request) -> web.Response:
         return web.Response(status=403, text="metrics: not allowed from here\n")
     services = request.app[SERVICES]
     snapshot = await database_snapshot(services.engine, services.clock.now())
-    body = generate_latest(services.metrics.registry) + generate_latest(snapshot)
+    body = generate_latest(services.metrics.exposed) + generate_latest(snapshot)
     return web.Response(
         body=body, headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"}
     )

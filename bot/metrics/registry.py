@@ -6,6 +6,12 @@ on a name registered twice.
 
 What is counted here lives in this process's memory and starts at zero when the process
 starts (Prometheus' ``rate()`` and ``increase()`` take such resets in their stride).
+Under ``portpass serve --workers N`` the supervisor sets ``PROMETHEUS_MULTIPROC_DIR``
+(:mod:`bot.workers`): each worker's counters then live in files there, and ``/metrics``
+on any worker shows the sum over all of them (``prometheus_client``'s multiprocess
+mode), not the share of whichever worker took the scrape. The per-process collectors
+(CPU, memory, garbage collection) are left out in that mode: one worker's figures
+under the name of all.
 What the database knows (the outbox queue) is read at scrape time instead, in
 :mod:`bot.metrics.database`.
 
@@ -16,6 +22,7 @@ pass number, an ID number, a code, a token or a URL path as requested.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 
@@ -28,6 +35,7 @@ from prometheus_client import (
     ProcessCollector,
     disable_created_metrics,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from bot.metrics.inbound import note_inbound
 from bot.metrics.sender import MeteredSender
@@ -36,6 +44,9 @@ from core.model import Origin
 
 #: Seconds: webhooks answer in milliseconds; Twilio gives up after 15 s.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0)
+
+#: Set by ``portpass serve --workers N`` for its workers: where they keep their counters.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 #: The channels a verification, a code or an inbound message can come from.
 CHANNELS = ("sms", "telegram", "web")
@@ -118,9 +129,16 @@ class Metrics:
             ["route", "method", "status"],
             registry=registry,
         )
-        ProcessCollector(registry=registry)
-        PlatformCollector(registry=registry)
-        GCCollector(registry=registry)
+        shared = os.environ.get(MULTIPROCESS_ENV)
+        #: What ``/metrics`` shows: this registry, or the sum over every worker's files.
+        self.exposed = registry
+        if shared:
+            self.exposed = CollectorRegistry()
+            MultiProcessCollector(self.exposed, path=shared)  # type: ignore[no-untyped-call]
+        else:
+            ProcessCollector(registry=registry)
+            PlatformCollector(registry=registry)
+            GCCollector(registry=registry)
         # Labelled children by label values: ``labels()`` takes a lock and builds its key
         # on every call, which is most of the cost of counting one request.
         self._inbound_children: dict[tuple[str, str], Counter] = {}

@@ -382,3 +382,49 @@ def _children(pid: int) -> list[int]:
             if fields.get("PPid", "").strip() == str(pid) and "Z" not in fields.get("State", ""):
                 found.append(int(status.parent.name))
     return found
+
+
+@pytest.mark.postgres
+async def test_metrics_of_workers_are_the_sum_of_all_of_them(tmp_path: Path) -> None:
+    """Prometheus scrapes one port; whichever worker answers must report every worker's
+    counts, or each scrape would show a different share and rate() would be nonsense."""
+    async with postgres_role() as url, deployment_on(url, tmp_path) as d:
+        d.env["PORTPASS_METRICS_ENABLED"] = "true"
+        server = await d.serve("--workers", "2")
+        before = [await _healthz_count(server) for _ in range(6)]
+        # Many connections at once, each its own: the kernel hands them to both workers.
+        connector = aiohttp.TCPConnector(force_close=True, limit=0)
+        async with aiohttp.ClientSession(connector=connector) as fresh:
+
+            async def hit() -> int:
+                async with fresh.get(f"{server.url}/healthz") as response:
+                    await response.read()
+                    return response.status
+
+            for _ in range(4):
+                assert await asyncio.gather(*(hit() for _ in range(25))) == [200] * 25
+        after = [await _healthz_count(server) for _ in range(6)]
+        assert len(set(before)) == 1  # every scrape, whoever answers, says the same
+        assert after == [before[0] + 100] * 6
+        text = await _scrape(server)
+        assert "process_cpu_seconds_total" not in text  # one worker's, under all's name
+
+
+async def _scrape(server: Server) -> str:
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.get(f"{server.url}/metrics") as response,
+    ):
+        assert response.status == 200
+        return await response.text()
+
+
+async def _healthz_count(server: Server) -> float:
+    """``/healthz`` answers counted, as one scrape (a new connection) reports them."""
+    pattern = re.compile(
+        r'^portpass_http_responses_total\{[^}]*route="/healthz"[^}]*status="200"[^}]*\} (\S+)$',
+        re.M,
+    )
+    found = pattern.findall(await _scrape(server))
+    return sum(float(x) for x in found)
