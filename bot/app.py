@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy import text
 
-from bot import failure_notices, housekeeping
+from bot import failure_notices, forwarded, housekeeping
 from bot.api import notices as notices_api
 from bot.bootstrap import Overrides, close_services, open_services
 from bot.campaigns import dispatcher as campaign_dispatcher
@@ -55,6 +55,9 @@ def create_app(
         client_max_size=config.server.max_body_bytes,
         middlewares=[metrics_http.observe, request_ids],
     )
+    if config.server.trusted_proxies:
+        trusted = forwarded.networks(config.server.trusted_proxies)
+        app.middlewares.append(forwarded.middleware(trusted))
     app[CONFIG] = config
     app[WORKER] = worker or Worker()
 

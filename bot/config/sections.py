@@ -57,6 +57,7 @@ class ServerConfig(Section):
     max_body_bytes: int = field(
         default=65536, metadata=rule(checks.between(1024, 10 * 1024 * 1024))
     )
+    trusted_proxies: tuple[str, ...] = field(default=(), metadata=rule(checks.networks))
 
 
 @dataclass(frozen=True, repr=False)

@@ -5,9 +5,10 @@ path). It answers 200 to a connecting address in ``metrics.allow`` or to a reque
 bearing ``Authorization: Bearer <metrics.token>``, and 403 to anyone else. A request
 that bears a token must bear the right one, from whatever address: a stale token in a
 scraper's config should fail loudly, not pass because the scraper happens to run on an
-allowed host. The address is the TCP peer's (``request.remote``), never a forwarded
-header; the reverse-proxy snippets in ``deploy/`` do not pass ``/metrics``, and must not,
-since behind a proxy every request comes from the proxy's address.
+allowed host. The address is the TCP peer's, never a forwarded one, even from a
+proxy in ``server.trusted_proxies``; the reverse-proxy snippets in ``deploy/`` do not
+pass ``/metrics``, and must not, since behind a proxy every request comes from the
+proxy's address.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aiohttp.typedefs import Handler
 from prometheus_client import generate_latest
 
 from bot.config import MetricsConfig
+from bot.forwarded import ip, tcp_peer
 from bot.metrics.database import database_snapshot
 from bot.metrics.inbound import INBOUND_ROUTES, begin_note, end_note, outcome
 from bot.services import CONFIG, SERVICES
@@ -55,22 +57,8 @@ class Access:
             scheme, _, given = authorization.strip().partition(" ")
             right = hmac.compare_digest(given.strip().encode(), self.token)
             return bool(self.token) and scheme.lower() == "bearer" and right
-        address = _address(remote)
+        address = ip(remote)
         return address is not None and any(address in network for network in self.networks)
-
-
-def _address(remote: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The peer's address; an IPv4 peer of a dual-stack socket (``::ffff:127.0.0.1``)
-    as the IPv4 address it is."""
-    if not remote:
-        return None
-    try:
-        address = ipaddress.ip_address(remote)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
 
 
 ACCESS = web.AppKey("metrics_access", Access)
@@ -86,10 +74,9 @@ def setup(app: web.Application) -> None:
 
 
 async def metrics_page(request: web.Request) -> web.Response:
-    if not request.app[ACCESS].permits(request.remote, request.headers.get("Authorization")):
-        log.warning(
-            "metrics refused (403) to %s: address not allowed or wrong token", request.remote
-        )
+    peer = tcp_peer(request)  # never a forwarded address, even from a trusted proxy
+    if not request.app[ACCESS].permits(peer, request.headers.get("Authorization")):
+        log.warning("metrics refused (403) to %s: address not allowed or wrong token", peer)
         return web.Response(status=403, text="metrics: not allowed from here\n")
     services = request.app[SERVICES]
     snapshot = await database_snapshot(services.engine, services.clock.now())

@@ -4,14 +4,10 @@ A link token has 72 bits, so guessing one is hopeless; the limit is there so tha
 address cannot make the server do unbounded database lookups, and so a misbehaving
 link scanner cannot hammer a holder's link.
 
-The key is the address aiohttp gives as ``request.remote``: the peer of the TCP
-connection. Behind a reverse proxy every request has the proxy's address, and all
-clients would share one limit. Configure aiohttp's forwarded handling for that proxy
-(a middleware that calls ``request.clone(remote=...)`` with the address the proxy
-reports, e.g. ``aiohttp_remotes.XForwardedRelaxed`` or ``XForwardedStrict`` with the
-proxy's address as trusted), so that ``request.remote`` is the client again. Never take
-``X-Forwarded-For`` as given without such a check: any client can send that header,
-and a limiter keyed on it is a limiter every client can step around.
+The key is ``request.remote``: the peer of the TCP connection, or, from a proxy in
+``server.trusted_proxies``, the client it names (:mod:`bot.forwarded`). Never key on
+``X-Forwarded-For`` as given: any client can send that header, and a limiter keyed on
+it is a limiter every client can step around.
 
 Two limiters, one interface (:class:`AddressLimiter`): on SQLite, where one process
 serves, :class:`ClientLimiter` counts in memory (a token bucket, no database write per
