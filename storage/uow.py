@@ -25,6 +25,8 @@ from storage.audit import SqlAuditRepository, SqlFailureRepository
 from storage.campaigns import SqlCampaignRepository
 from storage.conversations import SqlConversationRepository
 from storage.inbound import SqlInboundRepository
+from storage.inline_sqlite import DRIVER as INLINE_DRIVER
+from storage.inline_sqlite import InlineAsyncConnection
 from storage.notices import SqlNoticeRepository
 from storage.operators import SqlOperatorRepository
 from storage.opt_outs import SqlOptOutRepository
@@ -82,7 +84,11 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._conn is not None:
             raise RuntimeError("a unit of work cannot be entered twice")
-        conn = await self._engine.connect()
+        engine = self._engine
+        if engine.dialect.driver == INLINE_DRIVER:
+            conn = await InlineAsyncConnection(engine)
+        else:
+            conn = await engine.connect()
         try:
             await conn.begin()
         except BaseException:

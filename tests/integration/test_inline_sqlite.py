@@ -29,6 +29,7 @@ from sqlalchemy.util.concurrency import greenlet_spawn
 
 from storage.db import async_url, create_engine
 from storage.inline_sqlite import InlineConnection
+from storage.uow import SqlUnitOfWorkFactory
 
 metadata = MetaData()
 items = Table(
@@ -348,3 +349,25 @@ def test_outside_the_asyncio_layer_a_locked_database_fails_at_once(db_path: Path
     finally:
         holder.close()
         conn.close()
+
+
+async def test_a_unit_of_work_used_again_after_its_commit_waits_for_the_lock_on_the_loop(
+    engine: AsyncEngine, db_path: Path
+) -> None:
+    """Inside a transaction a unit of work runs its statements without a greenlet
+    (storage.inline_sqlite.InlineAsyncConnection); the statement after a commit begins
+    the next transaction, and that BEGIN IMMEDIATE may find another process holding
+    the lock: it waits as an asyncio wait, as a fresh unit of work would."""
+    units = SqlUnitOfWorkFactory(engine)
+    async with units() as uow:
+        await uow.connection.execute(insert(items).values(name="first"))
+        await uow.commit()
+        async with other_process_holding_the_write_lock(db_path) as release:
+            asyncio.get_running_loop().call_later(0.2, release)
+            async with ticking() as ticks:
+                await uow.connection.execute(insert(items).values(name="second"))
+                await uow.commit()
+            assert ticks() >= 10
+    async with engine.connect() as conn:
+        names = (await conn.execute(select(items.c.name).order_by(items.c.id))).scalars()
+        assert names.all() == ["first", "second"]
