@@ -91,3 +91,33 @@ async def test_a_signature_that_does_not_match_the_named_algorithm_is_refused(
         client, path, make_form(client), signed_with=signed_with, header_says=header_says
     )
     assert status == 403
+
+
+@pytest.mark.parametrize(("path", "make_form", "accepted"), ROUTES)
+@pytest.mark.parametrize("algorithm", [HMAC_SHA1, HMAC_SHA256])
+async def test_a_signature_over_the_url_with_its_default_port_is_accepted(
+    client: AppClient, path: str, make_form, accepted: int, algorithm: str
+) -> None:
+    """Twilio's back end has signed ``https://host:443/...`` as well as ``https://host/...``
+    for the same webhook: both are Twilio's. (The check tries the URL as configured
+    first, then the package's full check with and without the port.)"""
+    form = make_form(client)
+    url = PUBLIC_BASE_URL.replace("pp.example.tw", "pp.example.tw:443") + path
+    headers = {
+        SIGNATURE_HEADER: RequestValidator(TWILIO_TOKEN).compute_signature(url, form, algorithm)
+    }
+    if algorithm == HMAC_SHA256:
+        headers[SIGNATURE_SETTINGS_HEADER] = SETTINGS.format(algorithm=algorithm)
+    response = await client.post(path, data=form, headers=headers)
+    assert response.status == accepted
+
+
+@pytest.mark.parametrize(("path", "make_form", "_accepted"), ROUTES)
+async def test_a_signature_made_with_another_token_is_refused(
+    client: AppClient, path: str, make_form, _accepted: int
+) -> None:
+    form = make_form(client)
+    url = PUBLIC_BASE_URL + path
+    headers = {SIGNATURE_HEADER: RequestValidator("not-our-token").compute_signature(url, form)}
+    response = await client.post(path, data=form, headers=headers)
+    assert response.status == 403
