@@ -21,6 +21,9 @@ What it does, all on this machine:
 With ``--database postgres`` it runs the scale-out benchmark instead (1 and 2 server
 processes on PostgreSQL, :mod:`benchmarks.scaleout`), with the same preparation and load.
 
+``--loop uvloop`` runs both servers on uvloop (``server.event_loop``), so the ratio
+compares like with like; the load generator stays on asyncio's loop either way.
+
 Why one module: it is one benchmark, whose preparation, load generator and report only
 make sense together (the scale-out mode reuses them and lives in its own module).
 """
@@ -69,7 +72,11 @@ async def handle(request):
     return web.Response(text=BODY, content_type="text/xml")
 app = web.Application()
 app.router.add_post("/sms/inbound", handle)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+loop = None
+if sys.argv[2] == "uvloop":  # the loop portpass serve is given too (--loop)
+    import uvloop
+    loop = uvloop.new_event_loop()
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None, loop=loop)
 """
 
 
@@ -277,6 +284,12 @@ async def main() -> None:
         ),
         help="with --database postgres: a server where a scratch database may be made",
     )
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="the event loop of both servers (the load generator keeps asyncio's)",
+    )
     args = parser.parse_args()
     if args.database == "postgres":
         sys.path.insert(0, str(ROOT))  # run as a script: the checkout's packages
@@ -295,9 +308,10 @@ async def main() -> None:
         tput_calls, rate_calls = calls[: args.requests], calls[args.requests :]
 
         app_port, bare_port = free_port(), free_port()
-        env = {**os.environ, **bench_env(db)}
+        env = {**os.environ, **bench_env(db), "PORTPASS_SERVER_EVENT_LOOP": args.loop}
+        print(f"both servers on the {args.loop} event loop", flush=True)
         app = start([sys.executable, "-m", "bot.cli", "serve", "--port", str(app_port)], env, ROOT)
-        bare = start([sys.executable, "-c", BARE_SERVER, str(bare_port)], env, ROOT)
+        bare = start([sys.executable, "-c", BARE_SERVER, str(bare_port), args.loop], env, ROOT)
         try:
             await wait_ready(f"http://127.0.0.1:{app_port}/healthz", app)
             await wait_ready(f"http://127.0.0.1:{bare_port}/", bare)

@@ -23,6 +23,7 @@ from bot.cli.operator import add_operator_parser, run_operator
 from bot.cli.serve import add_serve_parser, run_serve
 from bot.cli.status_report import print_status
 from bot.config import Config, ConfigError, load_config
+from bot.event_loop import EventLoopUnavailable, LoopFactory, loop_factory
 from bot.housekeeping import retention_of
 from bot.logs import configure_logging
 from core.clock import SystemClock
@@ -241,8 +242,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(config)
     try:
-        return asyncio.run(COMMANDS[args.command](args, config))
-    except (CliError, ConfigError) as error:
+        factory: LoopFactory | None = None
+        if args.command == "serve":
+            name, factory = loop_factory(config.server.event_loop)
+            log.info("event loop: %s", name)
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(COMMANDS[args.command](args, config))
+    except (CliError, ConfigError, EventLoopUnavailable) as error:
         print(f"portpass: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -58,6 +58,9 @@ class ServerConfig(Section):
         default=65536, metadata=rule(checks.between(1024, 10 * 1024 * 1024))
     )
     trusted_proxies: tuple[str, ...] = field(default=(), metadata=rule(checks.networks))
+    event_loop: str = field(
+        default="auto", metadata=rule(checks.one_of("auto", "uvloop", "asyncio"))
+    )
 
 
 @dataclass(frozen=True, repr=False)
