@@ -134,12 +134,17 @@ class ConversationEngine:
         same transaction, so a turn that fails leaves no claim behind."""
         now = self._clock.now()
         async with self._uow() as uow:
-            if message_id is not None and not await uow.inbound.claim(who.channel, message_id, now):
-                stored_turn = self._stored_turn(
-                    await uow.inbound.reply_for(who.channel, message_id)
+            if message_id is None:
+                stored = await uow.conversations.get(who.key)
+            else:
+                claimed, stored = await uow.inbound.claim_turn(
+                    who.channel, message_id, now, who.key
                 )
-                return replace(stored_turn, repeated=True)
-            stored = await uow.conversations.get(who.key)
+                if not claimed:
+                    stored_turn = self._stored_turn(
+                        await uow.inbound.reply_for(who.channel, message_id)
+                    )
+                    return replace(stored_turn, repeated=True)
             state, replies = self._expire(stored, now, who)
             state, more = await self._step(state, who, message, uow)
             replies = await self._deliverable(who, replies + more, uow)

@@ -197,6 +197,16 @@ class InboundRepository(Protocol):
 
     async def remember(self, channel: str, message_id: str, reply: str) -> None: ...
 
+    async def claim_turn(
+        self, channel: str, message_id: str, at: datetime, key: str
+    ) -> tuple[bool, Conversation | None]:
+        """:meth:`claim`, and when it succeeds the conversation state of ``key`` as
+        ``ConversationRepository.get`` reads it: a conversation turn's first two
+        reads, in one statement where the database allows it (SQLite), since each
+        statement costs a turn more than SQLite's work for it. ``(False, None)``: the
+        message was claimed before, and nothing was read."""
+        ...
+
 
 class OptOutRepository(Protocol):
     """Phones that asked for no SMS (:mod:`core.opt_outs`), by E.164 number. Storage

@@ -348,6 +348,13 @@ class FakeInbound:
     async def remember(self, channel: str, message_id: str, reply: str) -> None:
         self._s.inbound[channel, message_id] = reply
 
+    async def claim_turn(
+        self, channel: str, message_id: str, at: datetime, key: str
+    ) -> tuple[bool, Conversation | None]:
+        if not await self.claim(channel, message_id, at):
+            return False, None
+        return True, self._s.conversations.get(key)
+
 
 class FakeOptOuts:
     def __init__(self, store: Store) -> None:

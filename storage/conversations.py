@@ -38,13 +38,23 @@ def _upsert(dialect_name: str) -> Executable:
     )
 
 
+#: The state of the conversation named by the ``key`` parameter, as a scalar subquery
+#: (:mod:`storage.inbound` reads it in the same statement as a message's claim).
+STATE_OF_KEY = select(_t.c.state).where(_t.c.key == bindparam("key")).scalar_subquery()
+
+
+def conversation_from(state: str | None) -> Conversation | None:
+    """A stored ``state`` column as the conversation it holds (``None``: none yet)."""
+    return None if state is None else Conversation.from_json(json.loads(state))
+
+
 class SqlConversationRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def get(self, key: str) -> Conversation | None:
         state = (await self._conn.execute(_GET, {"key": key})).scalar_one_or_none()
-        return None if state is None else Conversation.from_json(json.loads(state))
+        return conversation_from(state)
 
     async def save(self, key: str, conversation: Conversation) -> None:
         values: dict[str, Any] = {

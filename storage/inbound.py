@@ -15,6 +15,8 @@ from sqlalchemy import Executable, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.conversation import Conversation
+from storage.conversations import STATE_OF_KEY, SqlConversationRepository, conversation_from
 from storage.tables import inbound_messages
 
 _t = inbound_messages
@@ -41,6 +43,17 @@ def _claim(dialect_name: str) -> Executable:
     return insert(_t).on_conflict_do_nothing(index_elements=[_t.c.channel, _t.c.message_id])
 
 
+# SQLite: the claim and the conversation's state in one statement. A row comes back only
+# when the message was claimed now, holding the state (NULL: no conversation yet). SQLite
+# needs no row lock (its unit of work holds the database's write lock); PostgreSQL does,
+# and cannot lock a row read in RETURNING, so there the two statements stay apart.
+_CLAIM_READING_STATE = (
+    sqlite.insert(_t)
+    .on_conflict_do_nothing(index_elements=[_t.c.channel, _t.c.message_id])
+    .returning(STATE_OF_KEY)
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Seen:
     """A message handled before; ``reply`` is what it was answered (``None`` while the
@@ -62,6 +75,17 @@ class SqlInboundRepository:
         values = {"channel": channel, "message_id": message_id, "received_at": at}
         # On PostgreSQL a concurrent duplicate waits here until the first commits.
         return (await self._conn.execute(statement, values)).rowcount == 1
+
+    async def claim_turn(
+        self, channel: str, message_id: str, at: datetime, key: str
+    ) -> tuple[bool, Conversation | None]:
+        if self._conn.dialect.name == "sqlite":
+            values = {"channel": channel, "message_id": message_id, "received_at": at, "key": key}
+            row = (await self._conn.execute(_CLAIM_READING_STATE, values)).first()
+            return (False, None) if row is None else (True, conversation_from(row[0]))
+        if not await self.claim(channel, message_id, at):
+            return False, None
+        return True, await SqlConversationRepository(self._conn).get(key)
 
     async def reply_for(self, channel: str, message_id: str) -> str | None:
         values = {"match_channel": channel, "match_message_id": message_id}

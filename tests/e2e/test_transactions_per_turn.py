@@ -34,10 +34,15 @@ class TransactionCounter:
     def __init__(self) -> None:
         self.requests = RequestTasks()
         self.begun = 0
+        self.statements: list[str] = []
 
     def on_begin(self, _connection: Any) -> None:
         if self.requests.serving():
             self.begun += 1
+
+    def on_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.requests.serving():
+            self.statements.append(statement.split()[0])
 
     async def during(self, action: Awaitable[Any]) -> int:
         """The transactions ``action`` (one HTTP request) began."""
@@ -74,6 +79,9 @@ async def counted_client(
     config = load_config(None, config_env | telegram_env(fake), cwd=tmp_path)
     client = await make_client(config, middlewares=[counter.requests.middleware])
     event.listen(services_of(client).engine.sync_engine, "begin", counter.on_begin)
+    event.listen(
+        services_of(client).engine.sync_engine, "before_cursor_execute", counter.on_statement
+    )
     return client
 
 
@@ -88,6 +96,27 @@ async def test_an_sms_turn_is_one_transaction(
     counts.append(await counter.during(phone.send(code)))
 
     assert counts == [1, 1, 1, 1, 1]
+
+
+async def test_an_sms_code_reply_is_ten_statements_on_sqlite(
+    counted_client: AppClient, counter: TransactionCounter
+) -> None:
+    """Each statement costs a turn more than SQLite's own work (SQLAlchemy's execution
+    path, the result's rows): BEGIN IMMEDIATE; the MessageSid claim, which returns the
+    conversation's state too; the phone's requests; R1's re-check of the pass; the
+    pass and the request marked verified; the audit entry; the opt-out look-up before
+    replying; the conversation saved; the reply remembered for a retry (then COMMIT)."""
+    phone = Handset(counted_client)
+    await phone.say("驗證", PASS_NO, ID_NO, "1")
+    code = await last_code(counted_client)
+    counter.statements.clear()
+
+    await phone.send(code)
+
+    assert counter.statements == [
+        "BEGIN", "INSERT", "SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT", "SELECT",
+        "INSERT", "UPDATE",
+    ]  # fmt: skip
 
 
 async def test_a_retried_sms_is_one_transaction(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.conversation import Conversation, Step
 from storage.inbound import InboundLog, Seen
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -42,3 +43,26 @@ async def test_a_released_claim_lets_the_retry_act(engine: AsyncEngine) -> None:
     await log.release("telegram", "77")  # its update could not be handled
     assert await log.claim("telegram", "77", AT) is None
     assert await log.claim("telegram", "77", AT) == Seen(None)
+
+
+async def test_a_turns_claim_reads_the_senders_conversation_once(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    """The claim and the conversation's state come back together (one statement on
+    SQLite): the state as stored, none for a new sender, nothing for a retry."""
+    key = "sms:+886960123411"
+    waiting = Conversation(step=Step.AWAIT_CODE, pass_no="KHPS113-000043", updated_at=AT)
+    async with uow_factory() as uow:
+        assert await uow.inbound.claim_turn("sms", "SM5", AT, key) == (True, None)
+        await uow.conversations.save(key, waiting)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.inbound.claim_turn("sms", "SM6", AT, key) == (True, waiting)
+        assert await uow.inbound.claim_turn("sms", "SM6", AT, key) == (False, None)
+        assert await uow.inbound.claim_turn("sms", "SM5", AT, "sms:+886960123499") == (
+            False,
+            None,
+        )
+        await uow.commit()
+    async with uow_factory() as uow:  # the claims were kept with the turn
+        assert not await uow.inbound.claim("sms", "SM6", AT)
