@@ -24,7 +24,8 @@ sleeping in aiosqlite's thread), ``synchronous=NORMAL`` (no fsync per commit und
 WAL) and foreign keys on. Python's ``sqlite3`` driver would otherwise begin
 transactions lazily, only before an INSERT/UPDATE/DELETE, so a unit of work's reads
 would not be isolated from its writes; we take over and emit ``BEGIN IMMEDIATE``
-ourselves. A unit of work then holds the write lock from its first statement: two
+ourselves (the inline dialect in its ``do_begin``, aiosqlite through a ``begin``
+event). A unit of work then holds the write lock from its first statement: two
 processes can never both read a request's attempt count and both write it back (the
 same guarantee PostgreSQL's row locks give).
 """
@@ -117,6 +118,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
+
+    if engine.dialect.driver == INLINE_DRIVER:
+        return  # the inline dialect begins with BEGIN IMMEDIATE itself (do_begin)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -202,6 +202,13 @@ class InlineSQLiteDialect(SQLiteDialect_pysqlite):
     supports_server_side_cursors = True
     execution_ctx_cls = _InlineExecutionContext
 
+    def do_begin(self, dbapi_connection: Any) -> None:
+        """``BEGIN IMMEDIATE`` (see :mod:`storage.db`), waited for like any statement
+        outside a transaction. Done here rather than in a ``begin`` event: an engine with
+        any connection event dispatches events around every statement it runs, which
+        cost a conversation turn more than the BEGIN itself."""
+        dbapi_connection.cursor().execute("BEGIN IMMEDIATE")
+
     def create_connect_args(self, url: URL) -> Any:
         args, kwargs = super().create_connect_args(url)
         kwargs.setdefault("factory", InlineConnection)
