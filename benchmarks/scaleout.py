@@ -138,6 +138,7 @@ async def run_round(
 ) -> Round:
     port = free_port()
     env = {**os.environ, **bench_env(work / "unused.db"), "PORTPASS_DATABASE_URL": url}
+    env["PORTPASS_SERVER_EVENT_LOOP"] = args.loop  # verify_bench --loop (default asyncio)
     argv = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
     server = start([*argv, "--workers", str(processes)] if processes > 1 else argv, env, ROOT)
     try:
