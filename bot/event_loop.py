@@ -3,7 +3,7 @@
 uvloop is an optional speed-up (``pip install 'portpass-verify[speed]'``): the same
 asyncio API on libuv, with the transports, the loop's own bookkeeping and the socket
 calls in C. It makes the bare aiohttp handler cheaper; a verification turn, whose cost
-is mostly SQL and our own code, measured the same on both here (the README's "A faster
+is mostly SQL and our own code, measured the same on both here (docs/benchmarks.md, "A faster
 turn"; ``benchmarks/verify_bench.py --loop``). Nothing depends on it: "auto" takes it
 when it can be imported and the standard loop otherwise, "asyncio" turns it off, and
 "uvloop" refuses to start without it, for whoever wants to be sure.
