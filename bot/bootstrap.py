@@ -41,8 +41,8 @@ from core.notices import NoticePolicy, NoticeService
 from core.operator_lifecycle import OperatorLifecycle
 from core.operators import OperatorService
 from core.ports import Clock
-from core.sms_preview import sample_sms
-from core.verification import Policy, VerificationService
+from core.verification.service import Policy, VerificationService
+from core.verification.sms_preview import sample_sms
 from storage.db import create_engine
 from storage.importer import DEMO_REGISTRY, import_registry
 from storage.inbound import InboundLog

@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.app import create_app
 from bot.config import Config, ServerConfig
 from bot.services import Worker
-from core.sms_preview import segment_warning
+from core.verification.sms_preview import segment_warning
 
 log = logging.getLogger(__name__)
 

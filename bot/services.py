@@ -24,7 +24,7 @@ from core.notices import NoticeService
 from core.operator_lifecycle import OperatorLifecycle
 from core.operators import OperatorService
 from core.ports import Clock
-from core.verification import VerificationService
+from core.verification.service import VerificationService
 from storage.inbound import InboundLog
 from storage.sealing import BodySealer
 from storage.turn_order import TurnOrder

@@ -4,7 +4,7 @@ calls over and over (``bot/campaigns/dispatcher.py``).
 Each call is one transaction. It locks the campaign's row (``SKIP LOCKED`` on
 PostgreSQL: another instance busy with it means "come back shortly"), claims the next
 due targets, and for each makes the ordinary verification request through
-:class:`core.verification.VerificationService` (R2, R3, R6 and the validity check, not a
+:class:`core.verification.service.VerificationService` (R2, R3, R6 and the validity check, not a
 copy of them) with its SMS in the outbox at campaign priority, then marks the target. A
 crash before the commit leaves the targets due; after it, their SMS are in the outbox,
 which delivers at least once. So no pass is skipped, and none gets two campaign
@@ -39,7 +39,7 @@ from core.model import Channel, PassRecord, Requester, Status
 from core.ports import Clock
 from core.status import status_of
 from core.values import PassNumber
-from core.verification import VerificationService
+from core.verification.service import VerificationService
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +156,7 @@ class CampaignDispatch:
     async def _skip_reason(
         self, uow: CampaignUnitOfWork, record: PassRecord | None
     ) -> SkipReason | None:
-        """Why this pass gets no SMS now (R2 and validity are core.verification's)."""
+        """Why this pass gets no SMS now (R2 and validity are core.verification.service's)."""
         if record is None:
             return SkipReason.PASS_GONE
         if record.phone is None:

@@ -23,7 +23,7 @@ from core.campaigns import (
 )
 from core.clock import TAIPEI
 from core.ports import Clock
-from core.verification import VerificationService
+from core.verification.service import VerificationService
 
 __all__ = ["CampaignPolicy", "CampaignService", "Dispatched"]
 

@@ -44,10 +44,10 @@ from core.masking import mask_pass
 from core.model import Channel, Requester
 from core.opt_out_records import record_opt_in, record_opt_out
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from core.sms_text import pages
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone, normalise, parse_code
-from core.verification import VerificationService
+from core.verification.service import VerificationService
+from core.verification.sms_text import pages
 from core.whole_request import WholeRequest, read_whole_request
 
 # None of these may be one of the provider's own words (core.opt_outs.PROVIDER_WORDS):

@@ -18,7 +18,7 @@ from core.clock import TAIPEI
 from core.masking import mask_pass
 from core.notice_events import NoticeEvent, NoticeKind
 from core.notice_records import Notice
-from core.sms_text import Segments, SenderName, segments
+from core.verification.sms_text import Segments, SenderName, segments
 
 #: A date far enough to give the longest text (two-digit month and day).
 _LONGEST_DAY = date(2026, 12, 31)

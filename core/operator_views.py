@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core import messages
-from core.delivery import DeliveryProblem
 from core.masking import mask_id, mask_name, mask_phone
 from core.model import PassRecord, Status
 from core.spreadsheet import excel_csv
 from core.status import status_of
 from core.values import PassNumber, Phone
+from core.verification.delivery import DeliveryProblem
 
 #: The export's columns, in the order of the guide's table, then validity and company.
 EXPORT_COLUMNS = (

@@ -5,7 +5,7 @@ The channel asks :meth:`core.operator_lifecycle.OperatorLifecycle.operator_for` 
 talking, and passes the answer to the use cases here, which re-check the account in the
 same unit of work: a revoked operator loses access at once, not at the next restart.
 Requesting a code for a pass (R5, R6) is
-:meth:`core.verification.VerificationService.request_as_operator`, with
+:meth:`core.verification.service.VerificationService.request_as_operator`, with
 :func:`operator_requester`.
 
 Every read is written to the audit log as ``operator:<id>`` with masked subjects only.

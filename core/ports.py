@@ -15,7 +15,6 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from core.conversation import Conversation
-from core.delivery import DeliveryProblem
 from core.model import (
     AuditEntry,
     OutgoingSms,
@@ -28,6 +27,7 @@ from core.model import (
 from core.operator_accounts import OperatorAccount
 from core.opt_outs import OptOut
 from core.values import IdNumber, PassNumber, Phone
+from core.verification.delivery import DeliveryProblem
 
 
 class Clock(Protocol):

@@ -20,7 +20,6 @@ from types import TracebackType
 from typing import Self
 
 from core.conversation import Conversation
-from core.delivery import DeliveryProblem
 from core.model import (
     AuditEntry,
     OutgoingSms,
@@ -33,6 +32,7 @@ from core.operator_accounts import OperatorAccount
 from core.opt_outs import OptOut
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
+from core.verification.delivery import DeliveryProblem
 
 
 @dataclass

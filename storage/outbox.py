@@ -37,9 +37,9 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.delivery import DeliveryProblem
 from core.model import OutgoingSms, Priority
 from core.values import PassNumber, Phone
+from core.verification.delivery import DeliveryProblem
 from storage import leases
 from storage.outbox_notices import delivery_problems
 from storage.outbox_opt_outs import opted_out_column, record_if_opted_out, release, skip_opted_out

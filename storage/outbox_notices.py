@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.delivery import DeliveryProblem, DeliveryState
 from core.values import PassNumber, Phone
+from core.verification.delivery import DeliveryProblem, DeliveryState
 from storage.tables import outbox, verification_requests
 
 _PROBLEM_STATES = tuple(s.value for s in DeliveryState)

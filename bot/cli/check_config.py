@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bot.config import SECTIONS, Config, Secret
 from bot.config.secret_key import resolve_secret_key
-from core.sms_preview import (
+from core.verification.sms_preview import (
     BASE_URL_TARGET,
     SAMPLE_CODE,
     SAMPLE_PASS_NO,

@@ -18,12 +18,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from core import messages
-from core.delivery import DeliveryProblem
 from core.model import PassRecord, Status
 from core.operator_views import export_csv, export_row, status_text
 from core.ports import UnitOfWorkFactory
 from core.status import status_of
 from core.values import PassNumber
+from core.verification.delivery import DeliveryProblem
 
 
 def as_row(

@@ -26,7 +26,7 @@ from bot.config.checks import SQLITE_PREFIXES, rule
 from bot.config.errors import ConfigError
 from bot.config.secret import MASK, NO_SECRET, Secret
 from core import messages
-from core.sms_text import SenderName
+from core.verification.sms_text import SenderName
 
 
 class Section:

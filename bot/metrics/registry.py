@@ -54,7 +54,7 @@ SEND_RESULTS = ("sent", "transient", "permanent")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _ERROR_CODE = re.compile(r"[0-9]{1,6}")
 
-# Audit actions (core/verification.py) that metrics count.
+# Audit actions (core/verification/service.py) that metrics count.
 _VERIFIED = "verified"
 _WRONG_CODE = "check.wrong_code"
 _NO_MATCH = "request.no_match"

@@ -31,8 +31,8 @@ from core import messages
 from core.conversation import Participant, Text
 from core.errors import InvalidInput
 from core.masking import mask_phone
-from core.sms_text import MAX_REPLY_SEGMENTS
 from core.values import Phone
+from core.verification.sms_text import MAX_REPLY_SEGMENTS
 from storage.errors import is_storage_failure
 
 log = logging.getLogger(__name__)

@@ -75,7 +75,7 @@ from bot.providers.sender import (
 from bot.providers.token_bucket import TokenBucket
 from bot.services import SERVICES
 from core.ports import Clock
-from core.sms_text import SenderName
+from core.verification.sms_text import SenderName
 from storage.outbox import Claim, OutboxQueue, QueuedSms, UnreadableSms
 
 log = logging.getLogger(__name__)

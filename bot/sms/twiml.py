@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from core import messages
 from core.conversation import Option, Reply
-from core.sms_text import MAX_REPLY_SEGMENTS, cut_to_segments, segments
+from core.verification.sms_text import MAX_REPLY_SEGMENTS, cut_to_segments, segments
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.failure_notices import FAILURE_NOTICES
 from bot.services import SERVICES, Services
 from bot.telegram.channel import TELEGRAM
-from core.delivery import failure_notice
+from core.verification.delivery import failure_notice
 from storage.outbox_notices import FailedSms
 
 log = logging.getLogger(__name__)

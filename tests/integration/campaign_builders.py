@@ -14,7 +14,7 @@ from core.campaigns import Cost
 from core.codes import SecretHasher, SystemSecrets
 from core.model import RequestState
 from core.values import Phone
-from core.verification import Policy, VerificationService
+from core.verification.service import Policy, VerificationService
 from fakes.clock import FakeClock
 from storage.tables import outbox, verification_requests
 from storage.uow import SqlUnitOfWorkFactory

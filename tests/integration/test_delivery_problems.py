@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.codes import SecretHasher, SystemSecrets
-from core.delivery import DeliveryProblem, DeliveryState
 from core.errors import AlreadyRequested
 from core.model import Channel, Requester, RequestState
 from core.values import IdNumber, PassNumber, Phone
-from core.verification import CodeSent, Policy, VerificationService
+from core.verification.delivery import DeliveryProblem, DeliveryState
+from core.verification.service import CodeSent, Policy, VerificationService
 from fakes.clock import FakeClock
 from storage.outbox import OutboxQueue
 from storage.outbox_notices import FailureNotices

@@ -11,7 +11,7 @@ from core.codes import SecretHasher, SystemSecrets
 from core.errors import AlreadyRequested
 from core.model import Channel, Requester
 from core.values import IdNumber, PassNumber, Phone
-from core.verification import CodeSent, Policy, VerificationService
+from core.verification.service import CodeSent, Policy, VerificationService
 from fakes.clock import FakeClock
 from storage.uow import SqlUnitOfWorkFactory
 from tests.integration.builders import PHONE_B, add_pass, add_person

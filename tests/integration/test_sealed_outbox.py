@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.codes import SecretHasher
 from core.model import Channel, OutgoingSms, Requester
 from core.opt_outs import OptOut, OptOutSource
-from core.sms_text import verification_sms
 from core.values import IdNumber, PassNumber, Phone
-from core.verification import Policy, VerificationService
+from core.verification.service import Policy, VerificationService
+from core.verification.sms_text import verification_sms
 from fakes.clock import FakeClock
 from fakes.secrets import FixedSecrets
 from storage.outbox import OutboxQueue, UnreadableSms

@@ -15,7 +15,7 @@ from core.errors import AlreadyRequested, RequestStale
 from core.model import Channel, Operator, Requester, RequestState
 from core.operator_lifecycle import OperatorLifecycle
 from core.values import IdNumber, PassNumber, Phone
-from core.verification import Policy, VerificationService
+from core.verification.service import Policy, VerificationService
 from fakes.clock import FakeClock
 from storage.importer import DEMO_REGISTRY, import_registry
 from storage.uow import SqlUnitOfWorkFactory

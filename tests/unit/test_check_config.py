@@ -19,8 +19,8 @@ from bot.cli.main import main
 from bot.config import load_config
 from bot.server import run_server
 from core.codes import SystemSecrets
-from core.sms_preview import BASE_URL_TARGET, SAMPLE_TOKEN, sample_sms, segment_warning
-from core.sms_text import SenderName
+from core.verification.sms_preview import BASE_URL_TARGET, SAMPLE_TOKEN, sample_sms, segment_warning
+from core.verification.sms_text import SenderName
 
 BASE_20 = "https://pp.khport.tw"
 BASE_40 = "https://verify-portpass.twport.gov.tw/pp"

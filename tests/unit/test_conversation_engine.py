@@ -23,7 +23,7 @@ from core.conversation_engine import ConversationEngine, DialoguePolicy
 from core.model import Channel, Requester, Status
 from core.status import status_of
 from core.values import PassNumber
-from core.verification import Policy, VerificationService
+from core.verification.service import Policy, VerificationService
 from fakes.clock import FakeClock
 from fakes.ports import FakeUnitOfWorkFactory, Store
 

@@ -265,7 +265,7 @@ def graph() -> list[Edge]:
 
 def test_the_tree_is_found(graph: list[Edge]) -> None:
     names = {e.source for e in graph}
-    assert {"bot.app", "bot.bootstrap", "bot.sms.inbound", "core.verification"} <= names
+    assert {"bot.app", "bot.bootstrap", "bot.sms.inbound", "core.verification.service"} <= names
     pairs = {(e.source, e.target) for e in graph}
     assert ("bot.bootstrap", "bot.sms.outbox_worker") in pairs  # OutboxTuning
     assert ("bot.sms.outbox_worker", "bot.services") in pairs  # SERVICES

@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 import core
 from core import messages
 from core.errors import PortPassError
-from core.sms_text import MAX_REPLY_SEGMENTS, segments
+from core.verification.sms_text import MAX_REPLY_SEGMENTS, segments
 
 KEYS = sorted(messages.keys())
 

@@ -19,8 +19,8 @@ from core.notice_texts import (
     sms_lengths,
     telegram_notice,
 )
-from core.sms_text import segments
 from core.values import PassNumber
+from core.verification.sms_text import segments
 
 TAIPEI = messages.TAIPEI
 WORDING = NoticeWording("所屬公司業者申請人", "your company's pass administrator")

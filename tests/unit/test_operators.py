@@ -15,14 +15,14 @@ import pytest
 
 from core import messages
 from core.codes import SecretHasher, SystemSecrets
-from core.delivery import DeliveryProblem, DeliveryState
 from core.errors import InvalidLinkCode, NotAnOperator, PassNotFound
 from core.masking import mask_id, mask_phone
 from core.model import Channel, Operator, Status
 from core.operator_views import export_csv
 from core.operators import operator_requester
 from core.status import status_of
-from core.verification import Policy, VerificationService
+from core.verification.delivery import DeliveryProblem, DeliveryState
+from core.verification.service import Policy, VerificationService
 from fakes.ports import FakeUnitOfWorkFactory
 from tests.unit.sample_registry import KEY, KH, OTHER_USER, TC, USER, linked, p
 

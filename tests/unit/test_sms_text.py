@@ -6,14 +6,14 @@ import pytest
 
 from core import messages
 from core.codes import TOKEN_BYTES, SystemSecrets
-from core.sms_text import (
+from core.values import PassNumber
+from core.verification.sms_text import (
     cut_to_segments,
     pages,
     segments,
     verification_link,
     verification_sms,
 )
-from core.values import PassNumber
 
 TOKEN = "Ab3_Ef6-Hi9K"
 

@@ -32,10 +32,10 @@ from core.errors import (
 from core.model import Channel, Operator, Requester, RequestState, Status
 from core.operator_accounts import OperatorAccount
 from core.opt_outs import OptOut, OptOutSource
-from core.sms_text import segments
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
-from core.verification import Policy, VerificationService
+from core.verification.service import Policy, VerificationService
+from core.verification.sms_text import segments
 from fakes.clock import FakeClock
 from fakes.ports import FakeUnitOfWorkFactory, Person, Store
 

@@ -6,7 +6,7 @@ data names the operator, the pass and the phone the question showed (the operato
 it, or sees it already), so a restart or a second instance can take the answer. On a
 press the presser must still be that operator; a phone on file that changed after the
 question was asked is not texted, since the operator confirmed another number. The
-use case :meth:`core.verification.VerificationService.request_as_operator` applies R2 and
+use case :meth:`core.verification.service.VerificationService.request_as_operator` applies R2 and
 R6 again, writes the SMS to the outbox and the audit entry, and marks a new number to
 replace the phone on file once the holder verifies it.
 """

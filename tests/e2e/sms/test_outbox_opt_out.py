@@ -26,7 +26,7 @@ from core.errors import PhoneOptedOut
 from core.model import Channel, OutgoingSms, Requester, RequestState
 from core.opt_outs import OptOut, OptOutSource
 from core.values import IdNumber, PassNumber, Phone
-from core.verification import CodeSent, Policy, VerificationService
+from core.verification.service import CodeSent, Policy, VerificationService
 from fakes.clock import FakeClock
 from fakes.twilio_api import FakeTwilio, Fault
 from storage.db import create_engine

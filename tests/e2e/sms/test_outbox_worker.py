@@ -29,7 +29,7 @@ from core.codes import SecretHasher, SystemSecrets
 from core.errors import AlreadyRequested
 from core.model import Channel, OutgoingSms, Requester, RequestState
 from core.values import IdNumber, PassNumber, Phone
-from core.verification import CodeSent, Policy, VerificationService
+from core.verification.service import CodeSent, Policy, VerificationService
 from fakes.clock import FakeClock
 from fakes.twilio_api import FakeTwilio, Fault
 from storage.db import create_engine

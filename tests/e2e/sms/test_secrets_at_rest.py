@@ -15,8 +15,8 @@ from pathlib import Path
 
 from bot.config import Config
 from bot.services import Services
-from core.sms_text import verification_sms
 from core.values import PassNumber
+from core.verification.sms_text import verification_sms
 from fakes.clock import FakeClock
 from fakes.secrets import FixedSecrets
 from fakes.twilio_api import FakeTwilio, Fault

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.sms_text import segments
+from core.verification.sms_text import segments
 from tests.e2e.conftest import AppClient
 from tests.e2e.sms.test_sms_inbound import Handset, last_code, sms_to
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.sms_text import MAX_REPLY_SEGMENTS, segments
+from core.verification.sms_text import MAX_REPLY_SEGMENTS, segments
 from storage.importer import import_registry
 from tests.e2e.conftest import AppClient, services_of
 from tests.e2e.sms.test_sms_inbound import Handset

@@ -12,8 +12,14 @@ from dataclasses import dataclass
 
 from core import messages
 from core.codes import TOKEN_BYTES
-from core.sms_text import Segments, SenderName, segments, verification_link, verification_sms
 from core.values import PassNumber
+from core.verification.sms_text import (
+    Segments,
+    SenderName,
+    segments,
+    verification_link,
+    verification_sms,
+)
 
 SAMPLE_PASS_NO = "KHPS113-000043"  # noqa: S105 - a port pass number, not a password
 SAMPLE_CODE = "042917"

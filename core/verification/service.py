@@ -51,8 +51,8 @@ from core.model import (
     VerificationRequest,
 )
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from core.sms_text import verification_link, verification_sms
 from core.values import IdNumber, PassNumber, Phone
+from core.verification.sms_text import verification_link, verification_sms
 
 #: How far back a code check looks, to tell "expired" from "nothing was ever sent".
 _LOOKBACK = timedelta(days=7)
