@@ -34,7 +34,7 @@ from core.campaign_service import CampaignPolicy, CampaignService
 from core.campaigns import Cost
 from core.clock import SystemClock
 from core.codes import SecretHasher, SecretSource, SystemSecrets
-from core.conversation_engine import ConversationEngine, DialoguePolicy
+from core.conversation.engine import ConversationEngine, DialoguePolicy
 from core.notice_events import MAX_EVENTS
 from core.notice_texts import NoticeWording
 from core.notices import NoticePolicy, NoticeService

@@ -19,7 +19,7 @@ from bot.notices.delivery import NoticeTuning
 from bot.providers.sender import SmsSender
 from core.campaign_service import CampaignService
 from core.codes import SecretHasher
-from core.conversation_engine import ConversationEngine
+from core.conversation.engine import ConversationEngine
 from core.notices import NoticeService
 from core.operator_lifecycle import OperatorLifecycle
 from core.operators import OperatorService

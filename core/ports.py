@@ -14,7 +14,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from core.conversation import Conversation
+from core.conversation.state import Conversation
 from core.model import (
     AuditEntry,
     OutgoingSms,

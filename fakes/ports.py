@@ -19,7 +19,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Self
 
-from core.conversation import Conversation
+from core.conversation.state import Conversation
 from core.model import (
     AuditEntry,
     OutgoingSms,

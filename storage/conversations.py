@@ -12,7 +12,7 @@ from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.conversation import Conversation
+from core.conversation.state import Conversation
 from storage.tables import conversations
 
 _t = conversations

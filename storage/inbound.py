@@ -15,7 +15,7 @@ from sqlalchemy import Executable, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.conversation import Conversation
+from core.conversation.state import Conversation
 from storage.conversations import STATE_OF_KEY, SqlConversationRepository, conversation_from
 from storage.tables import inbound_messages
 

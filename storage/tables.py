@@ -207,7 +207,7 @@ conversations = Table(
     metadata,
     # "sms:+886912345678", "telegram:12345": one conversation per participant.
     Column("key", Text, primary_key=True),
-    Column("state", Text, nullable=False),  # JSON of core.conversation.Conversation
+    Column("state", Text, nullable=False),  # JSON of core.conversation.state.Conversation
     Column("updated_at", UtcDateTime, nullable=False),
 )
 

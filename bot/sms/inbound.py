@@ -28,7 +28,7 @@ from bot.sms.sender_filter import DROPPED_SENDERS, DroppedSenders
 from bot.sms.signature import TWILIO_SIGNATURE
 from bot.sms.twiml import replies_twiml, twiml
 from core import messages
-from core.conversation import Participant, Text
+from core.conversation.state import Participant, Text
 from core.errors import InvalidInput
 from core.masking import mask_phone
 from core.values import Phone

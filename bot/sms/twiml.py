@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 from core import messages
-from core.conversation import Option, Reply
+from core.conversation.state import Option, Reply
 from core.verification.sms_text import MAX_REPLY_SEGMENTS, cut_to_segments, segments
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Holders on Telegram: updates become conversation-engine inputs, replies go back.
 
-Everything a holder can say is passed to the shared engine (:mod:`core.conversation_engine`):
+Everything a holder can say is passed to the shared engine (:mod:`core.conversation.engine`):
 typed text and commands as :class:`Text`, the share-my-number button as
 :class:`SharedContact`, inline buttons as :class:`Choice`. No rule lives here; this module
 only knows who is talking and how to show the answer.
@@ -27,7 +27,7 @@ from bot.telegram.menus import holder_help
 from bot.telegram.render import CHOICE_PREFIX, send_replies
 from bot.telegram.types import TelegramApplication, participant
 from core import messages
-from core.conversation import Choice, Input, Reply, SharedContact, Step, Text
+from core.conversation.state import Choice, Input, Reply, SharedContact, Step, Text
 from storage.turn_order import TurnOrder
 
 Context = ContextTypes.DEFAULT_TYPE

@@ -3,7 +3,7 @@
 Only translation lives here (DESIGN §3): the engine decides what is said and which
 choices exist; this module decides how Telegram shows them. Shared by the holder
 handlers and by any later Telegram feature (operator commands) that renders
-:class:`core.conversation.Reply` objects.
+:class:`core.conversation.state.Reply` objects.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from telegram import (
 )
 
 from core import messages
-from core.conversation import Reply
+from core.conversation.state import Reply
 
 #: Prefix of the callback data of a conversation choice ("c:confirm"). Short, because
 #: Telegram allows 64 bytes; other features use prefixes of their own.

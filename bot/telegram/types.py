@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.services import Services
-from core.conversation import Participant
+from core.conversation.state import Participant
 
 TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.conversation import Conversation, Step
+from core.conversation.state import Conversation, Step
 from storage.uow import SqlUnitOfWorkFactory
 
 AT = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.conversation import Conversation, Step
+from core.conversation.state import Conversation, Step
 from storage.inbound import InboundLog, Seen
 from storage.uow import SqlUnitOfWorkFactory
 

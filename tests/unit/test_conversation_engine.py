@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import pytest
 
 from core.codes import SecretHasher, SystemSecrets
-from core.conversation import (
+from core.conversation.engine import ConversationEngine, DialoguePolicy
+from core.conversation.state import (
     Choice,
     Conversation,
     Participant,
@@ -19,7 +20,6 @@ from core.conversation import (
     Text,
     Turn,
 )
-from core.conversation_engine import ConversationEngine, DialoguePolicy
 from core.model import Channel, Requester, Status
 from core.status import status_of
 from core.values import PassNumber

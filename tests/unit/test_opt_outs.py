@@ -8,7 +8,7 @@ import re
 import pytest
 
 from core import messages
-from core.conversation_engine import COMMAND_WORDS
+from core.conversation.engine import COMMAND_WORDS
 from core.opt_outs import PROVIDER_WORDS, is_opt_in_word, is_opt_out_word, keyword
 
 #: Texts whose job is to say how to opt back in: they name START on purpose.

@@ -1,6 +1,6 @@
 """One conversation engine for SMS and Telegram: ``state + input -> state + replies``.
 
-Channels translate transport messages into :mod:`core.conversation` inputs and render
+Channels translate transport messages into :mod:`core.conversation.state` inputs and render
 the replies (buttons on Telegram, numbered options on SMS); every step of the holder's
 dialogue, and what it says, is decided here. State is loaded and saved through the unit
 of work, so a restart or a second process continues the same conversation.
@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from core import messages, opt_outs
-from core.conversation import (
+from core.conversation.state import (
     Choice,
     Conversation,
     Input,
@@ -31,6 +31,7 @@ from core.conversation import (
     Turn,
     choice_action,
 )
+from core.conversation.whole_request import WholeRequest, read_whole_request
 from core.errors import (
     AlreadyRequested,
     AlreadyRequestedElsewhere,
@@ -48,7 +49,6 @@ from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone, normalise, parse_code
 from core.verification.service import VerificationService
 from core.verification.sms_text import pages
-from core.whole_request import WholeRequest, read_whole_request
 
 # None of these may be one of the provider's own words (core.opt_outs.PROVIDER_WORDS):
 # Twilio acts on STOP, CANCEL, YES, HELP... by itself, so a holder told to send CANCEL
