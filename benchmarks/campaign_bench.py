@@ -54,8 +54,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.scratch import scratch_database_url  # noqa: E402
 from bot.bootstrap import Overrides, campaign_policy, database_for, services_for  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from core.campaign_schedule import Window  # noqa: E402
-from core.campaigns import CampaignSpec, Selection  # noqa: E402
+from core.campaigns.model import CampaignSpec, Selection  # noqa: E402
+from core.campaigns.schedule import Window  # noqa: E402
 from fakes.twilio_api import FakeTwilio  # noqa: E402
 from storage.importer import import_registry  # noqa: E402
 

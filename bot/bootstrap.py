@@ -30,8 +30,8 @@ from bot.providers.sender import SmsSender
 from bot.providers.twilio_sender import TwilioSender
 from bot.services import Services
 from bot.sms.outbox_worker import OutboxTuning
-from core.campaign_service import CampaignPolicy, CampaignService
-from core.campaigns import Cost
+from core.campaigns.model import Cost
+from core.campaigns.service import CampaignPolicy, CampaignService
 from core.clock import SystemClock
 from core.codes import SecretHasher, SecretSource, SystemSecrets
 from core.conversation.engine import ConversationEngine, DialoguePolicy

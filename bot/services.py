@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.metrics.registry import Metrics
 from bot.notices.delivery import NoticeTuning
 from bot.providers.sender import SmsSender
-from core.campaign_service import CampaignService
+from core.campaigns.service import CampaignService
 from core.codes import SecretHasher
 from core.conversation.engine import ConversationEngine
 from core.notices import NoticeService

@@ -6,7 +6,7 @@ It filters on the derived status (R7, :func:`storage.status.status_case`) and th
 validity dates, and gives each pass a reason in a ``CASE``: no phone on file (R6), opted
 out (``sms_opt_outs``), a request that still holds the R2 lock, a phone that is not a
 Taiwanese mobile; NULL for a recipient. A pass with several reasons gets the first, in
-:data:`core.campaigns.PLAN_REASONS` order.
+:data:`core.campaigns.model.PLAN_REASONS` order.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Select, case, func, literal, null, or_, select
 
-from core.campaigns import (
+from core.campaigns.model import (
     TW_MOBILE_LENGTH,
     TW_MOBILE_PREFIX,
     CampaignSpec,
@@ -40,7 +40,7 @@ def selection(
     spec: CampaignSpec, now: datetime, valid_on: date, code_ttl: timedelta
 ) -> Select[Any]:
     """``pass_no, company, reason`` of every selected pass; ``reason`` NULL for those
-    that will get an SMS. The reasons are checked in :data:`core.campaigns.PLAN_REASONS`
+    that will get an SMS. The reasons are checked in :data:`core.campaigns.model.PLAN_REASONS`
     order, so a pass with several gets the first."""
     chosen: Selection = spec.selection
     phone = persons.c.phone

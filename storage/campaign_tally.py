@@ -1,5 +1,5 @@
 """How far a campaign has got, counted in SQL: :func:`tally` for ``campaign show``,
-``watch`` and ``report`` (:class:`core.campaign_progress.Tally` per company).
+``watch`` and ``report`` (:class:`core.campaigns.progress.Tally` per company).
 
 A target's SMS is found by its outbox id (the newest SMS it was sent), so counting
 100,000 targets is one pass over them with primary-key lookups, whatever the size of
@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.campaign_progress import RATE_WINDOW, Tally
-from core.campaigns import SkipReason, TargetState
+from core.campaigns.model import SkipReason, TargetState
+from core.campaigns.progress import RATE_WINDOW, Tally
 from core.model import Status
 from storage.opt_outs import is_opted_out
 from storage.status import status_case

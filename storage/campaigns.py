@@ -1,4 +1,4 @@
-"""Campaigns and their targets in SQL: :class:`core.campaign_ports.CampaignRepository`.
+"""Campaigns and their targets in SQL: :class:`core.campaigns.ports.CampaignRepository`.
 
 A campaign's targets are stored with one ``INSERT … SELECT`` of
 :func:`storage.campaign_selection.selection`: a 100,000-pass campaign is never a Python
@@ -33,9 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.campaign_progress import Tally
-from core.campaign_schedule import Window
-from core.campaigns import (
+from core.campaigns.model import (
     SMS_KIND,
     Campaign,
     CampaignSpec,
@@ -45,6 +43,8 @@ from core.campaigns import (
     Target,
     TargetState,
 )
+from core.campaigns.progress import Tally
+from core.campaigns.schedule import Window
 from core.model import Status
 from storage.campaign_selection import selection
 from storage.campaign_tally import tally

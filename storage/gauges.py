@@ -59,7 +59,7 @@ DEPTH_QUERY: Select[tuple[str, int, int, datetime]] = select(
 ).join_from(_groups, _first, _first.c.id == _groups.c.first_id)
 
 
-#: Campaigns whose progress is still news (core.campaigns.CampaignState).
+#: Campaigns whose progress is still news (core.campaigns.model.CampaignState).
 OPEN_CAMPAIGN_STATES = ("planned", "running", "paused")
 
 CAMPAIGNS_QUERY: Select[tuple[int, str, int]] = (
@@ -83,7 +83,7 @@ class QueueDepth:
 @dataclass(frozen=True, slots=True)
 class CampaignTargets:
     """How many of a campaign's targets are in one state (excluded, queued, sent,
-    skipped: core.campaigns.TargetState)."""
+    skipped: core.campaigns.model.TargetState)."""
 
     campaign_id: int
     state: str

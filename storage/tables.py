@@ -327,7 +327,7 @@ campaigns = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
-    # The pacing of every instance that sends it: see core.campaigns.Pacer.
+    # The pacing of every instance that sends it: see core.campaigns.model.Pacer.
     Column("paced_until", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
 )
@@ -340,7 +340,7 @@ campaign_targets = Table(
     Column("company", Text, nullable=False),
     # excluded (skipped when planned) | queued | sent | skipped (when its turn came)
     Column("state", Text, nullable=False),
-    Column("reason", Text, nullable=True),  # core.campaigns.SkipReason
+    Column("reason", Text, nullable=True),  # core.campaigns.model.SkipReason
     # When it next needs an SMS: its first, or a reminder; NULL: never again.
     Column("due_at", UtcDateTime, nullable=True),
     Column("request_id", Text, nullable=True),  # the request its last SMS carried

@@ -1,6 +1,6 @@
 """The campaign dispatcher: a background task in ``portpass serve``.
 
-It asks :meth:`core.campaign_service.CampaignService.dispatch` to send what each
+It asks :meth:`core.campaigns.service.CampaignService.dispatch` to send what each
 running campaign may send now, and sleeps until the earliest moment one may send more:
 the pacer's next token, the window's opening, the next reminder, a backlog draining.
 Campaigns started from the CLI (another process) are found by a poll every
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.services import SERVICES
-from core.campaign_service import CampaignService
+from core.campaigns.service import CampaignService
 from core.ports import Clock
 
 log = logging.getLogger(__name__)

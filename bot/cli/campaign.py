@@ -22,7 +22,8 @@ from bot.cli.campaign_report import print_report
 from bot.cli.campaign_views import print_list, print_plan, print_progress
 from bot.config import Config
 from core import messages
-from core.campaign_options import (
+from core.campaigns.model import CampaignSpec, Selection
+from core.campaigns.options import (
     InvalidCampaignId,
     InvalidReminders,
     check_name,
@@ -31,9 +32,8 @@ from core.campaign_options import (
     parse_rate,
     parse_states,
 )
-from core.campaign_schedule import DEFAULT_WINDOW, Window
-from core.campaign_service import CampaignService
-from core.campaigns import CampaignSpec, Selection
+from core.campaigns.schedule import DEFAULT_WINDOW, Window
+from core.campaigns.service import CampaignService
 from core.errors import PortPassError
 
 ACTIONS = ("start", "pause", "resume", "cancel")

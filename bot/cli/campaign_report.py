@@ -9,8 +9,8 @@ import json
 from typing import TextIO
 
 from bot.cli.campaign_views import table
-from core.campaign_progress import Tally, total
-from core.campaigns import Campaign
+from core.campaigns.model import Campaign
+from core.campaigns.progress import Tally, total
 from core.spreadsheet import excel_csv
 
 REPORT_COLUMNS = (

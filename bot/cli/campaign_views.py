@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import TextIO
 
 from core import messages
-from core.campaign_options import format_duration
-from core.campaign_progress import Progress, Tally, format_span
-from core.campaigns import PLAN_REASONS, Campaign, CampaignState, Plan, SkipReason
+from core.campaigns.model import PLAN_REASONS, Campaign, CampaignState, Plan, SkipReason
+from core.campaigns.options import format_duration
+from core.campaigns.progress import Progress, Tally, format_span
 from core.clock import TAIPEI
 
 

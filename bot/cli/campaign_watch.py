@@ -17,10 +17,10 @@ from tqdm import tqdm
 
 from bot.cli.campaign_views import state_line, when
 from bot.cli.terminal import bar
-from core.campaign_progress import Progress as CampaignProgress
-from core.campaign_progress import format_span
-from core.campaign_service import CampaignService
-from core.campaigns import CampaignState
+from core.campaigns.model import CampaignState
+from core.campaigns.progress import Progress as CampaignProgress
+from core.campaigns.progress import format_span
+from core.campaigns.service import CampaignService
 
 _FINAL = (CampaignState.DONE, CampaignState.CANCELLED)
 

@@ -21,7 +21,7 @@ from twilio.request_validator import RequestValidator
 from bot.config import Config, load_config
 from bot.providers.twilio_sender import TwilioSender
 from bot.sms.outbox_worker import OutboxTuning
-from core.campaigns import CampaignSpec
+from core.campaigns.model import CampaignSpec
 from fakes.clock import FakeClock
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio, Fault

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.campaign_service import CampaignPolicy, CampaignService
-from core.campaigns import Cost
+from core.campaigns.model import Cost
+from core.campaigns.service import CampaignPolicy, CampaignService
 from core.codes import SecretHasher, SystemSecrets
 from core.model import RequestState
 from core.values import Phone

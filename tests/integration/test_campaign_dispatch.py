@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.campaign_schedule import Window
-from core.campaigns import (
+from core.campaigns.model import (
     CampaignNotFound,
     CampaignSpec,
     CampaignState,
     CampaignStateConflict,
     SkipReason,
 )
+from core.campaigns.schedule import Window
 from core.model import Channel, Origin, Priority, Requester, RequestState
 from core.opt_outs import OptOut, OptOutSource
 from core.values import IdNumber, PassNumber

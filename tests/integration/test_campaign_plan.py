@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.campaign_options import parse_states
-from core.campaigns import CampaignSpec, CampaignState, Selection, SkipReason
+from core.campaigns.model import CampaignSpec, CampaignState, Selection, SkipReason
+from core.campaigns.options import parse_states
 from core.model import RequestState, Status
 from core.opt_outs import OptOut, OptOutSource
 from core.values import Phone

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core import messages
-from core.campaign_options import (
+from core.campaigns.model import CampaignSpec, is_taiwan_mobile
+from core.campaigns.options import (
     InvalidCampaignOption,
     InvalidDuration,
     InvalidPassPrefix,
@@ -23,8 +24,7 @@ from core.campaign_options import (
     parse_rate,
     parse_states,
 )
-from core.campaign_schedule import Pacer, Window
-from core.campaigns import CampaignSpec, is_taiwan_mobile
+from core.campaigns.schedule import Pacer, Window
 from core.clock import TAIPEI
 from core.model import Status
 from core.values import Phone

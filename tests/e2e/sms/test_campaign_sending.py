@@ -18,8 +18,8 @@ from bot.config import Config, load_config
 from bot.providers.twilio_sender import TwilioSender
 from bot.services import Services
 from bot.sms.outbox_worker import OutboxTuning
-from core.campaign_schedule import Window
-from core.campaigns import CampaignSpec, CampaignState, Selection
+from core.campaigns.model import CampaignSpec, CampaignState, Selection
+from core.campaigns.schedule import Window
 from core.clock import SystemClock
 from core.model import Channel, Requester
 from core.values import IdNumber, PassNumber, Phone

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
-from core.campaigns import Campaign, CampaignState, SkipReason
+from core.campaigns.model import Campaign, CampaignState, SkipReason
 
 #: The measured rate is taken over this much of the recent past.
 RATE_WINDOW = timedelta(seconds=60)

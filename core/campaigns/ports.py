@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from core.campaign_progress import Tally
-from core.campaigns import Campaign, CampaignSpec, CampaignState, SkipReason, Target
+from core.campaigns.model import Campaign, CampaignSpec, CampaignState, SkipReason, Target
+from core.campaigns.progress import Tally
 from core.ports import UnitOfWork
 
 PlanCounts = list[tuple[str, SkipReason | None, int]]

@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from core.campaign_options import InvalidWindow
+from core.campaigns.options import InvalidWindow
 from core.clock import TAIPEI
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")

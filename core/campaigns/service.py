@@ -1,6 +1,6 @@
 """The campaign use cases an admin drives: plan (or dry-run) a campaign, start, pause,
 resume and cancel it, and read its progress and report. Every action is audited.
-Sending is :mod:`core.campaign_dispatch`; the service hands ``dispatch`` to it.
+Sending is :mod:`core.campaigns.dispatch`; the service hands ``dispatch`` to it.
 """
 
 from __future__ import annotations
@@ -8,10 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from core.campaign_dispatch import CampaignDispatch, CampaignPolicy, Dispatched
-from core.campaign_ports import CampaignUnitOfWork, CampaignUnitOfWorkFactory
-from core.campaign_progress import Progress, Tally, total
-from core.campaigns import (
+from core.campaigns.dispatch import CampaignDispatch, CampaignPolicy, Dispatched
+from core.campaigns.model import (
     Campaign,
     CampaignNotFound,
     CampaignSpec,
@@ -21,6 +19,8 @@ from core.campaigns import (
     audit_entry,
     plan_rows,
 )
+from core.campaigns.ports import CampaignUnitOfWork, CampaignUnitOfWorkFactory
+from core.campaigns.progress import Progress, Tally, total
 from core.clock import TAIPEI
 from core.ports import Clock
 from core.verification.service import VerificationService
@@ -187,7 +187,7 @@ class CampaignService:
 
     async def dispatch(self, campaign_id: int) -> Dispatched:
         """Send what the window, the rate and the backlog allow now (see
-        :mod:`core.campaign_dispatch`)."""
+        :mod:`core.campaigns.dispatch`)."""
         return await self._dispatch.dispatch(campaign_id)
 
     async def _audit(

@@ -10,7 +10,7 @@ crash before the commit leaves the targets due; after it, their SMS are in the o
 which delivers at least once. So no pass is skipped, and none gets two campaign
 requests.
 
-Pacing lives on the campaign's row (:class:`core.campaign_schedule.Pacer`), so all
+Pacing lives on the campaign's row (:class:`core.campaigns.schedule.Pacer`), so all
 instances share one rate. Backpressure keeps at most ``lookahead`` seconds of campaign
 SMS waiting in the outbox: codes do not age in a queue, and a holder's own code (which
 the outbox sends first) never waits behind a long backlog.
@@ -22,9 +22,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.campaign_ports import CampaignUnitOfWork, CampaignUnitOfWorkFactory
-from core.campaign_schedule import Pacer
-from core.campaigns import (
+from core.campaigns.model import (
     Campaign,
     CampaignState,
     Cost,
@@ -33,6 +31,8 @@ from core.campaigns import (
     audit_entry,
     is_taiwan_mobile,
 )
+from core.campaigns.ports import CampaignUnitOfWork, CampaignUnitOfWorkFactory
+from core.campaigns.schedule import Pacer
 from core.errors import AlreadyRequested, NoPhoneOnFile, PassNotValid
 from core.masking import mask_pass
 from core.model import Channel, PassRecord, Requester, Status

@@ -9,9 +9,9 @@ codes that expire before they arrive.
 
 This module holds the campaign's values and rules, pure: its states, why a pass is
 skipped, what was asked for, and what the plan costs. The options as typed are checked
-in :mod:`core.campaign_options`, the window and the pacing are in
-:mod:`core.campaign_schedule`, the use cases in :mod:`core.campaign_service` and
-:mod:`core.campaign_dispatch`.
+in :mod:`core.campaigns.options`, the window and the pacing are in
+:mod:`core.campaigns.schedule`, the use cases in :mod:`core.campaigns.service` and
+:mod:`core.campaigns.dispatch`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from core.campaign_options import MAX_REMINDERS, InvalidReminders, RemindersNeedDelay
-from core.campaign_schedule import DEFAULT_WINDOW, Window
+from core.campaigns.options import MAX_REMINDERS, InvalidReminders, RemindersNeedDelay
+from core.campaigns.schedule import DEFAULT_WINDOW, Window
 from core.errors import PortPassError
 from core.model import AuditEntry, Channel, Status
 from core.values import Phone
