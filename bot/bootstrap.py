@@ -35,9 +35,9 @@ from core.campaigns.service import CampaignPolicy, CampaignService
 from core.clock import SystemClock
 from core.codes import SecretHasher, SecretSource, SystemSecrets
 from core.conversation.engine import ConversationEngine, DialoguePolicy
-from core.notice_events import MAX_EVENTS
-from core.notice_texts import NoticeWording
-from core.notices import NoticePolicy, NoticeService
+from core.notices.events import MAX_EVENTS
+from core.notices.service import NoticePolicy, NoticeService
+from core.notices.texts import NoticeWording
 from core.operator_lifecycle import OperatorLifecycle
 from core.operators import OperatorService
 from core.ports import Clock

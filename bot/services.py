@@ -20,7 +20,7 @@ from bot.providers.sender import SmsSender
 from core.campaigns.service import CampaignService
 from core.codes import SecretHasher
 from core.conversation.engine import ConversationEngine
-from core.notices import NoticeService
+from core.notices.service import NoticeService
 from core.operator_lifecycle import OperatorLifecycle
 from core.operators import OperatorService
 from core.ports import Clock

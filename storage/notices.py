@@ -1,4 +1,4 @@
-"""Notices in SQL: :class:`core.notices.NoticeRepository` inside a unit of work.
+"""Notices in SQL: :class:`core.notices.service.NoticeRepository` inside a unit of work.
 
 A notice row is written in the same transaction as its SMS (the outbox row it points
 to), its Telegram messages and its audit entry. ``event_id`` is unique: the insert
@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.model import RequestState
-from core.notice_events import NoticeKind
-from core.notice_records import Notice, NoticeDraft, Reach, Source, Unreachable, VerifyingChat
+from core.notices.events import NoticeKind
+from core.notices.records import Notice, NoticeDraft, Reach, Source, Unreachable, VerifyingChat
 from core.values import PassNumber, Phone
 from storage.tables import notice_digests, notice_messages, notices, outbox, verification_requests
 

@@ -1,5 +1,5 @@
 """``POST /api/v1/notices``: the gate system reports events (a pass suspended, an
-abnormal record, a pass reinstated) and each becomes a notice (:mod:`core.notices`).
+abnormal record, a pass reinstated) and each becomes a notice (:mod:`core.notices.service`).
 
 The order matters, as for the webhooks: authentication first (401, nothing read),
 then the size (413, from ``Content-Length`` or while reading), then the JSON (400),
@@ -31,8 +31,8 @@ from bot.notices.delivery import DOORBELL
 from bot.services import CONFIG, SERVICES
 from core import messages
 from core.model import Channel
-from core.notice_events import EventProblem, InvalidEvents, TooManyEvents
-from core.notice_records import NoticeResult, Source
+from core.notices.events import EventProblem, InvalidEvents, TooManyEvents
+from core.notices.records import NoticeResult, Source
 
 log = logging.getLogger(__name__)
 

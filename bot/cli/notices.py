@@ -28,11 +28,11 @@ from bot.config import Config
 from core import messages
 from core.clock import TAIPEI, SystemClock
 from core.model import Channel
-from core.notice_csv import BadHeader, EventRows, read_event_rows
-from core.notice_events import EventProblem, InvalidEvents, TooManyEvents
-from core.notice_records import Notice, NoticeResult, Reach, Source
-from core.notice_texts import kind_text, state_text
-from core.notices import NoticeService
+from core.notices.csv_file import BadHeader, EventRows, read_event_rows
+from core.notices.events import EventProblem, InvalidEvents, TooManyEvents
+from core.notices.records import Notice, NoticeResult, Reach, Source
+from core.notices.service import NoticeService
+from core.notices.texts import kind_text, state_text
 from core.spreadsheet import excel_csv
 
 #: A file may hold more events than one API request (it is checked as a whole first).

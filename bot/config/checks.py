@@ -162,7 +162,7 @@ def sha256_hexes(value: tuple[str, ...]) -> tuple[str, ...]:
 
 def notice_contact(value: str) -> str:
     """Whom a holder should contact: it must keep every notice SMS in one segment."""
-    from core.notice_texts import sms_lengths
+    from core.notices.texts import sms_lengths
 
     value = value.strip()
     if not value:

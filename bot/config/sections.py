@@ -269,7 +269,7 @@ SECTIONS: dict[str, type[Section]] = {
 
 def _check_notice_sms(config: Config) -> None:
     """Every notice SMS in one segment with the sender name the outbox puts first."""
-    from core.notice_texts import sms_lengths
+    from core.notices.texts import sms_lengths
 
     too_long = {
         kind: seg

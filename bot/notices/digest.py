@@ -1,5 +1,5 @@
 """The operators' daily digest in ``portpass serve``: a loop that asks
-:class:`core.notice_digest.DigestService` once a minute whether a digest is due, and
+:class:`core.notices.digest.DigestService` once a minute whether a digest is due, and
 wakes the Telegram messenger when it queued one. Which day is due, what a digest
 covers and the once-a-day guarantee live in core and storage; this is only the clock."""
 
@@ -9,7 +9,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from core.notice_digest import DigestOutcome, DigestService
+from core.notices.digest import DigestOutcome, DigestService
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from bot.notices.delivery import (
 from bot.services import CONFIG, SERVICES
 from bot.telegram.channel import TELEGRAM
 from bot.telegram.types import TelegramApplication
-from core.notice_digest import DigestPolicy, DigestService
+from core.notices.digest import DigestPolicy, DigestService
 from storage.notice_queue import TelegramQueue
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.model import Channel, RequestState
-from core.notice_digest import DigestPolicy, DigestService, due_day
-from core.notice_events import InvalidEvents
-from core.notice_records import Reach, Source, Unreachable
-from core.notice_texts import NoticeWording
-from core.notices import NoticePolicy, NoticeService
+from core.notices.digest import DigestPolicy, DigestService, due_day
+from core.notices.events import InvalidEvents
+from core.notices.records import Reach, Source, Unreachable
+from core.notices.service import NoticePolicy, NoticeService
+from core.notices.texts import NoticeWording
 from core.operator_accounts import OperatorAccount
 from core.opt_outs import OptOut, OptOutSource
 from fakes.clock import FakeClock

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from core import messages
-from core.notice_csv import BadHeader, read_event_rows
-from core.notice_events import (
+from core.notices.csv_file import BadHeader, read_event_rows
+from core.notices.events import (
     EventProblem,
     NoticeEvent,
     NoticeKind,

@@ -9,9 +9,9 @@ import pytest
 
 from bot.config import ConfigError, NoticesConfig, load_config
 from core import messages
-from core.notice_events import NoticeEvent, NoticeKind
-from core.notice_records import Notice, Reach, Source, Unreachable
-from core.notice_texts import (
+from core.notices.events import NoticeEvent, NoticeKind
+from core.notices.records import Notice, Reach, Source, Unreachable
+from core.notices.texts import (
     NoticeWording,
     digest_text,
     list_text,

@@ -2,8 +2,8 @@
 every company), newest first, each with what became of it — the SMS's state, or why
 nobody could be texted (the holder never verified, must verify again, or opted out).
 
-Only translation here: the use case (:meth:`core.notices.NoticeService.recent_for`)
-decides what the operator may see and audits the read; :mod:`core.notice_texts` lays
+Only translation here: the use case (:meth:`core.notices.service.NoticeService.recent_for`)
+decides what the operator may see and audits the read; :mod:`core.notices.texts` lays
 the lines out.
 """
 
@@ -15,7 +15,7 @@ from bot.telegram.operator.chat import Context, OperatorChat, Turn
 from bot.telegram.operator.render import scope
 from core import messages
 from core.model import Operator
-from core.notice_texts import list_text
+from core.notices.texts import list_text
 from core.values import normalise
 
 #: ``/notices unreachable`` in the words an operator may type, either language.

@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.notices.delivery import NoticeTuning
 from bot.telegram.notices import DIGESTS, MESSENGER
 from core.model import Channel
-from core.notice_records import Source
+from core.notices.records import Source
 from core.opt_outs import OptOut, OptOutSource
 from core.values import Phone
 from fakes.clock import FakeClock

@@ -1,4 +1,4 @@
-"""The records and ports of notices (:mod:`core.notices` is the use cases): what a
+"""The records and ports of notices (:mod:`core.notices.service` is the use cases): what a
 stored notice is, why one reached nobody, what the sender is answered, and what storage
 must offer. Kept apart so storage and channels can name them without the service.
 """
@@ -13,7 +13,7 @@ from typing import Protocol
 
 from core.masking import mask_pass
 from core.model import AuditEntry, Channel, PassRecord, Status
-from core.notice_events import NoticeEvent, NoticeKind
+from core.notices.events import NoticeEvent, NoticeKind
 from core.ports import UnitOfWork
 from core.status import status_of
 from core.values import PassNumber, Phone

@@ -2,7 +2,7 @@
 per row, columns found by their header names in any order.
 
 Only the file's shape is checked here (header, cell counts); each row then goes through
-the same checks as an API item (:func:`core.notice_events.parse_event`), with its line
+the same checks as an API item (:func:`core.notices.events.parse_event`), with its line
 number as its position, so an admin reads "line 7, kind: ..." for what to fix.
 """
 
@@ -12,7 +12,7 @@ import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.notice_events import FIELDS, REQUIRED, EventProblem, RejectedEvent
+from core.notices.events import FIELDS, REQUIRED, EventProblem, RejectedEvent
 
 
 @dataclass(frozen=True, slots=True)

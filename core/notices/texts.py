@@ -16,8 +16,8 @@ from datetime import date, datetime
 from core import messages
 from core.clock import TAIPEI
 from core.masking import mask_pass
-from core.notice_events import NoticeEvent, NoticeKind
-from core.notice_records import Notice
+from core.notices.events import NoticeEvent, NoticeKind
+from core.notices.records import Notice
 from core.verification.sms_text import Segments, SenderName, segments
 
 #: A date far enough to give the longest text (two-digit month and day).

@@ -17,8 +17,8 @@ from datetime import date, datetime, time, timedelta
 from core import messages
 from core.clock import TAIPEI
 from core.model import AuditEntry, Channel
-from core.notice_records import NoticeUnitOfWorkFactory
-from core.notice_texts import digest_text
+from core.notices.records import NoticeUnitOfWorkFactory
+from core.notices.texts import digest_text
 from core.operator_accounts import OperatorAccount
 from core.ports import Clock
 

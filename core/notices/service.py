@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from core import messages
 from core.errors import NotAnOperator
 from core.model import AuditEntry, Channel, Operator, OutgoingSms, PassRecord, Priority, Status
-from core.notice_events import (
+from core.notices.events import (
     MAX_EVENTS,
     EventProblem,
     InvalidEvents,
@@ -33,7 +33,7 @@ from core.notice_events import (
     event_id_of,
     parse_event,
 )
-from core.notice_records import (
+from core.notices.records import (
     Notice,
     NoticeDraft,
     NoticeResult,
@@ -50,7 +50,7 @@ from core.notice_records import (
     stored_by_event_id,
     verified_phone,
 )
-from core.notice_texts import NoticeWording, notice_sms, telegram_notice
+from core.notices.texts import NoticeWording, notice_sms, telegram_notice
 from core.ports import Clock
 from core.status import status_of
 from core.values import PassNumber
