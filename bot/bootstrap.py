@@ -38,8 +38,8 @@ from core.conversation.engine import ConversationEngine, DialoguePolicy
 from core.notices.events import MAX_EVENTS
 from core.notices.service import NoticePolicy, NoticeService
 from core.notices.texts import NoticeWording
-from core.operator_lifecycle import OperatorLifecycle
-from core.operators import OperatorService
+from core.operators.lifecycle import OperatorLifecycle
+from core.operators.passes import OperatorService
 from core.ports import Clock
 from core.verification.service import Policy, VerificationService
 from core.verification.sms_preview import sample_sms

@@ -21,8 +21,8 @@ from core.campaigns.service import CampaignService
 from core.codes import SecretHasher
 from core.conversation.engine import ConversationEngine
 from core.notices.service import NoticeService
-from core.operator_lifecycle import OperatorLifecycle
-from core.operators import OperatorService
+from core.operators.lifecycle import OperatorLifecycle
+from core.operators.passes import OperatorService
 from core.ports import Clock
 from core.verification.service import VerificationService
 from storage.inbound import InboundLog

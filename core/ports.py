@@ -24,7 +24,7 @@ from core.model import (
     Status,
     VerificationRequest,
 )
-from core.operator_accounts import OperatorAccount
+from core.operators.accounts import OperatorAccount
 from core.opt_outs import OptOut
 from core.values import IdNumber, PassNumber, Phone
 from core.verification.delivery import DeliveryProblem

@@ -28,7 +28,7 @@ from core.model import (
     Status,
     VerificationRequest,
 )
-from core.operator_accounts import OperatorAccount
+from core.operators.accounts import OperatorAccount
 from core.opt_outs import OptOut
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.operator_accounts import OperatorAccount
+from core.operators.accounts import OperatorAccount
 from storage.tables import operators
 
 _t = operators

@@ -20,8 +20,8 @@ from bot.telegram.menus import remove_operator_menu_from_cli
 from core import messages
 from core.clock import TAIPEI
 from core.errors import PortPassError
-from core.operator_accounts import LinkCode, OperatorAccount
-from core.operator_lifecycle import OperatorLifecycle
+from core.operators.accounts import LinkCode, OperatorAccount
+from core.operators.lifecycle import OperatorLifecycle
 from storage.uow import SqlUnitOfWorkFactory
 
 

@@ -5,7 +5,7 @@ The table and the JSON also say when a pass's latest verification SMS did not ar
 the code from one who ignored it.
 
 ``--format csv`` is the same file as Telegram's ``/export``
-(:func:`core.operator_views.export_csv`): it is opened in Excel, so it carries a
+(:func:`core.operators.views.export_csv`): it is opened in Excel, so it carries a
 byte-order mark, CRLF line ends, Chinese headers unless ``--headers en``, and no cell a
 spreadsheet would run as a formula.
 """
@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from core import messages
 from core.model import PassRecord, Status
-from core.operator_views import export_csv, export_row, status_text
+from core.operators.views import export_csv, export_row, status_text
 from core.ports import UnitOfWorkFactory
 from core.status import status_of
 from core.values import PassNumber

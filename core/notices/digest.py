@@ -19,7 +19,7 @@ from core.clock import TAIPEI
 from core.model import AuditEntry, Channel
 from core.notices.records import NoticeUnitOfWorkFactory
 from core.notices.texts import digest_text
-from core.operator_accounts import OperatorAccount
+from core.operators.accounts import OperatorAccount
 from core.ports import Clock
 
 LOOK_BACK = timedelta(days=7)

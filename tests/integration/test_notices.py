@@ -17,7 +17,7 @@ from core.notices.events import InvalidEvents
 from core.notices.records import Reach, Source, Unreachable
 from core.notices.service import NoticePolicy, NoticeService
 from core.notices.texts import NoticeWording
-from core.operator_accounts import OperatorAccount
+from core.operators.accounts import OperatorAccount
 from core.opt_outs import OptOut, OptOutSource
 from fakes.clock import FakeClock
 from storage.notice_queue import TelegramQueue

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.codes import SecretHasher, SystemSecrets
 from core.errors import InvalidLinkCode
 from core.model import Status
-from core.operator_accounts import OperatorAccount
-from core.operator_lifecycle import OperatorLifecycle
-from core.operators import OperatorService
+from core.operators.accounts import OperatorAccount
+from core.operators.lifecycle import OperatorLifecycle
+from core.operators.passes import OperatorService
 from core.opt_outs import OptOut, OptOutSource
 from core.values import PassNumber
 from fakes.clock import FakeClock

@@ -13,7 +13,7 @@ import pytest
 from core.codes import SecretHasher, SystemSecrets
 from core.errors import AlreadyRequested, RequestStale
 from core.model import Channel, Operator, Requester, RequestState
-from core.operator_lifecycle import OperatorLifecycle
+from core.operators.lifecycle import OperatorLifecycle
 from core.values import IdNumber, PassNumber, Phone
 from core.verification.service import Policy, VerificationService
 from fakes.clock import FakeClock

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from core.codes import SecretHasher, SystemSecrets
-from core.operator_lifecycle import OperatorLifecycle
-from core.operators import OperatorService
+from core.operators.lifecycle import OperatorLifecycle
+from core.operators.passes import OperatorService
 from fakes.clock import FakeClock
 from fakes.ports import FakeUnitOfWorkFactory, Store
 from tests.unit.sample_registry import KEY, load_sample

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from core.model import Operator
-from core.operator_lifecycle import OperatorLifecycle
+from core.operators.lifecycle import OperatorLifecycle
 from core.values import PassNumber
 from fakes.ports import Store
 

@@ -21,7 +21,7 @@ from core.errors import (
     TooManyFailures,
 )
 from core.model import Operator
-from core.operator_accounts import normalise_link_code
+from core.operators.accounts import normalise_link_code
 from tests.unit.sample_registry import KEY, KH, OTHER_USER, TC, USER, p
 
 # --- accounts ---------------------------------------------------------------------------------

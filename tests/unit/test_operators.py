@@ -18,8 +18,8 @@ from core.codes import SecretHasher, SystemSecrets
 from core.errors import InvalidLinkCode, NotAnOperator, PassNotFound
 from core.masking import mask_id, mask_phone
 from core.model import Channel, Operator, Status
-from core.operator_views import export_csv
-from core.operators import operator_requester
+from core.operators.passes import operator_requester
+from core.operators.views import export_csv
 from core.status import status_of
 from core.verification.delivery import DeliveryProblem, DeliveryState
 from core.verification.service import Policy, VerificationService

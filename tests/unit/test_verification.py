@@ -30,7 +30,7 @@ from core.errors import (
     WrongCode,
 )
 from core.model import Channel, Operator, Requester, RequestState, Status
-from core.operator_accounts import OperatorAccount
+from core.operators.accounts import OperatorAccount
 from core.opt_outs import OptOut, OptOutSource
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone

@@ -8,7 +8,7 @@ installed (the holder conversation), and they get exactly what any unknown text 
 the state their conversation is in. Operator buttons pressed by someone who is no longer
 an operator (revoked, unlinked) get the same "button expired" answer as any stale button.
 
-Each command and button asks :meth:`core.operator_lifecycle.OperatorLifecycle.operator_for`
+Each command and button asks :meth:`core.operators.lifecycle.OperatorLifecycle.operator_for`
 afresh, and the use cases re-check the account, so a revocation takes effect on the next
 update.
 """

@@ -2,8 +2,8 @@
 page buttons), ``/pass``, ``/stats`` and ``/export``.
 
 Each handler only translates: the words typed become checked values, the use case in
-:class:`core.operators.OperatorService` decides what the operator may see (and writes
-the audit entry), :class:`core.operator_lifecycle.OperatorLifecycle` links and unlinks,
+:class:`core.operators.passes.OperatorService` decides what the operator may see (and writes
+the audit entry), :class:`core.operators.lifecycle.OperatorLifecycle` links and unlinks,
 and :mod:`bot.telegram.operator.render` lays the answer out.
 """
 
@@ -29,11 +29,11 @@ from core import messages
 from core.clock import TAIPEI
 from core.errors import PortPassError
 from core.model import Operator
-from core.operator_views import export_csv
+from core.operators.views import export_csv
 
 if TYPE_CHECKING:
-    from core.operator_lifecycle import OperatorLifecycle
-    from core.operators import OperatorService
+    from core.operators.lifecycle import OperatorLifecycle
+    from core.operators.passes import OperatorService
 
 
 class OperatorCommands:

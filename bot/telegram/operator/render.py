@@ -2,7 +2,7 @@
 the counts, and the callback data of the operator's buttons.
 
 Only presentation lives here: what is masked and what an operator may see was decided
-by :mod:`core.operator_views`; this module lays it out as plain text (no parse mode, so
+by :mod:`core.operators.views`; this module lays it out as plain text (no parse mode, so
 a name can never break the formatting) in the operator's language.
 
 Callback data starts with ``op:`` (the holder's is ``c:``) and stays under Telegram's
@@ -20,7 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from core import messages
 from core.errors import InvalidInput
 from core.model import Operator, Status
-from core.operator_views import Page, PassView, Stats, status_text
+from core.operators.views import Page, PassView, Stats, status_text
 from core.values import PassNumber, Phone
 
 PREFIX = "op:"

@@ -27,8 +27,8 @@ from bot.telegram.operator.render import (
 from core import messages
 from core.errors import NotAnOperator, PortPassError
 from core.model import Channel, Operator
-from core.operator_views import PassView
-from core.operators import operator_requester
+from core.operators.passes import operator_requester
+from core.operators.views import PassView
 from core.values import PassNumber, Phone
 
 

@@ -1,7 +1,7 @@
 """What an operator may read (R10): their company's passes as a list, one pass, the
 counts, and the export.
 
-The channel asks :meth:`core.operator_lifecycle.OperatorLifecycle.operator_for` who is
+The channel asks :meth:`core.operators.lifecycle.OperatorLifecycle.operator_for` who is
 talking, and passes the answer to the use cases here, which re-check the account in the
 same unit of work: a revoked operator loses access at once, not at the next restart.
 Requesting a code for a pass (R5, R6) is
@@ -19,8 +19,8 @@ from core import messages
 from core.errors import NotAnOperator, PassNotFound
 from core.masking import mask_pass
 from core.model import Channel, Operator, Requester, Status
-from core.operator_audit import AuditActor, operator_actor
-from core.operator_views import Page, PassRow, PassView, Stats, export_row
+from core.operators.audit import AuditActor, operator_actor
+from core.operators.views import Page, PassRow, PassView, Stats, export_row
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.values import PassNumber
 
@@ -132,7 +132,7 @@ class OperatorService:
         self, operator: Operator, *, channel: Channel = Channel.TELEGRAM
     ) -> list[dict[str, str]]:
         """The company's whole status table in full (every company for admins), for
-        :func:`core.operator_views.export_csv`."""
+        :func:`core.operators.views.export_csv`."""
         now = self._clock.now()
         async with self._uow() as uow:
             current = await self._active(uow, operator)

@@ -6,10 +6,10 @@ is stored); ``/link CODE`` in a private Telegram chat binds that chat's user to 
 account, and from then on the channel asks :meth:`OperatorLifecycle.operator_for` who is
 talking. ``/unlink`` and revoking end the binding; a revoked account keeps its row so
 the audit log still names someone. What a linked operator may read is
-:mod:`core.operators`.
+:mod:`core.operators.passes`.
 
 Every action is written to the audit log as ``operator:<id>`` (the CLI as ``cli``) with
-masked subjects only (:mod:`core.operator_audit`).
+masked subjects only (:mod:`core.operators.audit`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from core.errors import (
     TooManyFailures,
 )
 from core.model import Channel, Operator
-from core.operator_accounts import LinkCode, OperatorAccount, normalise_link_code
-from core.operator_audit import CLI_ACTOR, AuditActor, mask_telegram, operator_actor
+from core.operators.accounts import LinkCode, OperatorAccount, normalise_link_code
+from core.operators.audit import CLI_ACTOR, AuditActor, mask_telegram, operator_actor
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 

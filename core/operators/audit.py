@@ -1,8 +1,8 @@
 """How operator actions are audited: the actor names (``operator:<id>``, ``cli``, a
 Telegram user masked to its last four digits) and the helper that writes one entry.
 
-Shared by the account lifecycle (:mod:`core.operator_lifecycle`) and the read use cases
-(:mod:`core.operators`), so both name the same operator the same way in the log.
+Shared by the account lifecycle (:mod:`core.operators.lifecycle`) and the read use cases
+(:mod:`core.operators.passes`), so both name the same operator the same way in the log.
 """
 
 from __future__ import annotations
