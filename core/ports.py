@@ -25,7 +25,7 @@ from core.model import (
     VerificationRequest,
 )
 from core.operators.accounts import OperatorAccount
-from core.opt_outs import OptOut
+from core.opt_outs.model import OptOut
 from core.values import IdNumber, PassNumber, Phone
 from core.verification.delivery import DeliveryProblem
 
@@ -209,7 +209,7 @@ class InboundRepository(Protocol):
 
 
 class OptOutRepository(Protocol):
-    """Phones that asked for no SMS (:mod:`core.opt_outs`), by E.164 number. Storage
+    """Phones that asked for no SMS (:mod:`core.opt_outs.model`), by E.164 number. Storage
     also offers the table to SQL that selects many phones at once (campaigns)."""
 
     async def get(self, phone: Phone) -> OptOut | None: ...

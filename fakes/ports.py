@@ -29,7 +29,7 @@ from core.model import (
     VerificationRequest,
 )
 from core.operators.accounts import OperatorAccount
-from core.opt_outs import OptOut
+from core.opt_outs.model import OptOut
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
 from core.verification.delivery import DeliveryProblem

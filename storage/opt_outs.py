@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Executable, bindparam, delete, exists, sel
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from core.values import Phone
 from storage.tables import sms_opt_outs
 

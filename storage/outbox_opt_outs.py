@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.model import RequestState
-from core.opt_out_records import record_opt_out
-from core.opt_outs import PROVIDER_OPT_OUT_ERRORS, OptOut, OptOutSource
+from core.opt_outs.model import PROVIDER_OPT_OUT_ERRORS, OptOut, OptOutSource
+from core.opt_outs.records import record_opt_out
 from core.values import Phone
 from storage.audit import SqlAuditRepository
 from storage.opt_outs import SqlOptOutRepository, is_opted_out

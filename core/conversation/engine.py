@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from core import messages, opt_outs
+from core import messages
 from core.conversation.state import (
     Choice,
     Conversation,
@@ -43,14 +43,15 @@ from core.errors import (
 )
 from core.masking import mask_pass
 from core.model import Channel, Requester
-from core.opt_out_records import record_opt_in, record_opt_out
+from core.opt_outs import model as opt_outs
+from core.opt_outs.records import record_opt_in, record_opt_out
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone, normalise, parse_code
 from core.verification.service import VerificationService
 from core.verification.sms_text import pages
 
-# None of these may be one of the provider's own words (core.opt_outs.PROVIDER_WORDS):
+# None of these may be one of the provider's own words (core.opt_outs.model.PROVIDER_WORDS):
 # Twilio acts on STOP, CANCEL, YES, HELP... by itself, so a holder told to send CANCEL
 # would be unsubscribed from every SMS, and YES would opt them back in, not confirm.
 _START = {"驗證", "验证", "VERIFY", "V", "/START", "/VERIFY"}

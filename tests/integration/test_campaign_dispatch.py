@@ -20,7 +20,7 @@ from core.campaigns.model import (
 )
 from core.campaigns.schedule import Window
 from core.model import Channel, Origin, Priority, Requester, RequestState
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from core.values import IdNumber, PassNumber
 from fakes.clock import FakeClock
 from storage.outbox import OutboxQueue

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.campaigns.model import CampaignSpec, CampaignState, Selection, SkipReason
 from core.campaigns.options import parse_states
 from core.model import RequestState, Status
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from core.values import Phone
 from fakes.clock import FakeClock
 from storage.tables import audit_log, campaign_targets, campaigns

@@ -18,7 +18,7 @@ from core.notices.records import Reach, Source, Unreachable
 from core.notices.service import NoticePolicy, NoticeService
 from core.notices.texts import NoticeWording
 from core.operators.accounts import OperatorAccount
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from fakes.clock import FakeClock
 from storage.notice_queue import TelegramQueue
 from storage.tables import audit_log, notice_messages, notices, outbox

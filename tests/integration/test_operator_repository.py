@@ -16,7 +16,7 @@ from core.model import Status
 from core.operators.accounts import OperatorAccount
 from core.operators.lifecycle import OperatorLifecycle
 from core.operators.passes import OperatorService
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from core.values import PassNumber
 from fakes.clock import FakeClock
 from storage.uow import SqlUnitOfWorkFactory

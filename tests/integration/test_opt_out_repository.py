@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from storage.opt_outs import is_opted_out, not_opted_out
 from storage.tables import persons
 from storage.uow import SqlUnitOfWorkFactory

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.model import OutgoingSms, RequestState
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from storage.outbox import OutboxQueue
 from storage.tables import audit_log, outbox, verification_requests
 from storage.uow import SqlUnitOfWorkFactory

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.codes import SecretHasher
 from core.model import Channel, OutgoingSms, Requester
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from core.values import IdNumber, PassNumber, Phone
 from core.verification.service import Policy, VerificationService
 from core.verification.sms_text import verification_sms

@@ -9,7 +9,7 @@ import pytest
 
 from core import messages
 from core.conversation.engine import COMMAND_WORDS
-from core.opt_outs import PROVIDER_WORDS, is_opt_in_word, is_opt_out_word, keyword
+from core.opt_outs.model import PROVIDER_WORDS, is_opt_in_word, is_opt_out_word, keyword
 
 #: Texts whose job is to say how to opt back in: they name START on purpose.
 _OPT_IN_INSTRUCTIONS = frozenset({"request.opted_out"})

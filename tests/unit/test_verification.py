@@ -31,7 +31,7 @@ from core.errors import (
 )
 from core.model import Channel, Operator, Requester, RequestState, Status
 from core.operators.accounts import OperatorAccount
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from core.status import status_of
 from core.values import IdNumber, PassNumber, Phone
 from core.verification.service import Policy, VerificationService

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from bot.bootstrap import close_services, open_services
 from bot.cli.main import main
 from bot.config import load_config
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from core.values import Phone
 from storage.db import create_engine
 from storage.importer import DEMO_REGISTRY

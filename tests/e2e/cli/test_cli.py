@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from core.values import Phone
 from storage.db import create_engine
 from storage.importer import DEMO_REGISTRY

@@ -17,7 +17,7 @@ import pytest
 from bot.bootstrap import close_services, open_services
 from bot.cli.main import build_parser, main
 from bot.config import load_config
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from core.values import Phone
 from storage.importer import DEMO_REGISTRY
 

@@ -24,7 +24,7 @@ from bot.sms.outbox_worker import OutboxTuning
 from core.codes import SecretHasher, SystemSecrets
 from core.errors import PhoneOptedOut
 from core.model import Channel, OutgoingSms, Requester, RequestState
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from core.values import IdNumber, PassNumber, Phone
 from core.verification.service import CodeSent, Policy, VerificationService
 from fakes.clock import FakeClock

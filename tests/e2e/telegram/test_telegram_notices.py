@@ -19,7 +19,7 @@ from bot.notices.delivery import NoticeTuning
 from bot.telegram.notices import DIGESTS, MESSENGER
 from core.model import Channel
 from core.notices.records import Source
-from core.opt_outs import OptOut, OptOutSource
+from core.opt_outs.model import OptOut, OptOutSource
 from core.values import Phone
 from fakes.clock import FakeClock
 from fakes.telegram_api import FakeTelegram

@@ -1,7 +1,7 @@
 """Recording an opt-out or an opt-in, with its audit entry (the phone masked).
 
-Apart from :mod:`core.opt_outs` because it works through the ports (:mod:`core.ports`),
-which name :class:`core.opt_outs.OptOut` themselves. Used by the conversation (opt-out
+Apart from :mod:`core.opt_outs.model` because it works through the ports (:mod:`core.ports`),
+which name :class:`core.opt_outs.model.OptOut` themselves. Used by the conversation (opt-out
 and opt-in words) and by the outbox (the provider's opt-out error), each in its own
 transaction.
 """
@@ -12,7 +12,7 @@ from datetime import datetime
 
 from core.masking import mask_phone
 from core.model import AuditEntry, Channel
-from core.opt_outs import OptOut
+from core.opt_outs.model import OptOut
 from core.ports import AuditRepository, OptOutRepository
 from core.values import Phone
 
