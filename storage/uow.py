@@ -22,7 +22,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.audit import SqlAuditRepository, SqlFailureRepository
-from storage.campaigns import SqlCampaignRepository
+from storage.campaigns.repository import SqlCampaignRepository
 from storage.conversations import SqlConversationRepository
 from storage.inbound import SqlInboundRepository
 from storage.inline_sqlite import DRIVER as INLINE_DRIVER

@@ -1,8 +1,8 @@
 """Campaigns and their targets in SQL: :class:`core.campaigns.ports.CampaignRepository`.
 
 A campaign's targets are stored with one ``INSERT … SELECT`` of
-:func:`storage.campaign_selection.selection`: a 100,000-pass campaign is never a Python
-loop. Its progress is counted in :mod:`storage.campaign_tally`.
+:func:`storage.campaigns.selection.selection`: a 100,000-pass campaign is never a Python
+loop. Its progress is counted in :mod:`storage.campaigns.tally`.
 
 Claims lock rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (the campaign's row, then
 its due targets), so two serve instances never dispatch the same target; SQLite's units
@@ -46,8 +46,8 @@ from core.campaigns.model import (
 from core.campaigns.progress import Tally
 from core.campaigns.schedule import Window
 from core.model import Status
-from storage.campaign_selection import selection
-from storage.campaign_tally import tally
+from storage.campaigns.selection import selection
+from storage.campaigns.tally import tally
 from storage.tables import UtcDateTime, campaign_targets, campaigns, outbox
 
 _c, _t, _o = campaigns, campaign_targets, outbox

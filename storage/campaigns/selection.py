@@ -1,5 +1,5 @@
 """Which passes a campaign selects, and why some get nothing: one ``SELECT`` over
-``passes LEFT JOIN persons`` that :class:`storage.campaigns.SqlCampaignRepository`
+``passes LEFT JOIN persons`` that :class:`storage.campaigns.repository.SqlCampaignRepository`
 inserts from (``INSERT … SELECT``) or counts (a dry run).
 
 It filters on the derived status (R7, :func:`storage.status.status_case`) and the
