@@ -1,5 +1,5 @@
 """Rows claimed with a lease: the scheme shared by the SMS outbox (:mod:`storage.outbox`)
-and the Telegram notice queue (:mod:`storage.notice_queue`).
+and the Telegram notice queue (:mod:`storage.notices.queue`).
 
 A due row is ``pending``, or ``sending`` under a lease that ran out (its worker died or
 hung), and its ``next_attempt_at`` has come. Claimers read due rows with ``FOR UPDATE

@@ -27,7 +27,7 @@ from storage.conversations import SqlConversationRepository
 from storage.inbound import SqlInboundRepository
 from storage.inline_sqlite import DRIVER as INLINE_DRIVER
 from storage.inline_sqlite import InlineAsyncConnection
-from storage.notices import SqlNoticeRepository
+from storage.notices.repository import SqlNoticeRepository
 from storage.operators import SqlOperatorRepository
 from storage.opt_outs import SqlOptOutRepository
 from storage.outbox import SqlOutboxRepository

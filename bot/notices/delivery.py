@@ -1,4 +1,4 @@
-"""Sends the Telegram messages that notices queue (:mod:`storage.notice_queue`): a
+"""Sends the Telegram messages that notices queue (:mod:`storage.notices.queue`): a
 notice to each chat that verified the pass, and the operators' daily digests.
 
 The messages are queued in the same transaction as the notice (by the API, or by
@@ -29,7 +29,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from core.ports import Clock
-from storage.notice_queue import MessageClaim, TelegramQueue
+from storage.notices.queue import MessageClaim, TelegramQueue
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from bot.services import CONFIG, SERVICES
 from bot.telegram.channel import TELEGRAM
 from bot.telegram.types import TelegramApplication
 from core.notices.digest import DigestPolicy, DigestService
-from storage.notice_queue import TelegramQueue
+from storage.notices.queue import TelegramQueue
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from core.notices.texts import NoticeWording
 from core.operators.accounts import OperatorAccount
 from core.opt_outs.model import OptOut, OptOutSource
 from fakes.clock import FakeClock
-from storage.notice_queue import TelegramQueue
+from storage.notices.queue import TelegramQueue
 from storage.tables import audit_log, notice_messages, notices, outbox
 from storage.uow import SqlUnitOfWorkFactory
 from tests.integration.builders import PHONE_A, PHONE_B, add_pass, add_person, request
