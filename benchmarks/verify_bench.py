@@ -55,7 +55,7 @@ from bot.config import Config, load_config
 from core.model import Channel, Requester
 from core.values import IdNumber, PassNumber, Phone
 from storage.importer import import_registry
-from storage.outbox import OutboxQueue
+from storage.outbox.queue import OutboxQueue
 from storage.tables import outbox, passes
 
 PUBLIC = "https://pp.example.tw"

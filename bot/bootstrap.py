@@ -47,7 +47,7 @@ from storage.db import create_engine
 from storage.importer import DEMO_REGISTRY, import_registry
 from storage.inbound import InboundLog
 from storage.migrate import upgrade
-from storage.sealing import BodySealer
+from storage.outbox.sealing import BodySealer
 from storage.tables import passes
 from storage.turn_order import TurnOrder
 from storage.uow import SqlUnitOfWorkFactory
@@ -79,7 +79,7 @@ class Database:
 async def open_database(config: Config, *, sealer: BodySealer | None = None) -> Database:
     """The configured database, migrated to head. The caller closes it
     (:func:`close_database`, or use :func:`database_for`). Without ``sealer`` its unit
-    of work cannot queue an SMS that carries a code (:mod:`storage.sealing`)."""
+    of work cannot queue an SMS that carries a code (:mod:`storage.outbox.sealing`)."""
     engine = create_engine(config.database.url)
     try:
         await upgrade(engine)

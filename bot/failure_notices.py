@@ -25,7 +25,7 @@ from aiohttp import web
 
 from bot.services import SERVICES
 from core.ports import Clock
-from storage.outbox_notices import FailedSms, FailureNotices
+from storage.outbox.failures import FailedSms, FailureNotices
 
 log = logging.getLogger(__name__)
 

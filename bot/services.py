@@ -26,7 +26,7 @@ from core.operators.passes import OperatorService
 from core.ports import Clock
 from core.verification.service import VerificationService
 from storage.inbound import InboundLog
-from storage.sealing import BodySealer
+from storage.outbox.sealing import BodySealer
 from storage.turn_order import TurnOrder
 from storage.uow import SqlUnitOfWorkFactory
 

@@ -1,4 +1,4 @@
-"""Rows claimed with a lease: the scheme shared by the SMS outbox (:mod:`storage.outbox`)
+"""Rows claimed with a lease: the scheme shared by the SMS outbox (:mod:`storage.outbox.queue`)
 and the Telegram notice queue (:mod:`storage.notices.queue`).
 
 A due row is ``pending``, or ``sending`` under a lease that ran out (its worker died or

@@ -150,12 +150,12 @@ outbox = Table(
     Column("error_message", Text, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
     # 0 a holder's own request or reply, 1 notices, 2 campaign traffic: claimed in
-    # priority order, then oldest first (storage.outbox.OutboxQueue.claim).
+    # priority order, then oldest first (storage.outbox.queue.OutboxQueue.claim).
     Column("priority", Integer, nullable=False, server_default=text("0")),
     # When the message is no longer worth sending (a verification SMS: its code's
     # expiry); transient provider errors are retried until then.
     Column("expires_at", UtcDateTime, nullable=True),
-    # The full body, AES-GCM encrypted (storage.sealing); ``body`` holds a redacted
+    # The full body, AES-GCM encrypted (storage.outbox.sealing); ``body`` holds a redacted
     # copy. NULL once the provider accepted the message or it failed.
     Column("sealed", LargeBinary, nullable=True),
     # Who to tell when the SMS finally fails ("telegram:<chat>", "operator:<id>"),

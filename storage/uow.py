@@ -30,10 +30,10 @@ from storage.inline_sqlite import InlineAsyncConnection
 from storage.notices.repository import SqlNoticeRepository
 from storage.operators import SqlOperatorRepository
 from storage.opt_outs import SqlOptOutRepository
-from storage.outbox import SqlOutboxRepository
+from storage.outbox.queue import SqlOutboxRepository
+from storage.outbox.sealing import BodySealer
 from storage.passes import SqlPassRepository
 from storage.requests import SqlRequestRepository
-from storage.sealing import BodySealer
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class SqlUnitOfWorkFactory:
     ``on_outbox_commit`` (and :meth:`add_outbox_listener`, for a worker started after
     the factory was built) is called, synchronously and in the committing task, after
     each commit that queued SMS; it must only signal, never block. ``sealer`` encrypts
-    the codes and link tokens of queued SMS (:mod:`storage.sealing`); a factory
+    the codes and link tokens of queued SMS (:mod:`storage.outbox.sealing`); a factory
     without one can queue only SMS that carry no secret.
     """
 

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage.sealing import BodySealer
+from storage.outbox.sealing import BodySealer
 from storage.uow import SqlUnitOfWorkFactory
 from tests.database_templates import build_migrated, copy_template
 

@@ -4,7 +4,7 @@ Use cases never call Twilio: they queue an SMS in the outbox in the same transac
 as the change that needs it (DESIGN §4), and this worker sends it. It is woken by the
 unit of work right after such a commit (a holder is waiting for the code), and polls
 every ``poll_interval`` as well, for rows queued by another process and retries that
-come due. Each row is claimed under a lease (:class:`storage.outbox.OutboxQueue`), sent
+come due. Each row is claimed under a lease (:class:`storage.outbox.queue.OutboxQueue`), sent
 at most ``sms.max_per_second`` per second (:class:`bot.providers.token_bucket.TokenBucket`) and
 then marked: sent; retried with exponential backoff and full jitter, capped at
 ``backoff_cap`` (5 minutes) and never sooner than a 429's ``Retry-After`` (but for a
@@ -40,7 +40,7 @@ A row failed at its expiry after timeouts may in fact have been delivered by one
 them; its code has expired by then either way.
 
 Logs name rows by id and phones masked; SMS bodies (they hold codes) are never logged.
-A body that carries a code is stored sealed (:mod:`storage.sealing`) and opened here,
+A body that carries a code is stored sealed (:mod:`storage.outbox.sealing`) and opened here,
 right before it is handed to the provider, and nowhere else.
 
 Why one module: the claim, the send, the retry policy and the pause on bad
@@ -76,7 +76,7 @@ from bot.providers.token_bucket import TokenBucket
 from bot.services import SERVICES
 from core.ports import Clock
 from core.verification.sms_text import SenderName
-from storage.outbox import Claim, OutboxQueue, QueuedSms, UnreadableSms
+from storage.outbox.queue import Claim, OutboxQueue, QueuedSms, UnreadableSms
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from aiohttp import web
 from bot.failure_notices import FAILURE_NOTICES
 from bot.services import SERVICES
 from bot.sms.signature import TWILIO_SIGNATURE
-from storage.outbox import KNOWN_STATUSES, NOT_DELIVERED, OutboxQueue
+from storage.outbox.queue import KNOWN_STATUSES, NOT_DELIVERED, OutboxQueue
 
 log = logging.getLogger(__name__)
 

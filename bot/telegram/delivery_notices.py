@@ -21,7 +21,7 @@ from bot.failure_notices import FAILURE_NOTICES
 from bot.services import SERVICES, Services
 from bot.telegram.channel import TELEGRAM
 from core.verification.delivery import failure_notice
-from storage.outbox_notices import FailedSms
+from storage.outbox.failures import FailedSms
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from core.model import Channel, Origin, Priority, Requester, RequestState
 from core.opt_outs.model import OptOut, OptOutSource
 from core.values import IdNumber, PassNumber
 from fakes.clock import FakeClock
-from storage.outbox import OutboxQueue
+from storage.outbox.queue import OutboxQueue
 from storage.tables import audit_log, campaign_targets, outbox, passes, verification_requests
 from tests.conftest import SEALER, Backend
 from tests.integration.campaign_builders import Harness, add_holder, harness, phone

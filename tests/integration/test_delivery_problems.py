@@ -16,8 +16,8 @@ from core.values import IdNumber, PassNumber, Phone
 from core.verification.delivery import DeliveryProblem, DeliveryState
 from core.verification.service import CodeSent, Policy, VerificationService
 from fakes.clock import FakeClock
-from storage.outbox import OutboxQueue
-from storage.outbox_notices import FailureNotices
+from storage.outbox.failures import FailureNotices
+from storage.outbox.queue import OutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
 from tests.conftest import SEALER
 from tests.integration.builders import PHONE_A, PHONE_B, T0, add_pass, add_person

@@ -23,7 +23,7 @@ from bot.sms.outbox_worker import OutboxTuning, OutboxWorker
 from core.clock import SystemClock
 from core.model import OutgoingSms, Priority, RequestState
 from fakes.twilio_api import FakeTwilio
-from storage.outbox import OutboxQueue
+from storage.outbox.queue import OutboxQueue
 from storage.tables import outbox, verification_requests
 from storage.uow import SqlUnitOfWorkFactory
 from tests.conftest import Backend

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.model import OutgoingSms, RequestState
 from core.opt_outs.model import OptOut, OptOutSource
-from storage.outbox import OutboxQueue
+from storage.outbox.queue import OutboxQueue
 from storage.tables import audit_log, outbox, verification_requests
 from storage.uow import SqlUnitOfWorkFactory
 from tests.integration.builders import PHONE_A, PHONE_B, T0, request

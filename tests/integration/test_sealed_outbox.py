@@ -19,8 +19,8 @@ from core.verification.service import Policy, VerificationService
 from core.verification.sms_text import verification_sms
 from fakes.clock import FakeClock
 from fakes.secrets import FixedSecrets
-from storage.outbox import OutboxQueue, UnreadableSms
-from storage.sealing import BodySealer
+from storage.outbox.queue import OutboxQueue, UnreadableSms
+from storage.outbox.sealing import BodySealer
 from storage.tables import metadata, outbox
 from storage.uow import SqlUnitOfWorkFactory
 from tests.conftest import SEALER

@@ -33,7 +33,7 @@ depends_on = None
 
 UTC_TS = sa.DateTime(timezone=True)
 
-# The same patterns as storage.outbox.redact_legacy (a migration keeps its own copy:
+# The same patterns as storage.outbox.queue.redact_legacy (a migration keeps its own copy:
 # later code may change, this revision must not).
 _CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 _TOKEN = re.compile(r"(/v/)[A-Za-z0-9_-]+")

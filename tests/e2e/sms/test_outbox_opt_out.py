@@ -30,7 +30,7 @@ from core.verification.service import CodeSent, Policy, VerificationService
 from fakes.clock import FakeClock
 from fakes.twilio_api import FakeTwilio, Fault
 from storage.db import create_engine
-from storage.sealing import BodySealer
+from storage.outbox.sealing import BodySealer
 from storage.tables import audit_log, outbox, sms_opt_outs, verification_requests
 from storage.uow import SqlUnitOfWorkFactory
 from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_TOKEN, AppClient, services_of

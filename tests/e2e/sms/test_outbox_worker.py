@@ -33,8 +33,8 @@ from core.verification.service import CodeSent, Policy, VerificationService
 from fakes.clock import FakeClock
 from fakes.twilio_api import FakeTwilio, Fault
 from storage.db import create_engine
-from storage.outbox import redact_legacy
-from storage.sealing import BodySealer
+from storage.outbox.queue import redact_legacy
+from storage.outbox.sealing import BodySealer
 from storage.tables import outbox, verification_requests
 from storage.uow import SqlUnitOfWorkFactory
 from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_TOKEN, AppClient, services_of
@@ -275,7 +275,7 @@ async def test_a_sid_the_provider_gave_before_is_recorded_and_never_resent(
     first = await row_where(services, state="sent")
     fake.reuse_sid_next(first.provider_sid)
 
-    with caplog.at_level(logging.WARNING, logger="storage.outbox"):
+    with caplog.at_level(logging.WARNING, logger="storage.outbox.queue"):
         async with services.uow() as uow:
             sms = OutgoingSms(to=Phone.parse(HOLDER[2]), body="notice", kind="notice")
             await uow.outbox.add(sms, clock.now())
@@ -290,7 +290,7 @@ async def test_a_sid_the_provider_gave_before_is_recorded_and_never_resent(
     second = (await rows(services))[1]
     assert (second.state, second.provider_sid, second.sealed) == ("sent", None, None)
     assert f"outbox {first.id}" in second.error_message
-    warnings = [r.getMessage() for r in caplog.records if r.name == "storage.outbox"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "storage.outbox.queue"]
     assert len(warnings) == 1 and "already recorded" in warnings[0]
     assert first.provider_sid not in warnings[0]  # masked: SM…abcd
 

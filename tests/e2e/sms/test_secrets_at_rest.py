@@ -20,7 +20,7 @@ from core.verification.sms_text import verification_sms
 from fakes.clock import FakeClock
 from fakes.secrets import FixedSecrets
 from fakes.twilio_api import FakeTwilio, Fault
-from storage.outbox import OutboxQueue, QueuedSms
+from storage.outbox.queue import OutboxQueue, QueuedSms
 from tests.e2e.conftest import PUBLIC_BASE_URL
 from tests.e2e.sms.test_outbox_worker import (
     MakeClient,

@@ -49,7 +49,7 @@ async def skip_opted_out(conn: AsyncConnection, ids: list[int], now: datetime) -
             lease_until=None,
             error_code=None,
             error_message=OPTED_OUT,
-            sealed=None,  # never sent: nothing decryptable is kept (storage.sealing)
+            sealed=None,  # never sent: nothing decryptable is kept (storage.outbox.sealing)
             updated_at=now,
         )
         .returning(outbox.c.id, outbox.c.request_id)

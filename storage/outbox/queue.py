@@ -13,7 +13,7 @@ with a token unique to that claim (:mod:`storage.leases`, shared with the Telegr
 queue); every later mark checks it, so a worker whose lease
 expired (and whose row another worker took over) cannot overwrite the newer result.
 
-Codes and link tokens never reach the database in clear (:mod:`storage.sealing`):
+Codes and link tokens never reach the database in clear (:mod:`storage.outbox.sealing`):
 ``body`` holds a redacted copy and ``sealed`` the encrypted original, which only the
 worker opens (:meth:`OutboxQueue.readable_body`) and which is cleared once the
 provider has accepted the message or it has failed.
@@ -41,9 +41,9 @@ from core.model import OutgoingSms, Priority
 from core.values import PassNumber, Phone
 from core.verification.delivery import DeliveryProblem
 from storage import leases
-from storage.outbox_notices import delivery_problems
-from storage.outbox_opt_outs import opted_out_column, record_if_opted_out, release, skip_opted_out
-from storage.sealing import MASK, BodySealer, SealBroken, redact
+from storage.outbox.failures import delivery_problems
+from storage.outbox.opt_outs import opted_out_column, record_if_opted_out, release, skip_opted_out
+from storage.outbox.sealing import MASK, BodySealer, SealBroken, redact
 from storage.tables import outbox
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ class SqlOutboxRepository:
     async def delivery_problems(
         self, pass_nos: Sequence[PassNumber] | None = None
     ) -> dict[PassNumber, DeliveryProblem]:
-        """Passes whose latest verification SMS did not arrive (:mod:`storage.outbox_notices`)."""
+        """Passes whose latest verification SMS did not arrive (:mod:`storage.outbox.failures`)."""
         return await delivery_problems(self._conn, pass_nos)
 
     async def pending(self, limit: int = 100) -> list[QueuedSms]:
@@ -275,7 +275,7 @@ class OutboxQueue:
         died or hung); either way ``next_attempt_at <= now``. Taking over an expired
         lease counts the lost attempt, so a message that crashes its worker every time
         still runs out of attempts instead of looping for ever. A row to a phone that
-        opted out is skipped instead (:mod:`storage.outbox_opt_outs`).
+        opted out is skipped instead (:mod:`storage.outbox.opt_outs`).
         """
         if limit < 1:
             return []
@@ -363,7 +363,7 @@ class OutboxQueue:
         the same transaction: the holder never got the code, so the R2 lock must not
         keep them from asking again (``RequestRepository.latest_for`` skips RELEASED).
         The provider's opt-out error (Twilio's 21610) records the opt-out with it. A
-        row with ``notify_to`` now waits for :class:`storage.outbox_notices.
+        row with ``notify_to`` now waits for :class:`storage.outbox.failures.
         FailureNotices` to tell the chat that asked."""
         async with self._engine.begin() as conn:
             done = await self._finish_on(
