@@ -57,7 +57,7 @@ from bot.config import load_config  # noqa: E402
 from core.campaigns.model import CampaignSpec, Selection  # noqa: E402
 from core.campaigns.schedule import Window  # noqa: E402
 from fakes.twilio_api import FakeTwilio  # noqa: E402
-from storage.importer import import_registry  # noqa: E402
+from storage.registry.importer import import_registry  # noqa: E402
 
 PYTHON = [sys.executable, "-m", "bot.cli"]
 HOLDERS = 10

@@ -49,8 +49,8 @@ from benchmarks.scratch import scratch_database_url  # noqa: E402
 from bot.bootstrap import Database, database_for  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from core.values import id_check_digit_ok  # noqa: E402
-from storage.importer import import_registry  # noqa: E402
-from storage.registry_csv import OPTIONAL_COLUMNS, REQUIRED_COLUMNS  # noqa: E402
+from storage.registry.csv_rows import OPTIONAL_COLUMNS, REQUIRED_COLUMNS  # noqa: E402
+from storage.registry.importer import import_registry  # noqa: E402
 
 HEADER = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
 SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴徐"

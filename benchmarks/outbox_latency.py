@@ -41,7 +41,7 @@ from bot.services import SERVICES  # noqa: E402
 from core.model import Channel, Requester  # noqa: E402
 from core.values import IdNumber, PassNumber, Phone  # noqa: E402
 from fakes.twilio_api import FakeTwilio  # noqa: E402
-from storage.importer import import_registry  # noqa: E402
+from storage.registry.importer import import_registry  # noqa: E402
 
 HOLDER_ID, HOLDER_PHONE = "QQ12345671", "0960123411"
 

@@ -54,8 +54,8 @@ from bot.bootstrap import database_for, services_for
 from bot.config import Config, load_config
 from core.model import Channel, Requester
 from core.values import IdNumber, PassNumber, Phone
-from storage.importer import import_registry
 from storage.outbox.queue import OutboxQueue
+from storage.registry.importer import import_registry
 from storage.tables import outbox, passes
 
 PUBLIC = "https://pp.example.tw"

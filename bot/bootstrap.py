@@ -44,10 +44,10 @@ from core.ports import Clock
 from core.verification.service import Policy, VerificationService
 from core.verification.sms_preview import sample_sms
 from storage.db import create_engine
-from storage.importer import DEMO_REGISTRY, import_registry
 from storage.inbound import InboundLog
 from storage.migrate import upgrade
 from storage.outbox.sealing import BodySealer
+from storage.registry.importer import DEMO_REGISTRY, import_registry
 from storage.tables import passes
 from storage.turn_order import TurnOrder
 from storage.uow import SqlUnitOfWorkFactory

@@ -32,7 +32,7 @@ from storage.operators import SqlOperatorRepository
 from storage.opt_outs import SqlOptOutRepository
 from storage.outbox.queue import SqlOutboxRepository
 from storage.outbox.sealing import BodySealer
-from storage.passes import SqlPassRepository
+from storage.registry.passes import SqlPassRepository
 from storage.requests import SqlRequestRepository
 
 log = logging.getLogger(__name__)

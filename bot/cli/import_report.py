@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, Self, TextIO
 
 from bot.cli.terminal import bar
-from storage.importer import ImportProgress, ImportReport
+from storage.registry.importer import ImportProgress, ImportReport
 
 _STAGES = {
     "read": ("檢查 checking", "B"),
@@ -24,7 +24,7 @@ _STAGES = {
 
 
 class ProgressBar:
-    """A progress hook for :func:`storage.importer.import_registry` that draws a bar per
+    """A progress hook for :func:`storage.registry.importer.import_registry` that draws a bar per
     stage on ``stream``, if it is a terminal; else it draws nothing."""
 
     def __init__(self, stream: TextIO) -> None:

@@ -33,7 +33,7 @@ from core.status import status_from_word, status_words
 from core.values import PassNumber
 from storage.backup import BackupError, backup_sqlite
 from storage.housekeeping import prune
-from storage.importer import import_registry
+from storage.registry.importer import import_registry
 
 log = logging.getLogger("portpass")
 

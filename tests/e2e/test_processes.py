@@ -35,7 +35,7 @@ from bot.web.link_page import LINK_REQUESTS_PER_MINUTE
 from fakes.telegram_api import FakeTelegram
 from fakes.telegram_updates import UpdateIds, callback_update, message_update
 from fakes.twilio_api import FakeTwilio
-from storage.importer import DEMO_REGISTRY
+from storage.registry.importer import DEMO_REGISTRY
 from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN
 from tests.e2e.processes import free_port, postgres_role
 from tests.e2e.sms.test_sms_inbound import messages_in

@@ -1,6 +1,6 @@
 """Issue 8, item 6: a code or link sent before a registry import changed the pass's holder
 or phone on file must not verify afterwards. Real HTTP into the app, the demo registry
-on SQLite, and a real re-import (``storage.importer.import_registry``) of an edited copy
+on SQLite, and a real re-import (``storage.registry.importer.import_registry``) of an edited copy
 of the same file between the request and the check."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from core.model import Status
 from core.status import status_of
 from core.values import PassNumber
-from storage.importer import DEMO_REGISTRY, import_registry
+from storage.registry.importer import DEMO_REGISTRY, import_registry
 from tests.e2e.conftest import AppClient, services_of
 from tests.e2e.sms.test_sms_inbound import HOLDER, Handset, last_code, sms_to
 from tests.e2e.web.test_link_page import ZH_PAGE, form_tag, issue_link, open_page

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from bot.bootstrap import database_for, services_for
 from bot.config import Config, ConfigError, load_config
-from storage.importer import DEMO_REGISTRY, import_registry
 from storage.migrate import current_revision, head_revision
+from storage.registry.importer import DEMO_REGISTRY, import_registry
 from storage.tables import passes
 
 

@@ -22,12 +22,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.values import PassNumber
-from storage import importer, inline_sqlite
-from storage import registry_merge_sqlite as registry_merge
+from storage import inline_sqlite
 from storage.db import create_engine
-from storage.importer import ImportProgress, import_registry
 from storage.migrate import upgrade
-from storage.registry_merge_sqlite import LockPacer
+from storage.registry import importer
+from storage.registry import merge_sqlite as registry_merge
+from storage.registry.importer import ImportProgress, import_registry
+from storage.registry.merge_sqlite import LockPacer
 from storage.tables import passes, persons
 from storage.uow import SqlUnitOfWorkFactory
 from tests.conftest import Backend

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.model import PassRecord, Status
 from core.status import status_of
 from core.values import PassNumber, Phone
-from storage import importer
 from storage.db import create_engine
-from storage.importer import DEMO_REGISTRY, import_registry
 from storage.migrate import upgrade
-from storage.registry_csv import RowError
+from storage.registry import importer
+from storage.registry.csv_rows import RowError
+from storage.registry.importer import DEMO_REGISTRY, import_registry
 from storage.tables import passes, persons
 from storage.uow import SqlUnitOfWorkFactory
 from tests.conftest import Backend

@@ -17,7 +17,7 @@ from core.operators.lifecycle import OperatorLifecycle
 from core.values import IdNumber, PassNumber, Phone
 from core.verification.service import Policy, VerificationService
 from fakes.clock import FakeClock
-from storage.importer import DEMO_REGISTRY, import_registry
+from storage.registry.importer import DEMO_REGISTRY, import_registry
 from storage.uow import SqlUnitOfWorkFactory
 
 PASS = PassNumber("KHPS113-000043")

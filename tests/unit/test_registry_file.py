@@ -1,10 +1,10 @@
-"""Which encoding a registry export is read in (storage.registry_file)."""
+"""Which encoding a registry export is read in (storage.registry.file)."""
 
 from __future__ import annotations
 
 import pytest
 
-from storage.registry_file import SAMPLE_BYTES, UTF8, detect_encoding
+from storage.registry.file import SAMPLE_BYTES, UTF8, detect_encoding
 
 HEADER = "通行證號,身分證號,姓名,手機號碼,有效起日,有效迄日,公司\n"
 ROW = "KHPS113-000043,QQ12345673,檢訊測試三,0960123411,115/01/05,116/01/04,高雄港測試業者\n"

@@ -1,6 +1,6 @@
 """The import's quick way with registry cells gives what core.values gives, always.
 
-:mod:`storage.registry_values` answers the normal forms itself (for speed) and hands
+:mod:`storage.registry.values` answers the normal forms itself (for speed) and hands
 everything else to :mod:`core.values`; these properties check both ways agree, for
 normal forms and for any text, so a change to either side cannot make the import store
 something a holder's typed value would not match."""
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from core.errors import PortPassError
 from core.values import IdNumber, PassNumber, Phone, id_check_digit_ok
-from storage.registry_values import id_number, iso_date, pass_number, phone_parser
+from storage.registry.values import id_number, iso_date, pass_number, phone_parser
 
 UPPER = st.sampled_from(string.ascii_uppercase)
 DIGITS = st.text(alphabet=string.digits, min_size=1, max_size=1)

@@ -23,7 +23,7 @@ from bot.config import load_config
 from core.opt_outs.model import OptOut, OptOutSource
 from core.values import Phone
 from storage.db import create_engine
-from storage.importer import DEMO_REGISTRY
+from storage.registry.importer import DEMO_REGISTRY
 from storage.tables import audit_log, campaign_targets, campaigns, outbox, passes
 from tests.e2e.cli.terminal import run_on_terminal
 

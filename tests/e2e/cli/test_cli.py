@@ -16,7 +16,7 @@ from bot.cli.main import main
 from core.opt_outs.model import OptOut, OptOutSource
 from core.values import Phone
 from storage.db import create_engine
-from storage.importer import DEMO_REGISTRY
+from storage.registry.importer import DEMO_REGISTRY
 from storage.uow import SqlUnitOfWorkFactory
 
 SAMPLE = DEMO_REGISTRY

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
-from storage.importer import DEMO_REGISTRY
+from storage.registry.importer import DEMO_REGISTRY
 
 
 @pytest.fixture(autouse=True)

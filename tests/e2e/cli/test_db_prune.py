@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli.main import main
 from bot.config import ConfigError, load_config
-from storage.importer import DEMO_REGISTRY
+from storage.registry.importer import DEMO_REGISTRY
 
 
 @pytest.fixture(autouse=True)

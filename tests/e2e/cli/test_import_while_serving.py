@@ -13,8 +13,8 @@ import pytest
 
 from bot.bootstrap import database_for
 from bot.config import Config
-from storage import importer
-from storage.importer import ImportProgress, import_registry
+from storage.registry import importer
+from storage.registry.importer import ImportProgress, import_registry
 from tests.e2e.conftest import AppClient
 from tests.e2e.sms.test_sms_inbound import Handset
 

@@ -19,7 +19,7 @@ from bot.cli.main import build_parser, main
 from bot.config import load_config
 from core.opt_outs.model import OptOut, OptOutSource
 from core.values import Phone
-from storage.importer import DEMO_REGISTRY
+from storage.registry.importer import DEMO_REGISTRY
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
-from storage.importer import DEMO_REGISTRY
+from storage.registry.importer import DEMO_REGISTRY
 
 HEADER = "event_id,pass_no,kind,occurred_at,detail\n"
 EVENTS = (

@@ -14,7 +14,7 @@ from bot.cli.main import main
 from bot.config import load_config
 from core.errors import InvalidLinkCode
 from core.model import Operator
-from storage.importer import DEMO_REGISTRY
+from storage.registry.importer import DEMO_REGISTRY
 
 SAMPLE = DEMO_REGISTRY
 KH = "高雄港測試業者"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from core.verification.sms_text import MAX_REPLY_SEGMENTS, segments
-from storage.importer import import_registry
+from storage.registry.importer import import_registry
 from tests.e2e.conftest import AppClient, services_of
 from tests.e2e.sms.test_sms_inbound import Handset
 

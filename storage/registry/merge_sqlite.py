@@ -1,8 +1,8 @@
-"""Merging staged registry rows into SQLite, batch by batch (:mod:`storage.registry_merge`).
+"""Merging staged registry rows into SQLite, batch by batch (:mod:`storage.registry.merge`).
 
 **SQLite: one short transaction per batch.** SQLite has one writer at a time, and a
 100,000-row import in one transaction kept every webhook waiting for its whole run. So
-each batch (about :data:`storage.importer.BATCH_ROWS` rows, never splitting a holder) is
+each batch (about :data:`storage.registry.importer.BATCH_ROWS` rows, never splitting a holder) is
 read, decided and written in its own ``BEGIN IMMEDIATE`` transaction of a few
 milliseconds, and between batches the lock is left free (:class:`LockPacer`):
 
@@ -45,14 +45,14 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
 from storage.db import BUSY_TIMEOUT_MS
-from storage.registry_merge import (
+from storage.registry.merge import (
     BatchPlanner,
     ProgressCallback,
     StoredPass,
     pass_changes,
     person_changes,
 )
-from storage.registry_stage import StagedRow
+from storage.registry.stage import StagedRow
 from storage.tables import passes, persons
 
 # How a SQLite merge leaves the write lock to others (see the module docstring).

@@ -2,7 +2,7 @@
 
 An import first reads every row of the file into a private SQLite database of its own
 (an anonymous temporary file, which SQLite deletes when it is closed), and only then
-writes to the registry (:mod:`storage.registry_merge`). So everything that can make an
+writes to the registry (:mod:`storage.registry.merge`). So everything that can make an
 import refuse a file (an invalid row, a repeated pass, one person's rows disagreeing,
 a file that stops being readable) is known before the first write, and checking takes
 no lock on the registry at all: on SQLite the service keeps writing meanwhile.
@@ -24,7 +24,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from storage.registry_csv import ErrorLog, RegistryRow, RowError
+from storage.registry.csv_rows import ErrorLog, RegistryRow, RowError
 
 
 class StagedRow(NamedTuple):

@@ -1,7 +1,7 @@
 """Reading the registry export: CSV rows into checked rows, or errors with line numbers.
 
 This is the pure half of the import (no database): it turns text into normalised
-values (:mod:`storage.registry_values`, which defers to :mod:`core.values`) and says
+values (:mod:`storage.registry.values`, which defers to :mod:`core.values`) and says
 precisely what is wrong with a row. It reads the file chunk by chunk, so a 100,000-row
 export never sits in memory at once.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, TextIO
 
 from core.errors import PortPassError
-from storage.registry_values import id_number, iso_date, pass_number, phone_parser
+from storage.registry.values import id_number, iso_date, pass_number, phone_parser
 
 REQUIRED_COLUMNS = ("pass_no", "id_no", "name", "phone", "valid_from", "valid_to", "company")
 OPTIONAL_COLUMNS = ("verified_phone",)

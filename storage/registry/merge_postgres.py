@@ -1,5 +1,5 @@
 """Merging staged registry rows into PostgreSQL, in one transaction
-(:mod:`storage.registry_merge`).
+(:mod:`storage.registry.merge`).
 
 **PostgreSQL: one transaction.** MVCC makes that harmless there: readers keep seeing the
 registry as it was until the commit, and a writer waits only for a row the import
@@ -20,8 +20,8 @@ from sqlalchemy import ARRAY, ColumnElement, Table, Text, any_, bindparam, func,
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.registry_merge import BatchPlanner, StoredPass, pass_changes, person_changes
-from storage.registry_stage import StagedRow
+from storage.registry.merge import BatchPlanner, StoredPass, pass_changes, person_changes
+from storage.registry.stage import StagedRow
 from storage.tables import passes, persons
 
 

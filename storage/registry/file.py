@@ -3,7 +3,7 @@
 Exports come as UTF-8 (with or without a BOM), as Big5 from Taiwanese Windows tools
 (Microsoft's cp950, a superset of Big5), or as UTF-16 from Excel's "Unicode text",
 which is tab-separated (the delimiter is found from the header row:
-:mod:`storage.registry_csv`). The encoding is decided from the file's first
+:mod:`storage.registry.csv_rows`). The encoding is decided from the file's first
 :data:`SAMPLE_BYTES`: a byte-order mark if there is one; else UTF-8 if that sample is
 valid UTF-8 (short UTF-8 text is easily mistaken for something else, and it is what we
 ask for); else the first of ``charset-normalizer``'s guesses among the encodings a
@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 import charset_normalizer
 
-from storage.registry_csv import column_of, sniff_delimiter
+from storage.registry.csv_rows import column_of, sniff_delimiter
 
 SAMPLE_BYTES = 64 * 1024
 # charset-normalizer's names of the encodings a registry export may be in.

@@ -2,11 +2,11 @@
 
 An import has two stages, and only the second touches the registry:
 
-1. **Check** (:mod:`storage.registry_csv`, :mod:`storage.registry_stage`): every row
+1. **Check** (:mod:`storage.registry.csv_rows`, :mod:`storage.registry.stage`): every row
    of the file is read and checked, in chunks of :data:`CHUNK_ROWS`, in a worker
    thread, into a private staging database. Every invalid row is reported with its
    line number and why (the first :data:`MAX_ERRORS` by line; the rest are counted).
-2. **Merge** (:mod:`storage.registry_merge`): the staged rows are written holder by
+2. **Merge** (:mod:`storage.registry.merge`): the staged rows are written holder by
    holder. Unless ``skip_invalid``, one invalid row means nothing is written, because
    half a registry is worse than yesterday's; a dry run, and a refused file, only
    count what would change (reads only).
@@ -17,7 +17,7 @@ single transaction held SQLite's only write lock for the whole import and webhoo
 failed). The price is that a crash *during the merge* leaves the holders merged so far;
 importing the same file again completes it. On PostgreSQL the merge is one transaction
 (MVCC: nobody waits for it but writers of the rows it changes). The module docstring of
-:mod:`storage.registry_merge` says more.
+:mod:`storage.registry.merge` says more.
 
 Memory stays flat however long the file is: chunks of rows, and the staging database on
 disk. Status is derived (R7), so the import never sets it: a new phone on file for a
@@ -45,19 +45,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.masking import mask_id
 from core.values import IdNumber
-from storage.import_progress import ImportProgress, ProgressHook, ProgressRelay, in_thread
-from storage.registry_csv import DELIMITERS, HeaderError, RegistryReader, RowError
-from storage.registry_file import Encoding, open_registry
-from storage.registry_merge import BatchPlanner, Counts
-from storage.registry_merge_postgres import merge_into_postgres
-from storage.registry_merge_sqlite import merge_into_sqlite, merge_into_sqlite_file
-from storage.registry_stage import StagedRegistry
+from storage.registry.csv_rows import DELIMITERS, HeaderError, RegistryReader, RowError
+from storage.registry.file import Encoding, open_registry
+from storage.registry.merge import BatchPlanner, Counts
+from storage.registry.merge_postgres import merge_into_postgres
+from storage.registry.merge_sqlite import merge_into_sqlite, merge_into_sqlite_file
+from storage.registry.progress import ImportProgress, ProgressHook, ProgressRelay, in_thread
+from storage.registry.stage import StagedRegistry
 
 CHUNK_ROWS = 1000  # rows read and checked at a time
 BATCH_ROWS = 1000  # rows merged per transaction (at least; a holder is never split)
 MAX_ERRORS = 1000  # row errors kept for the report; beyond it they are only counted
 BAD_CHECK_DIGITS_LISTED = 20  # IDs failing their check digit named in the report
-DEMO_REGISTRY = Path(__file__).resolve().parent / "demo" / "passes.csv"
+DEMO_REGISTRY = Path(__file__).resolve().parents[1] / "demo" / "passes.csv"
 
 __all__ = [
     "BATCH_ROWS",
@@ -119,12 +119,12 @@ async def import_registry(
 ) -> ImportReport:
     """Import ``path`` into the migrated database behind ``engine`` (on connections of
     its own; the caller owns the engine): UTF-8, Big5 or UTF-16
-    (:mod:`storage.registry_file`), separated by commas, semicolons or tabs, with its
+    (:mod:`storage.registry.file`), separated by commas, semicolons or tabs, with its
     columns in any order.
 
     Columns: ``pass_no, id_no, name, phone, valid_from, valid_to, company`` and the
     optional ``verified_phone``, or their Chinese names (``通行證號``, ``身分證號``...:
-    :data:`storage.registry_csv.CHINESE_COLUMNS`). An empty ``phone`` means no phone
+    :data:`storage.registry.csv_rows.CHINESE_COLUMNS`). An empty ``phone`` means no phone
     on file (R6). ``verified_phone`` carries verification over from an earlier system:
     a value sets the pass's verified phone, but an empty cell leaves whatever
     verification the pass already has, so re-importing a plain export never erases

@@ -1,13 +1,13 @@
 """Writing staged registry rows into the registry: upserts by pass and ID number, counted.
 
-The staged rows (:mod:`storage.registry_stage`) come holder by holder, in batches. For
+The staged rows (:mod:`storage.registry.stage`) come holder by holder, in batches. For
 each batch the merge reads what is stored for its passes and persons, decides what is
 new, updated or unchanged (:class:`BatchPlanner`), and upserts only the rows that
 change, so re-importing an unchanged registry writes nothing.
 
-On SQLite (:mod:`storage.registry_merge_sqlite`) each batch is its own short
+On SQLite (:mod:`storage.registry.merge_sqlite`) each batch is its own short
 transaction and the write lock is left free between them, so the service keeps
-answering; on PostgreSQL (:mod:`storage.registry_merge_postgres`) the merge is one
+answering; on PostgreSQL (:mod:`storage.registry.merge_postgres`) the merge is one
 transaction. Their module docstrings say why.
 
 **Verification is decided when the row is written,** not when it was read: the upsert
@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, case, func, null
 
-from storage.registry_stage import StagedRow
+from storage.registry.stage import StagedRow
 from storage.tables import passes
 
 
