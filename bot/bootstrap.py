@@ -43,8 +43,8 @@ from core.operators.passes import OperatorService
 from core.ports import Clock
 from core.verification.service import Policy, VerificationService
 from core.verification.sms_preview import sample_sms
+from storage.conversation.inbound import InboundLog
 from storage.db import create_engine
-from storage.inbound import InboundLog
 from storage.migrate import upgrade
 from storage.outbox.sealing import BodySealer
 from storage.registry.importer import DEMO_REGISTRY, import_registry

@@ -25,7 +25,7 @@ from core.operators.lifecycle import OperatorLifecycle
 from core.operators.passes import OperatorService
 from core.ports import Clock
 from core.verification.service import VerificationService
-from storage.inbound import InboundLog
+from storage.conversation.inbound import InboundLog
 from storage.outbox.sealing import BodySealer
 from storage.turn_order import TurnOrder
 from storage.uow import SqlUnitOfWorkFactory

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.audit import SqlAuditRepository, SqlFailureRepository
 from storage.campaigns.repository import SqlCampaignRepository
-from storage.conversations import SqlConversationRepository
-from storage.inbound import SqlInboundRepository
+from storage.conversation.inbound import SqlInboundRepository
+from storage.conversation.repository import SqlConversationRepository
 from storage.inline_sqlite import DRIVER as INLINE_DRIVER
 from storage.inline_sqlite import InlineAsyncConnection
 from storage.notices.repository import SqlNoticeRepository

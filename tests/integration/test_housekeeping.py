@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.conversation.inbound import InboundLog, Seen
 from storage.housekeeping import Retention, prune
-from storage.inbound import InboundLog, Seen
 from storage.tables import audit_log, conversations, outbox, verification_requests
 from storage.uow import SqlUnitOfWorkFactory
 

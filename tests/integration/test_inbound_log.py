@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.conversation.state import Conversation, Step
-from storage.inbound import InboundLog, Seen
+from storage.conversation.inbound import InboundLog, Seen
 from storage.uow import SqlUnitOfWorkFactory
 
 AT = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)

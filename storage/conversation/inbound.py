@@ -16,7 +16,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.conversation.state import Conversation
-from storage.conversations import STATE_OF_KEY, SqlConversationRepository, conversation_from
+from storage.conversation.repository import (
+    STATE_OF_KEY,
+    SqlConversationRepository,
+    conversation_from,
+)
 from storage.tables import inbound_messages
 
 _t = inbound_messages

@@ -39,7 +39,7 @@ def _upsert(dialect_name: str) -> Executable:
 
 
 #: The state of the conversation named by the ``key`` parameter, as a scalar subquery
-#: (:mod:`storage.inbound` reads it in the same statement as a message's claim).
+#: (:mod:`storage.conversation.inbound` reads it in the same statement as a message's claim).
 STATE_OF_KEY = select(_t.c.state).where(_t.c.key == bindparam("key")).scalar_subquery()
 
 
