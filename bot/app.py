@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy import text
 
-from bot import failure_notices, forwarded, housekeeping
+from bot import failure_notices, housekeeping
 from bot.api import notices as notices_api
 from bot.bootstrap import Overrides, close_services, open_services
 from bot.campaigns import dispatcher as campaign_dispatcher
@@ -35,7 +35,7 @@ from bot.telegram import channel as telegram_channel
 from bot.telegram import delivery_notices as telegram_delivery_notices
 from bot.telegram import notices as telegram_notices
 from bot.telegram.operator import wiring as telegram_operator
-from bot.web import dev_inbox, link_page
+from bot.web import dev_inbox, forwarded, link_page
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from aiohttp.typedefs import Handler
 from prometheus_client import generate_latest
 
 from bot.config import MetricsConfig
-from bot.forwarded import ip, tcp_peer
 from bot.metrics.database import database_snapshot
 from bot.metrics.inbound import INBOUND_ROUTES, begin_note, end_note, outcome
 from bot.services import CONFIG, SERVICES
+from bot.web.forwarded import ip, tcp_peer
 
 log = logging.getLogger(__name__)
 

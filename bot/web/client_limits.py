@@ -5,7 +5,7 @@ address cannot make the server do unbounded database lookups, and so a misbehavi
 link scanner cannot hammer a holder's link.
 
 The key is ``request.remote``: the peer of the TCP connection, or, from a proxy in
-``server.trusted_proxies``, the client it names (:mod:`bot.forwarded`). Never key on
+``server.trusted_proxies``, the client it names (:mod:`bot.web.forwarded`). Never key on
 ``X-Forwarded-For`` as given: any client can send that header, and a limiter keyed on
 it is a limiter every client can step around.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.forwarded import client_address, networks
+from bot.web.forwarded import client_address, networks
 
 PROXIES = networks(["127.0.0.1", "::1", "10.0.0.0/8"])
 
