@@ -9,7 +9,7 @@ The POST is protected against cross-site forgery twice: its form carries a tag t
 only this server can compute for the token (an HMAC under the server's key), and a
 browser's ``Sec-Fetch-Site`` and ``Origin`` headers, when present, must say the form
 came from our own page. Every request to ``/v/*`` counts against a per-address limit
-(:mod:`bot.web.client_limits`).
+(:mod:`bot.web.client_limits`; an IPv6 client by its /64).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bot.web.client_limits import (
     ClientLimiter,
     LocalLimiter,
     SharedLimiter,
+    address_key,
     retry_after_header,
 )
 from bot.web.pages import PAGES, Pages, install_pages, page_language
@@ -152,7 +153,7 @@ def _checked(token: str) -> str:
 
 
 async def _limited(request: web.Request, pages: Pages, language: str) -> web.Response | None:
-    wait = await request.app[LIMITER].hit(request.remote or "unknown")
+    wait = await request.app[LIMITER].hit(address_key(request.remote))
     if wait is None:
         return None
     seconds = retry_after_header(wait)
