@@ -32,7 +32,6 @@ So a feature module only registers its own ``CommandHandler`` / ``CallbackQueryH
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -49,6 +48,7 @@ from bot.telegram import holder as telegram_holder
 from bot.telegram import menus as telegram_menus
 from bot.telegram.guard import Guard
 from bot.telegram.types import Installer, TelegramApplication
+from bot.json_body import BadJson, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +197,8 @@ async def webhook(request: web.Request) -> web.Response:
 
 def _parse_update(body: bytes, application: TelegramApplication) -> Update | None:
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = parse_json(body)
+    except BadJson:  # also 20,000 nested arrays, or a 5,000-digit number: 400, not 500
         return None
     if not isinstance(data, dict) or type(data.get("update_id")) is not int:
         return None

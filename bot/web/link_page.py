@@ -42,12 +42,16 @@ from core.errors import (
 from core.masking import mask_pass, mask_phone
 from core.model import Channel, Requester
 from storage.client_hits import SharedHitCounter
+from storage.errors import is_storage_failure
 
 log = logging.getLogger(__name__)
 
 #: Requests to ``/v/*`` per client address per minute: a holder opens the page and
 #: confirms once or twice; this leaves room for reloads and a shared NAT.
 LINK_REQUESTS_PER_MINUTE = 20
+
+#: What a 503 (the database unavailable) asks a browser to wait.
+UNAVAILABLE_RETRY_SECONDS = 30
 
 LIMITER: web.AppKey[AddressLimiter] = web.AppKey("link_limiter")
 
@@ -87,6 +91,23 @@ async def show_link(request: web.Request) -> web.Response:
     """The confirm page; reads, never writes."""
     language = _language(request)
     pages = request.app[PAGES]
+    try:
+        return await _show(request, pages, language)
+    except Exception as error:
+        return _unavailable(pages, language, error)
+
+
+async def confirm_link(request: web.Request) -> web.Response:
+    """The confirm button: checks that the form is ours, then verifies (R3)."""
+    language = _language(request)
+    pages = request.app[PAGES]
+    try:
+        return await _confirm(request, pages, language)
+    except Exception as error:
+        return _unavailable(pages, language, error)
+
+
+async def _show(request: web.Request, pages: Pages, language: str) -> web.Response:
     limited = await _limited(request, pages, language)
     if limited is not None:
         return limited
@@ -108,10 +129,7 @@ async def show_link(request: web.Request) -> web.Response:
     )
 
 
-async def confirm_link(request: web.Request) -> web.Response:
-    """The confirm button: checks that the form is ours, then verifies (R3)."""
-    language = _language(request)
-    pages = request.app[PAGES]
+async def _confirm(request: web.Request, pages: Pages, language: str) -> web.Response:
     limited = await _limited(request, pages, language)
     if limited is not None:
         return limited
@@ -183,6 +201,25 @@ def _problem(pages: Pages, error: PortPassError, language: str) -> web.Response:
         title=messages.text("link.problem_title", language),
         message=messages.text(key, language, **error.params()),
         renew=renew,
+    )
+
+
+def _unavailable(pages: Pages, language: str, error: Exception) -> web.Response:
+    """503 and a page saying to open the link again in a minute, for a database that
+    could not be read or written just now (a confirm's transaction rolled back: nothing
+    was verified); any other exception is a bug and goes on to aiohttp's 500."""
+    if not is_storage_failure(error):
+        raise error
+    log.error("link page answered 503, database unavailable: %s", type(error).__name__)
+    log.debug("link page answered 503", exc_info=True)
+    return pages.render(
+        "link_problem.html",
+        language,
+        status=503,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+        title=messages.text("link.busy_title", language),
+        message=messages.text("link.unavailable", language),
+        renew=False,
     )
 
 

@@ -20,19 +20,19 @@ def cells_as_read(data: bytes) -> list[list[str]]:
 @pytest.mark.parametrize(
     "cell",
     [
-        "=HYPERLINK(\"https://evil.example\",\"點此\")",
+        '=HYPERLINK("https://evil.example","點此")',
         "+1+cmd|' /C calc'!A0",
         "-2+3",
         "@SUM(A1:A2)",
         "\t=1",
         "\r=1",
         "|cmd /C calc",  # DDE in older Excel and LibreOffice
-        "＝HYPERLINK(\"https://evil.example\")",  # full width, as a Chinese IME types it
+        '＝HYPERLINK("https://evil.example")',  # full width, as a Chinese IME types it
         "＋1+1",
         "－1+1",
         "＠SUM(A1)",
         "｜cmd",
-        "\u200b=HYPERLINK(\"https://evil.example\")",  # led by a zero-width space
+        '\u200b=HYPERLINK("https://evil.example")',  # led by a zero-width space
         "\ufeff=1+1",  # led by a byte-order mark
         "\u2060+1",  # a word joiner: another invisible format character
     ],
