@@ -238,16 +238,19 @@ def _cross_site(request: web.Request, public_base_url: str) -> bool:
     """Whether the browser says the POST did not come from our own page.
 
     ``Sec-Fetch-Site`` (sent by current browsers whatever the referrer policy) must be
-    ``same-origin``. ``Origin``, when it names an origin, must be that of
-    ``server.public_base_url``. ``Origin: null`` is what a browser sends for a form on
-    a page with ``Referrer-Policy: no-referrer`` (ours: the token is in the URL), so it
-    proves nothing either way; the form tag still has to match.
+    ``same-origin``. ``Origin``, when sent, must be that of ``server.public_base_url``.
+    ``Origin: null`` is foreign: it is what a sandboxed frame, a ``data:`` or ``file:``
+    page, or a cross-origin redirect sends, which is where a forged form comes from.
+    Our own page never sends it: its ``Referrer-Policy`` is ``same-origin``
+    (:mod:`bot.web.pages`), under which a browser names our origin on a same-origin
+    POST (``no-referrer`` made it send ``null``). No ``Origin`` at all (an old
+    browser) proves nothing either way; the form tag still has to match.
     """
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None and site not in ("same-origin", "none"):
         return True
     origin = request.headers.get("Origin")
-    if origin is None or origin == "null":
+    if origin is None:
         return False
     sent = _origin_of(origin)
     return sent is None or sent != _origin_of(public_base_url)
