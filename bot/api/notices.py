@@ -6,9 +6,11 @@ then the size (413, from ``Content-Length`` or while reading), then the JSON (40
 anything :func:`bot.json_body.parse_json` refuses: too deep, a 5,000-digit number),
 then the events (422 listing every problem, nothing stored), and only then the
 notices; a database that cannot store them gets 503 with ``Retry-After`` (nothing
-stored, the same batch may be sent again). The bearer token is never stored or logged: the config holds SHA-256 digests
-of the accepted tokens (``notices.api_token_sha256``), and the token presented is
-hashed and compared to each in constant time.
+stored, the same batch may be sent again).
+
+The bearer token is never stored or logged: the config holds SHA-256 digests of the
+accepted tokens (``notices.api_token_sha256``), and the token presented is hashed and
+compared to each in constant time.
 
 Body: one event object, a JSON array of them, or ``{"events": [...]}``; at most
 10,000 events. Answer 200: ``{"accepted": N, "duplicates": M, "results": [...]}``,
@@ -28,9 +30,9 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.json_body import BadJson, parse_json
 from bot.notices.delivery import DOORBELL
 from bot.services import CONFIG, SERVICES
-from bot.json_body import BadJson, parse_json
 from core import messages
 from core.model import Channel
 from core.notices.events import EventProblem, InvalidEvents, TooManyEvents

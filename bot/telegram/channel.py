@@ -42,13 +42,13 @@ from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.config import ConfigError, TelegramConfig
+from bot.json_body import BadJson, parse_json
 from bot.logs import log_context
 from bot.services import CONFIG, SERVICES, WORKER, Services
 from bot.telegram import holder as telegram_holder
 from bot.telegram import menus as telegram_menus
 from bot.telegram.guard import Guard
 from bot.telegram.types import Installer, TelegramApplication
-from bot.json_body import BadJson, parse_json
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_TOKEN, AppClient, service
 from tests.e2e.outage import database_locked, database_url
 from tests.e2e.web.test_link_page import ZH_PAGE, form_tag, issue_link, open_page, status
 
-API_TOKEN = "gate-system-token-outage-0123456789"  # noqa: S105 - a test's own token
+API_TOKEN = "gate-system-token-outage-0123456789"
 
 
 @pytest.fixture
