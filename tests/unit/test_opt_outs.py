@@ -42,6 +42,8 @@ def test_no_message_tells_a_holder_to_send_a_word_twilio_acts_on(key: str) -> No
         ("OPT-OUT", True, False),
         ("Yes!", False, True),
         ("1.", False, False),
+        ("/cancel", False, False),  # our own command to end a conversation
+        ("/stop", False, False),
         ("停止", False, False),
         ("START", False, True),
         ("unstop", False, True),
