@@ -572,3 +572,9 @@ def test_a_short_secret_key_is_explained_without_naming_internal_functions(
     assert "at least 32 characters" in message and "generated beside a SQLite" in message
     assert "resolve_secret_key" not in message and "see " not in message
 
+
+def test_every_section_is_exported_beside_config() -> None:
+    import bot.config
+
+    exported = {name: getattr(bot.config, name) for name in bot.config.__all__}
+    assert [cls.__name__ for cls in SECTIONS.values() if cls not in exported.values()] == []
