@@ -8,8 +8,10 @@ import asyncio
 import logging
 
 import pytest
+from telegram import Bot
 
 from bot.cli.main import main
+from bot.telegram.menus import REMEMBER_SECONDS, OperatorMenus
 from fakes.telegram_api import FakeTelegram
 from fakes.telegram_updates import UpdateIds, deep_link_update
 from tests.e2e.conftest import AppClient, services_of
@@ -274,3 +276,19 @@ async def test_a_menu_set_after_the_clean_up_is_removed_again(
 
     assert fake.menu(OPERATOR, "zh-hant") == HOLDER_MENU
     assert len(fake.calls_to("deleteMyCommands")) == 8  # the first clean-up and this one
+
+
+async def test_a_cleared_chat_is_checked_again_after_an_hour(fake: FakeTelegram) -> None:
+    """Another ``serve`` process may have set a menu since: the memory lasts an hour, and
+    a clean-up Telegram refused is not remembered."""
+    now = [0.0]
+    menus = OperatorMenus(clock=lambda: now[0])
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        fake.fail_next("deleteMyCommands", 500, "Internal Server Error")
+        await menus.remove_stale(bot, USER)  # refused: not remembered
+        await menus.remove_stale(bot, USER)
+        await menus.remove_stale(bot, USER)  # remembered
+        now[0] = REMEMBER_SECONDS + 1
+        await menus.remove_stale(bot, USER)
+
+    assert len(fake.calls_to("deleteMyCommands")) == 1 + 4 + 4
