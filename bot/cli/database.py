@@ -19,9 +19,9 @@ from typing import TextIO
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.bootstrap import Database, database_for
 from bot.cli.errors import CliError
 from bot.config import Config
+from bot.database import Database, database_for
 from storage.tables import passes
 
 

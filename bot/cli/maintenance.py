@@ -6,10 +6,10 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from bot.bootstrap import database_for
 from bot.cli.database import opened, require_database
 from bot.cli.errors import CliError
 from bot.config import Config
+from bot.database import database_for
 from bot.housekeeping import retention_of
 from core.clock import SystemClock
 from storage.backup import BackupError, backup_sqlite

@@ -8,12 +8,12 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from bot.bootstrap import Database, database_for
 from bot.cli.database import missing_sqlite_file, opened
 from bot.cli.errors import CliError
 from bot.cli.import_report import ProgressBar, print_import
 from bot.cli.status_report import print_status
 from bot.config import Config
+from bot.database import Database, database_for
 from core.errors import InvalidInput
 from core.values import PassNumber
 from storage.registry.importer import import_registry

@@ -20,7 +20,7 @@ PACKAGES = ("core", "bot", "storage")
 CHANNELS = ("bot.sms", "bot.telegram", "bot.web")
 CLI = "bot.cli"
 #: The composition root, and the modules that wire or run the whole app on it.
-ROOT_MODULES = ("bot.bootstrap", "bot.app", "bot.server")
+ROOT_MODULES = ("bot.bootstrap", "bot.database", "bot.app", "bot.server")
 ENTRY_POINTS = ("bot.app", "bot.server", CLI)
 
 
@@ -155,7 +155,9 @@ def root_imports_from_outside(graph_edges: Iterable[Edge]) -> list[Edge]:
     return [
         e
         for e in graph_edges
-        if e.target in ROOT_MODULES and not any(within(e.source, p) for p in ENTRY_POINTS)
+        if e.target in ROOT_MODULES
+        and e.source not in ROOT_MODULES  # bot.bootstrap builds on bot.database
+        and not any(within(e.source, p) for p in ENTRY_POINTS)
     ]
 
 
