@@ -64,7 +64,12 @@ def test_skip_invalid_is_offered_with_what_it_would_import(
 
 @pytest.mark.parametrize(
     ("typo", "meant"),
-    [("phnoe", "phone"), ("Valid_Form", "valid_from"), ("手機號", "手機號碼"), ("pass no", "pass_no")],
+    [
+        ("phnoe", "phone"),
+        ("Valid_Form", "valid_from"),
+        ("手機號", "手機號碼"),
+        ("pass no", "pass_no"),
+    ],
 )
 def test_a_misspelt_column_is_named_with_what_it_looks_like(
     capsys: pytest.CaptureFixture[str], workdir: Path, typo: str, meant: str
