@@ -15,7 +15,7 @@ from benchmarks import campaign_bench, verify_bench
 def test_campaign_bench_defaults_are_a_quick_run() -> None:
     args = campaign_bench.options([])
     rates = [float(r) for r in args.rates.split(",")]
-    assert args.passes <= 10_000 and args.runs == 1 and rates == [100.0]
+    assert args.passes <= 10_000 and args.runs == 1 and rates == [100.0] and args.window <= 5
 
 
 def test_scaleout_defaults_are_a_quick_run_off_the_postgres_database(monkeypatch) -> None:
