@@ -57,13 +57,20 @@ def shown_url(config: Config) -> str:
 
 
 async def say_which(
-    config: Config, engine: AsyncEngine, *, new: bool, err: TextIO | None = None
+    config: Config,
+    engine: AsyncEngine,
+    *,
+    new: bool,
+    empty_too: bool = True,
+    err: TextIO | None = None,
 ) -> None:
-    """One line on stderr when the database is new or holds no passes; nothing
-    otherwise (the usual case stays quiet)."""
+    """One line on stderr when the database is new or (``empty_too``) holds no
+    passes; nothing otherwise (the usual case stays quiet)."""
     out = sys.stderr if err is None else err
     if new:
         print(f"portpass: created a new database at {shown_url(config)}", file=out)
+        return
+    if not empty_too:
         return
     async with engine.connect() as conn:
         count = (await conn.execute(select(func.count()).select_from(passes))).scalar_one()
@@ -76,12 +83,15 @@ async def say_which(
 
 
 @asynccontextmanager
-async def opened(config: Config, *, read_only: bool) -> AsyncIterator[Database]:
+async def opened(
+    config: Config, *, read_only: bool, empty_too: bool = True
+) -> AsyncIterator[Database]:
     """:func:`bot.bootstrap.database_for`, refusing to create a database for a command
-    that only reads, and saying which database it opened when new or empty."""
+    that only reads, and saying which database it opened when new or (``empty_too``)
+    empty."""
     if read_only:
         require_database(config)
     new = missing_sqlite_file(config) is not None
     async with database_for(config) as database:
-        await say_which(config, database.engine, new=new)
+        await say_which(config, database.engine, new=new, empty_too=empty_too)
         yield database

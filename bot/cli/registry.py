@@ -34,7 +34,8 @@ async def run_import(args: argparse.Namespace, config: Config) -> int:
             scratch_config = _sqlite_at(config, Path(scratch) / "dry-run.db")
             async with database_for(scratch_config) as database:
                 return await _import(args, config, database)
-    async with opened(config, read_only=False) as database:
+    # An empty database is what a first import fills: only a new one is worth a line.
+    async with opened(config, read_only=False, empty_too=False) as database:
         return await _import(args, config, database)
 
 
