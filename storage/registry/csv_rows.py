@@ -52,8 +52,7 @@ def _both_names(column: str) -> str:
 
 
 def _misspelt(column: str, unknown: list[str]) -> str:
-    """``; 'phnoe' looks like phone: rename it`` if a header cell we do not know is
-    close to one of ``column``'s names (difflib's ratio, at least 0.75), else ``""``."""
+    """What an unknown header cell close to a name of ``column`` (difflib) should be."""
     names = [column, *CHINESE_COLUMNS[column]]
     for cell in unknown:
         folded = unicodedata.normalize("NFKC", cell).strip().lower()

@@ -35,7 +35,15 @@ FEATURE_LAYERS = ("core", "storage")
 FLAT_LAYERS = ("core", "storage", "bot")
 #: The bot modules that wire storage into the app (the composition root and what runs
 #: it) and the admin CLI, which imports, backs up and migrates the database itself.
-STORAGE_WIRING = ("bot.bootstrap", "bot.services", "bot.app", "bot.server", "bot.workers", CLI)
+STORAGE_WIRING = (
+    "bot.bootstrap",
+    "bot.database",
+    "bot.services",
+    "bot.app",
+    "bot.server",
+    "bot.workers",
+    CLI,
+)
 #: What the rest of ``bot`` may import from storage, and why each is not behind a core port:
 #: they are infrastructure the channels and background loops drive, with no rule in them.
 STORAGE_API = {
