@@ -10,7 +10,7 @@ The SMS the server sends to that phone are read from the demo inbox
 Each message is signed for the URL it is posted to (``--url``, by default
 ``server.host`` and ``server.port``) + ``/sms/inbound``: a server whose
 ``server.public_base_url`` is left at its default checks signatures over the address
-it serves (:func:`bot.server.demo_base_url`), whatever port it was given. When
+it serves (:func:`bot.server.served_base_url`), whatever port it was given. When
 ``server.public_base_url`` is set, the server checks that URL, as Twilio signs the
 public URL (behind a reverse proxy it is not where the server listens), so the chat
 signs it instead. A refused signature names the URL signed.
