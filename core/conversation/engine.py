@@ -459,10 +459,8 @@ class ConversationEngine:
             request_id=sent.request_id,
             own_passes=_add(state.own_passes, sent.pass_no.value),
         )
-        return waiting, [
-            Reply(messages.text("request.sent", lang)),
-            Reply(messages.text("conv.ask_code", lang)),
-        ]
+        # One message: "sent" and what to do with it (the code or the link).
+        return waiting, [Reply(messages.text("request.sent", lang))]
 
     async def _on_code(
         self, state: Conversation, who: Participant, text: str, uow: UnitOfWork

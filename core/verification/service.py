@@ -277,14 +277,18 @@ class VerificationService:
             await self._close_stale(uow, earlier, requester, now)
             earlier = None
         if earlier is not None:
-            retry_at = earlier.created_at + ttl
+            told = {
+                "retry_at": earlier.created_at + ttl,
+                "sent_at": earlier.created_at,
+                "phone": mask_phone(phone),
+            }
             if (
                 origin is Origin.HOLDER
                 and earlier.is_open(now)
                 and not may_enter_code(earlier, requester)
             ):
-                raise AlreadyRequestedElsewhere(retry_at=retry_at)
-            raise AlreadyRequested(retry_at=retry_at)
+                raise AlreadyRequestedElsewhere(**told)
+            raise AlreadyRequested(**told)
         request_id = uuid.uuid4().hex
         code, token = self._secrets.code(), self._secrets.token()
         request = VerificationRequest(
@@ -380,7 +384,9 @@ class VerificationService:
                 others = [r for r in recent if r.is_open(now) and r not in mine]
                 if others:
                     raise AlreadyRequestedElsewhere(
-                        retry_at=others[0].created_at + self._policy.code_ttl
+                        retry_at=others[0].created_at + self._policy.code_ttl,
+                        sent_at=others[0].created_at,
+                        phone=mask_phone(phone),
                     )
                 raise self._why_closed(mine, code, now)
             max_attempts = self._policy.max_code_attempts

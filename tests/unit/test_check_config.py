@@ -96,7 +96,7 @@ def test_the_command_prints_settings_masked_and_both_templates(
     # Who is writing comes first (sms.sender_name), and both still take one segment.
     assert "zh-TW: 【港務】通行證末四碼0043驗證碼042917" in out
     assert "en: [Taiwan Ports] Port pass ending 0043: code 042917" in out
-    assert "vi: [Taiwan Ports] The ra vao cang duoi 0043: ma 042917" in out
+    assert "vi: [Taiwan Ports] The ra vao cang so cuoi 0043: ma 042917" in out
     assert "id: [Taiwan Ports] Kartu pas pelabuhan akhiran 0043: kode 042917" in out
     assert out.count(": 1 segment") == 4
     assert "warning" not in out

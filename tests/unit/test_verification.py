@@ -341,7 +341,7 @@ async def test_r6_blank_phone_on_file_cannot_be_sent(service, store):
         await service.request_as_operator(
             OPERATOR, holder("telegram:1"), p("KHPS113-000034"), ph("0912345678")
         )
-    assert "基本資料維護" in messages.render_error(caught.value)
+    assert "下一次匯入" in messages.render_error(caught.value)
     assert store.outbox == []
 
 
@@ -396,7 +396,7 @@ async def test_a_chat_that_did_not_ask_cannot_spend_someone_elses_code(service, 
     with pytest.raises(AlreadyRequestedElsewhere):
         await service.check_code(stranger, ph(PHONE), code)  # not even the right one
 
-    assert "點擊簡訊中的連結" in messages.render_error(asked.value)
+    assert "點簡訊中的連結" in messages.render_error(asked.value)
     assert "open the link" in messages.render_error(asked.value, messages.EN)
     assert [r.failed_attempts for r in store.requests.values()] == [0]
     assert [e.action for e in store.audit].count("check.wrong_code") == 0

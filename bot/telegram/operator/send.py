@@ -134,7 +134,9 @@ class OperatorSends:
             phone=_shown(choice, PassView.of(record, owned=operator.owns(record))),
             expires_at=sent.expires_at,
         )
-        await turn.show(f"{messages.text('request.sent', turn.language)}\n{detail}")
+        # What to tell the holder: the operator is the one they will ask.
+        tell = messages.text("operator.tell_holder", turn.language)
+        await turn.show(f"{messages.text('operator.sent', turn.language)}\n{detail}\n{tell}")
 
 
 def _shown(choice: SendQuestion, view: PassView) -> str:

@@ -16,7 +16,7 @@ from tests.e2e.conftest import AppClient, services_of
 from tests.e2e.sms.test_sms_inbound import HOLDER, Handset, last_code, sms_to
 
 ASK_PASS = "請輸入通行證號（例：KHPS113-000043）。"
-SENT = "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+SENT = "驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，或點簡訊中的連結完成驗證（24小時內有效）。"
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ async def test_keyword_pass_id_confirm_code_verified(client, phone, sender):
     assert "https://pp.example.tw/v/" in sms
     assert await handed_to_sender(sender, sms)  # the outbox worker sent it
     done = await phone.say(await last_code(client))
-    assert done == "手機驗證完成！通行證 KHPS113-000043 已驗證手機 0960-123-411。"
+    assert done == "手機驗證完成！通行證 KHPS113-000043 的手機 0960-123-411 已完成驗證。"
     assert await status(client, "KHPS113-000043") is Status.VERIFIED
     assert await status(client, "KHPS113-000040") is Status.UNVERIFIED  # R8: per pass
 
@@ -85,7 +85,7 @@ async def test_each_step_re_asks_with_an_example(phone):
 
 async def test_an_id_with_a_wrong_check_digit_is_questioned_then_accepted(client, phone):
     await phone.say("驗證", "KHPS113-000041")
-    assert "檢查碼不符" in await phone.say("R123456788")
+    assert "最後一碼好像不對" in await phone.say("R123456788")
     assert "確定要取得KHPS113-000041" in await phone.say("R123456788")
     assert await phone.say("1") == SENT
 
@@ -101,7 +101,7 @@ async def test_the_same_combination_gets_one_code_per_24_hours(client, phone, cl
     await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1")
     first = await last_code(client)
     again = await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1")
-    assert "24小時內只能取得驗證碼一次" in again
+    assert "24小時內已送過驗證碼" in again
     assert len(await sms_to(client)) == 1
     assert "手機驗證完成" in await phone.say(first)  # still waiting for the first code
     clock.advance(hours=24)
@@ -136,7 +136,7 @@ async def test_a_code_expires_after_24_hours(client, phone, clock):
     await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1")
     code = await last_code(client)
     clock.advance(hours=24)
-    assert await phone.say(code) == "驗證碼已超過24小時有效時限，請重新取得驗證碼。"
+    assert await phone.say(code) == "驗證碼已超過24小時有效時限。請傳送「驗證」重新取得新的驗證碼。"
     assert await status(client, "KHPS113-000043") is Status.UNVERIFIED
 
 
@@ -268,7 +268,7 @@ async def test_english_then_chinese(client, phone):
     assert await phone.say("VERIFY") == "Please type your pass number (for example KHPS113-000043)."
     await phone.say("KHPS113-000043")
     assert await phone.say("QQ12345673") == (
-        "Get a verification code for pass KHPS113-000043?\nReply 1 to confirm, 2 to cancel"
+        "Get a verification code for pass KHPS113-000043?\nReply 1 to get the code, 2 to cancel"
     )
     assert await phone.say("1") == (
         "The verification code has been sent!\nPlease enter the 6-digit verification code."
@@ -283,7 +283,7 @@ async def test_english_then_chinese(client, phone):
 
 async def test_the_confirm_hint_follows_a_language_switch_mid_conversation(phone):
     await phone.say("驗證", "KHPS113-000043", "EN")
-    assert (await phone.say("QQ12345673")).endswith("Reply 1 to confirm, 2 to cancel")
+    assert (await phone.say("QQ12345673")).endswith("Reply 1 to get the code, 2 to cancel")
 
 
 # --- the failed-lookup limit ---------------------------------------------------------------------
@@ -336,7 +336,8 @@ async def test_the_check_digit_question_is_answered_by_saying_the_number_is_righ
 ):
     await phone.say("驗證", "KHPS113-000041")
     assert await phone.say("R123456788") == (
-        "身分證號 R123456788 的檢查碼不符，可能打錯了。請再確認一次；若號碼無誤，請回覆「確定」或 1"
+        "身分證號 R123456788 最後一碼好像不對，可能打錯了。"
+        "請再確認一次；若號碼無誤，請回覆「確定」或 1"
         "（或再輸入一次同一號碼）。"
     )
     assert await phone.say(answer) == (
@@ -359,7 +360,7 @@ async def test_anything_but_yes_or_no_at_the_confirm_question_says_reply_1_or_2(
     await phone.say("EN", "VERIFY", "KHPS113-000043", "QQ12345673")
     assert await phone.say("sure thing") == (
         "Sorry, that is not an answer. Get a verification code for pass KHPS113-000043?\n"
-        "Reply 1 to confirm, 2 to cancel"
+        "Reply 1 to get the code, 2 to cancel"
     )
     assert await sms_to(client) == []
 

@@ -17,7 +17,7 @@ ID_SET = "Beralih ke Bahasa Indonesia. (中文, EN atau VI untuk bahasa lain.)"
 ID_ASK_PASS = "Silakan ketik nomor kartu pas Anda (contoh KHPS113-000043)."
 ID_ASK_ID = "Silakan ketik nomor ID Anda (nomor ARC, contoh A123456789)."
 ID_CONFIRM = (
-    f"Minta kode verifikasi untuk kartu pas {PASS_NO}?\nBalas 1 untuk konfirmasi, 2 untuk batal"
+    f"Minta kode verifikasi untuk kartu pas {PASS_NO}?\nBalas 1 untuk kirim kode, 2 untuk batal."
 )
 ID_ASK_CODE = "Silakan masukkan kode verifikasi 6 angka."
 
@@ -32,7 +32,7 @@ async def test_vi_switches_and_the_whole_conversation_is_in_vietnamese(client, p
     assert await phone.say("VERIFY") == "Vui lòng nhập số thẻ ra vào (ví dụ KHPS113-000043)."
     assert (await phone.say(PASS_NO)).startswith("Vui lòng nhập số ID")
     assert await phone.say(ID_NO) == (
-        f"Lấy mã xác minh cho thẻ ra vào {PASS_NO}?\nTrả lời 1 để xác nhận, 2 để hủy"
+        f"Lấy mã xác minh cho thẻ ra vào {PASS_NO}?\nTrả lời 1 để nhận mã, 2 để hủy."
     )
     assert await phone.say("1") == "Đã gửi mã xác minh!\nVui lòng nhập mã xác minh 6 chữ số."
     [sms] = await sms_to(client)

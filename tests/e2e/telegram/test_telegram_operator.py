@@ -43,8 +43,11 @@ SHORT_HELP = (
     "English: EN · Tiếng Việt: VI · Bahasa Indonesia: ID"
 )
 LINK_INVALID = "連結碼無效、已使用或已過期，請向系統管理員索取新的連結碼。"
-SENT = "驗證碼已經成功送出!!"
-NO_PHONE = "預設手機號碼空白，請先至「基本資料維護」/「人員資料」新增一筆該人員資料。"
+SENT = "驗證碼已經成功送出。"
+NO_PHONE = (
+    "此通行證沒有登錄手機號碼，無法發送驗證碼。請在港務系統的人員資料填入手機號碼；"
+    "下一次匯入通行證資料後，這裡才會看到新的號碼。"
+)
 EXPIRED_BUTTON = "此按鈕已失效，請重新開始。"
 ON_FILE_E164 = "+886960123411"  # KHPS113-000043's phone on file
 NEW_PHONE, NEW_E164 = "0912345678", "+886912345678"
@@ -497,7 +500,7 @@ async def test_send_input_errors(linked: Linker) -> None:
 
     assert unknown["text"] == "查無通行證 KHPS113-999999。"
     assert bad_pass["text"] == "通行證號格式不正確，請輸入如 KHPS113-000043 的通行證號。"
-    assert bad_phone["text"] == "手機號碼格式不正確，請輸入如 0912345678 的台灣手機號碼。"
+    assert bad_phone["text"] == "手機號碼格式不正確，請輸入如 0912345678 的臺灣手機號碼。"
     assert missing["text"].startswith("請在 /send 後面輸入通行證號")
 
 
@@ -538,7 +541,7 @@ async def test_the_same_pass_and_phone_twice_within_a_day(
     await user.press(second, buttons(second)[0][1])
 
     assert shown(fake, user, second)["text"].startswith(
-        "同一筆通行證號、身分證號與手機號碼的組合，24小時內只能取得驗證碼一次。"
+        "同一筆通行證號、身分證號與手機號碼的組合，24小時內已送過驗證碼。"
     )
 
 
