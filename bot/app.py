@@ -18,8 +18,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy import text
 
-from bot import failure_notices, housekeeping
 from bot.api import notices as notices_api
+from bot.background import failure_notices, housekeeping
 from bot.bootstrap import Overrides, close_services, open_services
 from bot.campaigns import dispatcher as campaign_dispatcher
 from bot.config import Config

@@ -14,6 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bot.background.housekeeping import retention_of
 from bot.bootstrap import database_for
 from bot.cli.campaign import add_campaign_parser, run_campaign
 from bot.cli.check_config import check_config
@@ -24,7 +25,6 @@ from bot.cli.serve import add_serve_parser, run_serve
 from bot.cli.status_report import print_status
 from bot.config import Config, ConfigError, load_config
 from bot.event_loop import EventLoopUnavailable, LoopFactory, loop_factory
-from bot.housekeeping import retention_of
 from bot.logs import configure_logging
 from core.clock import SystemClock
 from core.errors import InvalidInput

@@ -18,7 +18,7 @@ after they were queued). The last try is made ``final_try_margin`` before that; 
 still unsent then is failed, as is one claimed after it (a worker that was down all
 that time). A failed verification SMS releases its request in the same transaction,
 so its holder can ask again at once (R2), and its ``notify_to`` chat is told by the
-failure notices (:mod:`bot.failure_notices`), which ``on_failure`` wakes.
+failure notices (:mod:`bot.background.failure_notices`), which ``on_failure`` wakes.
 Rejected credentials fail nothing: the rows go back and the worker pauses.
 
 Delivery is at least once, not exactly once. Nothing queued is lost: a row stays in
@@ -63,7 +63,7 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from bot.failure_notices import FAILURE_NOTICES
+from bot.background.failure_notices import FAILURE_NOTICES
 from bot.providers.sender import (
     PermanentFailure,
     SendResult,

@@ -24,7 +24,7 @@ import re
 
 from aiohttp import web
 
-from bot.failure_notices import FAILURE_NOTICES
+from bot.background.failure_notices import FAILURE_NOTICES
 from bot.services import SERVICES
 from bot.sms.signature import TWILIO_SIGNATURE
 from storage.outbox.queue import KNOWN_STATUSES, NOT_DELIVERED, OutboxQueue
