@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.notices.delivery import DOORBELL
+from bot.notices.delivery import NOTICE_MESSENGER
 from bot.services import CONFIG, SERVICES
 from core import messages
 from core.model import Channel
@@ -134,8 +134,9 @@ async def post_notices(request: web.Request) -> web.Response:
         return _error(422, "too_many", error.key, **error.params())
     except InvalidEvents as error:
         return _invalid(error)
-    if any(not result.duplicate for result in results) and DOORBELL in request.app:
-        request.app[DOORBELL].ring()
+    messenger = request.app.get(NOTICE_MESSENGER)  # while Telegram is on
+    if any(not result.duplicate for result in results) and messenger is not None:
+        messenger.wake()
     accepted = sum(1 for result in results if not result.duplicate)
     log.info("notices API: %d accepted, %d duplicates", accepted, len(results) - accepted)
     return web.json_response(

@@ -1,17 +1,15 @@
-"""A background task in ``portpass serve`` that applies the retention policy every hour
+"""A background loop in ``portpass serve`` that applies the retention policy every hour
 (see :mod:`storage.housekeeping`, ``retention.*`` in the config). Several instances may
 all prune: deleting rows that are already gone is harmless."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiohttp import web
 
+from bot.background.loop import BackgroundLoop
 from bot.config import Config
 from bot.services import SERVICES, Services
 from storage.client_hits import SharedHitCounter
@@ -34,28 +32,24 @@ def retention_of(config: Config) -> Retention:
     )
 
 
-async def run_forever(services: Services, interval: float = INTERVAL_SECONDS) -> None:
-    retention = retention_of(services.config)
-    while True:
-        try:
-            pruned = await prune(services.engine, services.clock.now(), retention)
-            # The link page's windows that are over (they hold client addresses).
-            await SharedHitCounter(services.engine).prune(services.clock.now().timestamp())
-            log.info(
-                "housekeeping: pruned %s",
-                ", ".join(f"{n} {name}" for name, n in pruned.items()),
-            )
-        except Exception as error:  # try again next hour; never take the server down
-            log.warning("housekeeping failed: %s", type(error).__name__)
-        await asyncio.sleep(interval)
+class Housekeeping(BackgroundLoop):
+    """Prunes what the retention policy no longer allows, every ``interval``; a prune
+    that failed is tried again after the loops' backoff, not an hour later."""
+
+    name = "housekeeping"
+
+    def __init__(self, services: Services, interval: float = INTERVAL_SECONDS) -> None:
+        super().__init__(interval=interval)
+        self._services = services
+        self._retention = retention_of(services.config)
+
+    async def step(self) -> None:
+        services = self._services
+        pruned = await prune(services.engine, services.clock.now(), self._retention)
+        # The link page's windows that are over (they hold client addresses).
+        await SharedHitCounter(services.engine).prune(services.clock.now().timestamp())
+        log.info("housekeeping: pruned %s", ", ".join(f"{n} {name}" for name, n in pruned.items()))
 
 
-def setup(app: web.Application) -> None:
-    async def housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(run_forever(app[SERVICES]), name="portpass-housekeeping")
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    app.cleanup_ctx.append(housekeeping_ctx)
+def build(app: web.Application) -> Housekeeping:
+    return Housekeeping(app[SERVICES])
