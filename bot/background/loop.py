@@ -40,7 +40,7 @@ from bot.background.backoff import Backoff
 
 #: The tree of our own code: a traceback names its last frame in it.
 _ROOT = Path(__file__).resolve().parents[2]
-_OURS = ("bot", "core", "storage")
+_OURS = ("bot", "core", "storage", "fakes", "tests")
 
 
 def worker_id() -> str:
