@@ -4,8 +4,10 @@ Use cases never call Twilio: they queue an SMS in the outbox in the same transac
 as the change that needs it (DESIGN §4), and this worker sends it. It is woken by the
 unit of work right after such a commit (a holder is waiting for the code), and polls
 every ``poll_interval`` as well, for rows queued by another process and retries that
-come due. Each row is claimed under a lease (:class:`storage.outbox.queue.OutboxQueue`), sent
-at most ``sms.max_per_second`` per second (:class:`bot.providers.token_bucket.TokenBucket`) and
+come due. Each row is claimed under a lease (:class:`storage.outbox.queue.OutboxQueue`),
+sent at most ``sms.max_per_second`` per second (:mod:`bot.providers.send_rate`: in memory
+on SQLite, shared by every process on PostgreSQL; a row that could not have a slot
+within half its lease goes back, and no more are claimed until the rate has room) and
 then marked: sent; retried with exponential backoff and full jitter
 (:mod:`bot.background.backoff`), capped at ``backoff_cap`` (5 minutes) and never sooner
 than a 429's ``Retry-After`` (but for a row's last chance, below); or failed.
@@ -63,7 +65,8 @@ from aiohttp import web
 
 from bot.background.backoff import Backoff
 from bot.background.failure_notices import FAILURE_NOTICES
-from bot.background.loop import BackgroundLoop
+from bot.background.loop import BackgroundLoop, describe
+from bot.providers.send_rate import SendRate, SharedSendRate
 from bot.providers.sender import (
     PermanentFailure,
     SendResult,
@@ -77,6 +80,7 @@ from bot.services import SERVICES
 from core.ports import Clock
 from core.verification.sms_text import SenderName
 from storage.outbox.queue import Claim, OutboxQueue, QueuedSms, UnreadableSms
+from storage.outbox.send_rate import SendSchedule
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +108,7 @@ class OutboxTuning:
     stop_grace: float = 10.0
     worker_id: str | None = None
     rng: random.Random | None = None
-    bucket: TokenBucket | None = None
+    bucket: SendRate | None = None
 
 
 class OutboxWorker(BackgroundLoop):
@@ -122,6 +126,7 @@ class OutboxWorker(BackgroundLoop):
         tuning: OutboxTuning | None = None,
         sender_name: SenderName | None = None,
         on_failure: Callable[[], None] | None = None,
+        send_rate: SendRate | None = None,
         wake_on_commit: Callable[[Callable[[], None]], Callable[[], None]] | None = None,
     ) -> None:
         self._tuning = tuning = tuning or OutboxTuning()
@@ -133,7 +138,7 @@ class OutboxWorker(BackgroundLoop):
         self._sender = sender
         self._clock = clock
         self._on_failure = on_failure
-        self._bucket = tuning.bucket or TokenBucket(max_per_second)
+        self._rate = tuning.bucket or send_rate or TokenBucket(max_per_second)
         self._retries = Backoff(
             tuning.backoff_base,
             tuning.backoff_cap,
@@ -142,7 +147,7 @@ class OutboxWorker(BackgroundLoop):
         self._lease = timedelta(seconds=tuning.lease)
         # A claimed row may wait for a token; keep that wait well inside the lease.
         self._max_in_flight = max(
-            1, min(tuning.max_in_flight, math.floor(self._bucket.rate * tuning.lease / 4))
+            1, min(tuning.max_in_flight, math.floor(self._rate.rate * tuning.lease / 4))
         )
         self.worker_id = tuning.worker_id or self.worker_id
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -218,7 +223,11 @@ class OutboxWorker(BackgroundLoop):
             if self._clock.now() >= self.deadline(claim.row):
                 await self._give_up(claim, "expired before it could be sent")
                 return
-            await self._bucket.acquire()
+            busy = await self._rate.acquire(within=self._tuning.lease / 2)
+            if busy is not None:  # booked out beyond the lease: back, and hold the claims
+                await self._queue.put_back(claim, self._clock.now())
+                self._hold(busy)
+                return
             if self.stopping:
                 await self._queue.put_back(claim, self._clock.now())
                 return
@@ -231,7 +240,8 @@ class OutboxWorker(BackgroundLoop):
             try:
                 result = await self._sender.send(sms.to.e164, self._sender_name.sign(body))
             except Exception as exc:  # senders answer with results; this one may have sent
-                log.exception("outbox %d: the sender raised", claim.row.id)
+                # Its message may quote the number: the type and our line only.
+                log.error("outbox %d: the sender raised %s", claim.row.id, describe(exc))
                 result = TransientFailure(f"sender raised {type(exc).__name__}")
             await self._record(claim, result)
         except asyncio.CancelledError:
@@ -332,6 +342,14 @@ class OutboxWorker(BackgroundLoop):
         provider's ``Retry-After``."""
         return self._retries.delay(attempt, at_least=retry_after)
 
+    def _hold(self, seconds: float) -> None:
+        """The send rate is booked further ahead than a lease: claim nothing for
+        ``seconds`` (rows claimed now would wait past their lease)."""
+        until = asyncio.get_running_loop().time() + seconds
+        if until > self._paused_until:
+            self._paused_until = until
+            log.info("outbox worker: the send rate is booked %.1fs ahead; claiming later", seconds)
+
     def _pause(self, reason: str) -> None:
         """Our credentials or account are wrong: every send would fail the same way."""
         pause = self._tuning.config_error_pause
@@ -356,11 +374,16 @@ def build(app: web.Application, tuning: OutboxTuning | None = None) -> OutboxWor
     that queued an SMS, for as long as it runs."""
     services = app[SERVICES]
     notices = app.get(FAILURE_NOTICES)
+    rate = services.config.sms.max_per_second
+    shared = None
+    if services.engine.dialect.name == "postgresql":  # any number of processes may send
+        shared = SharedSendRate(SendSchedule(services.engine), rate)
     return OutboxWorker(
         OutboxQueue(services.engine, services.sealer),
         services.metrics.metered(services.sender),
         services.clock,
-        max_per_second=services.config.sms.max_per_second,
+        max_per_second=rate,
+        send_rate=shared,
         tuning=tuning or OutboxTuning(lease=services.config.sms.send_lease_seconds),
         sender_name=services.config.sms.signature,
         on_failure=notices.wake if notices is not None else None,
