@@ -3,7 +3,7 @@
 stay within the provider account's ``sms.max_per_second``.
 
 Revision ID: 0011_send_rate
-Revises: 0009_shared_limits
+Revises: 0010_send_questions
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_send_rate"
-down_revision = "0009_shared_limits"
+down_revision = "0010_send_questions"
 branch_labels = None
 depends_on = None
 
