@@ -290,8 +290,8 @@ async def test_two_processes_together_keep_to_the_send_rate(postgres: Deployment
     processes with 30 SMS queued at 5 per second (bursts of 5) take 5 s to hand them
     to Twilio, and no second holds more than a burst and a second's worth (10). With a
     bucket in each process they sent the lot in 2 s, up to 20 in the first second.
-    (Measured where Twilio receives them, so a connection's set-up can bunch the
-    first few: the bounds leave a second of slack.)"""
+    (Measured where Twilio receives them: a connection's set-up, or a loaded machine
+    waking a process late, bunches a few; the bounds leave a second and four SMS.)"""
     d = postgres
     d.env["PORTPASS_SMS_MAX_PER_SECOND"] = "5"
     a, b = await asyncio.gather(d.serve(), d.serve())
@@ -313,7 +313,7 @@ async def test_two_processes_together_keep_to_the_send_rate(postgres: Deployment
     span = times[-1] - times[0]
     assert (30 - 5) / 5 - 1.0 <= span < (30 - 5) / 5 + 3.0, span  # at the rate, not slower
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    assert busiest <= 5 + 5 + 1, [round(t - times[0], 2) for t in times]
+    assert busiest <= 5 + 5 + 4, [round(t - times[0], 2) for t in times]
     assert a.process.returncode is None and b.process.returncode is None
 
 
