@@ -230,7 +230,7 @@ class ConversationEngine:
             return state, [self._language_menu(state, who)]
         if word in _STATUS or _STATUS_PAGE.match(word):
             return state, [await self._status(state, who, uow, page=_status_page(word))]
-        if word in _START:
+        if word in _START or word_key(message.text) in WORDS.start:  # a start word alone
             return await self._start(state, who, uow)
         whole = read_whole_request(message.text)
         if whole is not None and (whole.keyword or state.step in (Step.IDLE, Step.ASK_PASS)):
@@ -254,8 +254,11 @@ class ConversationEngine:
     def _starts(state: Conversation, text: str) -> bool:
         """A message containing a start word (「我要驗證手機」, "I want to verify") starts
         the verification, unless it holds a code (「驗證碼726473」 pasted from the SMS is
-        the code) or answers the confirm question (「好，驗證」 is a yes)."""
-        if state.step is Step.CONFIRM or _code_in(text) is not None:
+        the code), answers the confirm question (「好，驗證」 is a yes) or is a command
+        (``/passes 未驗證``, an operator's)."""
+        if state.step is Step.CONFIRM or text.lstrip().startswith("/"):
+            return False
+        if _code_in(text) is not None:
             return False
         return WORDS.starts(text)
 

@@ -83,3 +83,13 @@ async def test_a_sentence_asking_to_verify_starts_the_flow(engine, sentence):
 def test_a_longer_latin_word_is_not_a_start_word():
     assert not WORDS.starts("verifying nothing")
     assert WORDS.starts("please VERIFY me")
+
+
+async def test_a_start_word_alone_restarts_even_at_the_confirm_question(engine, store):
+    await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673")
+    assert "KHPS113-000043" in texts(await say(engine, SMS, "驗證"))
+    assert "通行證號" in texts(await say(engine, SMS, "驗證"))
+
+
+async def test_a_command_containing_a_start_word_is_not_a_start(engine):
+    assert "通行證號（例" not in texts(await say(engine, TG, "/passes 未驗證"))

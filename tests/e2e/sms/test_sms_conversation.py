@@ -12,6 +12,7 @@ from bot.providers.console import ConsoleSender
 from core.model import Channel, Requester, Status
 from core.status import status_of
 from core.values import PassNumber
+from core.verification.sms_text import segments
 from tests.e2e.conftest import AppClient, services_of
 from tests.e2e.sms.test_sms_inbound import HOLDER, Handset, last_code, sms_to
 
@@ -223,7 +224,13 @@ async def test_waiting_for_the_code_is_not_idling(client, phone, clock):
 
 @pytest.mark.parametrize("word", ["狀態", "状态", "STATUS", "status"])
 async def test_status_shows_only_the_senders_passes_masked(client, phone, word):
-    shown = (await phone.say(word)).splitlines()
+    # Ten passes take two pages of at most two segments each.
+    first, second = (
+        (await phone.say(word)).splitlines(),
+        (await phone.say(f"{word} 2")).splitlines(),
+    )
+    assert first[-1].endswith("2」看下一頁。") or first[-1].endswith("STATUS 2 for the next page.")
+    shown = first[:-1] + second[:-1]
     assert "KHPS113-**0043：未驗證" in shown
     assert "KHPS113-**0045：已驗證" in shown
     assert "KHPS113-**0022：已驗證" in shown  # the same phone on a foreigner's pass
@@ -232,12 +239,13 @@ async def test_status_shows_only_the_senders_passes_masked(client, phone, word):
     for someone_else in ("0030", "0035", "0039", "0016", "0101"):
         assert someone_else not in text
     assert len(shown) == 10  # every pass with 0960123411 on file, nothing more
+    assert all(segments(page).count <= 2 for page in ("\n".join(first), "\n".join(second)))
 
 
 async def test_status_after_verifying(client, phone):
     await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1")
     await phone.say(await last_code(client))
-    assert "KHPS113-**0043：已驗證" in await phone.say("狀態")
+    assert "KHPS113-**0043：已驗證" in await phone.say("狀態") + await phone.say("狀態 2")
 
 
 async def test_status_for_someone_else_shows_only_theirs(client):
@@ -271,7 +279,8 @@ async def test_english_then_chinese(client, phone):
         "Get a verification code for pass KHPS113-000043?\nReply 1 to get the code, 2 to cancel"
     )
     assert await phone.say("1") == (
-        "The verification code has been sent!\nPlease enter the 6-digit verification code."
+        "The code has been sent. Please enter the 6-digit code from the SMS, or open its link "
+        "to verify (valid for 24 hours)."
     )
     [sms] = await sms_to(client)
     assert sms.startswith("Port pass ending 0043")
@@ -294,9 +303,9 @@ async def test_five_failed_lookups_in_an_hour_cool_the_sender_down(client, phone
         assert "查無人員通行證" in await phone.say("驗證", "KHPS113-000030", "A123456789", "1")
         clock.advance(minutes=1)
     cooled = await phone.say("驗證")
-    assert cooled == "查詢失敗次數過多，請於 2026/11/27 11:00 後再試。"
+    assert cooled.startswith("查詢失敗次數過多，請於 2026/11/27 11:00 後再試。再試前請核對")
     # Even the right details wait: nobody can keep guessing ID numbers by SMS.
-    assert "通行證號" not in cooled
+    assert "請輸入通行證號" not in cooled  # not asked for the pass number
     assert "傳送「驗證」開始" in await phone.say("KHPS113-000043")
     # Another sender is not affected.
     assert await Handset(client, "+886912345618").say("驗證") == ASK_PASS
@@ -359,7 +368,7 @@ async def test_an_all_digit_id_is_refused_with_an_example(client, phone):
 async def test_anything_but_yes_or_no_at_the_confirm_question_says_reply_1_or_2(client, phone):
     await phone.say("EN", "VERIFY", "KHPS113-000043", "QQ12345673")
     assert await phone.say("sure thing") == (
-        "Sorry, that is not an answer. Get a verification code for pass KHPS113-000043?\n"
+        "Sorry, I didn't understand. Get a verification code for pass KHPS113-000043?\n"
         "Reply 1 to get the code, 2 to cancel"
     )
     assert await sms_to(client) == []

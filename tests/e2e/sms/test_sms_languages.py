@@ -34,10 +34,13 @@ async def test_vi_switches_and_the_whole_conversation_is_in_vietnamese(client, p
     assert await phone.say(ID_NO) == (
         f"Lấy mã xác minh cho thẻ ra vào {PASS_NO}?\nTrả lời 1 để nhận mã, 2 để hủy."
     )
-    assert await phone.say("1") == "Đã gửi mã xác minh!\nVui lòng nhập mã xác minh 6 chữ số."
+    assert await phone.say("1") == (
+        "Đã gửi mã. Hãy nhập mã 6 chữ số trong SMS, hoặc mở đường dẫn trong SMS để xác minh "
+        "(hiệu lực 24 giờ)."
+    )
     [sms] = await sms_to(client)
     # Without diacritics, as Vietnamese SMS usually are: GSM-7, so one segment with the link.
-    assert sms.startswith("The ra vao cang duoi 0043: ma ")
+    assert sms.startswith("The ra vao cang so cuoi 0043: ma ")
     assert segments(sms).count == 1
     done = await phone.say(await last_code(client))
     assert done == f"Đã xác minh! Thẻ {PASS_NO} có số điện thoại đã xác minh 0960-123-411."
@@ -48,7 +51,10 @@ async def test_id_in_lower_case_switches_to_indonesian(client, phone):
     assert await phone.say("id") == ID_SET
     assert await phone.say("verify", PASS_NO) == ID_ASK_ID
     assert await phone.say(ID_NO) == ID_CONFIRM
-    assert await phone.say("1") == f"Kode verifikasi sudah dikirim!\n{ID_ASK_CODE}"
+    assert await phone.say("1") == (
+        "Kode sudah dikirim. Masukkan kode 6 angka dari SMS, atau buka tautannya untuk "
+        "verifikasi (berlaku 24 jam)."
+    )
     [sms] = await sms_to(client)
     assert sms.startswith("Kartu pas pelabuhan akhiran 0043: kode ")
     done = await phone.say(await last_code(client))

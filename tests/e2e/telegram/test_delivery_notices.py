@@ -64,7 +64,7 @@ async def test_a_holder_is_told_on_telegram_when_the_code_cannot_be_sent_and_may
 ) -> None:
     user = TelegramUser(client, fake, HOLDER)
     question = await user.verify_until_confirm()
-    sent, _ = await user.press(question, f"c:confirm:{PASS_NO}")
+    [sent] = await user.press(question, f"c:confirm:{PASS_NO}")
     assert sent["text"] == SENT
 
     [notice] = await told(fake, HOLDER, NOTICE)
@@ -75,7 +75,7 @@ async def test_a_holder_is_told_on_telegram_when_the_code_cannot_be_sent_and_may
     assert len([m for m in fake.sent_messages(HOLDER) if m["text"] == NOTICE]) == 1
     # The request was released with the failure: a new code may be asked for now.
     question = await user.verify_until_confirm()
-    again, _ = await user.press(question, f"c:confirm:{PASS_NO}")
+    [again] = await user.press(question, f"c:confirm:{PASS_NO}")
     assert again["text"] == SENT
     assert notice["chat_id"] == HOLDER
 

@@ -429,6 +429,11 @@ async def test_send_to_the_phone_on_file(
     assert answered["text"].startswith(
         f"{SENT}\n通行證 {PASS_NO}，手機 0960-123-411，驗證碼有效至 "
     )
+    # What to tell the holder, since the operator is the one they will ask.
+    assert answered["text"].endswith(
+        "請告訴持證人：簡訊24小時內有效，回覆簡訊中的6位數字驗證碼或點簡訊中的連結即完成驗證；"
+        "請勿將驗證碼告訴他人。"
+    )
     assert buttons(answered) == []
     [sms] = await outbox_bodies(services_of(client), ON_FILE_E164)
     assert "0043" in sms
@@ -541,7 +546,7 @@ async def test_the_same_pass_and_phone_twice_within_a_day(
     await user.press(second, buttons(second)[0][1])
 
     assert shown(fake, user, second)["text"].startswith(
-        "同一筆通行證號、身分證號與手機號碼的組合，24小時內已送過驗證碼。"
+        "這張通行證24小時內已送過驗證碼到 0960-***-411（"
     )
 
 
