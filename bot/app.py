@@ -36,6 +36,7 @@ from bot.telegram import delivery_notices as telegram_delivery_notices
 from bot.telegram import notices as telegram_notices
 from bot.telegram.operator import wiring as telegram_operator
 from bot.web import dev_inbox, forwarded, link_page
+from bot.web.verify_form import routes as verify_form
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ def create_app(
     telegram_notices.setup(app)  # after telegram_channel: it sends with its application
     telegram_delivery_notices.setup(app)  # after telegram_channel: needs its application
     link_page.setup(app)
+    verify_form.setup(app)
     dev_inbox.setup(app)
     housekeeping.setup(app)
     metrics_http.setup(app)

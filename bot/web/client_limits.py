@@ -18,6 +18,7 @@ is the limit of the whole deployment and not of each process.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections import OrderedDict
@@ -125,3 +126,19 @@ class SharedLimiter:
 def retry_after_header(seconds: float) -> str:
     """Whole seconds, rounded up: ``Retry-After: 0`` would invite an instant retry."""
     return str(max(1, math.ceil(seconds)))
+
+
+def address_key(remote: str | None) -> str:
+    """The key a client address is counted under: an IPv4 address as it is, an IPv6
+    address by its /64, since one subscriber is routinely given a whole /64 and could
+    otherwise step through 2**64 addresses, each with a fresh allowance. Anything that
+    is not an address (a Unix socket's peer) is one shared key."""
+    try:
+        address = ipaddress.ip_address((remote or "").split("%")[0])
+    except ValueError:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

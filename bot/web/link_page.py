@@ -116,7 +116,7 @@ async def confirm_link(request: web.Request) -> web.Response:
         return limited
     services = request.app[SERVICES]
     token = request.match_info["token"]
-    if _cross_site(request, services.config.server.public_base_url):
+    if cross_site(request, services.config.server.public_base_url):
         log.warning("link confirm refused: cross-site request from %s", request.remote)
         return _forbidden(pages, language)
     form = await request.post()
@@ -196,7 +196,7 @@ def _forbidden(pages: Pages, language: str) -> web.Response:
     )
 
 
-def _cross_site(request: web.Request, public_base_url: str) -> bool:
+def cross_site(request: web.Request, public_base_url: str) -> bool:
     """Whether the browser says the POST did not come from our own page.
 
     ``Sec-Fetch-Site`` (sent by current browsers whatever the referrer policy) must be

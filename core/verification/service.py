@@ -157,7 +157,7 @@ class VerificationService:
             await self._check_cool_down(work.uow, requester, now)
             record = await work.uow.passes.get(pass_no, lock=True)
             if record is None or record.id_no != id_no or record.phone != phone:
-                await work.uow.failures.record(requester.key, now)
+                await work.uow.failures.record(requester.failure_key, now)
                 await self._audit(work.uow, requester, "request.no_match", pass_no, now)
                 await work.commit()
                 raise NoMatch()
@@ -338,7 +338,7 @@ class VerificationService:
 
     async def _check_cool_down(self, uow: UnitOfWork, requester: Requester, now: datetime) -> None:
         limit = self._policy.lookup_failures_per_hour
-        failures = await uow.failures.since(requester.key, now - timedelta(hours=1))
+        failures = await uow.failures.since(requester.failure_key, now - timedelta(hours=1))
         if len(failures) >= limit:
             # The oldest failure that still counts leaves the window first.
             raise TooManyFailures(retry_at=failures[-limit] + timedelta(hours=1))
