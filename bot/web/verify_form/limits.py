@@ -28,15 +28,18 @@ from storage.client_hits import SharedHitCounter
 
 #: A holder loads three or four pages and submits three forms; this leaves room for
 #: mistakes, reloads and a shared NAT (a dormitory, a company's network).
-PAGE_REQUESTS_PER_MINUTE = 30
-#: Confirmed requests (each a registry lookup) per address per minute.
-LOOKUPS_PER_MINUTE = 5
+PAGE_REQUESTS_PER_MINUTE = 60
+#: Confirmed requests (each a registry lookup) per address per minute: above the
+#: failed-lookup cool-down (5 an hour), which says more and so should speak first.
+LOOKUPS_PER_MINUTE = 10
 #: Codes the form may send for one address in an hour: a dormitory's evening, not a
 #: script's. R2 already limits each pass, ID and phone to one code a day.
 SENDS_PER_HOUR = 20
 
 PAGE_LIMITER: web.AppKey[AddressLimiter] = web.AppKey("form_page_limiter")
 LOOKUP_LIMITER: web.AppKey[AddressLimiter] = web.AppKey("form_lookup_limiter")
+#: The name each limiter counts under (one table holds every count on PostgreSQL).
+LIMIT_NAMES = {PAGE_LIMITER: "form", LOOKUP_LIMITER: "form-lookup"}
 
 
 async def limiters_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -12,7 +12,7 @@ from bot.services import SERVICES, Services
 from bot.web.client_limits import AddressLimiter, retry_after_header
 from bot.web.link_page import cross_site
 from bot.web.pages import PAGES, page_language
-from bot.web.verify_form.limits import PAGE_LIMITER
+from bot.web.verify_form.limits import LIMIT_NAMES, PAGE_LIMITER
 from bot.web.verify_form.session import FormSession, form_tag_matches, remember, session_of
 from bot.web.verify_form.views import start_page
 from core import messages
@@ -62,7 +62,8 @@ async def limited_by(
     request: web.Request, key: web.AppKey[AddressLimiter], language: str
 ) -> web.StreamResponse | None:
     session = request[SESSION]
-    wait = await request.app[key].hit(session.address)
+    # Each limiter counts under its own name: on PostgreSQL they share one table.
+    wait = await request.app[key].hit(f"{LIMIT_NAMES[key]}:{session.address}")
     return None if wait is None else busy(request, language, wait)
 
 
