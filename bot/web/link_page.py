@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.config import Config
 from bot.services import SERVICES
 from bot.web.client_limits import (
     AddressLimiter,
@@ -40,6 +41,7 @@ from core.errors import (
 )
 from core.masking import mask_pass, mask_phone
 from core.model import Channel, Requester
+from core.verification.sms_text import form_url
 from storage.client_hits import SharedHitCounter
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,7 @@ async def show_link(request: web.Request) -> web.Response:
     try:
         details = await services.verification.describe_link(_checked(token))
     except PortPassError as error:
-        return _problem(pages, error, language)
+        return _problem(pages, error, language, _renewal(services.config, language))
     return pages.render(
         "link_confirm.html",
         language,
@@ -130,7 +132,7 @@ async def confirm_link(request: web.Request) -> web.Response:
     try:
         verified = await services.verification.confirm_link(requester, _checked(token))
     except PortPassError as error:
-        return _problem(pages, error, language)
+        return _problem(pages, error, language, _renewal(services.config, language))
     return pages.render(
         "link_done.html",
         language,
@@ -167,21 +169,31 @@ async def _limited(request: web.Request, pages: Pages, language: str) -> web.Res
     )
 
 
-def _problem(pages: Pages, error: PortPassError, language: str) -> web.Response:
+def _renewal(config: Config, language: str) -> str:
+    """How to get a new code: by replying to the SMS only where replies reach us
+    (``sms.receives_replies``); else at the web form, which works from any phone."""
+    if config.sms.replies_arrive:
+        return messages.text("link.how_to_renew", language)
+    url = form_url(config.server.public_base_url)
+    return messages.text("link.how_to_renew_no_replies", language, form_url=url)
+
+
+def _problem(pages: Pages, error: PortPassError, language: str, renewal: str) -> web.Response:
     if isinstance(error, AlreadyVerified):
         # Not a problem: the holder did what was asked (often twice, or after a link
         # scanner's visit). A red page here made people think it had failed.
         return pages.render(
             "link_already.html", language, title=messages.text("link.already_title", language)
         )
-    status, key, renew = _PROBLEMS.get(type(error), (410, error.key, True))
+    status, key, renew = _PROBLEMS.get(type(error), (410, error.message_key(), True))
     return pages.render(
         "link_problem.html",
         language,
         status=status,
         title=messages.text("link.problem_title", language),
         message=messages.text(key, language, **error.params()),
-        renew=renew,
+        renew=renewal if renew else False,
+        form_url=f"/verify?lang={language}",  # a new code, from any phone
     )
 
 
