@@ -1,0 +1,228 @@
+"""The web form's two busy steps at a steady rate, and the SMS webhooks beside them.
+
+Run on purpose, not as a test: ``.venv/bin/python benchmarks/form_bench.py``.
+
+``portpass serve --demo`` (console sender: its ``/dev/inbox.json`` gives the codes) on a
+SQLite registry of ``--holders`` holders, behind a trusted proxy (this process), so each
+holder comes from an address of their own, as they would. Every holder first opens the
+form and submits pass, ID and phone (not timed). Then, open loop, at ``--rate`` each:
+
+1. the request step, ``POST /verify/confirm`` (R1 lookup, R2 check, request, SMS queued,
+   audit, session saved: one transaction), one holder after another;
+2. the code step, ``POST /verify/code`` with the code from the SMS (the pass verified);
+
+while signed SMS webhooks (``說明``, a conversation turn) arrive at ``--rate`` too. The
+webhooks are measured alone first, so their p99 alone and beside the form are side by
+side in one run. Afterwards every holder's pass must be verified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import func, select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.import_webhooks import Phase, Texter, paced, wait_ready  # noqa: E402
+from benchmarks.verify_bench import bench_config, bench_env, free_port, phone_of  # noqa: E402
+from bot.bootstrap import database_for, services_for  # noqa: E402
+from storage.registry.importer import import_registry  # noqa: E402
+from storage.tables import passes  # noqa: E402
+
+_TAG = re.compile(r'name="tag" value="([0-9a-f]+)"')
+_CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+def address_of(n: int) -> str:
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+
+
+async def prepare(db: Path, holders: int) -> None:
+    csv_path = db.with_suffix(".csv")
+    with csv_path.open("w", encoding="utf-8") as f:
+        f.write("pass_no,id_no,name,phone,valid_from,valid_to,company\n")
+        for n in range(holders):
+            f.write(
+                f"KHPS113-{n:06d},BENCH{n:06d},holder{n},0{phone_of(n)[4:]},"
+                "2026/01/01,2030/12/31,bench\n"
+            )
+    async with services_for(bench_config(db)) as services:
+        await import_registry(services.engine, csv_path)
+
+
+class Holder:
+    """One browser: its address, its session cookie, the tag of its last page."""
+
+    def __init__(self, n: int, base: str) -> None:
+        self.n, self.base = n, base
+        self.headers = {"X-Forwarded-For": address_of(n)}
+        self.tag = ""
+
+    async def call(
+        self, session: aiohttp.ClientSession, method: str, path: str, data: dict[str, str]
+    ) -> int:
+        async with session.request(
+            method, self.base + path, data=data or None, headers=self.headers,
+            allow_redirects=False,
+        ) as response:
+            body = await response.text()
+            if "pp_form" in response.cookies:
+                self.headers["Cookie"] = f"pp_form={response.cookies['pp_form'].value}"
+            if match := _TAG.search(body):
+                self.tag = match.group(1)
+            return response.status
+
+    async def fill(self, session: aiohttp.ClientSession) -> None:
+        await self.call(session, "GET", "/verify", {})
+        details = {
+            "tag": self.tag,
+            "pass_no": f"KHPS113-{self.n:06d}",
+            "id_no": f"BENCH{self.n:06d}",
+            "phone": "0" + phone_of(self.n)[4:],
+        }
+        assert await self.call(session, "POST", "/verify", details) == 303
+
+
+async def open_loop(
+    rate: float, count: int, step: Callable[[int], Awaitable[None]]
+) -> float:
+    start = time.perf_counter()
+
+    async def one(i: int) -> None:
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await step(i)
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return time.perf_counter() - start
+
+
+async def timed_step(
+    session: aiohttp.ClientSession, holder: Holder, path: str, data: dict[str, str], phase: Phase
+) -> None:
+    started = time.perf_counter()
+    status = await holder.call(session, "POST", path, {"tag": holder.tag, **data})
+    if status != 303:
+        phase.failures.append(f"{path}: HTTP {status}")
+        return
+    phase.latencies.append(time.perf_counter() - started)
+    phase.sent_at.append(started)
+
+
+async def collect_codes(
+    session: aiohttp.ClientSession, base: str, codes: dict[str, str], done: asyncio.Event
+) -> None:
+    """The demo inbox keeps the last 50 SMS: read it as they come."""
+    after = 0
+    while not done.is_set() or after == 0:
+        async with session.get(f"{base}/dev/inbox.json", params={"after": str(after)}) as r:
+            for sms in await r.json():
+                after = max(after, sms["id"])
+                if match := _CODE.search(sms["body"].split("驗證碼", 1)[-1]):
+                    codes[sms["to"]] = match.group(1)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), 0.2)
+
+
+async def run(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        count = int(args.rate * args.seconds)
+        print(f"preparing {count} holders...", flush=True)
+        await prepare(db, count)
+        port = free_port()
+        env = {
+            **bench_env(db),
+            "PORTPASS_SERVER_TRUSTED_PROXIES": "127.0.0.1",
+            "PORTPASS_SERVER_EVENT_LOOP": "asyncio",
+            # The console sender keeps up with the requests, so every code is out (and
+            # read from the demo inbox) before the code step starts.
+            "PORTPASS_SMS_MAX_PER_SECOND": "200",
+            "PATH": "/usr/bin:/bin",
+        }
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "serve", "--demo", "--port", str(port),
+            env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await wait_ready(f"{base}/healthz", server)
+            await measure(args, base, count)
+        finally:
+            server.terminate()
+            await server.wait()
+        async with database_for(bench_config(db)) as database:
+            async with database.engine.connect() as conn:
+                query = select(func.count()).where(passes.c.verified_phone.is_not(None))
+                verified = (await conn.execute(query)).scalar_one()
+    print(f"checked: {verified} of {count} passes verified through the form")
+    if verified != count:
+        raise SystemExit("not every holder verified")
+
+
+async def measure(args: argparse.Namespace, base: str, count: int) -> None:
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        holders = [Holder(n, base) for n in range(count)]
+        for start in range(0, count, 25):
+            await asyncio.gather(*(h.fill(session) for h in holders[start : start + 25]))
+        texter = Texter(session, f"{base}/sms/inbound")
+
+        async def webhooks(phase: Phase, seconds: float) -> None:
+            until: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_later(seconds, until.set_result, None)
+            await paced(texter, args.rate, phase, until)
+
+        alone = Phase()
+        await webhooks(alone, args.seconds)
+        requests, codes_step, beside = Phase(), Phase(), Phase()
+        codes: dict[str, str] = {}
+        done = asyncio.Event()
+        collector = asyncio.ensure_future(collect_codes(session, base, codes, done))
+
+        async def request(i: int) -> None:
+            await timed_step(session, holders[i], "/verify/confirm", {"action": "confirm"}, requests)
+
+        hooks = asyncio.ensure_future(webhooks(beside, 2 * args.seconds + 2))
+        await open_loop(args.rate, count, request)
+        for _ in range(300):
+            if len(codes) >= count:
+                break
+            await asyncio.sleep(0.1)
+        done.set()
+        await collector
+
+        async def code(i: int) -> None:
+            to = phone_of(i)
+            await timed_step(session, holders[i], "/verify/code", {"code": codes.get(to, "")}, codes_step)
+
+        await open_loop(args.rate, count, code)
+        await hooks
+    print(f"load average: {open('/proc/loadavg').read().split()[:3]}")
+    print(f"webhooks alone        : {alone.summary()}")
+    print(f"request step (confirm): {requests.summary()}")
+    print(f"code step             : {codes_step.summary()}")
+    print(f"webhooks beside form  : {beside.summary()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=50.0, help="requests/s of each stream")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per timed phase")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
