@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 import sys
 import tempfile
@@ -73,7 +74,10 @@ class Holder:
         self, session: aiohttp.ClientSession, method: str, path: str, data: dict[str, str]
     ) -> int:
         async with session.request(
-            method, self.base + path, data=data or None, headers=self.headers,
+            method,
+            self.base + path,
+            data=data or None,
+            headers=self.headers,
             allow_redirects=False,
         ) as response:
             body = await response.text()
@@ -94,9 +98,7 @@ class Holder:
         assert await self.call(session, "POST", "/verify", details) == 303
 
 
-async def open_loop(
-    rate: float, count: int, step: Callable[[int], Awaitable[None]]
-) -> float:
+async def open_loop(rate: float, count: int, step: Callable[[int], Awaitable[None]]) -> float:
     start = time.perf_counter()
 
     async def one(i: int) -> None:
@@ -153,8 +155,16 @@ async def run(args: argparse.Namespace) -> None:
             "PATH": "/usr/bin:/bin",
         }
         server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "serve", "--demo", "--port", str(port),
-            env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL,
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "serve",
+            "--demo",
+            "--port",
+            str(port),
+            env=env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -163,10 +173,9 @@ async def run(args: argparse.Namespace) -> None:
         finally:
             server.terminate()
             await server.wait()
-        async with database_for(bench_config(db)) as database:
-            async with database.engine.connect() as conn:
-                query = select(func.count()).where(passes.c.verified_phone.is_not(None))
-                verified = (await conn.execute(query)).scalar_one()
+        query = select(func.count()).where(passes.c.verified_phone.is_not(None))
+        async with database_for(bench_config(db)) as database, database.engine.connect() as conn:
+            verified = (await conn.execute(query)).scalar_one()
     print(f"checked: {verified} of {count} passes verified through the form")
     if verified != count:
         raise SystemExit("not every holder verified")
@@ -193,7 +202,8 @@ async def measure(args: argparse.Namespace, base: str, count: int) -> None:
         collector = asyncio.ensure_future(collect_codes(session, base, codes, done))
 
         async def request(i: int) -> None:
-            await timed_step(session, holders[i], "/verify/confirm", {"action": "confirm"}, requests)
+            confirm = {"action": "confirm"}
+            await timed_step(session, holders[i], "/verify/confirm", confirm, requests)
 
         hooks = asyncio.ensure_future(webhooks(beside, 2 * args.seconds + 2))
         await open_loop(args.rate, count, request)
@@ -205,12 +215,12 @@ async def measure(args: argparse.Namespace, base: str, count: int) -> None:
         await collector
 
         async def code(i: int) -> None:
-            to = phone_of(i)
-            await timed_step(session, holders[i], "/verify/code", {"code": codes.get(to, "")}, codes_step)
+            typed = {"code": codes.get(phone_of(i), "")}
+            await timed_step(session, holders[i], "/verify/code", typed, codes_step)
 
         await open_loop(args.rate, count, code)
         await hooks
-    print(f"load average: {open('/proc/loadavg').read().split()[:3]}")
+    print(f"load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
     print(f"webhooks alone        : {alone.summary()}")
     print(f"request step (confirm): {requests.summary()}")
     print(f"code step             : {codes_step.summary()}")

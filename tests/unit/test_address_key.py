@@ -20,4 +20,4 @@ def test_ipv6_counts_by_its_64() -> None:
 
 
 def test_what_is_not_an_address_is_one_key() -> None:
-    assert address_key(None) == address_key("") == address_key("/tmp/sock") == "unknown"
+    assert address_key(None) == address_key("") == address_key("unix-socket-peer") == "unknown"

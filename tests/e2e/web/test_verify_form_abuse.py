@@ -30,7 +30,7 @@ async def test_the_cookie_is_a_random_id_only(client: AppClient) -> None:
     response, _ = await open_form(client)
     cookie = response.cookies["pp_form"]
     assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/verify"
-    _, page = await post(client, "/verify", (await open_form(client))[1], **HOLDER)
+    await post(client, "/verify", (await open_form(client))[1], **HOLDER)
     jar = " ".join(c.value for c in client.session.cookie_jar)
     for secret in ("KHPS113", "000043", "QQ12345673", "0960123411", "886960123411"):
         assert secret not in jar
