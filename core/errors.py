@@ -3,6 +3,10 @@
 Every error names a ``key`` in :mod:`core.messages`; channels render
 ``messages.render_error(err, lang)`` and never build texts themselves. ``log_fields``
 is what may be logged: no ID numbers or phones in the clear.
+
+Why one module: it is the one table of what can go wrong and which message says so;
+a channel reading it, or a test checking that every error has a message in every
+language, reads it whole.
 """
 
 from __future__ import annotations
