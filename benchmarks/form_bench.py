@@ -169,7 +169,7 @@ async def run(args: argparse.Namespace) -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             await wait_ready(f"{base}/healthz", server)
-            await measure(args, base, count)
+            await measure(args, base, count, server.pid)
         finally:
             server.terminate()
             await server.wait()
@@ -181,7 +181,14 @@ async def run(args: argparse.Namespace) -> None:
         raise SystemExit("not every holder verified")
 
 
-async def measure(args: argparse.Namespace, base: str, count: int) -> None:
+def cpu_seconds(pid: int) -> float:
+    """The server's user + system CPU so far: what a phase cost it, however busy the
+    machine (latency on a shared machine says as much about the neighbours)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(args: argparse.Namespace, base: str, count: int, pid: int) -> None:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         holders = [Holder(n, base) for n in range(count)]
@@ -195,7 +202,9 @@ async def measure(args: argparse.Namespace, base: str, count: int) -> None:
             await paced(texter, args.rate, phase, until)
 
         alone = Phase()
+        cpu = cpu_seconds(pid)
         await webhooks(alone, args.seconds)
+        cpu_alone = cpu_seconds(pid) - cpu
         requests, codes_step, beside = Phase(), Phase(), Phase()
         codes: dict[str, str] = {}
         done = asyncio.Event()
@@ -206,6 +215,7 @@ async def measure(args: argparse.Namespace, base: str, count: int) -> None:
             await timed_step(session, holders[i], "/verify/confirm", confirm, requests)
 
         hooks = asyncio.ensure_future(webhooks(beside, 2 * args.seconds + 2))
+        cpu = cpu_seconds(pid)
         await open_loop(args.rate, count, request)
         for _ in range(300):
             if len(codes) >= count:
@@ -213,18 +223,27 @@ async def measure(args: argparse.Namespace, base: str, count: int) -> None:
             await asyncio.sleep(0.1)
         done.set()
         await collector
+        cpu_request = cpu_seconds(pid) - cpu  # the SMS sent by the outbox worker included
 
         async def code(i: int) -> None:
             typed = {"code": codes.get(phone_of(i), "")}
             await timed_step(session, holders[i], "/verify/code", typed, codes_step)
 
+        cpu = cpu_seconds(pid)
         await open_loop(args.rate, count, code)
+        cpu_code = cpu_seconds(pid) - cpu
         await hooks
     print(f"load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
     print(f"webhooks alone        : {alone.summary()}")
     print(f"request step (confirm): {requests.summary()}")
     print(f"code step             : {codes_step.summary()}")
     print(f"webhooks beside form  : {beside.summary()}")
+    webhook_ms = cpu_alone / max(1, len(alone.latencies)) * 1000
+    print(
+        f"server CPU per item: webhook {webhook_ms:.2f} ms; request step + its SMS "
+        f"{(cpu_request / count) * 1000 - webhook_ms:.2f} ms; code step "
+        f"{(cpu_code / count) * 1000 - webhook_ms:.2f} ms (webhooks ran beside both)"
+    )
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from bot.web.verify_form.session import FormSession, form_tag_matches, remember,
 from bot.web.verify_form.views import start_page
 from core import messages
 from core.conversation.state import Conversation
-from core.errors import AlreadyRequested, PortPassError, TooManyFailures
+from core.errors import AlreadyRequested, NoOpenRequest, PortPassError, TooManyFailures
 from core.ports import UnitOfWork
 
 #: The request's form session, set by :func:`context`.
@@ -121,6 +121,12 @@ async def refused(
         status = 429
     elif isinstance(error, AlreadyRequested):
         status = 409
+    # A chat's "send VERIFY" means nothing here: the form says to ask again below.
+    problem = (
+        messages.text("form.no_request", language)
+        if isinstance(error, NoOpenRequest)
+        else messages.render_error(error, language)
+    )
     response = start_page(
         request.app[PAGES],
         services,
@@ -128,7 +134,7 @@ async def refused(
         language,
         status=status,
         values=values,
-        problem=messages.render_error(error, language),
+        problem=problem,
     )
     return with_cookie(response, request)
 
