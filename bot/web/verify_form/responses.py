@@ -3,6 +3,9 @@ the POST is ours, and the answers every step may give (redirect, limit, refusal)
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +22,11 @@ from core import messages
 from core.conversation.state import Conversation
 from core.errors import AlreadyRequested, NoOpenRequest, PortPassError, TooManyFailures
 from core.ports import UnitOfWork
+from storage.errors import is_storage_failure
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: The request's form session, set by :func:`context`.
 SESSION = web.RequestKey("form_session", FormSession)
@@ -155,3 +163,34 @@ def with_cookie(response: web.StreamResponse, request: web.Request) -> web.Strea
     session = request[SESSION]
     remember(response, session, request.app[SERVICES], request.remote)
     return response
+
+
+def database_down_is_503(handler: Handler) -> Handler:
+    """The database unreachable: 503 and a page saying to try again shortly, never a
+    500; nothing was half-written (each step is one transaction)."""
+
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Exception as error:
+            if not is_storage_failure(error):
+                raise
+            log.error("web form: database unavailable (%s)", type(error).__name__)
+            language = _language_of(request)
+            return request.app[PAGES].render(
+                "link_problem.html",
+                language,
+                status=503,
+                headers={"Retry-After": "30"},
+                title=messages.text("link.busy_title", language),
+                message=messages.text("error.generic", language),
+                renew=False,
+            )
+
+    return guarded
+
+
+def _language_of(request: web.Request) -> str:
+    default = request.app[SERVICES].config.verification.default_language
+    return page_language(request, default)

@@ -18,6 +18,7 @@ from bot.web.verify_form.responses import (
     busy,
     checked_form,
     context,
+    database_down_is_503,
     expired_page,
     field,
     limited_by,
@@ -44,11 +45,11 @@ from core.values import IdNumber, PassNumber, Phone, parse_code
 def setup(app: web.Application) -> None:
     install_pages(app)
     app.cleanup_ctx.append(limits.limiters_ctx)
-    app.router.add_get("/verify", show)
-    app.router.add_post("/verify", submit_details)
-    app.router.add_post("/verify/confirm", confirm)
-    app.router.add_post("/verify/code", enter_code)
-    app.router.add_post("/verify/restart", restart)
+    app.router.add_get("/verify", database_down_is_503(show))
+    app.router.add_post("/verify", database_down_is_503(submit_details))
+    app.router.add_post("/verify/confirm", database_down_is_503(confirm))
+    app.router.add_post("/verify/code", database_down_is_503(enter_code))
+    app.router.add_post("/verify/restart", database_down_is_503(restart))
 
 
 async def show(request: web.Request) -> web.StreamResponse:

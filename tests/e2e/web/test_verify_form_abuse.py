@@ -4,10 +4,15 @@ or a made-up ``X-Forwarded-For`` does not reset, and a limit on lookups per addr
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
 from aiohttp import ClientSession, CookieJar
 
+from bot.config import load_config
 from bot.web.verify_form.limits import LOOKUPS_PER_MINUTE
 from tests.e2e.conftest import AppClient, sent_sms, services_of
+from tests.e2e.outage import database_locked, database_url
 from tests.e2e.web.form_steps import HOLDER, HOLDER_E164, ZH, ask_for_code, open_form, post, tag_of
 
 
@@ -84,3 +89,20 @@ async def test_each_language_by_header_and_by_link(client: AppClient) -> None:
     assert "Pass number" in page
     page = await (await client.get("/verify")).text()
     assert "通行證號" in page  # zh-TW by default
+
+
+async def test_a_database_outage_is_503_and_nothing_half_done(
+    make_client: Callable[..., Awaitable[AppClient]], config_env: dict[str, str], tmp_path: Path
+) -> None:
+    db = tmp_path / "portpass.db"
+    env = config_env | {"PORTPASS_DATABASE_URL": database_url(db)}
+    client = await make_client(load_config(None, env, cwd=tmp_path))
+    _, page = await open_form(client)
+    _, confirm_page = await post(client, "/verify", page, **HOLDER)
+    async with database_locked(db):
+        response, text = await post(client, "/verify/confirm", confirm_page, action="confirm")
+        assert response.status == 503 and "請稍後再試" in text
+        assert (await client.get("/verify", headers=ZH)).status == 503
+    response, page = await post(client, "/verify/confirm", confirm_page, action="confirm")
+    assert response.status == 200 and 'name="code"' in page  # the question was still open
+    assert len(await sent_sms(services_of(client), HOLDER_E164)) == 1
