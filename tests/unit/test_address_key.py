@@ -18,6 +18,3 @@ def test_ipv6_counts_by_its_64() -> None:
     assert address_key("2001:db8:1:2::1%eth0") == one
     assert address_key("2001:db8:1:3::1") != one
 
-
-def test_what_is_not_an_address_is_one_key() -> None:
-    assert address_key(None) == address_key("") == address_key("unix-socket-peer") == "unknown"

@@ -6,11 +6,14 @@ or critical violations), tap targets of 44 px, screenshots kept in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page
 
+from bot.config import load_config
 from core.model import Status
 from fakes.clock import FakeClock
 from tests.e2e.conftest import AppClient
@@ -29,6 +32,19 @@ from tests.e2e.web.test_link_page_browser import browser  # noqa: F401 (a fixtur
 ZH_LABELS = ("通行證號", "身分證號", "手機號碼")
 EN_LABELS = ("Pass number", "ID number", "Mobile number")
 GENERIC = "查無人員通行證或手機資料，無法取得驗證碼！"
+
+
+@pytest.fixture
+async def client(
+    make_client: Callable[..., Awaitable[AppClient]], config_env: dict[str, str], tmp_path: Path
+) -> AppClient:
+    """The app at the address the browser opens, with that as ``public_base_url``: a
+    form's POST carries the page's origin, which must be ours, as in production."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = config_env | {"PORTPASS_SERVER_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    return await make_client(load_config(None, env, cwd=tmp_path), port=port)
 
 
 @pytest.fixture
