@@ -147,4 +147,3 @@ class SharedLimiter:
 def retry_after_header(seconds: float) -> str:
     """Whole seconds, rounded up: ``Retry-After: 0`` would invite an instant retry."""
     return str(max(1, math.ceil(seconds)))
-

@@ -17,4 +17,3 @@ def test_ipv6_counts_by_its_64() -> None:
     assert address_key("2001:db8:1:2::1") == one
     assert address_key("2001:db8:1:2::1%eth0") == one
     assert address_key("2001:db8:1:3::1") != one
-
