@@ -95,9 +95,10 @@ class CampaignDispatch:
         """Send what the window, the rate and the backlog allow now, in one transaction."""
         now = self._clock.now()
         async with self._uow() as uow:
-            campaign = await uow.campaigns.lock_for_dispatch(campaign_id)
-            if campaign is None:
+            locked = await uow.campaigns.lock_for_dispatch(campaign_id, now)
+            if locked is None:
                 return Dispatched(0, 0, now + _BUSY, "busy")
+            campaign, backlog = locked
             if campaign.state is not CampaignState.RUNNING:
                 return Dispatched(0, 0, None, campaign.state.value)
             window = campaign.spec.window
@@ -107,7 +108,7 @@ class CampaignDispatch:
             allowed = pacer.allowance(campaign.paced_until, now)
             if allowed < 1:
                 return Dispatched(0, 0, pacer.next_at(campaign.paced_until, now), "pacing")
-            room = self._ahead(pacer.rate) - await uow.campaigns.backlog(now)
+            room = self._ahead(pacer.rate) - backlog
             if room < 1:
                 pause = min(0.5, max(0.005, 1 / pacer.rate))
                 return Dispatched(0, 0, now + timedelta(seconds=pause), "backlog")
