@@ -43,9 +43,7 @@ def statements(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", note)
 
 
-async def test_a_campaign_target_is_ten_statements(
-    engine: AsyncEngine, clock: FakeClock
-) -> None:
+async def test_a_campaign_target_is_ten_statements(engine: AsyncEngine, clock: FakeClock) -> None:
     """The campaign locked, with the outbox's backlog counted in the same statement; the
     due target claimed; its pass locked; the phone's opt-out; R2's earlier request; the
     request, its SMS and its audit entry; the target marked sent; the campaign's pacing.
