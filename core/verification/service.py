@@ -147,11 +147,11 @@ class VerificationService:
     # --- requesting a code ---------------------------------------------------------------
 
     async def ensure_not_cooling_down(
-        self, requester: Requester, *, uow: UnitOfWork | None = None
+        self, requester: Requester, *, uow: UnitOfWork | None = None, now: datetime | None = None
     ) -> None:
         """Lets a conversation refuse early, before the holder types three fields."""
         async with self._work(uow) as work:
-            await self._check_cool_down(work.uow, requester, self._clock.now())
+            await self._check_cool_down(work.uow, requester, now or self._clock.now())
 
     async def request_as_holder(
         self,
@@ -161,9 +161,11 @@ class VerificationService:
         phone: Phone,
         *,
         uow: UnitOfWork | None = None,
+        now: datetime | None = None,
     ) -> CodeSent:
-        """R1, R2, R3: a code only when pass, ID and phone on file all match."""
-        now = self._clock.now()
+        """R1, R2, R3: a code only when pass, ID and phone on file all match. ``now``:
+        the caller's time for the whole transaction (a conversation turn reads it once)."""
+        now = now or self._clock.now()
         async with self._work(uow) as work:
             await self._check_cool_down(work.uow, requester, now)
             record = await work.uow.passes.get(pass_no, lock=True)
@@ -244,20 +246,20 @@ class VerificationService:
             return sent
 
     async def request_for_campaign(
-        self, requester: Requester, record: PassRecord, *, uow: UnitOfWork
+        self, requester: Requester, record: PassRecord, *, uow: UnitOfWork, now: datetime
     ) -> CodeSent:
         """A campaign's SMS (issue 9): the ordinary request to the phone on file, made
         when the campaign dispatches it, with the same rules (R2, R3, R6, validity), at
         campaign priority in the outbox. ``record`` is the pass as the dispatcher has
         just read it, locked, in ``uow``: claiming the target and making the request
-        and its SMS commit together, in the dispatcher's transaction."""
+        and its SMS commit together, in the dispatcher's transaction, at its ``now``."""
         if record.phone is None:
             raise NoPhoneOnFile()
         return await self._issue(
             uow,
             record,
             record.phone,
-            self._clock.now(),
+            now,
             requester,
             Origin.CAMPAIGN,
             operator=None,
@@ -363,6 +365,7 @@ class VerificationService:
         request_id: str | None = None,
         *,
         uow: UnitOfWork | None = None,
+        now: datetime | None = None,
     ) -> Verified:
         """A typed or replied code. With several open requests for one phone (one person,
         several passes) the code itself picks the request; a wrong code counts against
@@ -370,7 +373,7 @@ class VerificationService:
 
         Only requests this requester may answer are looked at (:func:`may_enter_code`):
         someone who asked for nothing gains no guesses, and spends nobody's code."""
-        now = self._clock.now()
+        now = now or self._clock.now()
         async with self._work(uow) as work:
             recent = await work.uow.requests.for_phone(phone, now - _LOOKBACK)
             if request_id is not None:
