@@ -52,7 +52,7 @@ from core.model import (
 )
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.values import IdNumber, PassNumber, Phone
-from core.verification.sms_text import verification_link, verification_sms
+from core.verification.sms_text import form_url, verification_link, verification_sms
 
 #: How far back a code check looks, to tell "expired" from "nothing was ever sent".
 _LOOKBACK = timedelta(days=7)
@@ -66,6 +66,17 @@ class Policy:
     code_ttl: timedelta = timedelta(hours=24)
     max_code_attempts: int = 5
     lookup_failures_per_hour: int = 5
+    #: Whether a holder's SMS reply reaches us (Twilio to Taiwan: no). When it does not,
+    #: an error that would say "reply to the SMS" points to the web form instead.
+    sms_replies_arrive: bool = True
+
+    @property
+    def form_url(self) -> str | None:
+        """Where a holder asks for a code when SMS replies cannot arrive; ``None`` when
+        they can (the messages then say to reply)."""
+        if self.sms_replies_arrive:
+            return None
+        return form_url(self.public_base_url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +170,7 @@ class VerificationService:
             await self._check_cool_down(work.uow, requester, now)
             record = await work.uow.passes.get(pass_no, lock=True)
             if record is None or record.id_no != id_no or record.phone != phone:
-                await work.uow.failures.record(requester.key, now)
+                await work.uow.failures.record(requester.failure_key, now)
                 await self._audit(work.uow, requester, "request.no_match", pass_no, now)
                 await work.commit()
                 raise NoMatch()
@@ -285,7 +296,7 @@ class VerificationService:
                 and earlier.is_open(now)
                 and not may_enter_code(earlier, requester)
             ):
-                raise AlreadyRequestedElsewhere(retry_at=retry_at)
+                raise AlreadyRequestedElsewhere(retry_at=retry_at, form_url=self._policy.form_url)
             raise AlreadyRequested(retry_at=retry_at)
         request_id = uuid.uuid4().hex
         code, token = self._secrets.code(), self._secrets.token()
@@ -331,16 +342,15 @@ class VerificationService:
         )
         return CodeSent(request_id, record.pass_no, phone, request.expires_at)
 
-    @staticmethod
-    async def _check_textable(uow: UnitOfWork, phone: Phone) -> None:
+    async def _check_textable(self, uow: UnitOfWork, phone: Phone) -> None:
         """No code for a phone that opted out of SMS: it would never arrive (the provider
         refuses it), and the holder would wait for it and be locked out by R2."""
         if await uow.opt_outs.is_opted_out(phone):
-            raise PhoneOptedOut()
+            raise PhoneOptedOut(form_url=self._policy.form_url)
 
     async def _check_cool_down(self, uow: UnitOfWork, requester: Requester, now: datetime) -> None:
         limit = self._policy.lookup_failures_per_hour
-        failures = await uow.failures.since(requester.key, now - timedelta(hours=1))
+        failures = await uow.failures.since(requester.failure_key, now - timedelta(hours=1))
         if len(failures) >= limit:
             # The oldest failure that still counts leaves the window first.
             raise TooManyFailures(retry_at=failures[-limit] + timedelta(hours=1))
@@ -383,7 +393,8 @@ class VerificationService:
                 others = [r for r in recent if r.is_open(now) and r not in mine]
                 if others:
                     raise AlreadyRequestedElsewhere(
-                        retry_at=others[0].created_at + self._policy.code_ttl
+                        retry_at=others[0].created_at + self._policy.code_ttl,
+                        form_url=self._policy.form_url,
                     )
                 raise self._why_closed(mine, code, now)
             max_attempts = self._policy.max_code_attempts
