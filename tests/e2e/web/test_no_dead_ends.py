@@ -73,5 +73,5 @@ async def test_asked_elsewhere_mentions_an_sms_reply_only_where_it_arrives(
     await issue_link(client)  # asked by SMS: this browser did not ask
     response, page = await ask_for_code(client, **HOLDER)
     assert response.status == 409
-    assert "已經送到登記的手機" in page
+    assert "的驗證碼已在" in page
     assert ("回覆該簡訊" in page) is reply_said
