@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.config.errors import ConfigError
-from bot.config.sections import SECTIONS, Config, Section, checked, field_types, problem
+from bot.config.sections import (
+    REMOVED_KEYS,
+    SECTIONS,
+    Config,
+    Section,
+    checked,
+    field_types,
+    problem,
+)
 
 CONFIG_ENV = "PORTPASS_CONFIG"
 ENV_PREFIX = "PORTPASS_"
@@ -110,9 +118,7 @@ def _read_file(path: Path) -> dict[str, dict[str, Any]]:
         keys = field_types(SECTIONS[section])
         for key in table:
             if key not in keys:
-                raise ConfigError(
-                    f"{section}.{key}", f"is not a known key{_known(key, keys)}", source
-                )
+                raise _unknown_key(section, key, keys, source)
         read[section] = {key: _value(section, key, raw, source) for key, raw in table.items()}
     return read
 
@@ -131,12 +137,18 @@ def _read_env(env: Mapping[str, str]) -> list[tuple[str, str, Any]]:
                 continue
             key = name.removeprefix(prefix).lower()
             if key not in field_types(cls):
-                raise ConfigError(
-                    f"{section}.{key}", f"is not a known key{_known(key, field_types(cls))}", name
-                )
+                raise _unknown_key(section, key, field_types(cls), name)
             if text.strip():
                 read[section, key] = _value(section, key, text, name, env=True)
     return [(section, key, value) for (section, key), value in read.items()]
+
+
+def _unknown_key(section: str, key: str, keys: Mapping[str, Any], source: str) -> ConfigError:
+    """A key that is gone says why and what replaced it; any other names the known ones."""
+    removed = REMOVED_KEYS.get(f"{section}.{key}")
+    return ConfigError(
+        f"{section}.{key}", removed or f"is not a known key{_known(key, keys)}", source
+    )
 
 
 def _known(name: str, choices: Mapping[str, Any]) -> str:

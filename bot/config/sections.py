@@ -99,6 +99,17 @@ class VerificationConfig(Section):
     )
 
 
+#: Keys that once were settings, with what a file or variable that still sets them is told:
+#: a key that silently stopped working is worse than one refused with the reason.
+REMOVED_KEYS = {
+    "sms.max_attempts": (
+        "is no longer a setting: an SMS is retried through transient provider errors until "
+        "it expires (a verification SMS when its code does, others after 24 hours) and only "
+        "a permanent error fails it sooner; delete the key"
+    ),
+}
+
+
 @dataclass(frozen=True)
 class PhoneConfig(Section):
     name = "phone"
@@ -110,7 +121,6 @@ class SmsConfig(Section):
     name = "sms"
     sender: str = field(default="console", metadata=rule(checks.one_of("console", "twilio")))
     max_per_second: float = field(default=10.0, metadata=rule(checks.positive))
-    max_attempts: int = field(default=8, metadata=rule(checks.between(1, 50)))
     #: Who is writing, at the start of every SMS the bot sends (the guide asks operators
     #: to tell holders the verification SMS is not fraud). Empty: no name.
     sender_name: str = field(default="【港務】", metadata=rule(checks.short_text(10)))

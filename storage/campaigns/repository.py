@@ -14,7 +14,6 @@ statements (built once, at the top) sit next to the methods that run them.
 
 from __future__ import annotations
 
-import builtins
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -225,7 +224,7 @@ class SqlCampaignRepository:
         row = (await self._conn.execute(_LOCK_FOR_DISPATCH, params)).first()
         return _campaign(row) if row is not None else None
 
-    async def summaries(self) -> builtins.list[tuple[Campaign, int, int]]:
+    async def summaries(self) -> list[tuple[Campaign, int, int]]:
         counts = (
             select(
                 _t.c.campaign_id,
@@ -243,7 +242,7 @@ class SqlCampaignRepository:
         rows = await self._conn.execute(query)
         return [(_campaign(row), int(row.targeted or 0), int(row.sent or 0)) for row in rows]
 
-    async def running(self) -> builtins.list[int]:
+    async def running(self) -> list[int]:
         return [int(i) for i in (await self._conn.execute(_RUNNING)).scalars()]
 
     async def update(
@@ -273,7 +272,7 @@ class SqlCampaignRepository:
 
     # --- targets ---------------------------------------------------------------------
 
-    async def claim_due(self, campaign_id: int, now: datetime, limit: int) -> builtins.list[Target]:
+    async def claim_due(self, campaign_id: int, now: datetime, limit: int) -> list[Target]:
         params = {"campaign_id": campaign_id, "now": now, "limit": limit}
         rows = await self._conn.execute(_CLAIM_DUE, params)
         return [Target(row.pass_no, row.sends, row.request_id) for row in rows]
@@ -322,5 +321,5 @@ class SqlCampaignRepository:
     async def backlog(self, now: datetime) -> int:
         return int((await self._conn.execute(_BACKLOG, {"now": now})).scalar_one())
 
-    async def tally(self, campaign_id: int, now: datetime) -> builtins.list[Tally]:
+    async def tally(self, campaign_id: int, now: datetime) -> list[Tally]:
         return await tally(self._conn, campaign_id, now)

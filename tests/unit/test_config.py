@@ -224,6 +224,17 @@ def test_unknown_key_is_named_with_the_known_ones(tmp_path: Path) -> None:
     assert "did you mean 'port'?" in str(caught)
 
 
+@pytest.mark.parametrize("where", ["file", "environment"])
+def test_a_removed_key_is_refused_with_what_replaced_it(tmp_path: Path, where: str) -> None:
+    if where == "file":
+        caught = error(tmp_path, "[sms]\nmax_attempts = 8\n")
+    else:
+        caught = error(tmp_path, PORTPASS_SMS_MAX_ATTEMPTS="8")
+    assert caught.key == "sms.max_attempts"
+    assert "is no longer a setting" in str(caught)
+    assert "retried" in str(caught) and "delete the key" in str(caught)
+
+
 def test_top_level_value_is_not_a_section(tmp_path: Path) -> None:
     assert error(tmp_path, "port = 8080\n").key == "port"
     assert "must be a table" in str(error(tmp_path, "server = 8080\n"))
@@ -277,7 +288,6 @@ def test_unknown_portpass_variable_of_a_known_section_is_named(tmp_path: Path) -
         ("[sms]\nmax_per_second = 0", "sms.max_per_second", "greater than 0"),
         ("[sms]\nmax_per_second = inf", "sms.max_per_second", "finite"),
         ('[sms]\nmax_per_second = "fast"', "sms.max_per_second", "must be a number"),
-        ("[sms]\nmax_attempts = 51", "sms.max_attempts", "between 1 and 50"),
         ('[twilio]\naccount_sid = "SK123"', "twilio.account_sid", "must start with AC"),
         ('[twilio]\nmessaging_service_sid = "PN1"', "twilio.messaging_service_sid", "MG"),
         ('[twilio]\nfrom_number = "0912345678"', "twilio.from_number", "E.164"),
@@ -561,3 +571,10 @@ def test_a_short_secret_key_is_explained_without_naming_internal_functions(
     message = str(caught.value)
     assert "at least 32 characters" in message and "generated beside a SQLite" in message
     assert "resolve_secret_key" not in message and "see " not in message
+
+
+def test_every_section_is_exported_beside_config() -> None:
+    import bot.config
+
+    exported = {name: getattr(bot.config, name) for name in bot.config.__all__}
+    assert [cls.__name__ for cls in SECTIONS.values() if cls not in exported.values()] == []

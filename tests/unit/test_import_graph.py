@@ -4,7 +4,14 @@ a cycle a type checker needs is still two modules that cannot be read apart); th
 layers point one way (``core`` imports nothing of ours, ``storage`` nothing of
 ``bot``); no channel package (``bot.sms``, ``bot.telegram``, ``bot.web``) imports a
 sibling channel; the CLI is imported only by the CLI; and the composition root is
-imported only by the entry points."""
+imported only by the entry points.
+
+Features have rooms: ``core`` and ``storage`` are grouped in feature packages
+(``core/campaigns/``, ``storage/outbox/`` ...) beside a few flat kernel modules, and no
+flat family of modules told apart by a prefix (``campaign_*.py``) may grow again; a
+feature is reached from outside only through the modules its ``__init__`` exports
+(``__all__``); and ``bot`` reaches storage through core's ports, which the composition
+root fills, or through the few storage modules named in :data:`STORAGE_API`."""
 
 from __future__ import annotations
 
@@ -22,6 +29,25 @@ CLI = "bot.cli"
 #: The composition root, and the modules that wire or run the whole app on it.
 ROOT_MODULES = ("bot.bootstrap", "bot.app", "bot.server")
 ENTRY_POINTS = ("bot.app", "bot.server", CLI)
+#: Layers whose subpackages are features with exports of their own.
+FEATURE_LAYERS = ("core", "storage")
+#: Flat modules that are no feature's: they may stand beside the feature packages.
+FLAT_LAYERS = ("core", "storage", "bot")
+#: The bot modules that wire storage into the app (the composition root and what runs
+#: it) and the admin CLI, which imports, backs up and migrates the database itself.
+STORAGE_WIRING = ("bot.bootstrap", "bot.services", "bot.app", "bot.server", "bot.workers", CLI)
+#: What the rest of ``bot`` may import from storage, and why each is not behind a core port:
+#: they are infrastructure the channels and background loops drive, with no rule in them.
+STORAGE_API = {
+    "storage.errors": "which exceptions mean the database is down, so a channel answers 503",
+    "storage.outbox.queue": "the SMS outbox the sender drains and delivery callbacks update",
+    "storage.outbox.failures": "verification SMS that did not arrive, for the chats to be told",
+    "storage.notices.queue": "the queue of chat messages that notice delivery drains",
+    "storage.turn_order": "one chat turn at a time across serve processes",
+    "storage.client_hits": "the per-address counter that serve processes share",
+    "storage.gauges": "figures read from the database when /metrics is scraped",
+    "storage.housekeeping": "retention: old rows deleted in small batches",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -170,6 +196,71 @@ def layer_breaks(graph_edges: Iterable[Edge]) -> list[Edge]:
     return found
 
 
+def feature_exports(root: Path = ROOT) -> dict[str, tuple[str, ...]]:
+    """Each feature package of :data:`FEATURE_LAYERS` -> the modules it exports: the
+    names in its ``__init__``'s ``__all__`` (none when it has no ``__all__``)."""
+    found = {}
+    for layer in FEATURE_LAYERS:
+        for init in sorted((root / layer).glob("*/__init__.py")):
+            if init.parent.name == "migrations":
+                continue
+            exported: tuple[str, ...] = ()
+            for node in ast.parse(init.read_text(encoding="utf-8")).body:
+                if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+                ):
+                    exported = tuple(ast.literal_eval(node.value))
+            found[f"{layer}.{init.parent.name}"] = exported
+    return found
+
+
+def private_reaches(
+    graph_edges: Iterable[Edge], features: Mapping[str, Iterable[str]]
+) -> list[Edge]:
+    """Imports from outside a feature of one of its modules that it does not export."""
+    found = []
+    for edge in graph_edges:
+        for feature, exported in features.items():
+            if not within(edge.target, feature) or within(edge.source, feature):
+                continue
+            below = edge.target[len(feature) + 1 :].split(".")[0]
+            if edge.target != feature and below not in exported:
+                found.append(edge)
+    return found
+
+
+def prefix_families(root: Path = ROOT, layers: Iterable[str] = FLAT_LAYERS) -> list[str]:
+    """Flat modules that are a feature waiting for its package: two or more told apart
+    by one prefix (``campaign_dispatch``, ``campaign_options``), or one named after a
+    feature package beside it (``outbox_notices.py`` next to ``outbox/``)."""
+    found = []
+    for layer in layers:
+        flat = sorted(p.stem for p in (root / layer).glob("*.py") if p.stem != "__init__")
+        packages = {p.parent.name for p in (root / layer).glob("*/__init__.py")}
+        by_prefix: dict[str, list[str]] = {}
+        for name in flat:
+            if "_" in name:
+                by_prefix.setdefault(name.split("_")[0], []).append(name)
+        for prefix, names in sorted(by_prefix.items()):
+            beside = {prefix, f"{prefix}s"} & packages
+            if len(names) > 1 or beside:
+                where = f" (beside {layer}/{min(beside)}/)" if beside else ""
+                found.append(f"{layer}/: {', '.join(n + '.py' for n in names)}{where}")
+    return found
+
+
+def storage_reaches(graph_edges: Iterable[Edge]) -> list[Edge]:
+    """Imports of storage from bot outside the wiring, of anything but the named API."""
+    return [
+        e
+        for e in graph_edges
+        if within(e.source, "bot")
+        and within(e.target, "storage")
+        and not any(within(e.source, w) for w in STORAGE_WIRING)
+        and not any(within(e.target, api) for api in STORAGE_API)
+    ]
+
+
 # --- the checks can fail ----------------------------------------------------------------------
 
 
@@ -255,6 +346,54 @@ def test_the_channel_cli_root_and_layer_rules_find_their_breaks(tmp_path: Path) 
     ]
 
 
+def test_the_feature_rules_find_their_breaks(tmp_path: Path) -> None:
+    tree = fake_tree(
+        tmp_path,
+        {
+            "core/__init__.py": "",
+            "core/campaigns/__init__.py": '__all__ = ["model"]\n',
+            "core/campaigns/model.py": "",
+            "core/campaigns/dispatch.py": "from core.campaigns import model\n",
+            "core/notices/__init__.py": "",
+            "core/notices/texts.py": (
+                "from core.campaigns.model import Campaign\n"
+                "from core.campaigns.dispatch import step\n"
+            ),
+            "core/notice_digest.py": "",
+            "core/notice_csv.py": "",
+            "core/campaign_extra.py": "",
+            "core/clock_skew.py": "",
+            "storage/__init__.py": "",
+            "storage/outbox/__init__.py": '__all__ = ["queue"]\n',
+            "storage/outbox/queue.py": "",
+            "storage/uow.py": "",
+            "storage/errors.py": "",
+            "bot/__init__.py": "",
+            "bot/bootstrap.py": "from storage.uow import make\n",
+            "bot/sms/__init__.py": "",
+            "bot/sms/inbound.py": (
+                "from storage.errors import is_down\n"
+                "from storage.uow import UnitOfWork\n"
+                "from storage.outbox.queue import OutboxQueue\n"
+            ),
+        },
+    )
+    graph = edges(tree)
+    assert feature_exports(tmp_path) == {
+        "core.campaigns": ("model",),
+        "core.notices": (),
+        "storage.outbox": ("queue",),
+    }
+    assert [str(e) for e in private_reaches(graph, feature_exports(tmp_path))] == [
+        "core.notices.texts:2 imports core.campaigns.dispatch"
+    ]
+    assert prefix_families(tmp_path) == [
+        "core/: campaign_extra.py (beside core/campaigns/)",
+        "core/: notice_csv.py, notice_digest.py (beside core/notices/)",
+    ]
+    assert [str(e) for e in storage_reaches(graph)] == ["bot.sms.inbound:2 imports storage.uow"]
+
+
 # --- the real tree ------------------------------------------------------------------------------
 
 
@@ -297,3 +436,23 @@ def test_only_entry_points_import_the_composition_root(graph: list[Edge]) -> Non
 
 def test_layers_point_one_way(graph: list[Edge]) -> None:
     assert [str(e) for e in layer_breaks(graph)] == []
+
+
+def test_core_and_storage_have_no_flat_prefix_family() -> None:
+    assert prefix_families() == []
+
+
+def test_features_are_reached_only_through_what_they_export(graph: list[Edge]) -> None:
+    features = feature_exports()
+    assert {"core.campaigns", "core.notices", "storage.outbox", "storage.registry"} <= set(features)
+    assert [str(e) for e in private_reaches(graph, features)] == []
+
+
+def test_every_feature_says_what_it_exports() -> None:
+    assert [name for name, exported in feature_exports().items() if not exported] == []
+
+
+def test_bot_reaches_storage_through_ports_or_the_named_api(graph: list[Edge]) -> None:
+    assert [str(e) for e in storage_reaches(graph)] == []
+    modules = sources()
+    assert [api for api in STORAGE_API if api not in modules] == []
