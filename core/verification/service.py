@@ -233,8 +233,9 @@ class VerificationService:
         """R5, R6: the operator names the pass (any pass, by its exact number) and may
         type a new number; that number replaces the phone on file once verified.
 
-        To the phone on file an operator may re-issue a code within R2's 24 hours (up
-        to :attr:`Policy.max_codes_per_ttl` codes): the earlier live code stops working.
+        To the phone on file an operator of the pass's company may re-issue a code within
+        R2's 24 hours (up to :attr:`Policy.max_codes_per_ttl` codes): the earlier live
+        code stops working.
         Whoever knows a holder's pass, ID and phone can ask for the day's code; the
         operator's re-issue is how the holder gets one anyway.
 
@@ -313,7 +314,7 @@ class VerificationService:
             await self._close_stale(uow, earlier, requester, now)
             earlier = None
         replaced = False
-        if earlier is not None and origin is Origin.OPERATOR and phone == record.phone:
+        if earlier is not None and self._may_reissue(origin, operator, record, phone):
             await self._check_code_budget(uow, record, phone, now)
             replaced = await self._supersede(uow, earlier, requester, now)
             earlier = None
@@ -365,6 +366,21 @@ class VerificationService:
             replaces="yes" if replaced else "no",
         )
         return CodeSent(request_id, record.pass_no, phone, request.expires_at, replaced=replaced)
+
+    @staticmethod
+    def _may_reissue(
+        origin: Origin, operator: Operator | None, record: PassRecord, phone: Phone
+    ) -> bool:
+        """An operator of the pass's own company (or an admin) may re-issue a code to the
+        phone on file within R2's 24 hours. Not another company's operator, who may see
+        the pass by its exact number (R10): their re-issues could keep replacing the
+        holder's code with one after another."""
+        return (
+            origin is Origin.OPERATOR
+            and operator is not None
+            and operator.owns(record)
+            and phone == record.phone
+        )
 
     async def _admit(
         self, uow: UnitOfWork, earlier: VerificationRequest, requester: Requester, now: datetime

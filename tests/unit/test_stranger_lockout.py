@@ -8,6 +8,7 @@ verify (core.verification.participants; docs/security.md)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -190,6 +191,20 @@ async def test_operator_reissues_are_bounded_so_a_phone_is_not_flooded(service, 
     assert "24小時內已經發送太多次驗證碼" in messages.render_error(refused.value)
     clock.advance(hours=24, minutes=-29)  # the first code leaves the window
     await service.request_as_operator(OPERATOR, holder("telegram:1"), p(P43))
+
+
+async def test_another_companys_operator_cannot_replace_the_holders_code(service, store):
+    other = dataclasses.replace(OPERATOR, id="op2", company="臺中港測試公司")
+    store.operators[other.id] = OperatorAccount(
+        other.id, other.name, other.company, is_admin=False, created_at=FakeClock().now()
+    )
+    await service.request_as_holder(HOLDER_PHONE, p(P43), i(ID43), ph(PHONE))
+
+    with pytest.raises(AlreadyRequested):  # R2 as before: only the pass's company re-issues
+        await service.request_as_operator(other, holder("telegram:2"), p(P43))
+
+    assert len(store.outbox) == 1
+    await service.check_code(HOLDER_PHONE, ph(PHONE), last_code(store))
 
 
 async def test_a_new_number_still_gets_one_code_a_day(service, store):
