@@ -81,14 +81,15 @@ async def test_an_operator_reissues_the_code_a_stranger_locked(
     ids = UpdateIds()
     await stranger_locks_the_code(client, fake, ids)
     old_link = f"/v/{await latest_link_token(client)}"
-    account, link_code = await services_of(client).operator_lifecycle.add_operator(
+    _, link_code = await services_of(client).operator_lifecycle.add_operator(
         "王小明", "高雄港測試業者"
     )
     operator = TelegramUser(client, fake, OPERATOR, ids=ids)
     await operator.say(f"/link {link_code.code}")
 
     [question] = await operator.say(f"/send {PASS_NO}")
-    await operator.press(question, f"op:s:{account.id}:{PASS_NO}:d+886960123411")
+    confirm = question["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await operator.press(question, confirm)
 
     answered = fake.message(OPERATOR, question["message_id"])
     assert answered is not None

@@ -10,8 +10,8 @@ a holder locked out by a stranger's five guesses gets the use of their link and 
 own chat back at the upgrade, while the stranger stays locked out. Requests past their
 24 hours stay closed all the same, as expired.
 
-Revision ID: 0010
-Revises: 0009_shared_limits
+Revision ID: 0011_participant_attempts
+Revises: 0010_send_questions
 Create Date: 2026-12-06
 """
 
@@ -22,8 +22,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009_shared_limits"
+revision = "0011_participant_attempts"
+down_revision = "0010_send_questions"
 branch_labels = None
 depends_on = None
 
