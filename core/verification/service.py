@@ -163,11 +163,11 @@ class VerificationService:
     # --- requesting a code ---------------------------------------------------------------
 
     async def ensure_not_cooling_down(
-        self, requester: Requester, *, uow: UnitOfWork | None = None
+        self, requester: Requester, *, uow: UnitOfWork | None = None, now: datetime | None = None
     ) -> None:
         """Lets a conversation refuse early, before the holder types three fields."""
         async with self._work(uow) as work:
-            await self._check_cool_down(work.uow, requester, self._clock.now())
+            await self._check_cool_down(work.uow, requester, now or self._clock.now())
 
     async def request_as_holder(
         self,
@@ -177,9 +177,11 @@ class VerificationService:
         phone: Phone,
         *,
         uow: UnitOfWork | None = None,
+        now: datetime | None = None,
     ) -> CodeSent:
-        """R1, R2, R3: a code only when pass, ID and phone on file all match."""
-        now = self._clock.now()
+        """R1, R2, R3: a code only when pass, ID and phone on file all match. ``now``:
+        the caller's time for the whole transaction (a conversation turn reads it once)."""
+        now = now or self._clock.now()
         async with self._work(uow) as work:
             await self._check_cool_down(work.uow, requester, now)
             record = await work.uow.passes.get(pass_no, lock=True)
@@ -270,20 +272,20 @@ class VerificationService:
             return sent
 
     async def request_for_campaign(
-        self, requester: Requester, record: PassRecord, *, uow: UnitOfWork
+        self, requester: Requester, record: PassRecord, *, uow: UnitOfWork, now: datetime
     ) -> CodeSent:
         """A campaign's SMS (issue 9): the ordinary request to the phone on file, made
         when the campaign dispatches it, with the same rules (R2, R3, R6, validity), at
         campaign priority in the outbox. ``record`` is the pass as the dispatcher has
         just read it, locked, in ``uow``: claiming the target and making the request
-        and its SMS commit together, in the dispatcher's transaction."""
+        and its SMS commit together, in the dispatcher's transaction, at its ``now``."""
         if record.phone is None:
             raise NoPhoneOnFile()
         return await self._issue(
             uow,
             record,
             record.phone,
-            self._clock.now(),
+            now,
             requester,
             Origin.CAMPAIGN,
             operator=None,
@@ -456,6 +458,7 @@ class VerificationService:
         request_id: str | None = None,
         *,
         uow: UnitOfWork | None = None,
+        now: datetime | None = None,
     ) -> Verified:
         """A typed or replied code. With several open requests for one phone (one person,
         several passes) the code itself picks the request; a wrong code counts against
@@ -466,7 +469,7 @@ class VerificationService:
         and wrong codes lock out only the participant who typed them
         (:mod:`core.verification.participants`): a stranger's guesses never spend the
         holder's code, its link, or the holder's own tries."""
-        now = self._clock.now()
+        now = now or self._clock.now()
         limit = self._policy.max_code_attempts
         async with self._work(uow) as work:
             recent = await work.uow.requests.for_phone(phone, now - _LOOKBACK)
