@@ -276,7 +276,7 @@ class CodeLockedHere(PortPassError):
 
 class RequestSpent(PortPassError):
     """A request spent by wrong codes before they locked participants instead (migration
-    0011 revived those); R2 says when a new one can be had."""
+    0012 revived those); R2 says when a new one can be had."""
 
     key = "check.spent"
 

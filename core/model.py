@@ -45,7 +45,7 @@ class RequestState(enum.StrEnum):
     LIVE = "live"  # code sent (or queued), waiting for the code or the link
     VERIFIED = "verified"  # the code or link was accepted
     # No longer written: wrong codes lock the participant who typed them, not the request
-    # (core.verification.participants). Migration 0011 made earlier spent requests live.
+    # (core.verification.participants). Migration 0012 made earlier spent requests live.
     SPENT = "spent"
     RELEASED = "released"  # the SMS never reached the provider: frees the R2 lock
     # The registry changed after the code was sent (another holder or phone on file for

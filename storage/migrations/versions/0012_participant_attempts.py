@@ -10,8 +10,8 @@ a holder locked out by a stranger's five guesses gets the use of their link and 
 own chat back at the upgrade, while the stranger stays locked out. Requests past their
 24 hours stay closed all the same, as expired.
 
-Revision ID: 0011_participant_attempts
-Revises: 0010_send_questions
+Revision ID: 0012_participant_attempts
+Revises: 0011_send_rate
 Create Date: 2026-12-06
 """
 
@@ -22,8 +22,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_participant_attempts"
-down_revision = "0010_send_questions"
+revision = "0012_participant_attempts"
+down_revision = "0011_send_rate"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""Migration 0011 on a database with requests that wrong codes had spent: they become live
+"""Migration 0012 on a database with requests that wrong codes had spent: they become live
 again, their wrong codes put on the participant who asked, so a holder a stranger had
 locked out gets their link and their own chat back at the upgrade."""
 
@@ -51,7 +51,7 @@ def _row(request_id: str, **changes: object) -> dict[str, object]:
 async def test_upgrade_makes_spent_requests_live_and_locks_out_whoever_spent_them(
     empty_engine: AsyncEngine,
 ) -> None:
-    await upgrade(empty_engine, "0010_send_questions")
+    await upgrade(empty_engine, "0011_send_rate")
     spent_at = (T0 + timedelta(minutes=5)).replace(tzinfo=None)
     async with empty_engine.begin() as conn:
         await conn.execute(
