@@ -66,7 +66,7 @@ from aiohttp import web
 from bot.background.backoff import Backoff
 from bot.background.failure_notices import FAILURE_NOTICES
 from bot.background.loop import BackgroundLoop, describe
-from bot.providers.send_rate import SendRate, SharedSendRate
+from bot.providers.send_rate import SendRate
 from bot.providers.sender import (
     PermanentFailure,
     SendResult,
@@ -80,7 +80,6 @@ from bot.services import SERVICES
 from core.ports import Clock
 from core.verification.sms_text import SenderName
 from storage.outbox.queue import Claim, OutboxQueue, QueuedSms, UnreadableSms
-from storage.outbox.send_rate import SendSchedule
 
 log = logging.getLogger(__name__)
 
@@ -375,15 +374,12 @@ def build(app: web.Application, tuning: OutboxTuning | None = None) -> OutboxWor
     services = app[SERVICES]
     notices = app.get(FAILURE_NOTICES)
     rate = services.config.sms.max_per_second
-    shared = None
-    if services.engine.dialect.name == "postgresql":  # any number of processes may send
-        shared = SharedSendRate(SendSchedule(services.engine), rate)
     return OutboxWorker(
         OutboxQueue(services.engine, services.sealer),
         services.metrics.metered(services.sender),
         services.clock,
         max_per_second=rate,
-        send_rate=shared,
+        send_rate=services.shared_send_rate,
         tuning=tuning or OutboxTuning(lease=services.config.sms.send_lease_seconds),
         sender_name=services.config.sms.signature,
         on_failure=notices.wake if notices is not None else None,
