@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.cli.chat import run_chat, target_from
 from bot.cli.check_config import sms_lines
@@ -87,14 +88,24 @@ async def test_the_tour_answers_and_sends_what_the_readme_shows(
     client: AppClient, config: Config
 ) -> None:
     text = README.read_text(encoding="utf-8")
+    links = []
     for block in blocks_after("tour-chat", text):
         printed = await replay(client, config, block)
+        links += [_LINK.findall(line)[0] for line in printed if line.startswith("[SMS to ")]
         assert replies(printed) == replies(block)
         assert sms(printed) == sms(block)
         shown = [line for line in block if line.startswith("Texting ")]
         assert [shape(re.sub(r"http://\S+ ", "<url> ", s)) for s in shown] == [
             re.sub(r"https?://\S+ ", "<url> ", s) for s in printed if s.startswith("Texting ")
         ][: len(shown)]
+
+    # Step 2: the link page. The unused link shows its button; the used one (its code was
+    # typed in step 1) is a 200 page that says it is done, not an error.
+    used, unused = (urlsplit(link).path for link in links)
+    page = await client.get(unused)
+    assert page.status == 200 and "確認驗證" in await page.text() and "「確認驗證」" in text
+    page = await client.get(used)
+    assert page.status == 200 and "已完成驗證" in await page.text() and "「已完成驗證」" in text
 
     # Step 6: the sample notices file, imported as `portpass notices import` does.
     services = services_of(client)
