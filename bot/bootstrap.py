@@ -40,6 +40,7 @@ from core.notices.service import NoticePolicy, NoticeService
 from core.notices.texts import NoticeWording
 from core.operators.lifecycle import OperatorLifecycle
 from core.operators.passes import OperatorService
+from core.operators.questions import OperatorQuestions
 from core.ports import Clock
 from core.verification.service import Policy, VerificationService
 from core.verification.sms_preview import sample_sms
@@ -188,6 +189,7 @@ def _use_cases(
         inbound=InboundLog(database.engine),
         operators=OperatorService(uow, clock),
         operator_lifecycle=OperatorLifecycle(uow, clock, hasher, SystemSecrets()),
+        send_questions=OperatorQuestions(uow, clock, hasher, SystemSecrets()),
         notices=make_notice_service(config, uow, clock),
         campaigns=campaigns,
         sealer=sealer,

@@ -8,6 +8,10 @@ lines, but only a pass over the final text, traceback included, catches the rest
 whichever library wrote it. Our own log lines name rows by id and phones masked, and
 never hold a code or a link token; :mod:`tests.e2e.test_no_secrets_in_logs` checks
 the whole of a Telegram and an SMS verification for every secret.
+
+Personal data gets the same treatment (:mod:`bot.privacy`): the handler drops the
+parameter dumps of library loggers whatever their level, and the formatters mask ID
+numbers and phones in every line; the same test checks ID numbers, names and phones.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bot.config import Config, Secret
+from bot.privacy import LibraryFloor, mask_personal_data
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MASK = "***"
@@ -63,7 +68,8 @@ def context_ids() -> dict[str, str]:
 
 class RedactingFormatter(logging.Formatter):
     """A formatter that replaces every known secret, and anything shaped like one, with
-    ``***`` in the finished line (message, arguments and traceback alike)."""
+    ``***`` in the finished line (message, arguments and traceback alike), and masks
+    ID numbers and phones (:func:`bot.privacy.mask_personal_data`)."""
 
     def __init__(self, secrets: Iterable[str], fmt: str = FORMAT) -> None:
         super().__init__(fmt)
@@ -82,7 +88,8 @@ class RedactingFormatter(logging.Formatter):
             text = text.replace(secret, MASK)
         text = _PATTERNS[0].sub(MASK, text)
         text = _PATTERNS[1].sub(MASK, text)
-        return _PATTERNS[2].sub(lambda m: f"{m.group(1)}:{MASK}", text)
+        text = _PATTERNS[2].sub(lambda m: f"{m.group(1)}:{MASK}", text)
+        return mask_personal_data(text)
 
 
 class JsonFormatter(RedactingFormatter):
@@ -134,11 +141,13 @@ def configure_logging(
     config: Config, *, stream: TextIO | None = None, level: str | None = None
 ) -> logging.Handler:
     """Send the process's log to ``stream`` (stderr by default) through the redacting
-    formatter; return the handler so a caller (or a test) can remove it again."""
+    formatter, library parameter dumps dropped (:class:`bot.privacy.LibraryFloor`);
+    return the handler so a caller (or a test) can remove it again."""
     handler = _Handler(stream)
     secrets = config_secrets(config)
     json_lines = config.logging.format == "json"
     handler.setFormatter(JsonFormatter(secrets) if json_lines else RedactingFormatter(secrets))
+    handler.addFilter(LibraryFloor())
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:
         root.removeHandler(old)

@@ -23,6 +23,7 @@ from core.conversation.engine import ConversationEngine
 from core.notices.service import NoticeService
 from core.operators.lifecycle import OperatorLifecycle
 from core.operators.passes import OperatorService
+from core.operators.questions import OperatorQuestions
 from core.ports import Clock
 from core.verification.service import VerificationService
 from storage.conversation.inbound import InboundLog
@@ -46,6 +47,7 @@ class Services:
     inbound: InboundLog
     operators: OperatorService
     operator_lifecycle: OperatorLifecycle
+    send_questions: OperatorQuestions  # /send questions behind their buttons' handles
     notices: NoticeService
     campaigns: CampaignService
     sealer: BodySealer  # opens queued SMS bodies: the outbox worker's, at send time

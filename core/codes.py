@@ -18,6 +18,7 @@ TOKEN_BYTES = 9  # 12 URL-safe characters, 72 bits: short enough for a one-segme
 #: and digits without the look-alikes 0/O and 1/I. 32 symbols, 10 of them: 50 bits.
 LINK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 LINK_CODE_LENGTH = 10
+HANDLE_BYTES = 16
 
 
 class SecretSource(Protocol):
@@ -40,6 +41,11 @@ class SystemSecrets:
     def link_code(self) -> str:
         """A one-time operator link code (see :data:`LINK_CODE_ALPHABET`)."""
         return "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(LINK_CODE_LENGTH))
+
+    def handle(self) -> str:
+        """A button's server-side handle: 128 bits, 22 URL-safe characters (Telegram
+        callback data holds 64 bytes)."""
+        return secrets.token_urlsafe(HANDLE_BYTES)
 
 
 class SecretHasher:
@@ -64,6 +70,11 @@ class SecretHasher:
     def link_code_hash(self, code: str) -> str:
         """Operator link codes: looked up by hash, so not bound to a record like codes."""
         return self._digest("link", code)
+
+    def question_hash(self, handle: str) -> str:
+        """An operator's pending question (:mod:`core.operators.questions`), looked up
+        by the hash of its button's handle: a leaked table names no live button."""
+        return self._digest("question", handle)
 
     def code_matches(self, request_id: str, code: str, stored_hash: str) -> bool:
         return hmac.compare_digest(self.code_hash(request_id, code), stored_hash)

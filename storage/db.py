@@ -76,6 +76,9 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     or ``connect_args={"timeout": seconds}`` says otherwise.
     """
     target = async_url(url)
+    # Bound values are ID numbers, phones and names: never in SQL logging or in the
+    # text of a database error, which ends up in a traceback (docs/security.md).
+    options = {"hide_parameters": True, **options}
     if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
         # One connection per process: SQLite has one writer at a time anyway, and
         # waiting for the pool is an asyncio wait in turn, where a second connection

@@ -18,6 +18,8 @@ how long by default (:class:`Retention`; ``retention.*`` in the config, in days)
   Telegram retry within minutes.
 - ``lookup_failures`` (who failed a lookup): 1 day; the cool-down looks back one hour.
 - ``audit_log`` (masked values only): 365 days, for security investigations.
+- ``send_questions`` (an operator's pending /send question, with the phone it showed):
+  1 day, as long as such a question can be answered (:mod:`core.operators.questions`).
 
 Deleting happens in batches of :data:`BATCH_ROWS` rows, each its own short transaction,
 so a SQLite writer never waits long behind housekeeping and PostgreSQL never holds a
@@ -40,6 +42,7 @@ from storage.tables import (
     inbound_messages,
     lookup_failures,
     outbox,
+    send_questions,
     verification_requests,
 )
 
@@ -56,6 +59,7 @@ class Retention:
     inbound_messages: timedelta = timedelta(days=1)
     lookup_failures: timedelta = timedelta(days=1)
     audit_log: timedelta = timedelta(days=365)
+    send_questions: timedelta = timedelta(days=1)
 
 
 #: Per table: which rows are old enough, given the cutoff (now minus its retention).
@@ -68,6 +72,7 @@ _OLD: dict[str, Callable[[datetime], ColumnElement[bool]]] = {
     "inbound_messages": lambda cutoff: inbound_messages.c.received_at < cutoff,
     "lookup_failures": lambda cutoff: lookup_failures.c.at < cutoff,
     "audit_log": lambda cutoff: audit_log.c.at < cutoff,
+    "send_questions": lambda cutoff: send_questions.c.asked_at < cutoff,
 }
 _TABLES: dict[str, Table] = {
     "verification_requests": verification_requests,
@@ -76,6 +81,7 @@ _TABLES: dict[str, Table] = {
     "inbound_messages": inbound_messages,
     "lookup_failures": lookup_failures,
     "audit_log": audit_log,
+    "send_questions": send_questions,
 }
 
 
@@ -89,6 +95,7 @@ class Pruned:
     inbound_messages: int = 0
     lookup_failures: int = 0
     audit_log: int = 0
+    send_questions: int = 0
 
     def items(self) -> list[tuple[str, int]]:
         return [(f.name, getattr(self, f.name)) for f in fields(self)]

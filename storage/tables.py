@@ -250,6 +250,21 @@ sms_opt_outs = Table(
     Column("reason", Text, nullable=False),  # the word (STOP) or the error code (21610)
 )
 
+send_questions = Table(
+    "send_questions",
+    metadata,
+    # An operator's pending /send question (core.operators.questions): the button holds
+    # a random handle, this row (found by the handle's keyed hash) holds what it means.
+    # Deleted when answered, and by housekeeping once it can no longer be answered.
+    Column("handle_hash", Text, primary_key=True),
+    Column("operator_id", Text, nullable=False),
+    Column("pass_no", Text, nullable=False),
+    Column("phone", Text, nullable=False),  # E.164
+    Column("new_number", Boolean, nullable=False),
+    Column("asked_at", UtcDateTime, nullable=False),
+    Index(None, "asked_at"),
+)
+
 # --- notices (issue 9): gate events told to verified phones, and the operators' digest ---
 
 notices = Table(

@@ -34,6 +34,7 @@ from storage.outbox.queue import SqlOutboxRepository
 from storage.outbox.sealing import BodySealer
 from storage.registry.passes import SqlPassRepository
 from storage.requests import SqlRequestRepository
+from storage.send_questions import SqlQuestionRepository
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
     opt_outs: SqlOptOutRepository
     notices: SqlNoticeRepository
     campaigns: SqlCampaignRepository
+    questions: SqlQuestionRepository
     audit_listeners: tuple[AuditListener, ...] = ()
 
     def __init__(
@@ -106,6 +108,7 @@ class SqlUnitOfWork:
         self.opt_outs = SqlOptOutRepository(conn)
         self.notices = SqlNoticeRepository(conn)
         self.campaigns = SqlCampaignRepository(conn)
+        self.questions = SqlQuestionRepository(conn)
         return self
 
     async def __aexit__(

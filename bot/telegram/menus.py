@@ -10,11 +10,21 @@ command (issue 4).
 
 A menu that cannot be set (Telegram unreachable) is logged and skipped: the commands work
 typed, and start-up or a ``/link`` must not fail for a menu.
+
+A chat whose operator was revoked while Telegram was out of reach keeps the operator menu
+until the server removes it at that chat's next operator command. :class:`OperatorMenus`
+remembers what it set and removed, so a stranger's operator commands cost four
+``deleteMyCommands`` once, not four per command. The memory is per process, bounded, and
+forgets after :data:`REMEMBER_SECONDS`: another ``serve`` process may have set a menu
+since, so a chat remembered as clean is checked again after that long.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
@@ -92,3 +102,53 @@ async def remove_operator_menu_from_cli(telegram: TelegramConfig, chat_id: int) 
     except TelegramError as error:
         log.warning("Telegram operator menu not removed: %s", type(error).__name__)
         return False
+
+
+#: How long a chat stays remembered as having no operator menu (see the module docstring).
+REMEMBER_SECONDS = 3600.0
+#: Chats remembered at most (least recently seen forgotten first): bounded memory
+#: whatever a flood of strangers does.
+REMEMBER_CHATS = 10_000
+
+
+class OperatorMenus:
+    """Sets and removes operator menus, and remembers which chats have none, so that
+    removing a stale one is not repeated on every command of a stranger."""
+
+    def __init__(
+        self,
+        *,
+        remember_seconds: float = REMEMBER_SECONDS,
+        max_chats: int = REMEMBER_CHATS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._remember = remember_seconds
+        self._max = max_chats
+        self._clock = clock
+        self._clean: OrderedDict[int, float] = OrderedDict()  # chat id -> when removed
+
+    async def set(self, bot: Bot, chat_id: int) -> None:
+        """After ``/link``: the operator menu (the chat is no longer clean)."""
+        self._clean.pop(chat_id, None)
+        await set_operator_menu(bot, chat_id)
+
+    async def remove(self, bot: Bot, chat_id: int) -> None:
+        """After ``/unlink``: always remove (the menu was set)."""
+        if await remove_operator_menu(bot, chat_id):
+            self._remember_clean(chat_id)
+
+    async def remove_stale(self, bot: Bot, chat_id: int) -> None:
+        """An operator command from a non-operator: remove a menu that may be left over,
+        unless this chat was cleaned recently."""
+        removed_at = self._clean.get(chat_id)
+        if removed_at is not None and self._clock() - removed_at < self._remember:
+            self._clean.move_to_end(chat_id)
+            return
+        if await remove_operator_menu(bot, chat_id):
+            self._remember_clean(chat_id)
+
+    def _remember_clean(self, chat_id: int) -> None:
+        self._clean[chat_id] = self._clock()
+        self._clean.move_to_end(chat_id)
+        while len(self._clean) > self._max:
+            self._clean.popitem(last=False)

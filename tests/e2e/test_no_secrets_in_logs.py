@@ -1,11 +1,14 @@
-"""No secret reaches the log, at any level, through any library.
+"""No secret and no personal data reaches the log, at any level, through any library.
 
 The process's own log handler (``bot.logs.configure_logging``, what ``portpass serve``
-installs) records everything at DEBUG while two holders verify: one on Telegram (PTB and
-its HTTP client against a local Bot API server), one by SMS and the link page (signed
-webhooks in, the real twilio client out to a local Twilio API). Then the whole log is
-searched for the bot token, the webhook secret, the Twilio auth token, the secret key,
-each code and each link token.
+installs) records everything at DEBUG, in the text and the JSON format, with every
+library logger turned up, while two holders verify: one on Telegram (PTB and its HTTP
+client against a local Bot API server), one by SMS and the link page (signed webhooks
+in, the real twilio client out to a local Twilio API), and an operator reads a pass and
+sends a code. Then the whole log is searched for the bot token, the webhook secret, the
+Twilio auth token, the secret key, each code and each link token; and for the holders'
+ID numbers, names and phones in every spelling (docs/security.md, "Personal data in
+logs").
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from bot.app import create_app
 from bot.bootstrap import Overrides
 from bot.config import Config, load_config
 from bot.logs import CHATTY_LOGGERS, RedactingFormatter, configure_logging
+from bot.privacy import FLOORS
 from bot.sms.outbox_worker import OutboxTuning
 from fakes.clock import FakeClock
 from fakes.telegram_api import FakeTelegram
+from fakes.telegram_updates import UpdateIds
 from fakes.twilio_api import FakeTwilio
-from tests.e2e.conftest import TWILIO_SID, TWILIO_TOKEN, AppClient
+from tests.e2e.conftest import TWILIO_SID, TWILIO_TOKEN, AppClient, services_of
 from tests.e2e.sms.test_sms_inbound import Handset
 from tests.e2e.telegram.fixtures import (
     ID_NO,
@@ -45,6 +50,8 @@ SMS_PASS, SMS_ID = "KHPS113-000040", "QQ12345671"  # the same phone as PASS_NO's
 CODE = re.compile(r"驗證碼(\d{6})|code (\d{6})")
 LINK = re.compile(r"/v/([A-Za-z0-9_-]+)")
 TUNING = OutboxTuning(poll_interval=0.02, lease=3600.0, backoff_base=1.0, backoff_cap=8.0)
+#: Every library logger that could describe a call's parameters, turned up to DEBUG.
+LIBRARY_LOGGERS = (*CHATTY_LOGGERS, *FLOORS, "sqlalchemy.engine", "aiohttp", "asyncpg")
 
 
 @pytest.fixture(autouse=True)
@@ -64,12 +71,17 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
-@pytest.fixture
+@pytest.fixture(params=["text", "json"])
 def config(
-    config_env: dict[str, str], tmp_path: Path, twilio: FakeTwilio, telegram: FakeTelegram
+    request: pytest.FixtureRequest,
+    config_env: dict[str, str],
+    tmp_path: Path,
+    twilio: FakeTwilio,
+    telegram: FakeTelegram,
 ) -> Config:
     env = config_env | telegram_env(telegram)
     env |= {
+        "PORTPASS_LOGGING_FORMAT": request.param,
         "PORTPASS_SMS_SENDER": "twilio",
         "PORTPASS_TWILIO_FROM_NUMBER": "+15005550006",
         "PORTPASS_TWILIO_API_BASE_URL": twilio.url,
@@ -81,12 +93,13 @@ def config(
 def captured(config: Config) -> Iterator[io.StringIO]:
     """The process's log, as ``serve`` writes it, at DEBUG."""
     root = logging.getLogger()
-    levels = {name: logging.getLogger(name).level for name in (*CHATTY_LOGGERS, "alembic", "")}
+    levels = {name: logging.getLogger(name).level for name in (*LIBRARY_LOGGERS, "alembic", "")}
     stream = io.StringIO()
     handler = configure_logging(config, stream=stream, level="DEBUG")
     # Quiet loggers are part of the protection, but the test asks for everything: the
-    # formatter alone must hold when someone turns the HTTP clients' logs back on.
-    for name in CHATTY_LOGGERS:
+    # handler and its formatter alone must hold when someone turns the libraries' logs
+    # back on (an engine's echo=True does it for SQLAlchemy).
+    for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG)
     try:
         yield stream
@@ -167,6 +180,76 @@ async def test_no_secret_in_any_log_line_of_a_telegram_and_an_sms_verification(
     }
     leaked = [name for name, secret in secrets.items() if secret in log]
     assert leaked == [], f"in the log: {leaked}"
+
+
+#: Personal data of the demo registry's holders and of the operator, in every spelling a
+#: library or a message could give it.
+PERSONAL_DATA = {
+    "Telegram holder's ID number": ID_NO,
+    "SMS holder's ID number": SMS_ID,
+    "ID number typed with a wrong check digit": "R123456780",
+    "ID number an operator read": "QQ12345675",
+    "name an operator read": "簡訊測試五",
+    "Telegram holder's name": "檢訊測試三",
+    "SMS holder's name": "檢訊測試一",
+    "operator's name": "王小明",
+    "phone, as typed": PHONE,
+    "phone, E.164": "+886960123411",
+    "phone, E.164 without +": "886960123411",
+    "phone, as shown": "0960-123-411",
+    "phone, national digits": "960123411",
+}
+
+
+async def test_no_id_number_name_or_phone_in_any_log_line(
+    aiohttp_client: Callable[[web.Application], Awaitable[AppClient]],
+    config: Config,
+    clock: FakeClock,
+    twilio: FakeTwilio,
+    telegram: FakeTelegram,
+    captured: io.StringIO,
+) -> None:
+    client = await aiohttp_client(
+        create_app(config, demo=True, overrides=Overrides(clock=clock, outbox=TUNING))
+    )
+
+    # A holder mistypes an ID number: the answer quotes it in full.
+    ids = UpdateIds()  # one sequence: the gate drops a repeated update_id
+    typo = TelegramUser(client, telegram, 555_000_778, ids=ids)
+    await typo.say("/start")
+    await typo.say(PASS_NO)
+    [quoted] = texts(await typo.say("R123456780"))
+    assert "R123456780" in quoted
+
+    # A holder verifies on Telegram, sharing their phone.
+    user = TelegramUser(client, telegram, 555_000_777, ids=ids)
+    question = await user.verify_until_confirm(PASS_NO, ID_NO, PHONE)
+    await user.press(question, f"c:confirm:{PASS_NO}")
+    [telegram_sms] = await sms_for(twilio, "0043")
+    await user.say(code_in(telegram_sms))
+
+    # A holder by SMS.
+    handset = Handset(client, "+886960123411")
+    await handset.say("驗證", SMS_PASS, SMS_ID)
+    await handset.say("1")
+    await sms_for(twilio, "0040")
+
+    # An operator reads the pass in full and has a code sent to the phone on file.
+    _, link = await services_of(client).operator_lifecycle.add_operator("王小明", "高雄港測試業者")
+    operator = TelegramUser(client, telegram, 555_000_779, ids=ids)
+    await operator.say(f"/link {link.code}")
+    [shown] = texts(await operator.say("/pass KHPS113-000047"))
+    assert "QQ12345675" in shown and "簡訊測試五" in shown and "0960-123-411" in shown
+    [send_question] = await operator.say("/send KHPS113-000047")
+    [[confirm, _cancel]] = send_question["reply_markup"]["inline_keyboard"]
+    await operator.press(send_question, confirm["callback_data"])
+    await sms_for(twilio, "0047")
+
+    log = captured.getvalue()
+    assert "inbound SMS" in log and "outbox" in log  # it did log
+    leaked = [what for what, value in PERSONAL_DATA.items() if value in log]
+    assert leaked == [], f"in the log: {leaked}"
+    assert "QQ1*****73" in log or "0960-***-411" in log  # masked, not dropped
 
 
 def test_the_formatter_removes_secrets_from_urls_and_tracebacks() -> None:

@@ -159,4 +159,4 @@ async def test_pruning_goes_in_small_transactions(engine: AsyncEngine) -> None:
     assert pruned.audit_log == 10
     assert (await remaining(engine))["audit"] == set()
     # 10 rows in batches of 3: four transactions for the audit log, one per other table.
-    assert len(commits) == 4 + 5
+    assert len(commits) == 4 + 6

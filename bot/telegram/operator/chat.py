@@ -24,7 +24,7 @@ from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, ContextTypes
 
-from bot.telegram.menus import remove_operator_menu
+from bot.telegram.menus import OperatorMenus
 from bot.telegram.types import participant
 from core import messages
 from core.errors import NotAnOperator, PortPassError
@@ -83,6 +83,7 @@ class OperatorChat:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.menus = OperatorMenus()
         self._own: set[int] = set()
 
     def own(self, handlers: Iterable[BaseHandler[Any, Any, Any]]) -> None:
@@ -121,7 +122,7 @@ class OperatorChat:
         if operator is None or turn is None:
             chat = update.effective_chat
             if operator is None and stale_menu and chat is not None:
-                await remove_operator_menu(context.bot, chat.id)
+                await self.menus.remove_stale(context.bot, chat.id)
             await self.pass_on(update, context)
             return
         try:

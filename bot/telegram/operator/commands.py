@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from bot.telegram.menus import holder_help, remove_operator_menu, set_operator_menu
+from bot.telegram.menus import holder_help
 from bot.telegram.operator.args import UnknownStatus, parse_pass, parse_status
 from bot.telegram.operator.chat import Context, OperatorChat, Turn
 from bot.telegram.operator.render import (
@@ -66,7 +66,7 @@ class OperatorCommands:
             "operator.linked", turn.language, name=operator.name, company=operator.company
         )
         await turn.say(f"{linked}\n\n{messages.text('operator.help', turn.language)}")
-        await set_operator_menu(turn.bot, turn.chat_id)
+        await self._chat.menus.set(turn.bot, turn.chat_id)
 
     async def unlink(self, update: Update, context: Context) -> None:
         turn = await self._chat.turn(update, context)
@@ -76,7 +76,7 @@ class OperatorCommands:
             await self._chat.pass_on(update, context)  # nothing to unlink: no hint either
             return
         await turn.say(messages.text("operator.unlinked", turn.language))
-        await remove_operator_menu(turn.bot, turn.chat_id)
+        await self._chat.menus.remove(turn.bot, turn.chat_id)
 
     async def help(self, update: Update, context: Context) -> None:
         """An operator's ``/help``: the holder's help and slash commands, then the operator

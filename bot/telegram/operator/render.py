@@ -7,13 +7,14 @@ a name can never break the formatting) in the operator's language.
 
 Callback data starts with ``op:`` (the holder's is ``c:``) and stays under Telegram's
 64 bytes: ``op:p:<status>:<page>`` for a page, ``op:a:<pass>`` for a "發送驗證碼" button
-(it asks the /send question), ``op:s:<operator>:<pass>:<kind><phone>`` for a confirmed
-send, ``op:x`` for a cancelled one.
+(it asks the /send question), ``op:s:<handle>`` for a confirmed send (the question is
+kept on the server: :mod:`core.operators.questions`; no phone is ever in button data),
+``op:x`` for a cancelled one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -21,7 +22,7 @@ from core import messages
 from core.errors import InvalidInput
 from core.model import Operator, Status
 from core.operators.views import Page, PassView, Stats, status_text
-from core.values import PassNumber, Phone
+from core.values import PassNumber
 
 PREFIX = "op:"
 PAGE_PATTERN = r"^op:p:"
@@ -29,7 +30,6 @@ SEND_PATTERN = r"^op:[sx]"
 ASK_PATTERN = r"^op:a:"
 CANCEL_DATA = "op:x"
 _ALL = "all"
-_NEW, _ON_FILE = "n", "d"
 _BLANK = "—"
 
 
@@ -182,21 +182,13 @@ def stats_text(stats: Stats, whose: str, language: str) -> str:
 
 # --- the /send question ------------------------------------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class SendChoice:
-    """A pressed 確定 under a /send question: who asked, for which pass, to which phone,
-    and whether that phone is a new number (R5) or the one on file when asked."""
-
-    operator_id: str
-    pass_no: PassNumber
-    phone: Phone
-    new_number: bool
+#: ``op:s:`` and a handle of :meth:`core.codes.SystemSecrets.handle` (URL-safe base64).
+_SEND_DATA = re.compile(r"op:s:([A-Za-z0-9_-]{16,43})")
 
 
-def send_markup(choice: SendChoice, language: str) -> InlineKeyboardMarkup:
-    kind = _NEW if choice.new_number else _ON_FILE
-    data = f"{PREFIX}s:{choice.operator_id}:{choice.pass_no.value}:{kind}{choice.phone.e164}"
+def send_markup(handle: str, language: str) -> InlineKeyboardMarkup:
+    """確定 carries only the question's handle (:mod:`core.operators.questions`)."""
+    data = f"{PREFIX}s:{handle}"
     confirm = InlineKeyboardButton(messages.text("option.confirm", language), callback_data=data)
     cancel = InlineKeyboardButton(
         messages.text("option.cancel", language), callback_data=CANCEL_DATA
@@ -204,13 +196,7 @@ def send_markup(choice: SendChoice, language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[confirm, cancel]])
 
 
-def parse_send_data(data: str, regions: tuple[str, ...]) -> SendChoice | None:
-    parts = data.split(":")
-    if len(parts) != 5 or parts[:2] != ["op", "s"] or parts[4][:1] not in (_NEW, _ON_FILE):
-        return None
-    try:
-        pass_no = PassNumber.parse(parts[3])
-        phone = Phone.parse(parts[4][1:], regions=regions)
-    except InvalidInput:
-        return None
-    return SendChoice(parts[2], pass_no, phone, new_number=parts[4][0] == _NEW)
+def parse_send_data(data: str) -> str | None:
+    """``op:s:<handle>`` → the handle; ``None`` for anything else."""
+    match = _SEND_DATA.fullmatch(data)
+    return match.group(1) if match else None

@@ -1,11 +1,13 @@
 """``/send PASS_NO [NEW_PHONE]``: an operator has a code texted for a pass (R5, R6), after
 the guide's question (R4) answered with inline 確定 / 取消 buttons.
 
-Nothing is kept between the question and the answer but the button itself: its callback
-data names the operator, the pass and the phone the question showed (the operator typed
-it, or sees it already), so a restart or a second instance can take the answer. On a
-press the presser must still be that operator; a phone on file that changed after the
-question was asked is not texted, since the operator confirmed another number. The
+The question is kept in the database (:mod:`core.operators.questions`) and the 確定
+button carries only its random handle, so a restart or a second instance can take the
+answer, and nobody can forge one with a pass and a guessed phone (that was an oracle
+for the phone on file of any pass: docs/security.md, "Operator buttons"). On a press
+the presser must still be the operator it was asked for, within a day, once; bad presses
+are counted and cool the operator down. A phone on file that changed after the question
+was asked is not texted, since the operator confirmed another number. The
 use case :meth:`core.verification.service.VerificationService.request_as_operator` applies R2 and
 R6 again, writes the SMS to the outbox and the audit entry, and marks a new number to
 replace the phone on file once the holder verifies it.
@@ -19,7 +21,6 @@ from bot.telegram.operator.args import parse_send
 from bot.telegram.operator.chat import Context, OperatorChat, Turn
 from bot.telegram.operator.render import (
     CANCEL_DATA,
-    SendChoice,
     parse_ask_data,
     parse_send_data,
     send_markup,
@@ -28,6 +29,7 @@ from core import messages
 from core.errors import NotAnOperator, PortPassError
 from core.model import Channel, Operator
 from core.operators.passes import operator_requester
+from core.operators.questions import SendQuestion
 from core.operators.views import PassView
 from core.values import PassNumber, Phone
 
@@ -37,6 +39,7 @@ class OperatorSends:
         self._chat = chat
         services = chat.services
         self._verification = services.verification
+        self._questions = services.send_questions
         self._regions = services.config.phone.allowed_regions
         # The SMS goes to the holder, whose language we do not know: the default, not
         # the operator's chat language.
@@ -82,14 +85,15 @@ class OperatorSends:
         )
         # What the operator may see of the pass (and the audit entry of their look).
         view = await self._chat.services.operators.get_pass(operator, record.pass_no)
-        choice = SendChoice(operator.id, record.pass_no, phone, new_number=new_phone is not None)
+        new_number = new_phone is not None
+        handle = await self._questions.ask(operator, record.pass_no, phone, new_number=new_number)
         question = messages.text(
             "request.confirm_operator",
             turn.language,
             pass_no=record.pass_no.value,
-            phone=_shown(choice, view),
+            phone=phone.display if new_number else view.phone,
         )
-        await turn.say(question, send_markup(choice, turn.language))
+        await turn.say(question, send_markup(handle, turn.language))
 
     async def answer(self, update: Update, context: Context) -> None:
         """確定 sends the code; 取消 says so. Either way the question loses its buttons."""
@@ -99,16 +103,18 @@ class OperatorSends:
             if data == CANCEL_DATA:
                 await turn.show(messages.text("operator.send_cancelled", turn.language))
                 return
-            choice = parse_send_data(data or "", self._regions)
-            if choice is None or choice.operator_id != operator.id:
+            if not await turn.take_buttons():  # an earlier tap answered this question
+                return
+            # Malformed data is a bad press too: it is counted like a wrong handle.
+            question = await self._questions.take(operator, parse_send_data(data or "") or "")
+            if question is None:  # forged, expired, spent, or asked for another account
                 await turn.show(messages.text("telegram.button_expired", turn.language))
                 return
-            if await turn.take_buttons():  # False: an earlier tap answered this question
-                await self._send(turn, operator, choice)
+            await self._send(turn, operator, question)
 
         await self._chat.button(update, context, answer)
 
-    async def _send(self, turn: Turn, operator: Operator, choice: SendChoice) -> None:
+    async def _send(self, turn: Turn, operator: Operator, choice: SendQuestion) -> None:
         new_phone: Phone | None = choice.phone if choice.new_number else None
         record, target = await self._verification.operator_target(choice.pass_no, new_phone)
         if target != choice.phone:  # only the phone on file can change under the question
@@ -131,7 +137,7 @@ class OperatorSends:
         await turn.show(f"{messages.text('request.sent', turn.language)}\n{detail}")
 
 
-def _shown(choice: SendChoice, view: PassView) -> str:
+def _shown(choice: SendQuestion, view: PassView) -> str:
     """The phone as the operator may see it: a number they typed, in full; the phone on
     file as ``/pass`` shows it (in full if owned, masked if not: R10)."""
     return choice.phone.display if choice.new_number else view.phone

@@ -84,12 +84,12 @@ async def test_an_operator_is_told_in_their_chat_and_pass_shows_the_error(
     client: AppClient, fake: FakeTelegram
 ) -> None:
     lifecycle = services_of(client).operator_lifecycle
-    account, code = await lifecycle.add_operator("王小明", "高雄港測試業者")
+    _, code = await lifecycle.add_operator("王小明", "高雄港測試業者")
     operator = TelegramUser(client, fake, OPERATOR)
     await operator.say(f"/link {code.code}")
     [question] = await operator.say(f"/send {PASS_NO}")
-    confirm = f"op:s:{account.id}:{PASS_NO}:d+886960123411"
-    await operator.press(question, confirm)
+    [[confirm, _cancel]] = question["reply_markup"]["inline_keyboard"]
+    await operator.press(question, confirm["callback_data"])
 
     await told(fake, OPERATOR, NOTICE)
 

@@ -8,8 +8,10 @@ import asyncio
 import logging
 
 import pytest
+from telegram import Bot
 
 from bot.cli.main import main
+from bot.telegram.menus import REMEMBER_SECONDS, OperatorMenus
 from fakes.telegram_api import FakeTelegram
 from fakes.telegram_updates import UpdateIds, deep_link_update
 from tests.e2e.conftest import AppClient, services_of
@@ -242,3 +244,51 @@ async def test_a_menu_telegram_refuses_does_not_stop_the_link_and_logs_no_token(
     assert fake.token not in caplog.text and fake.token.split(":")[1] not in caplog.text
     [page] = await operator.say("/passes")  # the commands work typed
     assert page["text"].startswith("高雄港測試業者所屬通行證")
+
+
+async def test_a_strangers_commands_do_not_delete_menus_every_time(
+    client: AppClient, fake: FakeTelegram, user: TelegramUser
+) -> None:
+    """Someone who never was an operator types operator commands: their chat is cleared
+    of a possible stale operator menu once, not with four Bot API calls per command."""
+    for command in ("/passes", "/pass KHPS113-000043", "/send KHPS113-000043", "/stats"):
+        await user.say(command)
+
+    assert len(fake.calls_to("deleteMyCommands")) <= 4  # one clean-up, one call a language
+    assert fake.menu(USER, "zh-hant") == HOLDER_MENU
+
+
+async def test_a_menu_set_after_the_clean_up_is_removed_again(
+    client: AppClient, fake: FakeTelegram, ids: UpdateIds
+) -> None:
+    """What was remembered follows what was set: a chat that got the operator menu after
+    its clean-up (linked, then revoked while Telegram was unreachable from the CLI) has it
+    removed at its next operator command."""
+    lifecycle = services_of(client).operator_lifecycle
+    operator = TelegramUser(client, fake, OPERATOR, ids=ids)
+    await operator.say("/passes")  # a stranger yet: the clean-up
+    account, code = await lifecycle.add_operator("王小明", "高雄港測試業者")
+    await operator.say(f"/link {code.code}")
+    await lifecycle.revoke(account.id)
+
+    await operator.say("/passes")
+    await operator.say("/stats")
+
+    assert fake.menu(OPERATOR, "zh-hant") == HOLDER_MENU
+    assert len(fake.calls_to("deleteMyCommands")) == 8  # the first clean-up and this one
+
+
+async def test_a_cleared_chat_is_checked_again_after_an_hour(fake: FakeTelegram) -> None:
+    """Another ``serve`` process may have set a menu since: the memory lasts an hour, and
+    a clean-up Telegram refused is not remembered."""
+    now = [0.0]
+    menus = OperatorMenus(clock=lambda: now[0])
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        fake.fail_next("deleteMyCommands", 500, "Internal Server Error")
+        await menus.remove_stale(bot, USER)  # refused: not remembered
+        await menus.remove_stale(bot, USER)
+        await menus.remove_stale(bot, USER)  # remembered
+        now[0] = REMEMBER_SECONDS + 1
+        await menus.remove_stale(bot, USER)
+
+    assert len(fake.calls_to("deleteMyCommands")) == 1 + 4 + 4
