@@ -138,6 +138,7 @@ def _use_cases(
             code_ttl=timedelta(hours=v.code_ttl_hours),
             max_code_attempts=v.max_code_attempts,
             lookup_failures_per_hour=v.lookup_failures_per_hour,
+            sms_replies_arrive=config.sms.replies_arrive,
         ),
     )
     conversations = ConversationEngine(
