@@ -216,7 +216,7 @@ def turn_order(config: Config, engine: AsyncEngine) -> TurnOrder:
 def make_notice_service(
     config: Config, uow: SqlUnitOfWorkFactory, clock: Clock, *, max_events: int = MAX_EVENTS
 ) -> NoticeService:
-    """Notices (issue 9): the contact line from config, the chat's or default language;
+    """Notices: the contact line from config, the chat's or default language;
     ``max_events`` per batch (the API's 10,000; the CLI reads a whole file at once)."""
     wording = NoticeWording(config.notices.contact, config.notices.contact_en)
     policy = NoticePolicy(

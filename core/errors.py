@@ -132,7 +132,7 @@ class AlreadyRequestedElsewhere(PointsToForm, AlreadyRequested):
     """R2, when someone else asked (another chat, an operator). The code may be entered
     only where it was asked for, from the phone it went to (an SMS reply) or by the
     link, so this participant is not kept waiting for it: their guesses would otherwise
-    spend the holder's code (issue 8, item 3)."""
+    spend the holder's code."""
 
     key = "request.already_elsewhere"
 
@@ -177,7 +177,7 @@ class NoPhoneOnFile(PortPassError):
 
 
 class NewPhoneNotOwned(PortPassError):
-    """R5 limited (issue 8, item 4): a new phone may be given only for a pass of the
+    """R5 limited: a new phone may be given only for a pass of the
     operator's own company (admins excepted); another company's pass gets its code at
     the phone on file, or an operator could take over that holder's notifications."""
 
@@ -297,7 +297,7 @@ class AlreadyVerified(PortPassError):
 
 
 class RequestStale(PortPassError):
-    """R1 again at the check (issue 8, item 6): since the code was sent, the registry
+    """R1 again at the check: since the code was sent, the registry
     gave the pass another holder (ID number) or the person another phone on file. The
     request is closed; a new one checks the new data."""
 

@@ -32,8 +32,7 @@ class Channel(enum.StrEnum):
 
 
 class Origin(enum.StrEnum):
-    """Who asked for a code: the holder themselves (R1), an operator (R5), or a campaign
-    (issue 9)."""
+    """Who asked for a code: the holder themselves (R1), an operator (R5), or a campaign."""
 
     HOLDER = "holder"
     OPERATOR = "operator"
@@ -76,16 +75,17 @@ class PassRecord:
 class VerificationRequest:
     """A code (and link token) sent to one phone for one pass.
 
-    Only keyed hashes of the code and token are held (DESIGN §4). ``update_person_phone``
-    is set when an operator typed a new number (R5): a successful check then writes that
-    number into the person record.
+    Only keyed hashes of the code and token are held
+    (docs/design.md#secrets-are-hashed-or-sealed). ``update_person_phone`` is set when an
+    operator typed a new number (R5): a successful check then writes that number into the
+    person record.
 
     ``requester_key`` is the participant who asked (:attr:`Requester.key`: ``telegram:
-    <chat>``, ``sms:+886…``, ``operator:<id>``): only they, or whoever texts from
-    ``phone``, may type the code (issue 8, item 3). ``phone_on_file`` is the person's
-    phone when the code was sent: the check compares it with the registry's phone then,
-    since an operator's new number (R5) differs from the phone on file by design
-    (issue 8, item 6). Both are ``None`` only for requests stored before they existed.
+    <chat>``, ``sms:+886…``, ``operator:<id>``): only they, or whoever texts from ``phone``,
+    may type the code. ``phone_on_file`` is the person's phone when the code was sent: the
+    check compares it with the registry's phone then, since an operator's new number (R5)
+    differs from the phone on file by design. Both are ``None`` only for requests stored
+    before they existed.
     """
 
     id: str

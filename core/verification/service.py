@@ -218,7 +218,7 @@ class VerificationService:
         A new number only for the operator's own company's passes (every pass for an
         admin), judged on the account as stored now, not as the channel last saw it:
         another company's pass gets its code at the phone on file, or an operator could
-        move that holder's notifications to a number of their choosing (issue 8, item 4).
+        move that holder's notifications to a number of their choosing.
         Even the phone on file typed in full is refused for it: accepting it would tell
         the operator whether a guessed number is the holder's."""
         now = self._clock.now()
@@ -248,7 +248,7 @@ class VerificationService:
     async def request_for_campaign(
         self, requester: Requester, record: PassRecord, *, uow: UnitOfWork, now: datetime
     ) -> CodeSent:
-        """A campaign's SMS (issue 9): the ordinary request to the phone on file, made
+        """A campaign's SMS: the ordinary request to the phone on file, made
         when the campaign dispatches it, with the same rules (R2, R3, R6, validity), at
         campaign priority in the outbox. ``record`` is the pass as the dispatcher has
         just read it, locked, in ``uow``: claiming the target and making the request
@@ -516,7 +516,7 @@ class VerificationService:
 
 
 def may_enter_code(request: VerificationRequest, requester: Requester) -> bool:
-    """Whether ``requester`` may type ``request``'s code (issue 8, item 3): the
+    """Whether ``requester`` may type ``request``'s code: the
     participant who asked for it (same channel and chat or number), or whoever texts
     from the phone it was sent to. Anyone else knowing pass, ID and phone could
     otherwise spend the holder's five tries and lock them out for the code's 24 hours.
@@ -527,12 +527,13 @@ def may_enter_code(request: VerificationRequest, requester: Requester) -> bool:
 
 
 def still_matches(request: VerificationRequest, record: PassRecord | None) -> bool:
-    """Whether the registry still says what it said when the code was sent (issue 8,
-    item 6): the pass exists, belongs to the same ID number, and the person's phone on
-    file is the one it was then. For a holder's request that phone is the one the code
-    went to (R1); for an operator's new number (R5) it is the old number, which the new
-    one may replace only if nobody changed it meanwhile. A request stored before the
-    phone on file was kept (``None``) cannot show that it matches."""
+    """Whether the registry still says what it said when the code was sent
+    (docs/design.md#r1-a-code-only-for-a-matching-pass-id-and-phone): the pass exists,
+    belongs to the same ID number, and the person's phone on file is the one it was then.
+    For a holder's request that phone is the one the code went to (R1); for an operator's
+    new number (R5) it is the old number, which the new one may replace only if nobody
+    changed it meanwhile. A request stored before the phone on file was kept (``None``)
+    cannot show that it matches."""
     return (
         record is not None
         and record.id_no == request.id_no
