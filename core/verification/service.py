@@ -66,7 +66,7 @@ from core.verification.participants import (
     is_locked_out,
     may_enter_code,
 )
-from core.verification.sms_text import verification_link, verification_sms
+from core.verification.sms_text import form_url, verification_link, verification_sms
 
 #: How far back a code check looks, to tell "expired" from "nothing was ever sent".
 _LOOKBACK = timedelta(days=7)
@@ -86,6 +86,17 @@ class Policy:
     #: Codes one pass + ID + phone may get within ``code_ttl``: R2's one, and operators'
     #: re-issues (which keep a stranger's request from blocking the holder) up to this.
     max_codes_per_ttl: int = 4
+    #: Whether a holder's SMS reply reaches us (Twilio to Taiwan: no). When it does not,
+    #: an error that would say "reply to the SMS" points to the web form instead.
+    sms_replies_arrive: bool = True
+
+    @property
+    def form_url(self) -> str | None:
+        """Where a holder asks for a code when SMS replies cannot arrive; ``None`` when
+        they can (the messages then say to reply)."""
+        if self.sms_replies_arrive:
+            return None
+        return form_url(self.public_base_url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +197,7 @@ class VerificationService:
             await self._check_cool_down(work.uow, requester, now)
             record = await work.uow.passes.get(pass_no, lock=True)
             if record is None or record.id_no != id_no or record.phone != phone:
-                await work.uow.failures.record(requester.key, now)
+                await work.uow.failures.record(requester.failure_key, now)
                 await self._audit(work.uow, requester, "request.no_match", pass_no, now)
                 await work.commit()
                 raise NoMatch()
@@ -244,7 +255,7 @@ class VerificationService:
         A new number only for the operator's own company's passes (every pass for an
         admin), judged on the account as stored now, not as the channel last saw it:
         another company's pass gets its code at the phone on file, or an operator could
-        move that holder's notifications to a number of their choosing (issue 8, item 4).
+        move that holder's notifications to a number of their choosing.
         Even the phone on file typed in full is refused for it: accepting it would tell
         the operator whether a guessed number is the holder's."""
         now = self._clock.now()
@@ -274,7 +285,7 @@ class VerificationService:
     async def request_for_campaign(
         self, requester: Requester, record: PassRecord, *, uow: UnitOfWork, now: datetime
     ) -> CodeSent:
-        """A campaign's SMS (issue 9): the ordinary request to the phone on file, made
+        """A campaign's SMS: the ordinary request to the phone on file, made
         when the campaign dispatches it, with the same rules (R2, R3, R6, validity), at
         campaign priority in the outbox. ``record`` is the pass as the dispatcher has
         just read it, locked, in ``uow``: claiming the target and making the request
@@ -434,16 +445,15 @@ class VerificationService:
         await self._audit(uow, requester, "request.superseded", current.pass_no, now)
         return True
 
-    @staticmethod
-    async def _check_textable(uow: UnitOfWork, phone: Phone) -> None:
+    async def _check_textable(self, uow: UnitOfWork, phone: Phone) -> None:
         """No code for a phone that opted out of SMS: it would never arrive (the provider
         refuses it), and the holder would wait for it and be locked out by R2."""
         if await uow.opt_outs.is_opted_out(phone):
-            raise PhoneOptedOut()
+            raise PhoneOptedOut(form_url=self._policy.form_url)
 
     async def _check_cool_down(self, uow: UnitOfWork, requester: Requester, now: datetime) -> None:
         limit = self._policy.lookup_failures_per_hour
-        failures = await uow.failures.since(requester.key, now - timedelta(hours=1))
+        failures = await uow.failures.since(requester.failure_key, now - timedelta(hours=1))
         if len(failures) >= limit:
             # The oldest failure that still counts leaves the window first.
             raise TooManyFailures(retry_at=failures[-limit] + timedelta(hours=1))
@@ -491,7 +501,8 @@ class VerificationService:
                 others = [r for r in recent if r.is_open(now) and r not in mine]
                 if others:
                     raise AlreadyRequestedElsewhere(
-                        retry_at=others[0].created_at + self._policy.code_ttl
+                        retry_at=others[0].created_at + self._policy.code_ttl,
+                        form_url=self._policy.form_url,
                     )
                 raise self._why_closed(mine, code, now)
             if not usable:
@@ -636,12 +647,13 @@ def _day(now: datetime) -> date:
 
 
 def still_matches(request: VerificationRequest, record: PassRecord | None) -> bool:
-    """Whether the registry still says what it said when the code was sent (issue 8,
-    item 6): the pass exists, belongs to the same ID number, and the person's phone on
-    file is the one it was then. For a holder's request that phone is the one the code
-    went to (R1); for an operator's new number (R5) it is the old number, which the new
-    one may replace only if nobody changed it meanwhile. A request stored before the
-    phone on file was kept (``None``) cannot show that it matches."""
+    """Whether the registry still says what it said when the code was sent
+    (docs/design.md#r1-a-code-only-for-a-matching-pass-id-and-phone): the pass exists,
+    belongs to the same ID number, and the person's phone on file is the one it was then.
+    For a holder's request that phone is the one the code went to (R1); for an operator's
+    new number (R5) it is the old number, which the new one may replace only if nobody
+    changed it meanwhile. A request stored before the phone on file was kept (``None``)
+    cannot show that it matches."""
     return (
         record is not None
         and record.id_no == request.id_no
