@@ -10,7 +10,9 @@ are counted and cool the operator down. A phone on file that changed after the q
 was asked is not texted, since the operator confirmed another number. The
 use case :meth:`core.verification.service.VerificationService.request_as_operator` applies R2 and
 R6 again, writes the SMS to the outbox and the audit entry, and marks a new number to
-replace the phone on file once the holder verifies it.
+replace the phone on file once the holder verifies it. To the phone on file it re-issues
+a code even within R2's 24 hours (a stranger who asked first must not block the holder);
+the answer then says the earlier code no longer works.
 """
 
 from __future__ import annotations
@@ -135,8 +137,11 @@ class OperatorSends:
             expires_at=sent.expires_at,
         )
         # What to tell the holder: the operator is the one they will ask.
-        tell = messages.text("operator.tell_holder", turn.language)
-        await turn.show(f"{messages.text('operator.sent', turn.language)}\n{detail}\n{tell}")
+        lines = [messages.text("operator.sent", turn.language), detail]
+        if sent.replaced:
+            lines.append(messages.text("operator.reissued", turn.language))
+        lines.append(messages.text("operator.tell_holder", turn.language))
+        await turn.show("\n".join(lines))
 
 
 def _shown(choice: SendQuestion, view: PassView) -> str:
