@@ -30,6 +30,7 @@ from bot.services import CONFIG, SERVICES, WORKER, Worker
 from bot.sms import inbound as sms_inbound
 from bot.sms import outbox_worker
 from bot.sms import signature as sms_signature
+from bot.sms import smsc as sms_smsc
 from bot.sms import status as sms_status
 from bot.telegram import channel as telegram_channel
 from bot.telegram import delivery_notices as telegram_delivery_notices
@@ -70,6 +71,7 @@ def create_app(
     app.cleanup_ctx.append(services_ctx)
     app.router.add_get("/healthz", healthz)
     failure_notices.setup(app)  # before the outbox worker and Telegram, which use it
+    sms_smsc.setup(app)  # before the outbox worker: it unbinds after the worker stopped
     outbox_worker.setup(app, (overrides or Overrides()).outbox)
     sms_signature.setup(app)  # checks the webhooks of the two routes below
     campaign_dispatcher.setup(app, (overrides or Overrides()).campaigns)

@@ -90,7 +90,39 @@ def make_sender(config: Config) -> SmsSender:
             status_callback_url=f"{config.server.public_base_url}/sms/status",
             api_base_url=config.twilio.api_base_url,
         )
+    if config.sms.sender == "smpp":
+        return make_smpp_sender(config)
     return ConsoleSender()
+
+
+def make_smpp_sender(config: Config) -> SmsSender:
+    """The SMPP sender; it binds when the app starts it (:mod:`bot.sms.smsc`). Imported
+    here, not at the top: a CLI command that sends nothing should not load aiosmpplib."""
+    from aiosmpplib import NPI, TON, PhoneNumber
+
+    from bot.providers.smpp.sender import SmppSender
+    from bot.providers.smpp.session import Link
+
+    smpp = config.smpp
+    link = Link(
+        smpp.host,
+        smpp.port,
+        smpp.system_id,
+        smpp.password.reveal(),
+        system_type=smpp.system_type,
+        tls=smpp.tls,
+        window=smpp.window,
+        enquire_link_seconds=smpp.enquire_link_seconds,
+        response_timeout=smpp.response_timeout_seconds,
+    )
+    return SmppSender(
+        link,
+        source=PhoneNumber(smpp.source_addr, TON(smpp.source_addr_ton), NPI(smpp.source_addr_npi)),
+        bind_mode="transceiver" if smpp.bind_mode == "transceiver" else "split",
+        max_per_second=smpp.max_per_second,
+        concatenation=smpp.concatenation,
+        receipts=smpp.delivery_receipts,
+    )
 
 
 async def open_services(
