@@ -104,6 +104,8 @@ class FakeSmsc:
     deliver_answers: list[int] = field(default_factory=list)
     binds: list[str] = field(default_factory=list)
     unbinds: int = 0
+    outstanding: int = 0  # submits taken and not yet answered
+    most_outstanding: int = 0
     enquire_links: int = 0
     _server: asyncio.Server | None = None
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -271,6 +273,7 @@ class FakeSmsc:
             self.enquire_links += 1
             if faults.answer_enquire_link:
                 writer.write(make("enquire_link_resp", sequence))
+            await self._notify()
         elif command == "unbind":
             self.unbinds += 1
             writer.write(make("unbind_resp", sequence))
@@ -318,18 +321,33 @@ class FakeSmsc:
         if receipt and faults.receipt_first:
             self._later(self.send_receipt(message_id, faults.receipt_status or ""))
             await asyncio.sleep(0.05)
+        self.outstanding += 1
+        self.most_outstanding = max(self.most_outstanding, self.outstanding)
         if faults.silent > 0:
             faults.silent -= 1
+            self.outstanding -= 1
+        elif faults.delay:
+            self._later(self._answer_late(writer, sequence, message_id, faults.delay))
         else:
-            if faults.delay:
-                await asyncio.sleep(faults.delay)
-            writer.write(make("submit_sm_resp", sequence, message_id=message_id))
+            self._answer(writer, sequence, message_id)
         self.submitted.append(item)
         if self.on_submit is not None:
             self.on_submit(item)
         if receipt and not faults.receipt_first:
             self._later(self.send_receipt(message_id, faults.receipt_status or ""))
         await self._notify()
+
+    def _answer(self, writer: asyncio.StreamWriter, sequence: int, message_id: str) -> None:
+        self.outstanding -= 1
+        if not writer.is_closing():
+            writer.write(make("submit_sm_resp", sequence, message_id=message_id))
+
+    async def _answer_late(
+        self, writer: asyncio.StreamWriter, sequence: int, message_id: str, delay: float
+    ) -> None:
+        """A slow SMSC: the answer after ``delay``, other submits read meanwhile."""
+        await asyncio.sleep(delay)
+        self._answer(writer, sequence, message_id)
 
 
 async def _serve(port: int, receipts: bool) -> None:

@@ -146,13 +146,14 @@ class Session:
                 await self._connect_and_serve()
                 failures = 0 if self.binds else failures
             except (OSError, EOFError, TimeoutError, ConnectionError) as error:
-                log.warning(
-                    "smpp %s: link to %s:%d lost: %s",
-                    self.mode,
-                    self.link.host,
-                    self.link.port,
-                    type(error).__name__,
-                )
+                if not self._stopping.is_set():
+                    log.warning(
+                        "smpp %s: link to %s:%d lost: %s",
+                        self.mode,
+                        self.link.host,
+                        self.link.port,
+                        type(error).__name__,
+                    )
             finally:
                 self._drop()
             if self._stopping.is_set():
