@@ -99,7 +99,8 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:  # the answer is the health, whatever broke
         log.exception("health check: database unreachable")
         return web.json_response({"status": "error", "database": "unreachable"}, status=503)
-    return web.json_response({"status": "ok", "database": "ok"})
+    smpp = sms_smsc.health(request.app)
+    return web.json_response({"status": "ok", "database": "ok", **({"smpp": smpp} if smpp else {})})
 
 
 @web.middleware

@@ -25,9 +25,11 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from bot.failure_notices import FAILURE_NOTICES
 from bot.providers.smpp.codec import Receipt, parts_of, read_deliver, receipt_of, text_of
@@ -84,6 +86,7 @@ class SmscDeliveries:
         self, app: web.Application, sender: SmppSender, *, early_receipt_seconds: float = 60.0
     ) -> None:
         self._app, self._sender = app, sender
+        self.sender = sender
         self._early = early_receipt_seconds
         self.dropped = DroppedSenders()
         self._parts = Reassembly()
@@ -207,6 +210,53 @@ class SmscDeliveries:
             await uow.commit()
 
 
+def health(app: web.Application) -> dict[str, object] | None:
+    """The SMPP link for ``/healthz`` (``None`` without an SMPP sender). Not bound is
+    reported, not failed: the outbox keeps every SMS until the link is back, and a load
+    balancer that took the process out would not bring the carrier back."""
+    deliveries = app.get(SMSC_DELIVERIES)
+    if deliveries is None:
+        return None
+    sender, counters = deliveries.sender, deliveries.sender.counters
+    refused = next((s.refused for s in sender.sessions if s.refused), None)
+    return {
+        "bound": sender.bound,
+        "binds": len(sender.sessions),
+        "window_in_use": sender.in_window,
+        "submits": counters.submits,
+        "receipts": counters.receipts,
+        "messages": counters.messages,
+        **({"bind_refused": refused} if refused else {}),
+    }
+
+
+class SmppCollector(Collector):
+    """The link's state on ``/metrics``, read when scraped."""
+
+    def __init__(self, sender: SmppSender) -> None:
+        self._sender = sender
+
+    def collect(self) -> Iterator[Metric]:
+        sender, counters = self._sender, self._sender.counters
+        yield GaugeMetricFamily(
+            "portpass_smpp_bound", "1 while every SMPP bind is up.", value=int(sender.bound)
+        )
+        yield GaugeMetricFamily(
+            "portpass_smpp_binds", "SMPP binds this process holds open.", len(sender.sessions)
+        )
+        yield GaugeMetricFamily(
+            "portpass_smpp_window_in_use",
+            "SMPP requests awaiting their response now.",
+            value=sender.in_window,
+        )
+        for name, value, what in (
+            ("submits", counters.submits, "submit_sm answered by the SMSC"),
+            ("receipts", counters.receipts, "delivery receipts received"),
+            ("messages", counters.messages, "holders' messages (parts) received"),
+        ):
+            yield CounterMetricFamily(f"portpass_smpp_{name}", what, value=value)
+
+
 def setup(app: web.Application) -> None:
     """With an SMPP sender: bind at start, take its deliveries, unbind at stop."""
 
@@ -218,10 +268,14 @@ def setup(app: web.Application) -> None:
         deliveries = SmscDeliveries(app, sender)
         app[SMSC_DELIVERIES] = deliveries
         sender.deliveries = deliveries
+        collector = SmppCollector(sender)
+        registry = app[SERVICES].metrics.registry
+        registry.register(collector)
         sender.start()
         try:
             yield
         finally:
+            registry.unregister(collector)
             sender.deliveries = None
             await deliveries.stop()
             await sender.close()
