@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -64,6 +65,9 @@ __all__ = [  # the database alone lives in bot.database, light enough for any co
     "services_for",
 ]
 
+if TYPE_CHECKING:
+    from bot.providers.smpp.session import Link
+
 log = logging.getLogger(__name__)
 
 
@@ -95,16 +99,13 @@ def make_sender(config: Config) -> SmsSender:
     return ConsoleSender()
 
 
-def make_smpp_sender(config: Config) -> SmsSender:
-    """The SMPP sender; it binds when the app starts it (:mod:`bot.sms.smsc`). Imported
-    here, not at the top: a CLI command that sends nothing should not load aiosmpplib."""
-    from aiosmpplib import NPI, TON, PhoneNumber
-
-    from bot.providers.smpp.sender import SmppSender
+def smpp_link(config: Config) -> Link:
+    """The SMPP account of ``[smpp]``. Imported here, not at the top: a CLI command that
+    sends nothing should not load aiosmpplib."""
     from bot.providers.smpp.session import Link
 
     smpp = config.smpp
-    link = Link(
+    return Link(
         smpp.host,
         smpp.port,
         smpp.system_id,
@@ -115,8 +116,17 @@ def make_smpp_sender(config: Config) -> SmsSender:
         enquire_link_seconds=smpp.enquire_link_seconds,
         response_timeout=smpp.response_timeout_seconds,
     )
+
+
+def make_smpp_sender(config: Config) -> SmsSender:
+    """The SMPP sender; it binds when the app starts it (:mod:`bot.sms.smsc`)."""
+    from aiosmpplib import NPI, TON, PhoneNumber
+
+    from bot.providers.smpp.sender import SmppSender
+
+    smpp = config.smpp
     return SmppSender(
-        link,
+        smpp_link(config),
         source=PhoneNumber(smpp.source_addr, TON(smpp.source_addr_ton), NPI(smpp.source_addr_npi)),
         bind_mode="transceiver" if smpp.bind_mode == "transceiver" else "split",
         max_per_second=smpp.max_per_second,

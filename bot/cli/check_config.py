@@ -107,4 +107,20 @@ async def check_config(args: argparse.Namespace, config: Config) -> int:
     print()
     for line in sms_lines(config):
         print(line)
+    if getattr(args, "probe", False):
+        return await _probe(config)
     return 0
+
+
+async def _probe(config: Config) -> int:
+    """Bind once to the SMSC (``sms.sender = "smpp"``); 1 when that fails."""
+    print()
+    if config.sms.sender != "smpp":
+        print(f"--probe: nothing to probe for sms.sender = {config.sms.sender!r} (smpp only)")
+        return 0
+    from bot.bootstrap import smpp_link  # loads aiosmpplib only when asked
+    from bot.providers.smpp.probe import probe
+
+    ok, what = await probe(smpp_link(config), config.smpp.bind_mode)
+    print(f"SMPP probe: {'ok' if ok else 'FAILED'}: {what}")
+    return 0 if ok else 1

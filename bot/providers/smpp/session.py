@@ -182,7 +182,7 @@ class Session:
             system_type=link.system_type,
         )
         writer.write(bind.pdu())
-        answer = await asyncio.wait_for(_read_pdu(reader), link.response_timeout)
+        answer = await asyncio.wait_for(read_pdu(reader), link.response_timeout)
         _, command, status, _ = header_of(answer)
         if command != bind.smpp_command | 0x80000000 or status != 0:
             self._refused(status)
@@ -215,7 +215,7 @@ class Session:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
-            pdu = await _read_pdu(reader)
+            pdu = await read_pdu(reader)
             _, command, _, sequence = header_of(pdu)
             if command & 0x80000000:
                 future = self._pending.get(sequence)
@@ -267,7 +267,7 @@ class Session:
                 future.set_exception(ConnectionError("the SMPP link dropped"))
 
 
-async def _read_pdu(reader: asyncio.StreamReader) -> bytes:
+async def read_pdu(reader: asyncio.StreamReader) -> bytes:
     head = await reader.readexactly(16)
     length = HEADER.unpack_from(head)[0]
     if not 16 <= length <= _MAX_PDU:
