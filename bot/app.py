@@ -30,8 +30,9 @@ from bot.services import CONFIG, SERVICES, WORKER, Worker
 from bot.sms import inbound as sms_inbound
 from bot.sms import outbox_worker
 from bot.sms import signature as sms_signature
-from bot.sms import smsc as sms_smsc
 from bot.sms import status as sms_status
+from bot.sms.smpp import link_state as smpp_state
+from bot.sms.smpp import wiring as smpp_wiring
 from bot.telegram import channel as telegram_channel
 from bot.telegram import delivery_notices as telegram_delivery_notices
 from bot.telegram import notices as telegram_notices
@@ -71,7 +72,7 @@ def create_app(
     app.cleanup_ctx.append(services_ctx)
     app.router.add_get("/healthz", healthz)
     failure_notices.setup(app)  # before the outbox worker and Telegram, which use it
-    sms_smsc.setup(app)  # before the outbox worker: it unbinds after the worker stopped
+    smpp_wiring.setup(app)  # before the outbox worker: it unbinds after the worker stopped
     outbox_worker.setup(app, (overrides or Overrides()).outbox)
     sms_signature.setup(app)  # checks the webhooks of the two routes below
     campaign_dispatcher.setup(app, (overrides or Overrides()).campaigns)
@@ -99,7 +100,7 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:  # the answer is the health, whatever broke
         log.exception("health check: database unreachable")
         return web.json_response({"status": "error", "database": "unreachable"}, status=503)
-    smpp = sms_smsc.health(request.app)
+    smpp = smpp_state.health(request.app)
     return web.json_response({"status": "ok", "database": "ok", **({"smpp": smpp} if smpp else {})})
 
 

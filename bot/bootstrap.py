@@ -66,7 +66,7 @@ __all__ = [  # the database alone lives in bot.database, light enough for any co
 ]
 
 if TYPE_CHECKING:
-    from bot.providers.smpp.session import Link
+    from bot.providers.smpp.link import Link
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def make_sender(config: Config) -> SmsSender:
 def smpp_link(config: Config) -> Link:
     """The SMPP account of ``[smpp]``. Imported here, not at the top: a CLI command that
     sends nothing should not load aiosmpplib."""
-    from bot.providers.smpp.session import Link
+    from bot.providers.smpp.link import Link
 
     smpp = config.smpp
     return Link(
@@ -119,7 +119,7 @@ def smpp_link(config: Config) -> Link:
 
 
 def make_smpp_sender(config: Config) -> SmsSender:
-    """The SMPP sender; it binds when the app starts it (:mod:`bot.sms.smsc`)."""
+    """The SMPP sender; it binds when the app starts it (:mod:`bot.sms.smpp.wiring`)."""
     from aiosmpplib import NPI, TON, PhoneNumber
 
     from bot.providers.smpp.sender import SmppSender

@@ -9,7 +9,7 @@ import ssl
 from aiosmpplib import BindTransceiver, BindTransmitter, Unbind
 
 from bot.providers.smpp.codec import header_of
-from bot.providers.smpp.session import CREDENTIALS_REFUSED, Link, read_pdu
+from bot.providers.smpp.link import CREDENTIALS_REFUSED, Link, read_pdu
 
 
 async def probe(link: Link, bind_mode: str) -> tuple[bool, str]:

@@ -21,7 +21,8 @@ from aiosmpplib import PhoneNumber
 
 from bot.providers.sender import PermanentFailure, SendResult, Sent, TransientFailure, masked
 from bot.providers.smpp.codec import Segment, header_of, segments, submit_pdu
-from bot.providers.smpp.session import GENERIC_NACK, DeliverHandler, Link, NotBound, Session
+from bot.providers.smpp.link import Link, NotBound
+from bot.providers.smpp.session import GENERIC_NACK, DeliverHandler, Session
 from bot.providers.token_bucket import TokenBucket
 
 log = logging.getLogger(__name__)

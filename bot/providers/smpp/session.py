@@ -17,7 +17,6 @@ import logging
 import random
 import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from aiosmpplib import (
     BindReceiver,
@@ -28,45 +27,15 @@ from aiosmpplib import (
 )
 
 from bot.providers.smpp.codec import HEADER, header_of
+from bot.providers.smpp.link import CREDENTIALS_REFUSED, Link, NotBound, read_pdu
 
 log = logging.getLogger(__name__)
 
 GENERIC_NACK = 0x80000000
 DELIVER_SM, ENQUIRE_LINK, UNBIND = 0x00000005, 0x00000015, 0x00000006
-CREDENTIALS_REFUSED = {0x0D: "bind failed", 0x0E: "wrong password", 0x0F: "unknown system_id"}
 _BINDS = {"transceiver": BindTransceiver, "transmitter": BindTransmitter, "receiver": BindReceiver}
-_MAX_PDU = 64 * 1024
 
 DeliverHandler = Callable[[bytes], Awaitable[int]]
-
-
-class NotBound(Exception):
-    """No link to the SMSC now; ``refused`` says why when the bind was refused."""
-
-    def __init__(self, refused: str | None = None) -> None:
-        super().__init__(refused or "not bound to the SMSC")
-        self.refused = refused
-
-
-@dataclass(frozen=True)
-class Link:
-    """Where and who: what a carrier's SMPP account gives you (see docs/smpp.md)."""
-
-    host: str
-    port: int
-    system_id: str
-    password: str
-    system_type: str = ""
-    tls: bool = False
-    window: int = 10
-    enquire_link_seconds: float = 30.0
-    response_timeout: float = 10.0
-    reconnect_base: float = 1.0
-    reconnect_cap: float = 60.0
-    refused_pause: float = 60.0
-
-    def __repr__(self) -> str:
-        return f"Link({self.system_id}@{self.host}:{self.port}, tls={self.tls}, password=***)"
 
 
 class Session:
@@ -265,11 +234,3 @@ class Session:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(ConnectionError("the SMPP link dropped"))
-
-
-async def read_pdu(reader: asyncio.StreamReader) -> bytes:
-    head = await reader.readexactly(16)
-    length = HEADER.unpack_from(head)[0]
-    if not 16 <= length <= _MAX_PDU:
-        raise ConnectionError(f"a PDU of {length} octets")
-    return head + await reader.readexactly(length - 16)

@@ -23,19 +23,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from bot.failure_notices import FAILURE_NOTICES
 from bot.providers.smpp.codec import Receipt, parts_of, read_deliver, receipt_of, text_of
 from bot.providers.smpp.sender import SmppSender
 from bot.services import SERVICES, Services
 from bot.sms.sender_filter import DroppedSenders
+from bot.sms.smpp.reassembly import Reassembly
 from bot.sms.twiml import sms_text
 from core import messages
 from core.conversation.state import Participant, Text
@@ -51,32 +47,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "sms"
 OK, RETRY = 0x00, 0x08  # ESME_ROK; ESME_RSYSERR asks the SMSC to deliver it again
-_PARTS_KEPT = 1000
-_PARTS_SECONDS = 600.0
-
-
-class Reassembly:
-    """Parts of concatenated messages, by sender and reference, until all have come
-    (at most ``_PARTS_KEPT`` messages for ``_PARTS_SECONDS``: a part that never comes
-    must not hold memory forever)."""
-
-    def __init__(self) -> None:
-        self._parts: OrderedDict[tuple[str, int], tuple[float, dict[int, str]]] = OrderedDict()
-
-    def add(self, sender: str, ref: int, number: int, total: int, text: str) -> str | None:
-        now = time.monotonic()
-        while self._parts and (
-            len(self._parts) >= _PARTS_KEPT
-            or next(iter(self._parts.values()))[0] < now - _PARTS_SECONDS
-        ):
-            self._parts.popitem(last=False)
-        key = (sender, ref)
-        _, parts = self._parts.setdefault(key, (now, {}))
-        parts[number] = text
-        if len(parts) < total:
-            return None
-        del self._parts[key]
-        return "".join(parts.get(i, "") for i in range(1, total + 1))
 
 
 class SmscDeliveries:
@@ -208,79 +178,3 @@ class SmscDeliveries:
         async with services.uow() as uow:
             await uow.outbox.add_many(batch, services.clock.now(), priority=Priority.OWN)
             await uow.commit()
-
-
-def health(app: web.Application) -> dict[str, object] | None:
-    """The SMPP link for ``/healthz`` (``None`` without an SMPP sender). Not bound is
-    reported, not failed: the outbox keeps every SMS until the link is back, and a load
-    balancer that took the process out would not bring the carrier back."""
-    deliveries = app.get(SMSC_DELIVERIES)
-    if deliveries is None:
-        return None
-    sender, counters = deliveries.sender, deliveries.sender.counters
-    refused = next((s.refused for s in sender.sessions if s.refused), None)
-    return {
-        "bound": sender.bound,
-        "binds": len(sender.sessions),
-        "window_in_use": sender.in_window,
-        "submits": counters.submits,
-        "receipts": counters.receipts,
-        "messages": counters.messages,
-        **({"bind_refused": refused} if refused else {}),
-    }
-
-
-class SmppCollector(Collector):
-    """The link's state on ``/metrics``, read when scraped."""
-
-    def __init__(self, sender: SmppSender) -> None:
-        self._sender = sender
-
-    def collect(self) -> Iterator[Metric]:
-        sender, counters = self._sender, self._sender.counters
-        yield GaugeMetricFamily(
-            "portpass_smpp_bound", "1 while every SMPP bind is up.", value=int(sender.bound)
-        )
-        yield GaugeMetricFamily(
-            "portpass_smpp_binds", "SMPP binds this process holds open.", len(sender.sessions)
-        )
-        yield GaugeMetricFamily(
-            "portpass_smpp_window_in_use",
-            "SMPP requests awaiting their response now.",
-            value=sender.in_window,
-        )
-        for name, value, what in (
-            ("submits", counters.submits, "submit_sm answered by the SMSC"),
-            ("receipts", counters.receipts, "delivery receipts received"),
-            ("messages", counters.messages, "holders' messages (parts) received"),
-        ):
-            yield CounterMetricFamily(f"portpass_smpp_{name}", what, value=value)
-
-
-def setup(app: web.Application) -> None:
-    """With an SMPP sender: bind at start, take its deliveries, unbind at stop."""
-
-    async def run(app: web.Application) -> AsyncIterator[None]:
-        sender = app[SERVICES].sender
-        if not isinstance(sender, SmppSender):
-            yield
-            return
-        deliveries = SmscDeliveries(app, sender)
-        app[SMSC_DELIVERIES] = deliveries
-        sender.deliveries = deliveries
-        collector = SmppCollector(sender)
-        registry = app[SERVICES].metrics.registry
-        registry.register(collector)
-        sender.start()
-        try:
-            yield
-        finally:
-            registry.unregister(collector)
-            sender.deliveries = None
-            await deliveries.stop()
-            await sender.close()
-
-    app.cleanup_ctx.append(run)
-
-
-SMSC_DELIVERIES = web.AppKey("smsc_deliveries", SmscDeliveries)
