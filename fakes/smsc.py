@@ -7,12 +7,11 @@ so a test against it also checks that the two agree. It accepts binds, answers
 command: refuses binds, throttles, answers ``generic_nack``, delays or withholds
 responses, sends a receipt before the response, drops the connection mid-window.
 
-Run alone (for the campaign benchmark): ``python -m fakes.smsc --port 2775``.
+Run alone (the campaign benchmark does): ``python -m benchmarks.smsc_process --port 2775``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import itertools
@@ -348,23 +347,3 @@ class FakeSmsc:
         """A slow SMSC: the answer after ``delay``, other submits read meanwhile."""
         await asyncio.sleep(delay)
         self._answer(writer, sequence, message_id)
-
-
-async def _serve(port: int, receipts: bool) -> None:
-    faults = Faults(receipt_status="DELIVRD" if receipts else None)
-    async with FakeSmsc(port=port, faults=faults) as smsc:
-        print(f"fake SMSC on 127.0.0.1:{smsc.port}", flush=True)
-        await asyncio.Event().wait()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=2775)
-    parser.add_argument("--no-receipts", action="store_true")
-    args = parser.parse_args()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.port, not args.no_receipts))
-
-
-if __name__ == "__main__":
-    main()
