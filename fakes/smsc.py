@@ -7,6 +7,10 @@ so a test against it also checks that the two agree. It accepts binds, answers
 command: refuses binds, throttles, answers ``generic_nack``, delays or withholds
 responses, sends a receipt before the response, drops the connection mid-window.
 
+Why one module: the faults are decisions inside the server's own handling of each PDU
+(which answer, when, or none), so the protocol loop and what it can be told to get
+wrong only read right together.
+
 Run alone (the campaign benchmark does): ``python -m benchmarks.smsc_process --port 2775``.
 """
 
