@@ -26,7 +26,7 @@ import logging
 
 from aiohttp import web
 
-from bot.failure_notices import FAILURE_NOTICES
+from bot.background.failure_notices import FAILURE_NOTICES
 from bot.providers.smpp.codec import Receipt, parts_of, read_deliver, receipt_of, text_of
 from bot.providers.smpp.sender import SmppSender
 from bot.services import SERVICES, Services
@@ -115,7 +115,7 @@ class SmscDeliveries:
         log.info("sms %s: %s (receipt)", sid, receipt.status)
         notices = self._app.get(FAILURE_NOTICES)
         if receipt.status in NOT_DELIVERED and notices is not None:
-            notices.poke()
+            notices.wake()
         return True
 
     async def _record_later(self, receipt: Receipt) -> None:
