@@ -84,9 +84,11 @@ async def test_a_message_delivered_again_is_answered_once(client, smsc):
     assert len(smsc.texts_to(HOLDER)) == 2
 
 
-async def test_an_english_gsm7_reply_goes_out_gsm7(client, smsc):
+async def test_english_replies_go_out_gsm7_and_chinese_ucs2(client, smsc):
     assert await smsc.send_mo(HOLDER, "VERIFY") == [0]
-    await texts_to(smsc, HOLDER, 1)
+    await holder_gets(smsc, "通行證號")
     assert await smsc.send_mo(HOLDER, "EN") == [0]
-    texts = await texts_to(smsc, HOLDER, 2)
-    assert texts  # the language switch answered
+    await holder_gets(smsc, "Please type your pass number")
+    codings = {item.text: item.data_coding for item in smsc.submitted}
+    assert codings["【港務】請輸入通行證號（例：KHPS113-000043）。"] == 8  # UCS-2
+    assert codings["[Taiwan Ports] Switched to English."] == 0  # GSM-7: half the cost
