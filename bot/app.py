@@ -44,6 +44,7 @@ from bot.telegram import delivery_notices as telegram_delivery_notices
 from bot.telegram import notices as telegram_notices
 from bot.telegram.operator import wiring as telegram_operator
 from bot.web import dev_inbox, forwarded, link_page
+from bot.web.verify_form import routes as verify_form
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def create_app(
     notices_api.setup(app)
     telegram_delivery_notices.setup(app)  # registers its teller with the failure notices
     link_page.setup(app)
+    verify_form.setup(app)
     dev_inbox.setup(app)
     metrics_http.setup(app)
     return app

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,6 +27,7 @@ from bot.config.secret_key import resolve_secret_key
 from bot.database import Database, close_database, database_for, open_database
 from bot.notices.delivery import NoticeTuning
 from bot.providers.console import ConsoleSender
+from bot.providers.send_rate import SharedSendRate
 from bot.providers.sender import SmsSender
 from bot.providers.twilio_sender import TwilioSender
 from bot.services import Services
@@ -46,9 +46,11 @@ from core.operators.questions import OperatorQuestions
 from core.ports import Clock
 from core.verification.service import Policy, VerificationService
 from core.verification.sms_preview import sample_sms
+from storage.client_hits import SharedHitCounter
 from storage.conversation.inbound import InboundLog
 from storage.db import create_engine
 from storage.outbox.sealing import BodySealer
+from storage.outbox.send_rate import SendSchedule
 from storage.registry.importer import DEMO_REGISTRY, import_registry
 from storage.tables import passes
 from storage.turn_order import TurnOrder
@@ -64,9 +66,6 @@ __all__ = [  # the database alone lives in bot.database, light enough for any co
     "open_services",
     "services_for",
 ]
-
-if TYPE_CHECKING:
-    from bot.providers.smpp.link import Link
 
 log = logging.getLogger(__name__)
 
@@ -95,44 +94,11 @@ def make_sender(config: Config) -> SmsSender:
             api_base_url=config.twilio.api_base_url,
         )
     if config.sms.sender == "smpp":
+        # Imported here: a command that sends nothing should not load aiosmpplib.
+        from bot.providers.smpp.settings import make_smpp_sender
+
         return make_smpp_sender(config)
     return ConsoleSender()
-
-
-def smpp_link(config: Config) -> Link:
-    """The SMPP account of ``[smpp]``. Imported here, not at the top: a CLI command that
-    sends nothing should not load aiosmpplib."""
-    from bot.providers.smpp.link import Link
-
-    smpp = config.smpp
-    return Link(
-        smpp.host,
-        smpp.port,
-        smpp.system_id,
-        smpp.password.reveal(),
-        system_type=smpp.system_type,
-        tls=smpp.tls,
-        window=smpp.window,
-        enquire_link_seconds=smpp.enquire_link_seconds,
-        response_timeout=smpp.response_timeout_seconds,
-    )
-
-
-def make_smpp_sender(config: Config) -> SmsSender:
-    """The SMPP sender; it binds when the app starts it (:mod:`bot.sms.smpp.wiring`)."""
-    from aiosmpplib import NPI, TON, PhoneNumber
-
-    from bot.providers.smpp.sender import SmppSender
-
-    smpp = config.smpp
-    return SmppSender(
-        smpp_link(config),
-        source=PhoneNumber(smpp.source_addr, TON(smpp.source_addr_ton), NPI(smpp.source_addr_npi)),
-        bind_mode="transceiver" if smpp.bind_mode == "transceiver" else "split",
-        max_per_second=smpp.max_per_second,
-        concatenation=smpp.concatenation,
-        receipts=smpp.delivery_receipts,
-    )
 
 
 async def open_services(
@@ -180,6 +146,7 @@ def _use_cases(
             code_ttl=timedelta(hours=v.code_ttl_hours),
             max_code_attempts=v.max_code_attempts,
             lookup_failures_per_hour=v.lookup_failures_per_hour,
+            sms_replies_arrive=config.sms.replies_arrive,
         ),
     )
     conversations = ConversationEngine(
@@ -214,6 +181,8 @@ def _use_cases(
         demo=demo,
         notice_tuning=extra.notices,
         turn_order=turn_order(config, database.engine),
+        shared_hits=shared_hits(database.engine),
+        shared_send_rate=shared_send_rate(config, database.engine),
     )
     uow.add_audit_listener(services.metrics.audited)  # verifications, codes sent
     return services
@@ -222,6 +191,20 @@ def _use_cases(
 #: Connections for Telegram's per-chat locks (storage.turn_order): chats whose turns
 #: run at the same moment in one process; a further one waits for a connection.
 TURN_LOCK_CONNECTIONS = 10
+
+
+def shared_hits(engine: AsyncEngine) -> SharedHitCounter | None:
+    """Per-address limits counted in the database where several processes may serve
+    (PostgreSQL); SQLite is served by one process, whose memory is enough."""
+    return SharedHitCounter(engine) if engine.dialect.name == "postgresql" else None
+
+
+def shared_send_rate(config: Config, engine: AsyncEngine) -> SharedSendRate | None:
+    """On PostgreSQL any number of processes and hosts may send: they book the
+    provider's rate together in the database. SQLite has one process."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return SharedSendRate(SendSchedule(engine), config.sms.max_per_second)
 
 
 def turn_order(config: Config, engine: AsyncEngine) -> TurnOrder:
@@ -238,7 +221,7 @@ def turn_order(config: Config, engine: AsyncEngine) -> TurnOrder:
 def make_notice_service(
     config: Config, uow: SqlUnitOfWorkFactory, clock: Clock, *, max_events: int = MAX_EVENTS
 ) -> NoticeService:
-    """Notices (issue 9): the contact line from config, the chat's or default language;
+    """Notices: the contact line from config, the chat's or default language;
     ``max_events`` per batch (the API's 10,000; the CLI reads a whole file at once)."""
     wording = NoticeWording(config.notices.contact, config.notices.contact_en)
     policy = NoticePolicy(

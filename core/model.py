@@ -32,8 +32,7 @@ class Channel(enum.StrEnum):
 
 
 class Origin(enum.StrEnum):
-    """Who asked for a code: the holder themselves (R1), an operator (R5), or a campaign
-    (issue 9)."""
+    """Who asked for a code: the holder themselves (R1), an operator (R5), or a campaign."""
 
     HOLDER = "holder"
     OPERATOR = "operator"
@@ -76,16 +75,17 @@ class PassRecord:
 class VerificationRequest:
     """A code (and link token) sent to one phone for one pass.
 
-    Only keyed hashes of the code and token are held (DESIGN §4). ``update_person_phone``
-    is set when an operator typed a new number (R5): a successful check then writes that
-    number into the person record.
+    Only keyed hashes of the code and token are held
+    (docs/design.md#secrets-are-hashed-or-sealed). ``update_person_phone`` is set when an
+    operator typed a new number (R5): a successful check then writes that number into the
+    person record.
 
     ``requester_key`` is the participant who asked (:attr:`Requester.key`: ``telegram:
-    <chat>``, ``sms:+886…``, ``operator:<id>``): only they, or whoever texts from
-    ``phone``, may type the code (issue 8, item 3). ``phone_on_file`` is the person's
-    phone when the code was sent: the check compares it with the registry's phone then,
-    since an operator's new number (R5) differs from the phone on file by design
-    (issue 8, item 6). Both are ``None`` only for requests stored before they existed.
+    <chat>``, ``sms:+886…``, ``operator:<id>``): only they, or whoever texts from ``phone``,
+    may type the code. ``phone_on_file`` is the person's phone when the code was sent: the
+    check compares it with the registry's phone then, since an operator's new number (R5)
+    differs from the phone on file by design. Both are ``None`` only for requests stored
+    before they existed.
     """
 
     id: str
@@ -163,6 +163,11 @@ class Requester:
     ``phone`` is the number the channel vouches the requester is texting from (an SMS
     sender, whose number Twilio's signed webhook gives): codes sent to that number may
     be entered from it whoever asked for them, which is how an SMS reply works.
+
+    ``limit_key``, when given, is what the failed-lookup cool-down counts instead of
+    ``key``: the web form's participant is a browser session, which anyone can throw
+    away, so its failures count against the client address (docs/security.md, The
+    web form).
     """
 
     key: str
@@ -170,6 +175,12 @@ class Requester:
     actor: str
     language: str = "zh-TW"
     phone: Phone | None = None
+    limit_key: str | None = None
+
+    @property
+    def failure_key(self) -> str:
+        """Whom the failed-lookup cool-down counts (``limit_key``, else ``key``)."""
+        return self.limit_key or self.key
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Verification requests: :class:`core.ports.RequestRepository` in SQL.
 
-Only keyed hashes of the code and link token are stored (DESIGN §4); looking a link
-up is a lookup of its hash (``token_hash`` is unique).
+Only keyed hashes of the code and link token are stored
+(docs/design.md#secrets-are-hashed-or-sealed); looking a link up is a lookup of its hash
+(``token_hash`` is unique).
 
 Reads that precede a change (``get``, ``by_token_hash``, ``for_phone``: a code or a
 link is being checked) lock the rows they return with ``FOR UPDATE`` on PostgreSQL,

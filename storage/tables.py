@@ -118,10 +118,10 @@ verification_requests = Table(
     Column("operator_id", Text, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
     # Who asked (the participant key: "telegram:12345", "sms:+886…", "operator:<id>"):
-    # only they, or an SMS from ``phone``, may type the code (issue 8, item 3).
+    # only they, or an SMS from ``phone``, may type the code.
     Column("requester_key", Text, nullable=True),
     # The person's phone on file when the code was sent (E.164): verifying re-checks it
-    # against the registry (issue 8, item 6). NULL only for rows older than 0003.
+    # against the registry. NULL only for rows older than 0003.
     Column("phone_on_file", Text, nullable=True),
     # R2 lock lookup, and "requests sent to this phone" for an inbound SMS code.
     Index(None, "pass_no", "id_no", "phone", "created_at"),
@@ -275,7 +275,7 @@ send_questions = Table(
     Index(None, "asked_at"),
 )
 
-# --- notices (issue 9): gate events told to verified phones, and the operators' digest ---
+# --- notices: gate events told to verified phones, and the operators' digest ---
 
 notices = Table(
     "notices",
@@ -332,7 +332,7 @@ notice_digests = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
-# --- campaigns (issue 9, migration 0007) ------------------------------------------------
+# --- campaigns (migration 0007) ------------------------------------------------
 
 campaigns = Table(
     "campaigns",

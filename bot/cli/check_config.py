@@ -23,6 +23,7 @@ from core.verification.sms_preview import (
     sample_sms,
     segment_warning,
 )
+from core.verification.sms_text import form_url
 
 
 def _limits(encoding: str) -> str:
@@ -107,9 +108,21 @@ async def check_config(args: argparse.Namespace, config: Config) -> int:
     print()
     for line in sms_lines(config):
         print(line)
+    print(replies_line(config))
     if getattr(args, "probe", False):
         return await _probe(config)
     return 0
+
+
+def replies_line(config: Config) -> str:
+    """Where holders are sent for a new code: whether SMS replies reach us decides it."""
+    form = form_url(config.server.public_base_url)
+    if config.sms.replies_arrive:
+        return f"SMS replies reach the bot (sms.receives_replies): holders may reply, or use {form}"
+    return (
+        f"SMS replies do not reach the bot (sms.receives_replies, sender "
+        f"{config.sms.sender!r}): no message tells a holder to reply; they are sent to {form}"
+    )
 
 
 async def _probe(config: Config) -> int:
@@ -118,8 +131,8 @@ async def _probe(config: Config) -> int:
     if config.sms.sender != "smpp":
         print(f"--probe: nothing to probe for sms.sender = {config.sms.sender!r} (smpp only)")
         return 0
-    from bot.bootstrap import smpp_link  # loads aiosmpplib only when asked
-    from bot.providers.smpp.probe import probe
+    from bot.providers.smpp.probe import probe  # loads aiosmpplib only when asked
+    from bot.providers.smpp.settings import smpp_link
 
     ok, what = await probe(smpp_link(config), config.smpp.bind_mode)
     print(f"SMPP probe: {'ok' if ok else 'FAILED'}: {what}")

@@ -131,13 +131,27 @@ class SmsConfig(Section):
     # How long a worker holds an SMS it is sending; a crashed worker's SMS go out again
     # after it. Must exceed the provider timeout plus the wait for a sending slot.
     send_lease_seconds: float = field(default=60.0, metadata=rule(checks.between(1, 3600)))
-    # What one SMS segment costs, for a campaign's estimate (issue 9); 0: not known.
+    # What one SMS segment costs, for a campaign's estimate; 0: not known.
     price_per_segment: float = field(default=0.0, metadata=rule(checks.between(0, 1000)))
     currency: str = field(default="USD", metadata=rule(checks.currency))
+    #: Whether a holder's SMS reply reaches us: ``auto`` follows the sender (Twilio
+    #: carries no replies from Taiwanese phones: no; an SMPP account's SMSC delivers
+    #: them, and the console sender has ``portpass chat``: yes). Where replies cannot
+    #: arrive, no message tells a holder to reply by SMS; they are sent to the web form
+    #: (``/verify``) instead.
+    receives_replies: str = field(default="auto", metadata=rule(checks.one_of("auto", "yes", "no")))
 
     @property
     def signature(self) -> SenderName:
         return SenderName(self.sender_name, self.sender_name_en)
+
+    @property
+    def replies_arrive(self) -> bool:
+        """``receives_replies`` resolved: ``auto`` is yes for the console sender and for
+        SMPP (an SMSC delivers holders' messages), no for Twilio."""
+        if self.receives_replies == "auto":
+            return self.sender in ("console", "smpp")
+        return self.receives_replies == "yes"
 
 
 @dataclass(frozen=True)
@@ -192,7 +206,7 @@ class TelegramConfig(Section):
 
 @dataclass(frozen=True)
 class NoticesConfig(Section):
-    """Notices (issue 9): the gate system's API token digests, the SMS contact line,
+    """Notices: the gate system's API token digests, the SMS contact line,
     and when operators get their daily digest (Taipei time)."""
 
     name = "notices"

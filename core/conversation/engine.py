@@ -138,8 +138,9 @@ class ConversationEngine:
             if message_id is None:
                 stored = await uow.conversations.get(who.key)
             else:
+                phone = Phone(who.phone) if who.phone else None
                 claimed, stored = await uow.inbound.claim_turn(
-                    who.channel, message_id, now, who.key
+                    who.channel, message_id, now, who.key, phone
                 )
                 if not claimed:
                     stored_turn = self._stored_turn(
@@ -147,7 +148,7 @@ class ConversationEngine:
                     )
                     return replace(stored_turn, repeated=True)
             state, replies = self._expire(stored, now, who)
-            state, more = await self._step(state, who, message, uow)
+            state, more = await self._step(state, who, message, uow, now)
             replies = await self._deliverable(who, replies + more, uow)
             await uow.conversations.save(who.key, state.with_(updated_at=now))
             turn = Turn(
@@ -200,15 +201,17 @@ class ConversationEngine:
     # --- dispatch ----------------------------------------------------------------------------
 
     async def _step(
-        self, state: Conversation, who: Participant, message: Input, uow: UnitOfWork
+        self, state: Conversation, who: Participant, message: Input, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
+        """``now`` is the turn's one time, read once in :meth:`handle`: everything the
+        turn writes (request, SMS, audit entries, opt-out, conversation) carries the same."""
         lang = self._lang(state)
         if isinstance(message, SharedContact):
-            return await self._on_contact(state, who, message, uow)
+            return await self._on_contact(state, who, message, uow, now)
         if isinstance(message, Choice):
-            return await self._on_choice(state, who, message.value, uow)
+            return await self._on_choice(state, who, message.value, uow, now)
         if who.phone is not None:  # an SMS: the provider's opt-out words come first
-            answered = await self._on_provider_word(state, Phone(who.phone), who, message, uow)
+            answered = await self._on_provider_word(state, Phone(who.phone), who, message, uow, now)
             if answered is not None:
                 return answered
         word = _word(message.text)
@@ -226,10 +229,10 @@ class ConversationEngine:
         if word in _STATUS or _STATUS_PAGE.match(word):
             return state, [await self._status(state, who, uow, page=_status_page(word))]
         if word in _START:
-            return await self._start(state, who, uow)
+            return await self._start(state, who, uow, now)
         whole = read_whole_request(message.text)
         if whole is not None and (whole.keyword or state.step in (Step.IDLE, Step.ASK_PASS)):
-            return await self._whole_request(state, who, whole, uow)
+            return await self._whole_request(state, who, whole, uow, now)
         handler = {
             Step.ASK_PASS: self._on_pass,
             Step.ASK_ID: self._on_id,
@@ -238,9 +241,9 @@ class ConversationEngine:
             Step.AWAIT_CODE: self._on_code,
         }.get(state.step)
         if handler is not None:
-            return await handler(state, who, message.text, uow)
+            return await handler(state, who, message.text, uow, now)
         if who.phone and _is_code(word):
-            return await self._on_code(state, who, word, uow)
+            return await self._on_code(state, who, word, uow, now)
         return state, [Reply(messages.text("conv.short_help", lang))]
 
     def _switch_language(
@@ -272,7 +275,13 @@ class ConversationEngine:
     # --- opting out of SMS ------------------------------------------------------------------
 
     async def _on_provider_word(
-        self, state: Conversation, phone: Phone, who: Participant, message: Text, uow: UnitOfWork
+        self,
+        state: Conversation,
+        phone: Phone,
+        who: Participant,
+        message: Text,
+        uow: UnitOfWork,
+        now: datetime,
     ) -> tuple[Conversation, list[Reply]] | None:
         """STOP and its kin record an opt-out, and get no answer from us (Twilio sends
         its own, and would refuse ours); START and its kin lift one; HELP and INFO are
@@ -281,7 +290,6 @@ class ConversationEngine:
         phone that had not opted out, which is then an ordinary message (YES at the
         confirmation re-asks it)."""
         word = opt_outs.keyword(message.text)
-        now = self._clock.now()
         if word in opt_outs.HELP_WORDS:
             return state, []
         if word in opt_outs.OPT_OUT_WORDS:
@@ -308,28 +316,35 @@ class ConversationEngine:
     # --- steps --------------------------------------------------------------------------------
 
     async def _start(
-        self, state: Conversation, who: Participant, uow: UnitOfWork
+        self, state: Conversation, who: Participant, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         fresh = state.restart()
         try:
-            await self._verification.ensure_not_cooling_down(self._requester(fresh, who), uow=uow)
+            await self._verification.ensure_not_cooling_down(
+                self._requester(fresh, who), uow=uow, now=now
+            )
         except PortPassError as error:
             return fresh, [self._error(error, fresh)]
         return fresh.with_(step=Step.ASK_PASS), [self._ask(Step.ASK_PASS, fresh)]
 
     async def _whole_request(
-        self, state: Conversation, who: Participant, whole: WholeRequest, uow: UnitOfWork
+        self,
+        state: Conversation,
+        who: Participant,
+        whole: WholeRequest,
+        uow: UnitOfWork,
+        now: datetime,
     ) -> tuple[Conversation, list[Reply]]:
         """``驗證 KHPS113-000043 QQ12345673``: a fresh start that has answered the first
         two questions already; the ID is checked as if typed on its own."""
-        fresh, replies = await self._start(state, who, uow)
+        fresh, replies = await self._start(state, who, uow, now)
         if fresh.step is not Step.ASK_PASS:
             return fresh, replies  # cooling down: said so
         asked_id = fresh.with_(step=Step.ASK_ID, pass_no=whole.pass_no.value)
-        return await self._on_id(asked_id, who, whole.id_text, uow)
+        return await self._on_id(asked_id, who, whole.id_text, uow, now)
 
     async def _on_pass(
-        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         try:
             pass_no = PassNumber.parse(text)
@@ -339,7 +354,7 @@ class ConversationEngine:
         return new, [self._ask(Step.ASK_ID, new)]
 
     async def _on_id(
-        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         if state.unconfirmed_id and _word(text) in _ID_IS_RIGHT:
             # The answer to the check-digit question: the number is right, go on.
@@ -362,7 +377,7 @@ class ConversationEngine:
         return new, [self._ask(Step.ASK_PHONE, new)]
 
     async def _on_phone_text(
-        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         try:
             phone = Phone.parse(text, regions=self._policy.allowed_regions)
@@ -371,33 +386,38 @@ class ConversationEngine:
         return self._confirm(state.with_(phone=phone.e164))
 
     async def _on_contact(
-        self, state: Conversation, who: Participant, contact: SharedContact, uow: UnitOfWork
+        self,
+        state: Conversation,
+        who: Participant,
+        contact: SharedContact,
+        uow: UnitOfWork,
+        now: datetime,
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
         if state.step is not Step.ASK_PHONE:
             return state, [Reply(messages.text("conv.short_help", lang))]
         if not contact.own:
             return state, [Reply(messages.text("conv.contact_not_own", lang), ask_contact=True)]
-        return await self._on_phone_text(state, who, contact.phone, uow)
+        return await self._on_phone_text(state, who, contact.phone, uow, now)
 
     def _confirm(self, state: Conversation) -> tuple[Conversation, list[Reply]]:
         new = state.with_(step=Step.CONFIRM)
         return new, [self._ask(Step.CONFIRM, new)]
 
     async def _on_confirm_text(
-        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         word = _word(text)
         if word in _YES:
-            return await self._on_choice(state, who, "confirm", uow)
+            return await self._on_choice(state, who, "confirm", uow, now)
         if word in _NO:
-            return await self._on_choice(state, who, "cancel", uow)
+            return await self._on_choice(state, who, "cancel", uow, now)
         # Not an answer: say so, with the choices again (SMS adds "reply 1 or 2",
         # Telegram shows the buttons again).
         return state, [self._ask(Step.CONFIRM, state, key="conv.confirm_unclear")]
 
     async def _on_choice(
-        self, state: Conversation, who: Participant, value: str, uow: UnitOfWork
+        self, state: Conversation, who: Participant, value: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
         if choice_action(value) == LANGUAGE_CHOICE:
@@ -426,6 +446,7 @@ class ConversationEngine:
                 IdNumber(state.id_no),
                 Phone(state.phone),
                 uow=uow,
+                now=now,
             )
         except AlreadyRequestedElsewhere as error:
             # Someone else asked (another chat, an operator): their code can be entered
@@ -449,7 +470,7 @@ class ConversationEngine:
         ]
 
     async def _on_code(
-        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
         try:
@@ -464,7 +485,12 @@ class ConversationEngine:
         request_id = None if who.phone else state.request_id
         try:
             verified = await self._verification.check_code(
-                self._requester(state, who), Phone(phone), code, request_id=request_id, uow=uow
+                self._requester(state, who),
+                Phone(phone),
+                code,
+                request_id=request_id,
+                uow=uow,
+                now=now,
             )
         except WrongCode as error:
             return state, [self._error(error, state)]

@@ -1,4 +1,4 @@
-"""Issue 8, item 6 on both backends: verifying re-checks the registry, with a real
+"""On both backends: verifying re-checks the registry, with a real
 re-import between the request and the check. The operator's new number (R5) is the
 case that needs the phone on file stored with the request: the code legitimately went
 to a number that differs from it."""

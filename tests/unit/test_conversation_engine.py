@@ -307,7 +307,7 @@ async def test_a_button_from_an_older_question_does_not_answer_the_current_one(e
     assert store.outbox[0][0].to.e164 == "+886960123411"
 
 
-# --- issue 8, item 14: other digits and invisible marks ----------------------------------
+# --- other digits and invisible marks ----------------------------------
 
 
 def in_digits(code: str, zero: str) -> str:
@@ -340,7 +340,7 @@ async def test_an_id_followed_by_an_invisible_mark_is_accepted(engine, store, ma
     assert "確定要取得KHPS113-000043" in texts(await say(engine, TG, mark + "0960123411" + mark))
 
 
-# --- issue 8, item 3: only whoever asked, or the phone, may enter a code -----------------
+# --- only whoever asked, or the phone, may enter a code -----------------
 
 STRANGER = Participant(key="telegram:666", channel="telegram", actor="telegram:666")
 
@@ -410,7 +410,7 @@ def test_a_reply_stored_before_turns_existed_is_still_answered():
     assert Turn.from_json(stored, "zh-TW") == Turn((Reply("ok"),), "zh-TW")
 
 
-# --- forgiving input (issue 10 item 3) -------------------------------------------------------
+# --- forgiving input -------------------------------------------------------
 
 CHECKSUM_QUESTION = (
     "身分證號 R123456788 的檢查碼不符，可能打錯了。請再確認一次；若號碼無誤，請回覆「確定」或 1"

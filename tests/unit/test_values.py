@@ -1,5 +1,6 @@
-"""Checked values (DESIGN §5): what people really type becomes one canonical value, and
-what cannot be a pass number, ID number or mobile is refused before any lookup."""
+"""Checked values (docs/design.md#what-people-type): what people really type becomes one
+canonical value, and what cannot be a pass number, ID number or mobile is refused before any
+lookup."""
 
 from __future__ import annotations
 
@@ -452,6 +453,17 @@ class TestPhone:
         assert Phone.parse(phone.e164, regions=("TW", region)) == phone
         assert Phone.parse(phone.display, regions=("TW", region)) == phone
 
+    def test_a_phone_parsed_before_is_still_judged_by_the_regions_allowed_now(self) -> None:
+        """Parsed phones are remembered (every inbound SMS parses its sender): the
+        answer for one set of allowed regions is never the answer for another."""
+        raw = "+81 90-1234-5678"
+        assert Phone.parse(raw, regions=("TW", "JP")).e164 == "+819012345678"
+        with pytest.raises(PhoneRegionNotAllowed):
+            Phone.parse(raw)
+        with pytest.raises(PhoneRegionNotAllowed):
+            Phone.parse(raw, regions=["TW"])  # any iterable, as before
+        assert Phone.parse(raw, regions=["TW", "JP"]).e164 == "+819012345678"
+
     def test_a_foreign_landline_is_refused_even_when_its_region_is_allowed(self) -> None:
         with pytest.raises(InvalidPhone):
             Phone.parse("+81 3-1234-5678", regions=("TW", "JP"))
@@ -568,7 +580,7 @@ def test_every_parse_error_is_invalid_input(error: type[Exception]) -> None:
     assert issubclass(error, InvalidInput)
 
 
-# --- invisible marks and codes (issue 8, item 14) ----------------------------------------
+# --- invisible marks and codes ----------------------------------------
 
 #: Format characters (Unicode category Cf) that phones and copy-paste leave in text:
 #: direction marks (an Arabic or Hebrew keyboard), zero-width space and joiners (web

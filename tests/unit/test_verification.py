@@ -379,7 +379,7 @@ async def test_audit_records_actions_with_personal_data_masked(service, store):
     assert ID43 not in dump and P43 not in dump
 
 
-# --- issue 8, item 3: a code is guessed only where it was asked for, or from its phone ---
+# --- a code is guessed only where it was asked for, or from its phone ---
 
 
 async def test_a_chat_that_did_not_ask_cannot_spend_someone_elses_code(service, store):
@@ -430,7 +430,7 @@ async def test_an_operators_code_is_entered_from_the_phone_not_from_a_chat(servi
     assert status_of(store.record(p(P43))) is Status.VERIFIED
 
 
-# --- issue 8, item 4: a new phone only for an owned pass -----------------------------------
+# --- a new phone only for an owned pass -----------------------------------
 
 TC_PASS = "TCPS113-000101"
 
@@ -486,7 +486,7 @@ async def test_operator_target_refuses_a_new_phone_before_asking(service, store)
     assert phone == ph("0912345678")
 
 
-# --- issue 8, item 6: verifying re-checks the registry -----------------------------------
+# --- verifying re-checks the registry -----------------------------------
 
 
 def change_phone_on_file(store: Store, id_no: str, phone: str | None) -> None:
@@ -626,7 +626,7 @@ async def test_a_phone_that_opted_back_in_gets_its_code(service, store, clock):
     assert len(store.sms_to(PHONE)) == 1
 
 
-# --- the verification SMS as queued (issue 8, items 1 and 8) ---------------------------------
+# --- the verification SMS as queued ---------------------------------
 
 
 async def test_the_queued_sms_names_its_secrets_expiry_and_who_to_tell(service, store, clock):

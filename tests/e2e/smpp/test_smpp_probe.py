@@ -57,6 +57,7 @@ def test_the_probe_binds_once_and_unbinds(clean_env, smsc_thread, capsys):  # no
     assert main(["check-config", "--probe"]) == 0
     out = capsys.readouterr().out
     assert "SMPP probe: ok: bound to 127.0.0.1:" in out
+    assert "SMS replies reach the bot" in out  # sms.receives_replies = auto: yes for smpp
     assert smsc_thread.password not in out
     assert smsc_thread.binds == ["transceiver"]
     assert smsc_thread.unbinds == 1

@@ -327,7 +327,7 @@ async def test_two_instances_share_one_conversation(client, make_client, config,
     assert "確定要取得" in await phone.say("QQ12345673")
 
 
-# --- forgiving input (issue 10 item 3) ------------------------------------------------------------
+# --- forgiving input ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("answer", ["確定", "是", "1"])

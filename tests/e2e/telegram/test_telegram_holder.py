@@ -356,7 +356,7 @@ async def test_a_button_under_an_older_question_sends_nothing(user: TelegramUser
     assert await outbox_bodies(services_of(user.client)) == []
 
 
-# --- issue 8: invisible marks and other digits (item 14), someone else's code (item 3) ----
+# --- invisible marks and other digits, someone else's code ----
 
 
 def _devanagari(code: str) -> str:
@@ -409,7 +409,7 @@ async def test_a_stranger_is_told_in_english_too(client: AppClient, fake: FakeTe
     assert "open the link in the SMS" in told["text"]
 
 
-# --- forgiving input (issue 10 item 3) ------------------------------------------------------------
+# --- forgiving input ------------------------------------------------------------
 
 
 async def test_the_check_digit_question_is_answered_by_saying_the_number_is_right(

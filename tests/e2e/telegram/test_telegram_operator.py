@@ -671,7 +671,7 @@ async def test_operator_commands_in_a_group_get_the_private_chat_pointer(
     ]
 
 
-# --- issue 8, item 4: a new phone only for an owned pass -------------------------------------
+# --- a new phone only for an owned pass -------------------------------------
 
 NEW_PHONE_NOT_OWNED = (
     "TCPS113-000101 不是貴公司的所屬通行證，不能改用新的手機號碼，只能發送到預設手機號碼："
@@ -727,7 +727,7 @@ async def test_an_admin_may_send_to_a_new_phone_for_any_pass(
     assert len(await outbox_bodies(services_of(client), NEW_E164)) == 1
 
 
-# --- 發送驗證碼 buttons on /pass and /passes (issue 10 item 4) -----------------------------------
+# --- 發送驗證碼 buttons on /pass and /passes -----------------------------------
 
 
 async def test_pass_has_a_send_code_button_that_asks_the_send_question(

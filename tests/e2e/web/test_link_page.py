@@ -297,7 +297,7 @@ async def test_without_a_language_preference_the_page_is_chinese(client: AppClie
     assert "港區通行證手機驗證" in page
 
 
-# --- who is writing, and what the phone is for (issue 10, item 1) -----------------------------
+# --- who is writing, and what the phone is for -----------------------------
 
 
 async def test_the_page_names_the_organisation_whom_to_ask_and_what_the_phone_is_for(
