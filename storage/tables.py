@@ -123,6 +123,10 @@ verification_requests = Table(
     # The person's phone on file when the code was sent (E.164): verifying re-checks it
     # against the registry. NULL only for rows older than 0003.
     Column("phone_on_file", Text, nullable=True),
+    # JSON object: participant key -> wrong codes it typed for this request; a key with 0
+    # joined it (core.verification.participants). Wrong codes lock the participant, not
+    # the request. Small: a request admits a handful of participants.
+    Column("participants", Text, nullable=False, server_default=text("'{}'")),
     # R2 lock lookup, and "requests sent to this phone" for an inbound SMS code.
     Index(None, "pass_no", "id_no", "phone", "created_at"),
     Index(None, "phone", "created_at"),

@@ -34,6 +34,8 @@ from core import messages
 from core.errors import (
     AlreadyVerified,
     CodeExpired,
+    CodeSuperseded,
+    PassNotValid,
     PortPassError,
     RequestSpent,
     UnknownLink,
@@ -64,6 +66,10 @@ _PROBLEMS: dict[type[PortPassError], tuple[int, str, bool]] = {
     UnknownLink: (404, "link.unknown", True),
     CodeExpired: (410, "link.expired", True),
     RequestSpent: (410, "check.spent", True),
+    # A newer SMS is on the phone already; a new code would only replace that one.
+    CodeSuperseded: (410, "link.superseded", False),
+    # A registry import ended the pass's validity after the code was sent: no code helps.
+    PassNotValid: (403, "request.pass_not_valid", False),
 }
 
 

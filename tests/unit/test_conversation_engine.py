@@ -352,15 +352,31 @@ async def test_a_stranger_who_knows_pass_id_and_phone_cannot_spend_the_holders_c
 
     await say(engine, STRANGER, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
     told = await engine.handle(STRANGER, Choice("confirm"))
-    assert "驗證碼已經送到登記的手機" in texts(told)
-    assert "點擊簡訊中的連結" in texts(told)
-    assert store.conversations[STRANGER.key].step is Step.IDLE  # not waiting for a code
+    assert "驗證碼已經發送到登記的手機（24小時內只發送一次）" in texts(told)
+    assert len(store.outbox) == 1  # R2: no second SMS
     wrong = f"{(int(code) + 1) % 1000000:06d}"
-    for _ in range(6):
+    answers = [texts(await say(engine, STRANGER, wrong)) for _ in range(6)]
+
+    assert "驗證碼錯誤次數過多，這裡不能再輸入這個驗證碼" in answers[4]
+    assert store.conversations[STRANGER.key].step is Step.IDLE  # not waiting any more
+    [request] = store.requests.values()
+    assert request.participants == {STRANGER.key: 5}  # the stranger's, not the holder's
+    assert "手機驗證完成" in texts(await say(engine, TG, code))
+
+
+async def test_the_holders_chat_asking_after_a_stranger_types_the_same_code(engine, store):
+    await say(engine, STRANGER, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
+    await engine.handle(STRANGER, Choice("confirm"))
+    code = code_in(store)
+    wrong = f"{(int(code) + 1) % 1000000:06d}"
+    for _ in range(5):
         await say(engine, STRANGER, wrong)
 
-    [request] = store.requests.values()
-    assert request.failed_attempts == 0
+    await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
+    told = await engine.handle(TG, Choice("confirm"))
+
+    assert "請在這裡輸入該簡訊中的6位數字驗證碼" in texts(told)
+    assert store.conversations[TG.key].step is Step.AWAIT_CODE
     assert "手機驗證完成" in texts(await say(engine, TG, code))
 
 

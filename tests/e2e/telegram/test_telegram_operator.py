@@ -527,8 +527,8 @@ async def test_a_second_tap_sends_no_second_code(
     assert len(await outbox_bodies(services_of(client), ON_FILE_E164)) == 1
 
 
-async def test_the_same_pass_and_phone_twice_within_a_day(
-    linked: Linker, fake: FakeTelegram
+async def test_the_same_pass_and_phone_twice_within_a_day_reissues_the_code(
+    linked: Linker, client: AppClient, fake: FakeTelegram
 ) -> None:
     user, _ = await linked()
     [first] = await user.say(f"/send {PASS_NO}")
@@ -537,9 +537,25 @@ async def test_the_same_pass_and_phone_twice_within_a_day(
     [second] = await user.say(f"/send {PASS_NO}")
     await user.press(second, buttons(second)[0][1])
 
-    assert shown(fake, user, second)["text"].startswith(
+    answered = shown(fake, user, second)["text"]
+    assert answered.startswith(SENT)
+    assert answered.endswith("先前發送的驗證碼與連結已經失效，請持證人使用這次的簡訊。")
+    assert len(await outbox_bodies(services_of(client), ON_FILE_E164)) == 2
+    assert len(await audit(client, "request.superseded")) == 1
+
+
+async def test_a_new_phone_twice_within_a_day_gets_one_code(
+    linked: Linker, client: AppClient, fake: FakeTelegram
+) -> None:
+    user, _ = await linked()
+    for _ in range(2):
+        [question] = await user.say(f"/send {PASS_NO} {NEW_PHONE}")
+        await user.press(question, buttons(question)[0][1])
+
+    assert shown(fake, user, question)["text"].startswith(
         "同一筆通行證號、身分證號與手機號碼的組合，24小時內只能取得驗證碼一次。"
     )
+    assert len(await outbox_bodies(services_of(client), NEW_E164)) == 1
 
 
 async def test_send_for_another_companys_pass_shows_the_phone_masked(
