@@ -93,6 +93,11 @@ def make_sender(config: Config) -> SmsSender:
             status_callback_url=f"{config.server.public_base_url}/sms/status",
             api_base_url=config.twilio.api_base_url,
         )
+    if config.sms.sender == "smpp":
+        # Imported here: a command that sends nothing should not load aiosmpplib.
+        from bot.providers.smpp.settings import make_smpp_sender
+
+        return make_smpp_sender(config)
     return ConsoleSender()
 
 

@@ -109,6 +109,8 @@ async def check_config(args: argparse.Namespace, config: Config) -> int:
     for line in sms_lines(config):
         print(line)
     print(replies_line(config))
+    if getattr(args, "probe", False):
+        return await _probe(config)
     return 0
 
 
@@ -121,3 +123,17 @@ def replies_line(config: Config) -> str:
         f"SMS replies do not reach the bot (sms.receives_replies, sender "
         f"{config.sms.sender!r}): no message tells a holder to reply; they are sent to {form}"
     )
+
+
+async def _probe(config: Config) -> int:
+    """Bind once to the SMSC (``sms.sender = "smpp"``); 1 when that fails."""
+    print()
+    if config.sms.sender != "smpp":
+        print(f"--probe: nothing to probe for sms.sender = {config.sms.sender!r} (smpp only)")
+        return 0
+    from bot.providers.smpp.probe import probe  # loads aiosmpplib only when asked
+    from bot.providers.smpp.settings import smpp_link
+
+    ok, what = await probe(smpp_link(config), config.smpp.bind_mode)
+    print(f"SMPP probe: {'ok' if ok else 'FAILED'}: {what}")
+    return 0 if ok else 1

@@ -53,6 +53,11 @@ def host(value: str) -> str:
     return value
 
 
+def optional_host(value: str) -> str:
+    """A host name or IP address, or empty (not configured)."""
+    return host(value) if value else value
+
+
 def http_url(value: str) -> str:
     """An absolute http(s) URL without query or fragment; a trailing slash is dropped."""
     value = value.rstrip("/")

@@ -119,7 +119,9 @@ class PhoneConfig(Section):
 @dataclass(frozen=True)
 class SmsConfig(Section):
     name = "sms"
-    sender: str = field(default="console", metadata=rule(checks.one_of("console", "twilio")))
+    sender: str = field(
+        default="console", metadata=rule(checks.one_of("console", "twilio", "smpp"))
+    )
     max_per_second: float = field(default=10.0, metadata=rule(checks.positive))
     #: Who is writing, at the start of every SMS the bot sends (the guide asks operators
     #: to tell holders the verification SMS is not fraud). Empty: no name.
@@ -133,9 +135,10 @@ class SmsConfig(Section):
     price_per_segment: float = field(default=0.0, metadata=rule(checks.between(0, 1000)))
     currency: str = field(default="USD", metadata=rule(checks.currency))
     #: Whether a holder's SMS reply reaches us: ``auto`` follows the sender (Twilio
-    #: carries no replies from Taiwanese phones: no; the console sender's ``portpass
-    #: chat``: yes). Where replies cannot arrive, no message tells a holder to reply by
-    #: SMS; they are sent to the web form (``/verify``) instead.
+    #: carries no replies from Taiwanese phones: no; an SMPP account's SMSC delivers
+    #: them, and the console sender has ``portpass chat``: yes). Where replies cannot
+    #: arrive, no message tells a holder to reply by SMS; they are sent to the web form
+    #: (``/verify``) instead.
     receives_replies: str = field(default="auto", metadata=rule(checks.one_of("auto", "yes", "no")))
 
     @property
@@ -144,9 +147,10 @@ class SmsConfig(Section):
 
     @property
     def replies_arrive(self) -> bool:
-        """``receives_replies`` resolved: ``auto`` is yes for the console sender only."""
+        """``receives_replies`` resolved: ``auto`` is yes for the console sender and for
+        SMPP (an SMSC delivers holders' messages), no for Twilio."""
         if self.receives_replies == "auto":
-            return self.sender == "console"
+            return self.sender in ("console", "smpp")
         return self.receives_replies == "yes"
 
 
@@ -158,6 +162,34 @@ class TwilioConfig(Section):
     from_number: str = field(default="", metadata=rule(checks.sender_id))
     messaging_service_sid: str = field(default="", metadata=rule(checks.prefixed("MG")))
     api_base_url: str = field(default="https://api.twilio.com", metadata=rule(checks.http_url))
+
+
+@dataclass(frozen=True)
+class SmppConfig(Section):
+    """An SMPP 3.4 account (a Taiwanese carrier's or aggregator's): two-way SMS, with
+    holders' replies and delivery receipts. docs/smpp.md says what each key is."""
+
+    name = "smpp"
+    host: str = field(default="", metadata=rule(checks.optional_host))
+    port: int = field(default=2775, metadata=rule(checks.between(1, 65535)))
+    system_id: str = field(default="", metadata=rule(checks.short_text(15)))
+    password: Secret = NO_SECRET
+    system_type: str = field(default="", metadata=rule(checks.short_text(12)))
+    source_addr: str = field(default="", metadata=rule(checks.short_text(20)))
+    source_addr_ton: int = field(default=5, metadata=rule(checks.between(0, 6)))
+    source_addr_npi: int = field(default=0, metadata=rule(checks.between(0, 18)))
+    bind_mode: str = field(
+        default="transceiver",
+        metadata=rule(checks.one_of("transceiver", "transmitter_receiver")),
+    )
+    tls: bool = False
+    window: int = field(default=10, metadata=rule(checks.between(1, 1000)))
+    enquire_link_seconds: float = field(default=30.0, metadata=rule(checks.between(1, 3600)))
+    response_timeout_seconds: float = field(default=10.0, metadata=rule(checks.between(1, 120)))
+    #: PDUs per second the account allows (each part of a long SMS is one).
+    max_per_second: float = field(default=50.0, metadata=rule(checks.positive))
+    concatenation: str = field(default="udh", metadata=rule(checks.one_of("udh", "sar")))
+    delivery_receipts: bool = True
 
 
 @dataclass(frozen=True)
@@ -259,6 +291,7 @@ class Config:
     phone: PhoneConfig = field(default_factory=PhoneConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
+    smpp: SmppConfig = field(default_factory=SmppConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     notices: NoticesConfig = field(default_factory=NoticesConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
@@ -268,6 +301,7 @@ class Config:
 
     def __post_init__(self) -> None:
         _check_twilio(self)
+        _check_smpp(self)
         _check_telegram(self)
         _check_notice_sms(self)
         _check_metrics(self)
@@ -306,6 +340,19 @@ def _check_notice_sms(config: Config) -> None:
             f"notice SMS {seg.length} characters ({seg.count} segments); shorten one of "
             "them to keep every notice in one segment of 70",
         )
+
+
+def _check_smpp(config: Config) -> None:
+    if config.sms.sender != "smpp":
+        return
+    smpp, when = config.smpp, "is required when sms.sender is smpp"
+    for key in ("host", "system_id", "source_addr"):
+        if not getattr(smpp, key):
+            raise ConfigError(f"smpp.{key}", f"{when} (your carrier gives it; see docs/smpp.md)")
+    if not smpp.password:
+        raise ConfigError("smpp.password", f"{when} (or set PORTPASS_SMPP_PASSWORD)")
+    if len(smpp.password.reveal()) > 8:
+        raise ConfigError("smpp.password", "is at most 8 characters in SMPP 3.4")
 
 
 def _check_twilio(config: Config) -> None:
