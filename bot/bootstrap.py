@@ -162,6 +162,7 @@ def _use_cases(
             code_ttl=timedelta(hours=v.code_ttl_hours),
             max_code_attempts=v.max_code_attempts,
             lookup_failures_per_hour=v.lookup_failures_per_hour,
+            wording=config.sms_wording,
         ),
     )
     conversations = ConversationEngine(
@@ -222,7 +223,7 @@ def make_notice_service(
 ) -> NoticeService:
     """Notices (issue 9): the contact line from config, the chat's or default language;
     ``max_events`` per batch (the API's 10,000; the CLI reads a whole file at once)."""
-    wording = NoticeWording(config.notices.contact, config.notices.contact_en)
+    wording = NoticeWording(config.notices.contact, config.notices.contact_en, config.sms_wording)
     policy = NoticePolicy(
         wording, max_events=max_events, default_language=config.verification.default_language
     )
@@ -233,7 +234,7 @@ def campaign_policy(config: Config) -> CampaignPolicy:
     """Campaign numbers from config; the cost per SMS from the verification SMS as
     holders get it: this public base URL, the sender name, the default language."""
     language = config.verification.default_language
-    samples = sample_sms(config.server.public_base_url, config.sms.signature)
+    samples = sample_sms(config.server.public_base_url, config.sms_wording)
     rendered = next(s for s in samples if s.language == language)
     return CampaignPolicy(
         code_ttl=timedelta(hours=config.verification.code_ttl_hours),

@@ -68,7 +68,7 @@ async def run_server(
     if demo:
         config = demo_base_url(config, bind_host, bind_port)
     config = worker_config(config, worker)
-    warning = segment_warning(config.server.public_base_url, config.sms.signature)
+    warning = segment_warning(config.server.public_base_url, config.sms_wording)
     if warning and worker.leader:
         log.warning("%s", warning)
     app = create_app(config, demo=demo, worker=worker)

@@ -162,12 +162,24 @@ def sha256_hexes(value: tuple[str, ...]) -> tuple[str, ...]:
 
 def notice_contact(value: str) -> str:
     """Whom a holder should contact: it must keep every notice SMS in one segment."""
-    from core.notices.texts import sms_lengths
+    from dataclasses import replace
 
+    from core import messages
+    from core.notices.texts import NoticeWording, sms_lengths
+    from core.verification.wording import LanguageWording, SmsWording
+
+    # Unsigned here: the configuration check counts the sender name of each language.
+    unsigned = replace(LanguageWording.catalogue(messages.ZH), sender_name="")
     value = value.strip()
     if not value:
         raise ValueError("must not be empty (the notice SMS says whom to contact)")
-    too_long = {kind: seg for kind, seg in sms_lengths(value).items() if seg.count > 1}
+    too_long = {
+        kind: seg
+        for kind, seg in sms_lengths(
+            NoticeWording(value, value, SmsWording({messages.ZH: unsigned}))
+        ).items()
+        if seg.count > 1
+    }
     if too_long:
         kind, seg = max(too_long.items(), key=lambda item: item[1].length)
         raise ValueError(
@@ -231,6 +243,23 @@ def short_text(limit: int) -> Check:
             raise ValueError("must be one line")
         if len(value) > limit:
             raise ValueError(f"must be at most {limit} characters")
+        return value
+
+    return check
+
+
+def sms_template(kind: str) -> Check:
+    """An SMS template of ``kind`` (:data:`core.verification.wording.REQUIRED`) with its
+    named placeholders, or empty for the catalogue's words."""
+    from core.verification.wording import template_problem
+
+    def check(value: str) -> str:
+        value = value.strip()
+        if len(value) > 600:
+            raise ValueError("must be at most 600 characters (an SMS of 4 UCS-2 segments is 268)")
+        why = template_problem(kind, value) if value else None
+        if why:
+            raise ValueError(why)
         return value
 
     return check

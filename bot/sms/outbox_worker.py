@@ -75,7 +75,6 @@ from bot.providers.sender import (
 from bot.providers.token_bucket import TokenBucket
 from bot.services import SERVICES
 from core.ports import Clock
-from core.verification.sms_text import SenderName
 from storage.outbox.queue import Claim, OutboxQueue, QueuedSms, UnreadableSms
 
 log = logging.getLogger(__name__)
@@ -118,13 +117,9 @@ class OutboxWorker:
         *,
         max_per_second: float,
         tuning: OutboxTuning | None = None,
-        sender_name: SenderName | None = None,
         on_failure: Callable[[], None] | None = None,
     ) -> None:
         self._tuning = tuning = tuning or OutboxTuning()
-        # Who is writing (sms.sender_name), put before every SMS at the one door they all
-        # leave by: verification, campaign and notice SMS alike.
-        self._sender_name = sender_name or SenderName()
         self._queue = queue
         self._sender = sender
         self._clock = clock
@@ -245,7 +240,7 @@ class OutboxWorker:
                 return
             sending = True
             try:
-                result = await self._sender.send(sms.to.e164, self._sender_name.sign(body))
+                result = await self._sender.send(sms.to.e164, body)
             except Exception as exc:  # senders answer with results; this one may have sent
                 log.exception("outbox %d: the sender raised", claim.row.id)
                 result = TransientFailure(f"sender raised {type(exc).__name__}")
@@ -382,7 +377,6 @@ def setup(app: web.Application, tuning: OutboxTuning | None = None) -> None:
             services.clock,
             max_per_second=services.config.sms.max_per_second,
             tuning=tuning or OutboxTuning(lease=services.config.sms.send_lease_seconds),
-            sender_name=services.config.sms.signature,
             on_failure=notices.poke if notices is not None else None,
         )
         app[OUTBOX_WORKER] = worker

@@ -180,7 +180,7 @@ class CampaignDispatch:
         """The ordinary verification request, made now, in this transaction."""
         try:
             sent = await self._verification.request_for_campaign(
-                self._requester(campaign), record, uow=uow
+                self._requester(campaign), record, uow=uow, reminder=target.sends > 0
             )
         except AlreadyRequested:
             reason = SkipReason.LIVE_REQUEST

@@ -203,7 +203,7 @@ class NoticeService:
         messages_ = [
             OutgoingSms(
                 to=verified_phone(records[d.event.pass_no]),
-                body=notice_sms(d.event, self._policy.wording),
+                body=notice_sms(d.event, self._policy.wording, self._policy.default_language),
                 kind=SMS_KIND,
             )
             for d in texted

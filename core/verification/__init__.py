@@ -1,5 +1,6 @@
 """Verification: the guide's rules for requesting a code, checking it and confirming a
-link; the verification SMS and what it costs; what became of it when it did not arrive.
+link; the SMS words the port company sets, and what they cost; what became of an SMS
+that did not arrive.
 """
 
-__all__ = ["delivery", "service", "sms_preview", "sms_text"]
+__all__ = ["delivery", "service", "sms_preview", "sms_text", "wording"]

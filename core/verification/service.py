@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core.clock import TAIPEI
@@ -52,7 +52,8 @@ from core.model import (
 )
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.values import IdNumber, PassNumber, Phone
-from core.verification.sms_text import verification_link, verification_sms
+from core.verification.sms_text import verification_link
+from core.verification.wording import SmsWording
 
 #: How far back a code check looks, to tell "expired" from "nothing was ever sent".
 _LOOKBACK = timedelta(days=7)
@@ -66,6 +67,8 @@ class Policy:
     code_ttl: timedelta = timedelta(hours=24)
     max_code_attempts: int = 5
     lookup_failures_per_hour: int = 5
+    #: The SMS's words per language, as configured (``[texts_<language>]``).
+    wording: SmsWording = field(default_factory=SmsWording)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +236,7 @@ class VerificationService:
             return sent
 
     async def request_for_campaign(
-        self, requester: Requester, record: PassRecord, *, uow: UnitOfWork
+        self, requester: Requester, record: PassRecord, *, uow: UnitOfWork, reminder: bool = False
     ) -> CodeSent:
         """A campaign's SMS (issue 9): the ordinary request to the phone on file, made
         when the campaign dispatches it, with the same rules (R2, R3, R6, validity), at
@@ -252,6 +255,7 @@ class VerificationService:
             operator=None,
             sms_kind="campaign",
             priority=Priority.CAMPAIGN,
+            reminder=reminder,
         )
 
     async def _issue(
@@ -265,6 +269,7 @@ class VerificationService:
         operator: Operator | None,
         sms_kind: str = "verification",
         priority: Priority = Priority.OWN,
+        reminder: bool = False,
     ) -> CodeSent:
         if not record.is_valid_on(now.astimezone(TAIPEI).date()):
             raise PassNotValid(valid_from=record.valid_from, valid_to=record.valid_to)
@@ -306,7 +311,9 @@ class VerificationService:
         )
         await uow.requests.add(request)
         link = verification_link(self._policy.public_base_url, token)
-        body = verification_sms(record.pass_no, code, link, requester.language)
+        body = self._policy.wording.verification(
+            requester.language, last4=record.pass_no.last4, code=code, link=link, reminder=reminder
+        )
         sms = OutgoingSms(
             to=phone,
             body=body,

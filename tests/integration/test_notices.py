@@ -80,7 +80,7 @@ async def test_a_verified_pass_is_texted_at_its_verified_phone_with_the_notice(
         audit = (await conn.execute(select(audit_log))).one()
     assert (sms.to_phone, sms.kind, sms.priority) == (PHONE_A.e164, "notice", 1)  # after own
     assert sms.body == (
-        "港區通行證末四碼0047因逾六個月未進出，已於2026/11/26停用。請洽所屬公司業者申請人"
+        "【港務】港區通行證末四碼0047因逾六個月未進出，已於2026/11/26停用。請洽所屬公司業者申請人"
     )
     assert (stored.outbox_id, stored.company, stored.id) == (sms.id, KH, result.notice_id)
     assert (audit.action, audit.subject, audit.actor) == ("notice", "KHPS113-**0047", "api")
