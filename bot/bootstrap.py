@@ -163,6 +163,7 @@ def _use_cases(
             max_code_attempts=v.max_code_attempts,
             lookup_failures_per_hour=v.lookup_failures_per_hour,
             wording=config.sms_wording,
+            default_language=v.default_language,
         ),
     )
     conversations = ConversationEngine(

@@ -147,7 +147,11 @@ class ConversationEngine:
                     )
                     return replace(stored_turn, repeated=True)
             state, replies = self._expire(stored, now, who)
+            before = state.language
             state, more = await self._step(state, who, message, uow)
+            if who.phone is not None and state.language and state.language != before:
+                # An SMS holder chose a language: what this phone gets unasked follows.
+                await uow.phone_languages.remember(Phone(who.phone), state.language, now)
             replies = await self._deliverable(who, replies + more, uow)
             await uow.conversations.save(who.key, state.with_(updated_at=now))
             turn = Turn(

@@ -69,6 +69,8 @@ class Policy:
     lookup_failures_per_hour: int = 5
     #: The SMS's words per language, as configured (``[texts_<language>]``).
     wording: SmsWording = field(default_factory=SmsWording)
+    #: The language of an SMS to a phone that never told us its own.
+    default_language: str = "zh-TW"
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,8 +313,9 @@ class VerificationService:
         )
         await uow.requests.add(request)
         link = verification_link(self._policy.public_base_url, token)
+        language = await self._sms_language(uow, phone, requester, origin, now)
         body = self._policy.wording.verification(
-            requester.language, last4=record.pass_no.last4, code=code, link=link, reminder=reminder
+            language, last4=record.pass_no.last4, code=code, link=link, reminder=reminder
         )
         sms = OutgoingSms(
             to=phone,
@@ -335,6 +338,17 @@ class VerificationService:
             new_phone="yes" if request.update_person_phone else "no",
         )
         return CodeSent(request_id, record.pass_no, phone, request.expires_at)
+
+    async def _sms_language(
+        self, uow: UnitOfWork, phone: Phone, requester: Requester, origin: Origin, now: datetime
+    ) -> str:
+        """The holder's own request: the language they asked in, remembered for the phone.
+        An operator's send, a campaign or a reminder: the language the phone last used,
+        never the operator's (an operator reading Chinese may text a Vietnamese holder)."""
+        if origin is Origin.HOLDER:
+            await uow.phone_languages.remember(phone, requester.language, now)
+            return requester.language
+        return await uow.phone_languages.get(phone) or self._policy.default_language
 
     @staticmethod
     async def _check_textable(uow: UnitOfWork, phone: Phone) -> None:
