@@ -30,6 +30,7 @@ from bot.providers.sender import SmsSender
 from bot.providers.twilio_sender import TwilioSender
 from bot.services import Services
 from bot.sms.outbox_worker import OutboxTuning
+from core import messages
 from core.campaigns.model import Cost
 from core.campaigns.service import CampaignPolicy, CampaignService
 from core.clock import SystemClock
@@ -174,6 +175,7 @@ def _use_cases(
             idle_timeout=timedelta(minutes=v.conversation_idle_minutes),
             allowed_regions=config.phone.allowed_regions,
             default_language=v.default_language,
+            contact=contact_lines(config),
         ),
     )
     campaigns = CampaignService(
@@ -229,6 +231,15 @@ def make_notice_service(
         wording, max_events=max_events, default_language=config.verification.default_language
     )
     return NoticeService(uow, clock, policy)
+
+
+def contact_lines(config: Config) -> dict[str, str]:
+    """What a holder can check the bot with, per language (``[organisation]``): none
+    until a phone or a page is configured (the name alone gives nothing to check)."""
+    org = config.organisation
+    if not (org.phone or org.page_url):
+        return {}
+    return {language: org.check_line(language) for language in messages.LANGUAGES}
 
 
 def campaign_policy(config: Config) -> CampaignPolicy:

@@ -263,3 +263,26 @@ def sms_template(kind: str) -> Check:
         return value
 
     return check
+
+
+def contact_phone(value: str) -> str:
+    """A phone number as people write it (07-5612311, +886 7 561 2311, 0800-000-000), or
+    empty: digits with spaces, hyphens, brackets and a leading +; 6-20 digits."""
+    value = value.strip()
+    if value and (
+        not re.fullmatch(r"\+?[0-9][0-9 ()#-]*", value)
+        or not 6 <= sum(c.isdigit() for c in value) <= 20
+    ):
+        raise ValueError("must be a phone number such as 07-5612311 or +886-7-5612311, or empty")
+    return value
+
+
+def https_url_or_empty(value: str) -> str:
+    """An https:// page (the port company's own), or empty."""
+    value = value.strip()
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or " " in value:
+        raise ValueError("must be an https:// address on the port company's own domain, or empty")
+    return value

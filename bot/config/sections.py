@@ -187,12 +187,21 @@ class LoggingConfig(Section):
 
 @dataclass(frozen=True)
 class OrganisationConfig(Section):
-    """Who runs the bot, as the link page names it, and whom a holder can ask."""
+    """Who runs the bot and how a holder can check that it is really them: the name, a
+    phone number and a page on the port company's own domain, in each language, on
+    every page and in the help replies (a holder taught to distrust SMS links can look
+    the number up and call it)."""
 
     name = "organisation"
     name_zh: str = field(default="臺灣港務股份有限公司", metadata=rule(checks.short_text(60)))
     name_en: str = field(
         default="Taiwan International Ports Corporation", metadata=rule(checks.short_text(80))
+    )
+    name_vi: str = field(
+        default="Công ty Cổ phần Cảng Quốc tế Đài Loan", metadata=rule(checks.short_text(80))
+    )
+    name_id: str = field(
+        default="Perusahaan Pelabuhan Internasional Taiwan", metadata=rule(checks.short_text(80))
     )
     contact_zh: str = field(
         default="如有疑問，請洽您公司的通行證帳號管理員（業者申請人）。",
@@ -202,6 +211,40 @@ class OrganisationConfig(Section):
         default="Questions? Ask your company's pass administrator.",
         metadata=rule(checks.short_text(200)),
     )
+    contact_vi: str = field(
+        default="Có thắc mắc? Hãy hỏi người quản lý thẻ ra vào của công ty bạn.",
+        metadata=rule(checks.short_text(200)),
+    )
+    contact_id: str = field(
+        default="Ada pertanyaan? Tanyakan pengelola kartu pas di perusahaan Anda.",
+        metadata=rule(checks.short_text(200)),
+    )
+    #: A number the holder can look up and call; empty: none shown.
+    phone: str = field(default="", metadata=rule(checks.contact_phone))
+    #: A page on the port company's own domain about this verification; empty: none.
+    page_url: str = field(default="", metadata=rule(checks.https_url_or_empty))
+
+    def name_in(self, language: str) -> str:
+        names = {messages.EN: self.name_en, messages.VI: self.name_vi, messages.ID: self.name_id}
+        return names.get(language, self.name_zh)
+
+    def contact_in(self, language: str) -> str:
+        lines = {
+            messages.EN: self.contact_en,
+            messages.VI: self.contact_vi,
+            messages.ID: self.contact_id,
+        }
+        return lines.get(language, self.contact_zh)
+
+    def check_line(self, language: str) -> str:
+        """「臺灣港務股份有限公司　客服電話 07-5612311　說明 https://…」: what a holder can
+        check, for the help replies and the link page."""
+        parts = [self.name_in(language)]
+        if self.phone:
+            parts.append(messages.text("org.phone", language, phone=self.phone))
+        if self.page_url:
+            parts.append(messages.text("org.page", language, url=self.page_url))
+        return messages.text("org.separator", language).join(parts)
 
 
 @dataclass(frozen=True)

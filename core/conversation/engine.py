@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from core import messages
@@ -97,6 +97,9 @@ class DialoguePolicy:
     idle_timeout: timedelta = timedelta(minutes=30)
     allowed_regions: tuple[str, ...] = ("TW",)
     default_language: str = messages.ZH
+    #: Per language, the organisation's name, phone and page a holder can check
+    #: (``[organisation]``), sent after every help reply; none when empty.
+    contact: Mapping[str, str] = field(default_factory=dict)
 
 
 def _word(text: str) -> str:
@@ -219,10 +222,9 @@ class ConversationEngine:
         if word in _CANCEL:
             return state.restart(), [Reply(messages.text("conv.cancelled", lang))]
         if word in _HELP:
-            return state, [Reply(messages.text("conv.help", lang))]
+            return state, self._help(lang)
         if word in _HELP_ENGLISH:
-            english = state.with_(language=messages.EN)
-            return english, [Reply(messages.text("conv.help", messages.EN))]
+            return state.with_(language=messages.EN), self._help(messages.EN)
         if word in _LANGUAGE_WORDS:
             return self._switch_language(state, _LANGUAGE_WORDS[word])
         if word in _LANG_MENU:
@@ -246,6 +248,13 @@ class ConversationEngine:
         if who.phone and _is_code(word):
             return await self._on_code(state, who, word, uow)
         return state, [Reply(messages.text("conv.short_help", lang))]
+
+    def _help(self, language: str) -> list[Reply]:
+        """The help, then whom the holder can check the bot with (a message of its own:
+        an SMS help already takes its segments, and the line must never be cut off)."""
+        contact = self._policy.contact.get(language)
+        help_ = Reply(messages.text("conv.help", language))
+        return [help_, Reply(contact)] if contact else [help_]
 
     def _switch_language(
         self, state: Conversation, language: str

@@ -114,3 +114,21 @@ async def test_a_later_choice_replaces_the_earlier_one(store: Store) -> None:
     await engine.handle(SMS, Text("EN"))
     await service.request_as_operator(OPERATOR, operator_chat(), PassNumber.parse("KHPS113-000043"))
     assert last_sms(store).startswith("[Taiwan Ports] Port pass phone verification")
+
+
+async def test_every_help_reply_ends_with_the_contact_a_holder_can_check(store: Store) -> None:
+    contact = {
+        "zh-TW": "臺灣港務股份有限公司，客服電話 07-5612311",
+        "vi": "Công ty Cổ phần Cảng Quốc tế Đài Loan · Điện thoại 07-5612311",
+    }
+    engine = ConversationEngine(
+        FakeUnitOfWorkFactory(store),
+        FakeClock(),
+        service_for(store),
+        DialoguePolicy(contact=contact),
+    )
+    help_, line = (await engine.handle(SMS, Text("?"))).replies
+    assert help_.text.startswith("港區通行證手機驗證") and line.text == contact["zh-TW"]
+    await engine.handle(SMS, Text("VI"))
+    *_, line = (await engine.handle(SMS, Text("?"))).replies
+    assert line.text == contact["vi"]
