@@ -31,7 +31,6 @@ import asyncio
 import csv
 import json
 import resource
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bare import bare_import  # noqa: E402
 from benchmarks.scratch import scratch_database_url  # noqa: E402
 from bot.bootstrap import Database, database_for  # noqa: E402
 from bot.config import load_config  # noqa: E402
@@ -110,35 +110,6 @@ async def fresh_database(
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def bare_import(db: Path, csv_path: Path) -> float:
-    """Seconds for the bare baseline: csv rows as they are, executemany, one transaction."""
-    now = "2026-01-01 00:00:00.000000"
-    started = time.perf_counter()
-    con = sqlite3.connect(db, isolation_level=None)
-    try:
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
-        with csv_path.open(encoding="utf-8-sig", newline="") as file:
-            reader = csv.reader(file)
-            next(reader)
-            con.execute("BEGIN IMMEDIATE")
-            while chunk := [row for _, row in zip(range(1000), reader, strict=False)]:
-                con.executemany(
-                    "INSERT OR REPLACE INTO persons (id_no, name, phone, updated_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    [(r[1], r[2], r[3], now) for r in chunk],
-                )
-                con.executemany(
-                    "INSERT INTO passes (pass_no, id_no, company, valid_from, valid_to,"
-                    " verified_phone, verified_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(r[0], r[1], r[6], r[4], r[5], r[7] or None, None, now) for r in chunk],
-                )
-            con.execute("COMMIT")
-    finally:
-        con.close()
-    return time.perf_counter() - started
 
 
 async def one_run(

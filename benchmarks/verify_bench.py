@@ -261,11 +261,23 @@ def start(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[b
     )
 
 
-async def main() -> None:
+def options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=3000, help="for the throughput phase")
-    parser.add_argument("--rate", type=float, default=200.0, help="for the latency phase")
-    parser.add_argument("--seconds", type=float, default=10.0, help="for the latency phase")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        help="for the throughput phase (default 3000; 1000 with --database postgres)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="for the latency phase, req/s (default 200; 100 with --database postgres)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        help="for the latency phase (default 10; 5 with --database postgres)",
+    )
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
         "--database",
@@ -280,9 +292,11 @@ async def main() -> None:
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get(
-            "PORTPASS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres"
+            "PORTPASS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
         ),
-        help="with --database postgres: a server where a scratch database may be made",
+        help="with --database postgres: a server where a scratch database is made (and "
+        "dropped); this database is only connected to, to create it "
+        "(default: $PORTPASS_TEST_POSTGRES_URL, else the tests' .../test)",
     )
     parser.add_argument(
         "--loop",
@@ -290,7 +304,22 @@ async def main() -> None:
         default="asyncio",
         help="the event loop of both servers (the load generator keeps asyncio's)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    # On PostgreSQL both rounds (1 and 2 processes) run in one go: defaults that finish
+    # within a minute; docs/benchmarks.md gives the options of its figures.
+    scale_out = args.database == "postgres"
+    for name, sqlite_default, postgres_default in (
+        ("requests", 3000, 1000),
+        ("rate", 200.0, 100.0),
+        ("seconds", 10.0, 5.0),
+    ):
+        if getattr(args, name) is None:
+            setattr(args, name, postgres_default if scale_out else sqlite_default)
+    return args
+
+
+async def main() -> None:
+    args = options()
     if args.database == "postgres":
         sys.path.insert(0, str(ROOT))  # run as a script: the checkout's packages
         from benchmarks.scaleout import run  # only this mode needs it

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.campaigns.dispatcher import CampaignTuning
 from bot.config import Config
 from bot.config.secret_key import resolve_secret_key
+from bot.database import Database, close_database, database_for, open_database
 from bot.notices.delivery import NoticeTuning
 from bot.providers.console import ConsoleSender
 from bot.providers.sender import SmsSender
@@ -47,12 +48,22 @@ from core.verification.service import Policy, VerificationService
 from core.verification.sms_preview import sample_sms
 from storage.conversation.inbound import InboundLog
 from storage.db import create_engine
-from storage.migrate import upgrade
 from storage.outbox.sealing import BodySealer
 from storage.registry.importer import DEMO_REGISTRY, import_registry
 from storage.tables import passes
 from storage.turn_order import TurnOrder
 from storage.uow import SqlUnitOfWorkFactory
+
+__all__ = [  # the database alone lives in bot.database, light enough for any command
+    "Database",
+    "Overrides",
+    "close_database",
+    "close_services",
+    "database_for",
+    "open_database",
+    "open_services",
+    "services_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,41 +79,6 @@ class Overrides:
     notices: NoticeTuning | None = None  # the notice messenger's and digest's timings
     campaigns: CampaignTuning | None = None  # the campaign dispatcher's timings
     campaign_policy: CampaignPolicy | None = None  # its backpressure
-
-
-@dataclass(frozen=True)
-class Database:
-    """The application's database: its engine and the unit of work on it."""
-
-    engine: AsyncEngine
-    uow: SqlUnitOfWorkFactory
-
-
-async def open_database(config: Config, *, sealer: BodySealer | None = None) -> Database:
-    """The configured database, migrated to head. The caller closes it
-    (:func:`close_database`, or use :func:`database_for`). Without ``sealer`` its unit
-    of work cannot queue an SMS that carries a code (:mod:`storage.outbox.sealing`)."""
-    engine = create_engine(config.database.url)
-    try:
-        await upgrade(engine)
-    except BaseException:
-        await engine.dispose()
-        raise
-    return Database(engine, SqlUnitOfWorkFactory(engine, sealer=sealer))
-
-
-async def close_database(database: Database) -> None:
-    await database.engine.dispose()
-
-
-@asynccontextmanager
-async def database_for(config: Config) -> AsyncIterator[Database]:
-    """The database for one command: opened and migrated on entry, closed on exit."""
-    database = await open_database(config)
-    try:
-        yield database
-    finally:
-        await close_database(database)
 
 
 def make_sender(config: Config) -> SmsSender:

@@ -20,15 +20,25 @@ from core.verification.sms_preview import segment_warning
 log = logging.getLogger(__name__)
 
 
-def demo_base_url(config: Config, host: str, port: int) -> Config:
-    """In demo mode the SMS links must reach this very server: with the default public
-    base URL, follow ``--host``/``--port``. A base URL someone set on purpose is kept,
-    with a warning when it names a local port other than the one served."""
-    default = ServerConfig().public_base_url
+def served_base_url(config: Config, host: str, port: int) -> Config:
+    """A public base URL left at its default follows ``--host``/``--port`` (or
+    ``PORTPASS_SERVER_PORT``): the links in the SMS, and the URL Twilio's signatures
+    are checked over, are then this server's own address, which ``portpass chat`` signs
+    for. A base URL someone set on purpose is kept."""
+    if config.server.public_base_url != ServerConfig().public_base_url:
+        return config
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - a comparison
-    if config.server.public_base_url == default:
-        url = f"http://{shown}:{port}"
-        return replace(config, server=replace(config.server, public_base_url=url))
+    url = f"http://{shown}:{port}"
+    return replace(config, server=replace(config.server, public_base_url=url))
+
+
+def demo_base_url(config: Config, host: str, port: int) -> Config:
+    """In demo mode the SMS links must reach this very server: :func:`served_base_url`,
+    and a base URL set on purpose gets a warning when it names a local port other than
+    the one served."""
+    if config.server.public_base_url == ServerConfig().public_base_url:
+        return served_base_url(config, host, port)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - a comparison
     parts = urlsplit(config.server.public_base_url)
     local = parts.hostname in ("127.0.0.1", "localhost", "::1", shown)
     if local and (parts.port or 80) != port:
@@ -67,6 +77,8 @@ async def run_server(
     worker = worker or Worker()
     if demo:
         config = demo_base_url(config, bind_host, bind_port)
+    else:
+        config = served_base_url(config, bind_host, bind_port)
     config = worker_config(config, worker)
     warning = segment_warning(config.server.public_base_url, config.sms_wording)
     if warning and worker.leader:

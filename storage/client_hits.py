@@ -1,9 +1,11 @@
 """The link page's per-address counter in the database, shared by every ``serve``
-process (issue 11): with several processes an in-memory limit is a limit per process,
-and a client that reaches N processes gets N times the allowance.
+process: with several processes an in-memory limit is a limit per process, and a
+client that reaches N processes gets N times the allowance. A key is what
+:func:`bot.web.client_limits.address_key` makes of the client's address (an IPv4
+address, or an IPv6 client's /64), never an address as a client claims it.
 
 A fixed window, counted by one statement per request (``INSERT ... ON CONFLICT DO
-UPDATE ... RETURNING hits``): one round trip, one row per address a minute, no read
+UPDATE ... RETURNING hits``): one round trip, one row per key a minute, no read
 before the write, so two processes counting the same address at once both see the
 other's hit. A fixed window lets a client put ``limit`` hits at the end of one window
 and ``limit`` at the start of the next; for a limit whose purpose is to bound lookups
@@ -11,7 +13,7 @@ that is the same order of magnitude, and it costs a fraction of a sliding window
 bookkeeping on a path every link-page hit takes.
 
 Rows are deleted by housekeeping (:func:`prune_client_hits`) once their window is over:
-an address is kept no longer than the hour between two housekeeping runs.
+a key is kept no longer than the hour between two housekeeping runs.
 """
 
 from __future__ import annotations

@@ -2,11 +2,15 @@
 abnormal record, a pass reinstated) and each becomes a notice (:mod:`core.notices.service`).
 
 The order matters, as for the webhooks: authentication first (401, nothing read),
-then the size (413, from ``Content-Length`` or while reading), then the JSON (400),
+then the size (413, from ``Content-Length`` or while reading), then the JSON (400, for
+anything :func:`bot.json_body.parse_json` refuses: too deep, a 5,000-digit number),
 then the events (422 listing every problem, nothing stored), and only then the
-notices. The bearer token is never stored or logged: the config holds SHA-256 digests
-of the accepted tokens (``notices.api_token_sha256``), and the token presented is
-hashed and compared to each in constant time.
+notices; a database that cannot store them gets 503 with ``Retry-After`` (nothing
+stored, the same batch may be sent again).
+
+The bearer token is never stored or logged: the config holds SHA-256 digests of the
+accepted tokens (``notices.api_token_sha256``), and the token presented is hashed and
+compared to each in constant time.
 
 Body: one event object, a JSON array of them, or ``{"events": [...]}``; at most
 10,000 events. Answer 200: ``{"accepted": N, "duplicates": M, "results": [...]}``,
@@ -20,25 +24,28 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
+from bot.json_body import BadJson, parse_json
 from bot.notices.delivery import DOORBELL
 from bot.services import CONFIG, SERVICES
 from core import messages
 from core.model import Channel
 from core.notices.events import EventProblem, InvalidEvents, TooManyEvents
 from core.notices.records import NoticeResult, Source
+from storage.errors import is_storage_failure
 
 log = logging.getLogger(__name__)
 
 PATH = "/api/v1/notices"
 ACTOR = "api:notices"
 MAX_ERRORS = 1000
+#: What a 503 asks the gate system to wait before it sends the batch again.
+RETRY_AFTER_SECONDS = 30
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
@@ -116,12 +123,9 @@ async def post_notices(request: web.Request) -> web.Response:
     if body is None:
         return _error(413, "too_large", "notice.api.too_large", limit=f"{limit:,}")
     try:
-        document = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        return _error(400, "malformed", "notice.api.malformed", problem="not UTF-8")
-    except json.JSONDecodeError as error:
-        where = f"line {error.lineno} column {error.colno}: {error.msg}"
-        return _error(400, "malformed", "notice.api.malformed", problem=where)
+        document = parse_json(body)
+    except BadJson as error:
+        return _error(400, "malformed", "notice.api.malformed", problem=error.problem)
     items = _items(document)
     if items is None:
         return _error(400, "bad_shape", "notice.api.shape")
@@ -134,6 +138,16 @@ async def post_notices(request: web.Request) -> web.Response:
         return _error(422, "too_many", error.key, **error.params())
     except InvalidEvents as error:
         return _invalid(error)
+    except Exception as error:
+        if not is_storage_failure(error):
+            raise
+        # All or nothing (core.notices.service): nothing was stored, and a resend is
+        # safe, since an event_id already stored is answered, not stored again.
+        log.error("notices API: not stored, answered 503: %s", type(error).__name__)
+        log.debug("notices API: not stored", exc_info=True)
+        response = _error(503, "unavailable", "notice.api.unavailable")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if any(not result.duplicate for result in results) and DOORBELL in request.app:
         request.app[DOORBELL].ring()
     accepted = sum(1 for result in results if not result.duplicate)

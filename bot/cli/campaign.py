@@ -20,6 +20,8 @@ from typing import TextIO
 from bot.bootstrap import services_for
 from bot.cli.campaign_report import print_report
 from bot.cli.campaign_views import print_list, print_plan, print_progress
+from bot.cli.database import require_database
+from bot.cli.subcommands import CAMPAIGN_ACTIONS
 from bot.config import Config
 from core import messages
 from core.campaigns.model import CampaignSpec, Selection
@@ -36,67 +38,6 @@ from core.campaigns.schedule import DEFAULT_WINDOW, Window
 from core.campaigns.service import CampaignService
 from core.errors import PortPassError
 
-ACTIONS = ("start", "pause", "resume", "cancel")
-
-
-def add_campaign_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The ``campaign`` subcommand group, for :func:`bot.cli.main.build_parser`."""
-    campaign = commands.add_parser(
-        "campaign", help="verification SMS to every holder not verified yet (campaigns)"
-    )
-    actions = campaign.add_subparsers(dest="campaign_command", required=True, metavar="ACTION")
-
-    create = actions.add_parser(
-        "create", help="select passes, print the plan, and store it as planned"
-    )
-    create.add_argument("--name", required=True, help="a name to recognise it by")
-    create.add_argument(
-        "--company", action="append", default=[], help="only this company (repeatable)"
-    )
-    create.add_argument(
-        "--state",
-        default="unverified,pending",
-        help="unverified, pending or both (default: unverified,pending)",
-    )
-    create.add_argument(
-        "--pass-prefix",
-        action="append",
-        default=[],
-        help="only pass numbers starting with this, e.g. KHPS113 (repeatable)",
-    )
-    create.add_argument(
-        "--window",
-        default=str(DEFAULT_WINDOW),
-        help=f"daily sending hours, Taipei time (default: {DEFAULT_WINDOW})",
-    )
-    create.add_argument("--rate", help="SMS per second (default: sms.max_per_second)")
-    create.add_argument(
-        "--remind-after", help="remind passes still not verified after this long, e.g. 3d"
-    )
-    create.add_argument(
-        "--reminders", help="how many reminders at most (default: 1 with --remind-after)"
-    )
-    create.add_argument("--dry-run", action="store_true", help="print the plan, store nothing")
-
-    for action in ACTIONS:
-        sub = actions.add_parser(action, help=f"{action} a campaign")
-        sub.add_argument("id", help="campaign id (see 'portpass campaign list')")
-    actions.add_parser("list", help="every campaign with its state and counts")
-    id_help = "campaign id (see 'portpass campaign list')"
-    show = actions.add_parser("show", help="a campaign's progress")
-    show.add_argument("id", help=id_help)
-    watch = actions.add_parser("watch", help="a live progress bar until done (Ctrl-C stops)")
-    watch.add_argument("id", help=id_help)
-    watch.add_argument("--interval", type=float, default=1.0, help="seconds between updates")
-    report = actions.add_parser("report", help="per company: sent, delivered, failed, verified")
-    report.add_argument("id", help=id_help)
-    report.add_argument(
-        "--format",
-        choices=("table", "csv", "json"),
-        default="table",
-        help="table (default), csv for Excel (UTF-8 with BOM), or json",
-    )
-
 
 def spec_from_args(args: argparse.Namespace, config: Config) -> CampaignSpec:
     """The options, checked: the first wrong one raises with what it expects."""
@@ -106,7 +47,7 @@ def spec_from_args(args: argparse.Namespace, config: Config) -> CampaignSpec:
         states=parse_states(args.state),
         pass_prefixes=tuple(dict.fromkeys(parse_pass_prefix(p) for p in args.pass_prefix)),
     )
-    window = Window.parse(args.window)
+    window = Window.parse(args.window) if args.window is not None else DEFAULT_WINDOW
     rate = parse_rate(args.rate) if args.rate is not None else config.sms.max_per_second
     remind_after = parse_duration(args.remind_after) if args.remind_after else None
     reminders = _reminders(args.reminders, default=1 if remind_after else 0)
@@ -151,6 +92,8 @@ async def run_campaign(args: argparse.Namespace, config: Config) -> int:
         command = args.campaign_command
         spec = spec_from_args(args, config) if command == "create" else None
         wanted = campaign_id(args.id) if command not in ("create", "list") else 0
+        if command != "create":  # every other action reads a stored campaign
+            require_database(config)
         async with open_campaigns(config) as service:
             if spec is not None:
                 plan = await service.create(
@@ -164,7 +107,7 @@ async def run_campaign(args: argparse.Namespace, config: Config) -> int:
                         f"Start it with: portpass campaign start {plan.campaign_id}\n"
                     )
                 return 0
-            if command in ACTIONS:
+            if command in CAMPAIGN_ACTIONS:
                 changed = await getattr(service, command)(wanted)
                 out.write(f"campaign {changed.id}: {changed.state.value}\n")
                 if command == "start":

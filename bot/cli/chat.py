@@ -7,8 +7,13 @@ token derived from the secret key), and the TwiML answers are printed as plain t
 The SMS the server sends to that phone are read from the demo inbox
 (``/dev/inbox.json``) and printed as they arrive, so the code can be typed back.
 
-The signed URL is ``server.public_base_url`` + ``/sms/inbound``, as Twilio signs the
-public URL; the request goes to ``--url``, where the server listens.
+Each message is signed for the URL it is posted to (``--url``, by default
+``server.host`` and ``server.port``) + ``/sms/inbound``: a server whose
+``server.public_base_url`` is left at its default checks signatures over the address
+it serves (:func:`bot.server.served_base_url`), whatever port it was given. When
+``server.public_base_url`` is set, the server checks that URL, as Twilio signs the
+public URL (behind a reverse proxy it is not where the server listens), so the chat
+signs it instead. A refused signature names the URL signed.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any, TextIO
 import aiohttp
 from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 
-from bot.config import Config
+from bot.config import Config, ServerConfig
 from bot.sms.inbound import PATH
 from bot.sms.signature import webhook_auth_token
 from core.errors import InvalidInput
@@ -76,14 +81,23 @@ def target_from(config: Config, phone: str, url: str | None) -> ChatTarget:
     token = webhook_auth_token(config, demo=True)
     if token is None:  # cannot happen with demo=True; says so rather than posting unsigned
         raise ChatError("no token to sign with: set twilio.auth_token")
+    server_url = (url or _default_url(config)).rstrip("/")
     return ChatTarget(
-        server_url=(url or _default_url(config)).rstrip("/"),
-        signed_url=config.server.public_base_url + PATH,
+        server_url=server_url,
+        signed_url=signed_base(config, server_url) + PATH,
         token=token,
         sender=_sender(phone, config.phone.allowed_regions),
         account_sid=config.twilio.account_sid or _DEMO_ACCOUNT,
         to=config.twilio.from_number or "+886900000000",
     )
+
+
+def signed_base(config: Config, server_url: str) -> str:
+    """The base of the URL the server checks signatures over: ``public_base_url`` when
+    set, else the address posted to (the server follows its own address then)."""
+    if config.server.public_base_url != ServerConfig().public_base_url:
+        return config.server.public_base_url
+    return server_url
 
 
 def _default_url(config: Config) -> str:
@@ -128,11 +142,21 @@ def replies_in(twiml: str) -> list[str]:
     return [message.text or "" for message in root.iter("Message")]
 
 
-_REFUSED = {
-    403: "the server refused the signature: run portpass chat with the server's "
-    "configuration (twilio.auth_token or security.secret_key) and working directory",
-    503: "the server takes no inbound SMS: set twilio.auth_token, or run portpass serve --demo",
-}
+def refusal(target: ChatTarget, status: int) -> str | None:
+    """What a refused message means, in one line; ``None`` if it was not refused."""
+    if status == 403:
+        return (
+            f"the server refused the signature for {target.signed_url}: it checks "
+            "signatures over server.public_base_url (when left unset, the address it "
+            "serves: pass that as --url) with twilio.auth_token or, in demo mode, "
+            "security.secret_key; run portpass chat with the server's configuration "
+            "and working directory"
+        )
+    if status == 503:
+        return (
+            "the server takes no inbound SMS: set twilio.auth_token, or run portpass serve --demo"
+        )
+    return None
 
 
 async def send(session: aiohttp.ClientSession, target: ChatTarget, body: str) -> list[str]:
@@ -140,8 +164,9 @@ async def send(session: aiohttp.ClientSession, target: ChatTarget, body: str) ->
     async with session.post(
         target.server_url + PATH, data=form, headers={SIGNATURE_HEADER: signature}
     ) as response:
-        if response.status in _REFUSED:
-            raise ChatError(_REFUSED[response.status])
+        refused = refusal(target, response.status)
+        if refused is not None:
+            raise ChatError(refused)
         if response.status != 200:
             return [f"(the server answered HTTP {response.status})"]
         return replies_in(await response.text())

@@ -102,4 +102,16 @@ def print_import(report: ImportReport, path: Path) -> None:
         if more := report.bad_check_digits - len(listed):
             print(f"  … and {more} more")
     if not report.committed and not report.dry_run:
-        print("nothing was imported: fix the rows above, or use --skip-invalid", file=sys.stderr)
+        print(f"nothing was imported: {_next_step(report)}", file=sys.stderr)
+
+
+def _next_step(report: ImportReport) -> str:
+    """What to do about a refused file; ``--skip-invalid`` only where it would help."""
+    if not report.delimiter:  # the header could not be used: no row was read
+        return "fix the file as said above (--skip-invalid cannot help: no row was read)"
+    if not report.complete:
+        return "fix the file as said above (the rest of it could not be read)"
+    if report.skipping_helps:
+        valid = report.passes.new + report.passes.updated + report.passes.unchanged
+        return f"fix the rows above, or use --skip-invalid to import the {valid} valid rows"
+    return "no row is valid; fix the rows above"

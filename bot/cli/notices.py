@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.bootstrap import database_for, make_notice_service
+from bot.cli.database import require_database
 from bot.config import Config
 from core import messages
 from core.clock import TAIPEI, SystemClock
@@ -52,31 +53,6 @@ COLUMNS = (
 )
 
 
-def add_notices_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    notices = commands.add_parser("notices", help="notices of suspended and reinstated passes")
-    actions = notices.add_subparsers(dest="notices_command", required=True, metavar="ACTION")
-
-    imp = actions.add_parser("import", help="store gate events from a CSV file and notify")
-    imp.add_argument(
-        "file", type=Path, help="events CSV: event_id, pass_no, kind, occurred_at[, detail]"
-    )
-    imp.add_argument("--dry-run", action="store_true", help="check and report, store nothing")
-
-    listing = actions.add_parser("list", help="notices, newest first (every company)")
-    listing.add_argument("--unreachable", action="store_true", help="only those not texted")
-    listing.add_argument("--company", help="only this company's passes")
-    listing.add_argument(
-        "--format",
-        choices=("table", "csv", "json"),
-        default="table",
-        help="table (default) for reading, csv for Excel, json for programs",
-    )
-
-    actions.add_parser(
-        "token", help="make a bearer token for the gate system and print its SHA-256 for config"
-    )
-
-
 @asynccontextmanager
 async def open_notice_service(config: Config, *, max_events: int) -> AsyncIterator[NoticeService]:
     """The notice use cases on the configured database (the composition root's)."""
@@ -90,6 +66,7 @@ async def run_notices(args: argparse.Namespace, config: Config) -> int:
         return 0
     if args.notices_command == "import":
         return await _import(args, config)
+    require_database(config)  # list only reads
     async with open_notice_service(config, max_events=MAX_FILE_EVENTS) as service:
         found = await service.list_all(company=args.company, unreachable_only=args.unreachable)
     write_notices(found, args.format, sys.stdout)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.bootstrap import services_for
+from bot.cli.database import missing_sqlite_file, require_database, say_which
 from bot.config import Config
 from bot.telegram.menus import remove_operator_menu_from_cli
 from core import messages
@@ -25,30 +26,15 @@ from core.operators.lifecycle import OperatorLifecycle
 from storage.uow import SqlUnitOfWorkFactory
 
 
-def add_operator_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The ``operator`` subcommand group, for :func:`bot.cli.main.build_parser`."""
-    operator = commands.add_parser("operator", help="operator accounts (業者申請人) and link codes")
-    actions = operator.add_subparsers(dest="operator_command", required=True, metavar="ACTION")
-
-    add = actions.add_parser("add", help="create an operator and print a one-time link code")
-    add.add_argument("--name", required=True, help="the operator's name")
-    add.add_argument(
-        "--company", required=True, help="the company whose passes they see, as in the registry"
-    )
-    add.add_argument("--admin", action="store_true", help="sees the passes of every company")
-
-    actions.add_parser("list", help="list operators: admin, linked, revoked")
-
-    revoke = actions.add_parser("revoke", help="revoke an operator and unlink their Telegram")
-    revoke.add_argument("id", help="operator id (see 'portpass operator list')")
-
-    code = actions.add_parser("code", help="issue a new link code (the old one stops working)")
-    code.add_argument("id", help="operator id (see 'portpass operator list')")
-
-
 async def run_operator(args: argparse.Namespace, config: Config) -> int:
+    adding = args.operator_command == "add"
+    if not adding:  # list, revoke, code: an operator must be stored already
+        require_database(config)
+    new = missing_sqlite_file(config) is not None
     try:
         async with services_for(config) as services:
+            if adding:
+                await say_which(config, services.engine, new=new)
             service, uow = services.operator_lifecycle, services.uow
             if args.operator_command == "add":
                 return await _add(service, uow, args)
@@ -135,6 +121,11 @@ def _print_list(accounts: Sequence[OperatorAccount]) -> None:
     for line in (header, *rows):
         cells = [cell + " " * (w - _width(cell)) for cell, w in zip(line, widths, strict=True)]
         print("  ".join(cells).rstrip())
+    print(  # on stderr: a script reading the table gets the table only
+        "ID is the operator's id, a hex string: "
+        "portpass operator revoke ID, portpass operator code ID",
+        file=sys.stderr,
+    )
 
 
 def _when(at: datetime | None) -> str:

@@ -4,14 +4,15 @@ Each SMS is sent with ``StatusCallback=<public_base_url>/sms/status``; Twilio po
 ``queued``, ``sent``, ``delivered``, ``undelivered`` or ``failed`` (with an
 ``ErrorCode``) there, and the outbox row with that ``MessageSid`` records it.
 
-Authenticity before anything else (STYLE §6), as for every Twilio webhook: size and
+Authenticity before anything else, as for every Twilio webhook: size and
 signature (with the algorithm Twilio's signature-settings header names) are checked by
 :mod:`bot.sms.signature`, the code path ``/sms/inbound`` uses too. Without a token
 every callback is refused (403).
 
 ``undelivered`` or ``failed`` for a verification SMS releases its request, so the
-holder may ask again at once (issue 8, item 9), and a Telegram chat that asked is told.
+holder may ask again at once, and a Telegram chat that asked is told.
 
+A database that cannot record the status gets 503, as for the inbound webhook.
 An unknown ``MessageSid`` still gets a 2xx answer, so Twilio does not keep retrying
 it (a callback can outrun the commit that stored the sid; such a status is lost, and
 a later one is recorded).
@@ -27,6 +28,7 @@ from aiohttp import web
 from bot.failure_notices import FAILURE_NOTICES
 from bot.services import SERVICES
 from bot.sms.signature import TWILIO_SIGNATURE
+from storage.errors import is_storage_failure
 from storage.outbox.queue import KNOWN_STATUSES, NOT_DELIVERED, OutboxQueue
 
 log = logging.getLogger(__name__)
@@ -52,9 +54,19 @@ async def status_callback(request: web.Request) -> web.StreamResponse:
         return web.Response(status=204)
     code = form.get("ErrorCode")
     error_code = code if code and _ERROR_CODE.match(code) else None
-    services.metrics.delivery_status(status, error_code)
     queue = OutboxQueue(services.engine)
-    if not await queue.record_status(sid, status, error_code, services.clock.now()):
+    try:
+        known = await queue.record_status(sid, status, error_code, services.clock.now())
+    except Exception as error:
+        if not is_storage_failure(error):
+            raise
+        # As the inbound webhook does: 503 for a status the database could not take;
+        # nothing of it was kept (nor counted in the metrics), so a retry counts once.
+        log.error("status callback for %s not stored, answered 503: %s", sid, type(error).__name__)
+        log.debug("status callback for %s not stored", sid, exc_info=True)
+        return web.Response(status=503)
+    services.metrics.delivery_status(status, error_code)
+    if not known:
         log.warning("status callback for unknown message %s (%s)", sid, status)
         return web.Response(status=200)
     log.info("sms %s: %s%s", sid, status, f" (error {error_code})" if error_code else "")

@@ -4,10 +4,14 @@ A link token has 72 bits, so guessing one is hopeless; the limit is there so tha
 address cannot make the server do unbounded database lookups, and so a misbehaving
 link scanner cannot hammer a holder's link.
 
-The key is ``request.remote``: the peer of the TCP connection, or, from a proxy in
-``server.trusted_proxies``, the client it names (:mod:`bot.web.forwarded`). Never key on
-``X-Forwarded-For`` as given: any client can send that header, and a limiter keyed on
-it is a limiter every client can step around.
+The key is :func:`address_key` of ``request.remote``: the peer of the TCP connection,
+or, from a proxy in ``server.trusted_proxies``, the client it names
+(:mod:`bot.web.forwarded`). Never key on ``X-Forwarded-For`` as given: any client can
+send that header, and a limiter keyed on it is a limiter every client can step around.
+An IPv6 client is keyed by its /64: one subscriber line, phone or virtual server is
+given a whole /64 and may use any of its 2^64 addresses, so a limit per IPv6 address
+is no limit at all. Every per-address limit of a public page (the link page, the web
+form) keys with :func:`address_key`.
 
 Two limiters, one interface (:class:`AddressLimiter`): on SQLite, where one process
 serves, :class:`ClientLimiter` counts in memory (a token bucket, no database write per
@@ -18,6 +22,7 @@ is the limit of the whole deployment and not of each process.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections import OrderedDict
@@ -25,8 +30,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.web.forwarded import ip
 from core.ports import Clock
 from storage.client_hits import SharedHitCounter
+
+#: The prefix an IPv6 client is counted by: the /64 a provider assigns to one line.
+IPV6_PREFIX = 64
+
+
+def address_key(remote: str | None) -> str:
+    """What a per-address limit counts a client under: an IPv4 address as it is
+    (an IPv4-mapped IPv6 peer as its IPv4 address), an IPv6 address as its /64
+    (``2001:db8:1:2::/64``), and anything that is no address as written
+    (``unknown`` when there is none), so that it is still limited, as one key."""
+    address = ip(remote)
+    if address is None:
+        return remote or "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/{IPV6_PREFIX}", strict=False))
+    return str(address)
 
 
 class AddressLimiter(Protocol):

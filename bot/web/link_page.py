@@ -9,7 +9,7 @@ The POST is protected against cross-site forgery twice: its form carries a tag t
 only this server can compute for the token (an HMAC under the server's key), and a
 browser's ``Sec-Fetch-Site`` and ``Origin`` headers, when present, must say the form
 came from our own page. Every request to ``/v/*`` counts against a per-address limit
-(:mod:`bot.web.client_limits`).
+(:mod:`bot.web.client_limits`; an IPv6 client by its /64).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bot.web.client_limits import (
     ClientLimiter,
     LocalLimiter,
     SharedLimiter,
+    address_key,
     retry_after_header,
 )
 from bot.web.pages import PAGES, Pages, install_pages, page_language
@@ -41,12 +42,16 @@ from core.errors import (
 from core.masking import mask_pass, mask_phone
 from core.model import Channel, Requester
 from storage.client_hits import SharedHitCounter
+from storage.errors import is_storage_failure
 
 log = logging.getLogger(__name__)
 
 #: Requests to ``/v/*`` per client address per minute: a holder opens the page and
 #: confirms once or twice; this leaves room for reloads and a shared NAT.
 LINK_REQUESTS_PER_MINUTE = 20
+
+#: What a 503 (the database unavailable) asks a browser to wait.
+UNAVAILABLE_RETRY_SECONDS = 30
 
 LIMITER: web.AppKey[AddressLimiter] = web.AppKey("link_limiter")
 
@@ -86,6 +91,23 @@ async def show_link(request: web.Request) -> web.Response:
     """The confirm page; reads, never writes."""
     language = _language(request)
     pages = request.app[PAGES]
+    try:
+        return await _show(request, pages, language)
+    except Exception as error:
+        return _unavailable(pages, language, error)
+
+
+async def confirm_link(request: web.Request) -> web.Response:
+    """The confirm button: checks that the form is ours, then verifies (R3)."""
+    language = _language(request)
+    pages = request.app[PAGES]
+    try:
+        return await _confirm(request, pages, language)
+    except Exception as error:
+        return _unavailable(pages, language, error)
+
+
+async def _show(request: web.Request, pages: Pages, language: str) -> web.Response:
     limited = await _limited(request, pages, language)
     if limited is not None:
         return limited
@@ -107,10 +129,7 @@ async def show_link(request: web.Request) -> web.Response:
     )
 
 
-async def confirm_link(request: web.Request) -> web.Response:
-    """The confirm button: checks that the form is ours, then verifies (R3)."""
-    language = _language(request)
-    pages = request.app[PAGES]
+async def _confirm(request: web.Request, pages: Pages, language: str) -> web.Response:
     limited = await _limited(request, pages, language)
     if limited is not None:
         return limited
@@ -152,7 +171,7 @@ def _checked(token: str) -> str:
 
 
 async def _limited(request: web.Request, pages: Pages, language: str) -> web.Response | None:
-    wait = await request.app[LIMITER].hit(request.remote or "unknown")
+    wait = await request.app[LIMITER].hit(address_key(request.remote))
     if wait is None:
         return None
     seconds = retry_after_header(wait)
@@ -185,6 +204,25 @@ def _problem(pages: Pages, error: PortPassError, language: str) -> web.Response:
     )
 
 
+def _unavailable(pages: Pages, language: str, error: Exception) -> web.Response:
+    """503 and a page saying to open the link again in a minute, for a database that
+    could not be read or written just now (a confirm's transaction rolled back: nothing
+    was verified); any other exception is a bug and goes on to aiohttp's 500."""
+    if not is_storage_failure(error):
+        raise error
+    log.error("link page answered 503, database unavailable: %s", type(error).__name__)
+    log.debug("link page answered 503", exc_info=True)
+    return pages.render(
+        "link_problem.html",
+        language,
+        status=503,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+        title=messages.text("link.busy_title", language),
+        message=messages.text("link.unavailable", language),
+        renew=False,
+    )
+
+
 def _forbidden(pages: Pages, language: str) -> web.Response:
     return pages.render(
         "link_problem.html",
@@ -200,16 +238,19 @@ def _cross_site(request: web.Request, public_base_url: str) -> bool:
     """Whether the browser says the POST did not come from our own page.
 
     ``Sec-Fetch-Site`` (sent by current browsers whatever the referrer policy) must be
-    ``same-origin``. ``Origin``, when it names an origin, must be that of
-    ``server.public_base_url``. ``Origin: null`` is what a browser sends for a form on
-    a page with ``Referrer-Policy: no-referrer`` (ours: the token is in the URL), so it
-    proves nothing either way; the form tag still has to match.
+    ``same-origin``. ``Origin``, when sent, must be that of ``server.public_base_url``.
+    ``Origin: null`` is foreign: it is what a sandboxed frame, a ``data:`` or ``file:``
+    page, or a cross-origin redirect sends, which is where a forged form comes from.
+    Our own page never sends it: its ``Referrer-Policy`` is ``same-origin``
+    (:mod:`bot.web.pages`), under which a browser names our origin on a same-origin
+    POST (``no-referrer`` made it send ``null``). No ``Origin`` at all (an old
+    browser) proves nothing either way; the form tag still has to match.
     """
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None and site not in ("same-origin", "none"):
         return True
     origin = request.headers.get("Origin")
-    if origin is None or origin == "null":
+    if origin is None:
         return False
     sent = _origin_of(origin)
     return sent is None or sent != _origin_of(public_base_url)

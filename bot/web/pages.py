@@ -45,14 +45,16 @@ class Pages:
         digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
         self.headers: Mapping[str, str] = {
             # 'none' first: nothing loads unless allowed below. The link token is in the
-            # URL, so no referrer leaves the page, and nothing may frame it (clickjacking
-            # the confirm button).
+            # URL, so no referrer leaves for another site (same-origin: our own form's
+            # POST still names our origin, which bot.web.link_page checks; no-referrer
+            # made browsers send Origin: null), and nothing may frame the page
+            # (clickjacking the confirm button).
             "Content-Security-Policy": (
                 f"default-src 'none'; style-src 'sha256-{digest}'; form-action 'self'; "
                 "frame-ancestors 'none'; base-uri 'none'"
             ),
             "X-Frame-Options": "DENY",
-            "Referrer-Policy": "no-referrer",
+            "Referrer-Policy": "same-origin",
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
         }

@@ -50,9 +50,28 @@ class OptOut:
 
 
 def keyword(text: str) -> str:
-    """An SMS body as the provider compares it with its words: NFKC (so full-width
-    ＳＴＯＰ counts), trimmed, upper case. The whole body must be the word."""
-    return unicodedata.normalize("NFKC", text).strip().upper()
+    """An SMS body as the provider and the carriers read an opt-out: NFKC (so
+    full-width ＳＴＯＰ counts), upper case, without invisible format characters (a
+    zero-width space or a BOM a phone keyboard added), and, for a body that starts
+    with a letter or digit, only its letters and digits: ``STOP.``, ``Stop!`` and
+    ``OPT-OUT`` are the word. The whole body must still be the word: ``STOP PLEASE``
+    is ``STOPPLEASE``, no word of theirs. A body led by anything else is left as it
+    is: ``/cancel`` is our own command to end a conversation, not an opt-out.
+
+    Why so lenient: a holder who typed ``STOP.`` meant it, and a carrier may well have
+    honoured it; an opt-out we miss is an SMS sent against a person's wish (or refused
+    with error 21610), while one we record too many is lifted by texting START, which
+    the answer to a code request says."""
+    normal = unicodedata.normalize("NFKC", text).upper()
+    normal = "".join(c for c in normal if unicodedata.category(c) != "Cf").strip()
+    if not normal[:1].isalnum():
+        return normal
+    return "".join(c for c in normal if unicodedata.category(c)[0] in _KEPT_CATEGORIES)
+
+
+#: Unicode categories a keyword keeps: letters and digits. Punctuation, symbols and
+#: spaces are dropped.
+_KEPT_CATEGORIES = frozenset("LN")
 
 
 def is_opt_out_word(text: str) -> bool:

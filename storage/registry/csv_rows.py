@@ -9,6 +9,7 @@ export never sits in memory at once.
 from __future__ import annotations
 
 import csv
+import difflib
 import itertools
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -48,6 +49,17 @@ def column_of(header: str) -> str | None:
 
 def _both_names(column: str) -> str:
     return f"{CHINESE_COLUMNS[column][0]} {column}"
+
+
+def _misspelt(column: str, unknown: list[str]) -> str:
+    """What an unknown header cell close to a name of ``column`` (difflib) should be."""
+    names = [column, *CHINESE_COLUMNS[column]]
+    for cell in unknown:
+        folded = unicodedata.normalize("NFKC", cell).strip().lower()
+        close = difflib.get_close_matches(folded, names, n=1, cutoff=0.75)
+        if close:
+            return f"; the column {cell!r} looks like {close[0]}: rename it {close[0]}"
+    return ""
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -177,9 +189,13 @@ class RegistryReader:
                     f"{cell.strip()}; keep one"
                 )
             columns[column] = index
-        missing = [_both_names(c) for c in REQUIRED_COLUMNS if c not in columns]
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
         if missing:
-            raise HeaderError(f"缺少欄位 missing column(s): {', '.join(missing)}")
+            unknown = [cell.strip() for cell in header if column_of(cell) is None]
+            raise HeaderError(
+                f"缺少欄位 missing column(s): {', '.join(map(_both_names, missing))}"
+                + "".join(_misspelt(column, unknown) for column in missing)
+            )
         self._width = len(header)
         return columns
 

@@ -100,10 +100,18 @@ class ImportReport:
     delimiter: str = ""
     dry_run: bool = False
     committed: bool = False
+    complete: bool = False  # every row of the file was read (its header included)
 
     @property
     def ok(self) -> bool:
         return not self.errors and not self.errors_omitted
+
+    @property
+    def skipping_helps(self) -> bool:
+        """Whether ``skip_invalid`` would import rows of this file: it was read to the
+        end, and holds valid rows beside the invalid ones."""
+        p = self.passes
+        return self.complete and p.invalid > 0 and p.new + p.updated + p.unchanged > 0
 
 
 async def import_registry(
@@ -146,7 +154,7 @@ async def import_registry(
         _report_check(report, reader, staged, max_errors)
         # A file that stops being readable is never half-imported, even when skipping
         # invalid rows: what it holds after that point is unknown.
-        complete = reader.unreadable is None
+        complete = report.complete = reader.unreadable is None
         write = complete and not dry_run and (skip_invalid or report.ok)
         planner = await _merge(engine, staged, now or datetime.now(UTC), write, notify, stop)
         report.passes, report.persons = planner.passes, planner.persons

@@ -16,7 +16,11 @@ milliseconds, and between batches the lock is left free (:class:`LockPacer`):
   :data:`MAX_PAUSE_S`, so a queue of webhooks that built up while the import held the
   lock drains before it takes it again. An idle service costs the import little;
 * a short pause after every batch lets a writer that has just started waiting (it
-  retries after 1, 2, 5 ms...) in sooner.
+  retries after 1, 2, 5 ms...) in sooner;
+* and no pause at all while no other process has the database open
+  (:mod:`storage.registry.database_users`): then nobody can be waiting for the lock.
+  An import from the CLI with no server running used to sleep about a second of its
+  100,000 rows' few seconds for nobody.
 
 The merge runs on a plain ``sqlite3`` connection of its own in a worker thread, where
 SQLite's own busy handler may sleep without stalling an event loop.
@@ -45,6 +49,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
 from storage.db import BUSY_TIMEOUT_MS
+from storage.registry.database_users import OtherProcesses
 from storage.registry.merge import (
     BatchPlanner,
     ProgressCallback,
@@ -106,16 +111,18 @@ def merge_into_sqlite(
     pause: bool,
     after_batch: ProgressCallback,
     stopped: Callable[[], bool] = lambda: False,
+    shared: Callable[[], bool] = lambda: True,
 ) -> BatchPlanner:
     """Merge ``batches`` into the SQLite registry on ``db`` (autocommit mode), one
     ``BEGIN IMMEDIATE`` transaction per batch; without ``write``, only count (plain
     reads, no lock). ``pause``: leave the lock free after each batch (see the module
-    docstring); ``after_batch`` is called after each commit; the merge stops before
-    the next batch once ``stopped()``."""
+    docstring) while ``shared()`` says another process has the database open;
+    ``after_batch`` is called after each commit; the merge stops before the next batch
+    once ``stopped()``."""
     planner = BatchPlanner()
     stamp = sqlite_timestamp(now)
     merged = 0
-    pacer = LockPacer(db) if write and pause else None
+    pacer = LockPacer(db, shared=shared) if write and pause else None
     for batch in batches:
         if stopped():
             break
@@ -178,10 +185,15 @@ class LockPacer:
     """
 
     def __init__(
-        self, db: sqlite3.Connection, *, sleep: Callable[[float], None] = time.sleep
+        self,
+        db: sqlite3.Connection,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        shared: Callable[[], bool] = lambda: True,
     ) -> None:
         self._db = db
         self._sleep = sleep
+        self._shared = shared  # whether another process has the database open
         self._held = 0.0
 
     def _version(self) -> int:
@@ -190,6 +202,11 @@ class LockPacer:
         return value
 
     def after_batch(self, held: float) -> None:
+        if not self._shared():
+            # Nobody else has the database open, so nobody waits for the lock: no pause
+            # (a process that opens it meanwhile is seen after the next batch).
+            self._held = 0.0
+            return
         self._held += held
         if self._held < MAX_HOLD_S:
             self._sleep(SHORT_PAUSE_S)
@@ -222,7 +239,14 @@ def merge_into_sqlite_file(
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
         return merge_into_sqlite(
-            db, batches, now, write=write, pause=True, after_batch=after_batch, stopped=stop.is_set
+            db,
+            batches,
+            now,
+            write=write,
+            pause=True,
+            after_batch=after_batch,
+            stopped=stop.is_set,
+            shared=OtherProcesses(database),
         )
     finally:
         db.close()

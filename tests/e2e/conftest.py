@@ -82,6 +82,7 @@ def make_client(
         *,
         demo: bool = True,
         middlewares: Sequence[Middleware] = (),
+        port: int | None = None,
         **overrides: object,
     ) -> AppClient:
         if demo and (target := demo_target(config)) is not None:
@@ -89,7 +90,8 @@ def make_client(
         extra = Overrides(**{"clock": clock, "sender": sender, **overrides})  # type: ignore[arg-type]
         app = create_app(config, demo=demo, overrides=extra)
         app.middlewares.extend(middlewares)  # a test's probes (e2e/request_tasks.py)
-        return await aiohttp_client(app)
+        # ``port``: for a test whose public_base_url must be the server's own address.
+        return await aiohttp_client(app, server_kwargs={"port": port} if port else None)
 
     return make
 

@@ -12,7 +12,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import async_url, create_engine
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.migrate import current_revision, head_revision, newest_in_files, upgrade
 from storage.tables import lookup_failures, metadata, outbox
 
 VERSIONS = Path(__file__).resolve().parents[2] / "storage" / "migrations" / "versions"
@@ -88,6 +88,12 @@ async def test_upgrade_from_empty_builds_the_schema(empty_engine: AsyncEngine) -
     async with empty_engine.connect() as conn:
         names = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert names >= TABLES
+
+
+def test_the_quick_reading_of_the_revision_files_agrees_with_alembic() -> None:
+    """upgrade() skips Alembic for a database at newest_in_files(): it must be the head
+    Alembic would upgrade to."""
+    assert newest_in_files() == head_revision() == NEWEST
 
 
 async def test_upgrade_twice_is_harmless(empty_engine: AsyncEngine) -> None:

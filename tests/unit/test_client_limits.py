@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.web.client_limits import ClientLimiter, retry_after_header
+from bot.web.client_limits import ClientLimiter, address_key, retry_after_header
 
 
 class Clock:
@@ -91,3 +91,29 @@ def test_nonsense_settings_are_refused(kwargs: dict[str, float], problem: str) -
 @pytest.mark.parametrize(("seconds", "header"), [(0.0, "1"), (0.2, "1"), (2.0, "2"), (2.01, "3")])
 def test_retry_after_is_whole_seconds_rounded_up(seconds: float, header: str) -> None:
     assert retry_after_header(seconds) == header
+
+
+@pytest.mark.parametrize(
+    ("remote", "key"),
+    [
+        ("203.0.113.5", "203.0.113.5"),
+        ("::ffff:203.0.113.5", "203.0.113.5"),  # IPv4 on a dual-stack socket
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2:0:0:0:abcd", "2001:db8:1:2::/64"),  # however it is written
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),  # the next /64: another line
+        ("::1", "::/64"),
+        ("unknown", "unknown"),
+        (None, "unknown"),
+    ],
+)
+def test_ipv6_clients_are_limited_by_their_64_prefix(remote: str | None, key: str) -> None:
+    assert address_key(remote) == key
+
+
+def test_a_64_shares_one_bucket_whichever_addresses_it_uses(clock: Clock) -> None:
+    limiter = ClientLimiter(20, 60.0, clock=clock)
+    keys = [address_key(f"2001:db8:1:2::{n:x}") for n in range(1, 26)]
+    answers = [limiter.hit(key) for key in keys]
+    assert answers[:20] == [None] * 20
+    assert all(wait is not None for wait in answers[20:])

@@ -27,7 +27,7 @@ PACKAGES = ("core", "bot", "storage")
 CHANNELS = ("bot.sms", "bot.telegram", "bot.web")
 CLI = "bot.cli"
 #: The composition root, and the modules that wire or run the whole app on it.
-ROOT_MODULES = ("bot.bootstrap", "bot.app", "bot.server")
+ROOT_MODULES = ("bot.bootstrap", "bot.database", "bot.app", "bot.server")
 ENTRY_POINTS = ("bot.app", "bot.server", CLI)
 #: Layers whose subpackages are features with exports of their own.
 FEATURE_LAYERS = ("core", "storage")
@@ -35,7 +35,15 @@ FEATURE_LAYERS = ("core", "storage")
 FLAT_LAYERS = ("core", "storage", "bot")
 #: The bot modules that wire storage into the app (the composition root and what runs
 #: it) and the admin CLI, which imports, backs up and migrates the database itself.
-STORAGE_WIRING = ("bot.bootstrap", "bot.services", "bot.app", "bot.server", "bot.workers", CLI)
+STORAGE_WIRING = (
+    "bot.bootstrap",
+    "bot.database",
+    "bot.services",
+    "bot.app",
+    "bot.server",
+    "bot.workers",
+    CLI,
+)
 #: What the rest of ``bot`` may import from storage, and why each is not behind a core port:
 #: they are infrastructure the channels and background loops drive, with no rule in them.
 STORAGE_API = {
@@ -181,7 +189,9 @@ def root_imports_from_outside(graph_edges: Iterable[Edge]) -> list[Edge]:
     return [
         e
         for e in graph_edges
-        if e.target in ROOT_MODULES and not any(within(e.source, p) for p in ENTRY_POINTS)
+        if e.target in ROOT_MODULES
+        and e.source not in ROOT_MODULES  # bot.bootstrap builds on bot.database
+        and not any(within(e.source, p) for p in ENTRY_POINTS)
     ]
 
 

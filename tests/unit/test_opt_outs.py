@@ -36,6 +36,14 @@ def test_no_message_tells_a_holder_to_send_a_word_twilio_acts_on(key: str) -> No
         ("Cancel", True, False),
         ("unsubscribe", True, False),
         ("STOP PLEASE", False, False),  # Twilio blocks only on the word alone
+        ("STOP.", True, False),  # punctuation is no part of the word
+        ("STOP\u200b", True, False),  # nor an invisible mark (zero-width space)
+        ("\ufeffstop", True, False),  # nor a byte-order mark
+        ("OPT-OUT", True, False),
+        ("Yes!", False, True),
+        ("1.", False, False),
+        ("/cancel", False, False),  # our own command to end a conversation
+        ("/stop", False, False),
         ("停止", False, False),
         ("START", False, True),
         ("unstop", False, True),
@@ -50,5 +58,6 @@ def test_opt_out_and_opt_in_words_are_matched_as_twilio_matches_them(
     assert (is_opt_out_word(body), is_opt_in_word(body)) == (opt_out, opt_in)
 
 
-def test_keyword_is_nfkc_trimmed_upper_case() -> None:
+def test_keyword_is_nfkc_upper_case_letters_and_digits_only() -> None:
     assert keyword(" ｏｐｔｏｕｔ\t") == "OPTOUT"
+    assert keyword("Opt-Out.\u200b") == "OPTOUT"

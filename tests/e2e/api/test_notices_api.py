@@ -213,6 +213,32 @@ async def test_malformed_json_says_where(client: AppClient) -> None:
     assert "line 1 column 20" in answer["message_en"]
 
 
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"[" * 20_000 + b"]" * 20_000, "nested more than 64 levels deep"),
+        (b'{"events": ' + b"[" * 100 + b"]" * 100 + b"}", "nested more than 64 levels deep"),
+        (b"[" + b"7" * 5_000 + b"]", "a number with too many digits"),
+        (
+            b'[{"event_id": "e1", "pass_no": "KHPS113-000047", "detail": ' + b"9" * 5_000 + b"}]",
+            "a number with too many digits",
+        ),
+    ],
+    ids=["nested-20000-deep", "nested-100-deep", "5000-digit-number", "5000-digits-in-a-field"],
+)
+async def test_hostile_json_gets_400_not_500(client: AppClient, body: bytes, problem: str) -> None:
+    """JSON that breaks ``json.loads`` in ways other than bad syntax (a RecursionError,
+    Python's 4,300-digit guard) is bad input, answered like any malformed body."""
+    response = await client.post(
+        PATH, data=body, headers=bearer() | {"Content-Type": "application/json"}
+    )
+    assert response.status == 400
+    answer = await response.json()
+    assert answer["error"] == "malformed"
+    assert problem in answer["message_en"] and problem in answer["message"]
+    assert await stored(client) == 0
+
+
 async def test_invalid_items_get_422_with_every_problem_and_nothing_is_stored(
     client: AppClient,
 ) -> None:

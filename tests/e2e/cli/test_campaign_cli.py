@@ -153,6 +153,7 @@ def test_bad_options_say_what_is_expected_and_store_nothing(
 def test_unknown_campaign_ids(capsys) -> None:
     code, _, err = run(capsys, "campaign", "show", "abc")
     assert code == 2 and "A campaign id is a whole number such as 3; got 'abc'" in err
+    assert run(capsys, "import", str(DEMO_REGISTRY))[0] == 0
     code, _, err = run(capsys, "campaign", "start", "7")
     assert code == 2 and "There is no campaign 7" in err
 

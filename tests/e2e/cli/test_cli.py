@@ -102,9 +102,13 @@ def test_invalid_rows_are_reported_with_line_numbers_and_nothing_is_imported(cap
     assert "1 new" in out
 
 
-def test_dry_run_writes_nothing(capsys):
+def test_dry_run_writes_nothing(capsys, workdir: Path):
     code, out, _ = run(capsys, "import", "--dry-run", str(SAMPLE))
     assert code == 0 and "dry run" in out and "21 new" in out
+    assert list(workdir.glob("*.db")) == []  # not even an empty database
+    assert run(capsys, "db", "upgrade")[0] == 0
+    code, out, _ = run(capsys, "import", "--dry-run", str(SAMPLE))
+    assert code == 0 and "21 new" in out
     _, out, _ = run(capsys, "status", "--format", "json")
     assert json.loads(out) == []
 

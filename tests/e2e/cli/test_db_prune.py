@@ -53,6 +53,7 @@ def test_dry_run_shows_what_would_go_then_prune_deletes_it(capsys, workdir: Path
 
 def test_retention_settings_are_read_from_the_environment(capsys, monkeypatch):
     monkeypatch.setenv("PORTPASS_RETENTION_AUDIT_LOG_DAYS", "30")
+    assert main(["import", str(DEMO_REGISTRY)]) == 0
     assert main(["db", "prune", "--dry-run"]) == 0
     assert "audit_log: would delete 0 (kept 30 days)" in capsys.readouterr().out
 

@@ -110,6 +110,7 @@ def test_list_shows_admin_linked_and_revoked(capsys):
 
 
 def test_list_with_no_operators(capsys):
+    assert run(capsys, "db", "upgrade")[0] == 0
     code, out, _ = run(capsys, "operator", "list")
     assert code == 0 and "no operators yet" in out
 
@@ -139,12 +140,14 @@ def test_a_revoked_operator_gets_no_code_and_cannot_link(capsys):
 
 @pytest.mark.parametrize("action", ["revoke", "code"])
 def test_an_unknown_id_is_one_line_and_a_non_zero_exit(capsys, action):
+    run(capsys, "import", str(SAMPLE))
     code, out, err = run(capsys, "operator", action, "nosuchid")
     assert code == 1 and out == ""
     assert err == "portpass: No operator account nosuchid was found.\n"
 
 
 def test_a_blank_name_is_refused(capsys):
+    run(capsys, "import", str(SAMPLE))
     code, out, err = run(capsys, "operator", "add", "--name", " ", "--company", KH)
     assert code == 1 and out == ""
     assert err == "portpass: An operator needs a name and a company.\n"

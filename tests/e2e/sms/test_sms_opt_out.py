@@ -90,6 +90,29 @@ async def test_each_opt_out_word_records_an_opt_out_without_a_reply(client, phon
     assert "960123411" not in f"{entry.actor} {entry.subject} {entry.detail}"
 
 
+@pytest.mark.parametrize(
+    ("body", "word"),
+    [
+        ("STOP.", "STOP"),
+        ("Stop!", "STOP"),
+        ("STOP\u200b", "STOP"),  # a zero-width space a keyboard left behind
+        ("\ufeffSTOP", "STOP"),  # a byte-order mark in front
+        ("OPT-OUT", "OPTOUT"),
+        ("opt out", "OPTOUT"),
+        ("Unsubscribe.", "UNSUBSCRIBE"),
+    ],
+)
+async def test_opt_out_words_with_punctuation_or_invisible_marks_are_opt_outs(
+    client, phone, body, word
+):
+    """A holder who texts ``STOP.`` or ``OPT-OUT`` wants no more SMS: recorded as the
+    word, with no answer, as for the bare word."""
+    assert await phone.send(body) == []
+    [row] = await opt_outs(client)
+    assert (row.phone, row.source, row.reason) == (HOLDER, "keyword", word)
+    assert len(await audit(client, "sms.opt_out")) == 1
+
+
 async def test_a_word_inside_a_sentence_is_not_an_opt_out(client, phone):
     """Twilio blocks only on a message that is the word alone."""
     await phone.say("please stop")

@@ -5,6 +5,8 @@ HMAC-SHA256 for webhooks signed with a shared key, HMAC-SHA1 when the header is 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 
 import pytest
@@ -121,3 +123,100 @@ async def test_a_signature_made_with_another_token_is_refused(
     headers = {SIGNATURE_HEADER: RequestValidator("not-our-token").compute_signature(url, form)}
     response = await client.post(path, data=form, headers=headers)
     assert response.status == 403
+
+
+# --- JSON bodies, signed by their SHA-256 (bodySHA256 in the URL) ----------------------------
+
+
+def signed_json_request(
+    body: bytes,
+    path: str,
+    *,
+    token: str = TWILIO_TOKEN,
+    algorithm: str = HMAC_SHA1,
+    hashed: bytes | None = None,
+    signed_url_base: str = PUBLIC_BASE_URL,
+) -> tuple[str, dict[str, str]]:
+    """The path with its query and the headers of a JSON webhook as Twilio signs one: the
+    hex SHA-256 of the body in ``bodySHA256``, the signature over the URL alone."""
+    digest = hashlib.sha256(body if hashed is None else hashed).hexdigest()
+    path_qs = f"{path}?bodySHA256={digest}"
+    signature = RequestValidator(token).compute_signature(signed_url_base + path_qs, {}, algorithm)
+    headers = {SIGNATURE_HEADER: signature, "Content-Type": "application/json"}
+    if algorithm == HMAC_SHA256:
+        headers[SIGNATURE_SETTINGS_HEADER] = SETTINGS.format(algorithm=algorithm)
+    return path_qs, headers
+
+
+def json_body(make_form, client: AppClient) -> bytes:
+    return json.dumps(make_form(client), ensure_ascii=False).encode()
+
+
+@pytest.mark.parametrize(("path", "make_form", "accepted"), ROUTES)
+@pytest.mark.parametrize("algorithm", [HMAC_SHA1, HMAC_SHA256])
+async def test_json_webhooks_signed_with_body_sha256_are_accepted(
+    client: AppClient, path: str, make_form, accepted: int, algorithm: str
+) -> None:
+    body = json_body(make_form, client)
+    path_qs, headers = signed_json_request(body, path, algorithm=algorithm)
+    response = await client.post(path_qs, data=body, headers=headers)
+    assert response.status in (accepted, 204)
+    if path == "/sms/inbound":
+        assert messages_in(await response.text())  # answered: the help text
+
+
+@pytest.mark.parametrize(("path", "make_form", "_accepted"), ROUTES)
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "as-signed",
+        "body-changed-after-signing",
+        "hash-of-another-body",
+        "another-token",
+        "signed-with-the-default-port",
+        "sha256-without-the-header",
+        "signature-of-the-form-fields",
+    ],
+)
+async def test_json_webhooks_are_accepted_exactly_when_twilios_validator_accepts_them(
+    client: AppClient, path: str, make_form, _accepted: int, variant: str
+) -> None:
+    body = json_body(make_form, client)
+    sent = body
+    kwargs: dict[str, object] = {}
+    if variant == "body-changed-after-signing":
+        sent = body.replace(b"}", b', "Extra": "x"}')
+    elif variant == "hash-of-another-body":
+        kwargs["hashed"] = b"{}"
+    elif variant == "another-token":
+        kwargs["token"] = "not-our-token"
+    elif variant == "signed-with-the-default-port":
+        kwargs["signed_url_base"] = PUBLIC_BASE_URL.replace("pp.example.tw", "pp.example.tw:443")
+    path_qs, headers = signed_json_request(body, path, **kwargs)  # type: ignore[arg-type]
+    if variant == "sha256-without-the-header":
+        headers[SIGNATURE_HEADER] = RequestValidator(TWILIO_TOKEN).compute_signature(
+            PUBLIC_BASE_URL + path_qs, {}, HMAC_SHA256
+        )
+    elif variant == "signature-of-the-form-fields":
+        fields = json.loads(body)
+        headers[SIGNATURE_HEADER] = RequestValidator(TWILIO_TOKEN).compute_signature(
+            PUBLIC_BASE_URL + path_qs, fields
+        )
+    twilio_accepts = RequestValidator(TWILIO_TOKEN).validate(
+        PUBLIC_BASE_URL + path_qs, sent.decode(), headers[SIGNATURE_HEADER]
+    )
+    response = await client.post(path_qs, data=sent, headers=headers)
+    assert (response.status != 403) == twilio_accepts, (variant, response.status)
+    if twilio_accepts:
+        assert response.status in (200, 204)
+
+
+@pytest.mark.parametrize(
+    "body", [b"[1, 2]", b'"text"', b"{not json", b"[" * 20_000 + b"]" * 20_000]
+)
+async def test_a_signed_json_body_that_is_not_an_object_of_fields_is_400(
+    client: AppClient, body: bytes
+) -> None:
+    path_qs, headers = signed_json_request(body, "/sms/status")
+    response = await client.post(path_qs, data=body, headers=headers)
+    assert response.status == 400

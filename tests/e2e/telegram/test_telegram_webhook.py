@@ -86,6 +86,27 @@ async def test_malformed_bodies_are_400(client: AppClient, fake: FakeTelegram, b
     assert fake.sent_messages() == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 20_000 + b"]" * 20_000,
+        b'{"update_id": 7, "message": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
+        b'{"update_id": ' + b"1" * 5_000 + b"}",
+    ],
+    ids=["nested-20000-deep", "nested-in-an-update", "5000-digit-update-id"],
+)
+async def test_hostile_json_gets_400_not_500(
+    client: AppClient, fake: FakeTelegram, body: bytes
+) -> None:
+    response = await client.post(
+        WEBHOOK_PATH,
+        data=body,
+        headers={SECRET_HEADER: WEBHOOK_SECRET, "Content-Type": "application/json"},
+    )
+    assert response.status == 400
+    assert fake.sent_messages() == []
+
+
 async def test_an_oversized_body_is_413(client: AppClient, config: Config) -> None:
     update = message_update(1, USER, "x" * config.server.max_body_bytes)
     body = json.dumps(update).encode()

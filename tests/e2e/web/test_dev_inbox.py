@@ -36,7 +36,7 @@ async def test_the_page_lists_the_latest_sms_newest_first_with_links(
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>bold</b>" not in page
     assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 async def test_the_page_says_when_there_is_nothing_yet_in_either_language(

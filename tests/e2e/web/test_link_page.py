@@ -38,7 +38,8 @@ async def issue_link(client: AppClient) -> str:
         Phone.parse("0960123411"),
     )
     body = (await sent_sms(services, "+886960123411"))[-1]
-    match = re.search(re.escape(PUBLIC_BASE_URL) + r"(/v/[A-Za-z0-9_-]+)", body)
+    base_url = services.config.server.public_base_url
+    match = re.search(re.escape(base_url) + r"(/v/[A-Za-z0-9_-]+)", body)
     assert match, body
     return match.group(1)
 
@@ -111,14 +112,16 @@ async def test_post_with_our_own_origin_verifies(client: AppClient) -> None:
     assert await status(client) is Status.VERIFIED
 
 
-async def test_post_with_a_null_origin_still_needs_only_the_tag(client: AppClient) -> None:
-    """A page with Referrer-Policy: no-referrer makes browsers send ``Origin: null``."""
+async def test_a_null_origin_on_the_link_pages_post_counts_as_foreign(client: AppClient) -> None:
+    """``Origin: null`` comes from a sandboxed frame, a data: page or a cross-origin
+    redirect: where a forged form is posted from. Our own page sends its origin."""
     path = await issue_link(client)
     tag = form_tag(await open_page(client, path))
-    headers = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
-    response = await client.post(path, data={"tag": tag}, headers=headers)
-    assert response.status == 200
-    assert await status(client) is Status.VERIFIED
+    for headers in ({"Origin": "null"}, {"Origin": "null", "Sec-Fetch-Site": "same-origin"}):
+        response = await client.post(path, data={"tag": tag}, headers=headers | ZH_PAGE)
+        assert response.status == 403, headers
+        assert "無法確認這次操作來自驗證頁面" in await response.text()
+    assert await status(client) is Status.UNVERIFIED
 
 
 async def test_post_without_or_with_a_wrong_tag_is_forbidden_and_changes_nothing(
@@ -257,7 +260,7 @@ async def test_every_page_carries_the_security_headers(client: AppClient) -> Non
         assert "frame-ancestors 'none'" in csp
         assert "unsafe-inline" not in csp
         assert headers["X-Frame-Options"] == "DENY"
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"
         assert headers["Cache-Control"] == "no-store"
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Content-Type"] == "text/html; charset=utf-8"

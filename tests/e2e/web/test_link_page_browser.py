@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from bot.config import load_config
 from core.model import Status
 from tests.e2e.conftest import AppClient
 from tests.e2e.web.test_link_page import issue_link, status
@@ -67,6 +69,20 @@ async def phone(browser: Browser) -> AsyncIterator[Page]:
         yield await context.new_page()
     finally:
         await context.close()
+
+
+@pytest.fixture
+async def client(
+    make_client: Callable[..., Awaitable[AppClient]], config_env: dict[str, str], tmp_path: Path
+) -> AppClient:
+    """The app at the address the browser opens, with that as ``public_base_url``: the
+    confirm POST carries the page's origin, which must be ours (``Origin: null`` is
+    refused), as in production, where the SMS link and the page share the origin."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = config_env | {"PORTPASS_SERVER_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    return await make_client(load_config(None, env, cwd=tmp_path), port=port)
 
 
 async def screenshot(page: Page, name: str) -> None:

@@ -4,6 +4,7 @@ client cannot escape its limit, nor reach ``/metrics``, by writing the header it
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -39,6 +40,26 @@ async def test_each_client_behind_the_proxy_has_its_own_limit(
     # The first one writing a header of its own changes nothing: nginx appends its peer.
     spoofed = behind("198.51.100.1, 203.0.113.5")
     assert (await client.get(MISSING, headers=spoofed)).status == 429
+
+
+async def test_ipv6_clients_are_limited_by_their_64_prefix_on_the_link_page(
+    make_client: MakeClient, config_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A phone or a virtual server owns a whole /64: 25 of its addresses are one client
+    and get the one client's 20 requests a minute; the next /64 is someone else."""
+    client = await app(
+        make_client, config_env, tmp_path, PORTPASS_SERVER_TRUSTED_PROXIES="127.0.0.1,::1"
+    )
+
+    async def status(n: int) -> int:
+        return (await client.get(MISSING, headers=behind(f"2001:db8:1:2::{n:x}"))).status
+
+    # At once: the bucket refills one request every 3 s, more than 25 requests in a
+    # row may take on a loaded machine.
+    answers = await asyncio.gather(*(status(n) for n in range(1, 26)))
+    limit = LINK_REQUESTS_PER_MINUTE
+    assert sorted(answers) == [404] * limit + [429] * (25 - limit)
+    assert (await client.get(MISSING, headers=behind("2001:db8:1:3::1"))).status == 404
 
 
 async def test_without_trusted_proxies_the_header_buys_nothing(
