@@ -260,6 +260,7 @@ class RetentionConfig(Section):
     inbound_messages_days: int = field(default=1, metadata=rule(checks.between(1, 3650)))
     lookup_failures_days: int = field(default=1, metadata=rule(checks.between(1, 3650)))
     audit_log_days: int = field(default=365, metadata=rule(checks.between(30, 3650)))
+    phone_languages_days: int = field(default=365, metadata=rule(checks.between(30, 3650)))
 
 
 @dataclass(frozen=True)
