@@ -4,7 +4,8 @@
 fake clock, a seeded secret source or a sender of their own in ``overrides``). The
 services come from the composition root (:mod:`bot.bootstrap`), opened in
 ``cleanup_ctx`` at start and closed at stop, never at import; each channel module
-registers its own routes and background tasks.
+registers its own routes; the background loops run in the one order
+:func:`background_jobs` writes down.
 """
 
 from __future__ import annotations
@@ -13,29 +14,35 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy import text
 
-from bot import failure_notices, housekeeping
 from bot.api import notices as notices_api
+from bot.background import failure_notices, housekeeping, jobs
+from bot.background.failure_notices import FAILURE_NOTICES
+from bot.background.jobs import Job
 from bot.bootstrap import Overrides, close_services, open_services
 from bot.campaigns import dispatcher as campaign_dispatcher
 from bot.config import Config
 from bot.logs import log_context
 from bot.metrics import http as metrics_http
-from bot.notices import delivery as notice_delivery
+from bot.notices.delivery import NOTICE_MESSENGER
 from bot.services import CONFIG, SERVICES, WORKER, Worker
 from bot.sms import inbound as sms_inbound
 from bot.sms import outbox_worker
 from bot.sms import signature as sms_signature
 from bot.sms import status as sms_status
+from bot.sms.outbox_worker import OUTBOX_WORKER
 from bot.telegram import channel as telegram_channel
 from bot.telegram import delivery_notices as telegram_delivery_notices
 from bot.telegram import notices as telegram_notices
 from bot.telegram.operator import wiring as telegram_operator
 from bot.web import dev_inbox, forwarded, link_page
+from bot.web.verify_form import routes as verify_form
 
 log = logging.getLogger(__name__)
 
@@ -69,23 +76,37 @@ def create_app(
 
     app.cleanup_ctx.append(services_ctx)
     app.router.add_get("/healthz", healthz)
-    failure_notices.setup(app)  # before the outbox worker and Telegram, which use it
-    outbox_worker.setup(app, (overrides or Overrides()).outbox)
     sms_signature.setup(app)  # checks the webhooks of the two routes below
-    campaign_dispatcher.setup(app, (overrides or Overrides()).campaigns)
     sms_status.setup(app)
     sms_inbound.setup(app)
     telegram_channel.setup(app)
     telegram_operator.setup(app)  # its handlers join telegram_channel's application
-    notice_delivery.setup(app)
+    # After Telegram has started (its loops send with its application), before anything
+    # that looks a loop up at start-up; stopped before Telegram stops.
+    jobs.run(app, background_jobs(overrides or Overrides()))
     notices_api.setup(app)
-    telegram_notices.setup(app)  # after telegram_channel: it sends with its application
-    telegram_delivery_notices.setup(app)  # after telegram_channel: needs its application
+    telegram_delivery_notices.setup(app)  # registers its teller with the failure notices
     link_page.setup(app)
+    verify_form.setup(app)
     dev_inbox.setup(app)
-    housekeeping.setup(app)
     metrics_http.setup(app)
     return app
+
+
+def background_jobs(overrides: Overrides) -> list[Job[Any]]:
+    """The background loops of ``portpass serve``, in the order they start; they stop in
+    the reverse order. Each one comes before those that wake it or read what it does."""
+    return [
+        # First: the outbox worker and the status callback wake it.
+        Job(failure_notices.build, FAILURE_NOTICES),
+        Job(partial(outbox_worker.build, tuning=overrides.outbox), OUTBOX_WORKER),
+        # Queues SMS for the outbox worker.
+        Job(partial(campaign_dispatcher.build, tuning=overrides.campaigns)),
+        # Telegram's (None without it); the digest wakes the messenger.
+        Job(telegram_notices.messenger, NOTICE_MESSENGER),
+        Job(telegram_notices.digest),
+        Job(housekeeping.build),
+    ]
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -141,6 +141,7 @@ def _use_cases(
             lookup_failures_per_hour=v.lookup_failures_per_hour,
             wording=config.sms_wording,
             default_language=v.default_language,
+            sms_replies_arrive=config.sms.replies_arrive,
         ),
     )
     conversations = ConversationEngine(

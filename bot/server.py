@@ -52,16 +52,6 @@ def demo_base_url(config: Config, host: str, port: int) -> Config:
     return config
 
 
-def worker_config(config: Config, worker: Worker) -> Config:
-    """Each of N workers sends at most ``sms.max_per_second / N``: the outbox worker's
-    token bucket is per process, and N full buckets would send N times the rate the
-    provider account allows. (Campaigns pace themselves in the database already.)"""
-    if worker.count == 1:
-        return config
-    rate = config.sms.max_per_second / worker.count
-    return replace(config, sms=replace(config.sms, max_per_second=rate))
-
-
 async def run_server(
     config: Config,
     *,
@@ -79,7 +69,6 @@ async def run_server(
         config = demo_base_url(config, bind_host, bind_port)
     else:
         config = served_base_url(config, bind_host, bind_port)
-    config = worker_config(config, worker)
     warning = segment_warning(config.server.public_base_url, config.sms_wording)
     if warning and worker.leader:
         log.warning("%s", warning)

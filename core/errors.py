@@ -3,6 +3,10 @@
 Every error names a ``key`` in :mod:`core.messages`; channels render
 ``messages.render_error(err, lang)`` and never build texts themselves. ``log_fields``
 is what may be logged: no ID numbers or phones in the clear.
+
+Why one module: it is the one table of what can go wrong and which message says so;
+a channel reading it, or a test checking that every error has a message in every
+language, reads it whole.
 """
 
 from __future__ import annotations
@@ -23,6 +27,22 @@ class PortPassError(Exception):
     def params(self) -> dict[str, object]:
         """Values the message template may use (already safe to show the user)."""
         return {}
+
+    def message_key(self) -> str:
+        """The message to show: ``key``, unless this error knows of a better one."""
+        return self.key
+
+
+class PointsToForm:
+    """For an error whose message would tell a holder to reply by SMS: with
+    ``form_url`` (SMS replies cannot reach us), its ``…_no_replies`` message, which
+    points to the web form instead (README, Verify in a browser)."""
+
+    key: ClassVar[str]
+    form_url: str | None
+
+    def message_key(self) -> str:
+        return self.key if self.form_url is None else f"{self.key}_no_replies"
 
 
 # --- input that does not parse ------------------------------------------------------
@@ -108,13 +128,20 @@ class AlreadyRequested(PortPassError):
         return {"retry_at": self.retry_at}
 
 
-class AlreadyRequestedElsewhere(AlreadyRequested):
+class AlreadyRequestedElsewhere(PointsToForm, AlreadyRequested):
     """R2, when someone else asked (another chat, an operator). The code may be entered
     only where it was asked for, from the phone it went to (an SMS reply) or by the
     link, so this participant is not kept waiting for it: their guesses would otherwise
     spend the holder's code (issue 8, item 3)."""
 
     key = "request.already_elsewhere"
+
+    def __init__(self, *, retry_at: datetime, form_url: str | None = None) -> None:
+        super().__init__(retry_at=retry_at)
+        self.form_url = form_url
+
+    def params(self) -> dict[str, object]:
+        return {"retry_at": self.retry_at, "form_url": self.form_url or ""}
 
 
 class PassNotValid(PortPassError):
@@ -131,11 +158,16 @@ class PassNotValid(PortPassError):
         return {"valid_from": self.valid_from, "valid_to": self.valid_to}
 
 
-class PhoneOptedOut(PortPassError):
+class PhoneOptedOut(PointsToForm, PortPassError):
     """The phone opted out of our SMS (it texted STOP, or the provider refused a message
-    as opted out): a code would never arrive. Texting START from it opts back in."""
+    as opted out): a code would never arrive. Texting START from it opts back in, where
+    SMS replies reach us at all."""
 
     key = "request.opted_out"
+
+    def __init__(self, *, form_url: str | None = None) -> None:
+        super().__init__()
+        self.form_url = form_url
 
 
 class NoPhoneOnFile(PortPassError):

@@ -111,7 +111,7 @@ def text(key: str, language: str = ZH, /, **params: object) -> str:
 
 
 def render_error(error: PortPassError, language: str = ZH) -> str:
-    return text(error.key, language, **error.params())
+    return text(error.message_key(), language, **error.params())
 
 
 def keys() -> frozenset[str]:

@@ -163,6 +163,11 @@ class Requester:
     ``phone`` is the number the channel vouches the requester is texting from (an SMS
     sender, whose number Twilio's signed webhook gives): codes sent to that number may
     be entered from it whoever asked for them, which is how an SMS reply works.
+
+    ``limit_key``, when given, is what the failed-lookup cool-down counts instead of
+    ``key``: the web form's participant is a browser session, which anyone can throw
+    away, so its failures count against the client address (docs/security.md, The
+    web form).
     """
 
     key: str
@@ -170,6 +175,12 @@ class Requester:
     actor: str
     language: str = "zh-TW"
     phone: Phone | None = None
+    limit_key: str | None = None
+
+    @property
+    def failure_key(self) -> str:
+        """Whom the failed-lookup cool-down counts (``limit_key``, else ``key``)."""
+        return self.limit_key or self.key
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,13 +198,16 @@ class InboundRepository(Protocol):
     async def remember(self, channel: str, message_id: str, reply: str) -> None: ...
 
     async def claim_turn(
-        self, channel: str, message_id: str, at: datetime, key: str
+        self, channel: str, message_id: str, at: datetime, key: str, phone: Phone | None = None
     ) -> tuple[bool, Conversation | None]:
         """:meth:`claim`, and when it succeeds the conversation state of ``key`` as
         ``ConversationRepository.get`` reads it: a conversation turn's first two
         reads, in one statement where the database allows it (SQLite), since each
-        statement costs a turn more than SQLite's work for it. ``(False, None)``: the
-        message was claimed before, and nothing was read."""
+        statement costs a turn more than SQLite's work for it. With ``phone`` (an SMS
+        sender's), the same statement may read whether it opted out, which the turn
+        asks later (``OptOutRepository.is_opted_out`` then answers without a statement
+        of its own). ``(False, None)``: the message was claimed before, and nothing was
+        read."""
         ...
 
 

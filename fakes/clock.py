@@ -14,3 +14,12 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.current += timedelta(**delta)
+
+
+class TickingClock(FakeClock):
+    """Each reading is one millisecond later than the last: a second reading of the
+    clock where one was meant (one ``now`` per transaction) shows in what was written."""
+
+    def now(self) -> datetime:
+        self.current += timedelta(milliseconds=1)
+        return self.current

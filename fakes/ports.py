@@ -350,7 +350,7 @@ class FakeInbound:
         self._s.inbound[channel, message_id] = reply
 
     async def claim_turn(
-        self, channel: str, message_id: str, at: datetime, key: str
+        self, channel: str, message_id: str, at: datetime, key: str, phone: Phone | None = None
     ) -> tuple[bool, Conversation | None]:
         if not await self.claim(channel, message_id, at):
             return False, None

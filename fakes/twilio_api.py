@@ -20,6 +20,7 @@ import asyncio
 import email.utils
 import re
 import secrets
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -123,6 +124,9 @@ class FakeTwilio:
         self.auth_token = auth_token or secrets.token_hex(16)
         self.messages: list[dict[str, Any]] = []  # accepted: the JSON + "status_callback"
         self.requests: list[dict[str, str]] = []  # every form received, accepted or not
+        #: ``time.monotonic()`` of each accepted message, in ``messages``' order: what a
+        #: test of the send rate measures.
+        self.accepted_at: list[float] = []
         self._faults: deque[Fault] = deque()
         self._reused_sids: deque[str] = deque()
         self._outage: Callable[[], Fault | None] | None = None
@@ -242,6 +246,7 @@ class FakeTwilio:
             "subresource_uris": {"media": uri + "/Media.json"},
         }
         self.messages.append({**message, "status_callback": form.get("StatusCallback")})
+        self.accepted_at.append(time.monotonic())
         return message
 
     # -- status callbacks -------------------------------------------------------------

@@ -28,6 +28,9 @@ _t = sms_opt_outs
 # Asked on every code request (and every inbound SMS): built once, with bind parameters.
 _GET = select(_t).where(_t.c.phone == bindparam("phone"))
 _REMOVE = delete(_t).where(_t.c.phone == bindparam("phone"))
+#: Whether the phone in the ``opt_out_phone`` parameter opted out, as a column to read
+#: in another statement (:mod:`storage.conversation.inbound`'s claim of an SMS).
+OPTED_OUT = exists().where(_t.c.phone == bindparam("opt_out_phone"))
 
 
 @cache
@@ -58,15 +61,36 @@ def _opt_out(row: Any) -> OptOut:
 
 
 class SqlOptOutRepository:
+    """One unit of work's view of the table. :meth:`is_opted_out` asks the database once
+    per phone per transaction: a turn asks twice (a code request checks the phone, then
+    the reply is held back for an opted-out sender), and so does a campaign target (its
+    skip check, then the request's). The answer is kept until this repository itself
+    changes the phone's row or the unit of work commits (:meth:`forget`); a second read
+    in the same transaction would add a statement, not safety."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self._known: dict[Phone, bool] = {}
 
     async def get(self, phone: Phone) -> OptOut | None:
         row = (await self._conn.execute(_GET, {"phone": phone.e164})).first()
+        self._known[phone] = row is not None
         return _opt_out(row) if row is not None else None
 
     async def is_opted_out(self, phone: Phone) -> bool:
+        known = self._known.get(phone)
+        if known is not None:
+            return known
         return await self.get(phone) is not None
+
+    def learned(self, phone: Phone, opted_out: bool) -> None:
+        """What another statement of this transaction read of ``phone`` (the SQLite
+        claim of an inbound SMS reads it with the conversation: one statement fewer)."""
+        self._known[phone] = opted_out
+
+    def forget(self) -> None:
+        """The transaction ended: what was read may change from now on."""
+        self._known.clear()
 
     async def among(self, phones: Iterable[Phone]) -> set[Phone]:
         """The opted-out ones of ``phones``, in one query (a page of passes)."""
@@ -85,8 +109,10 @@ class SqlOptOutRepository:
             "reason": opt_out.reason,
         }
         result = await self._conn.execute(_add(self._conn.dialect.name), values)
+        self._known[opt_out.phone] = True
         return result.rowcount == 1
 
     async def remove(self, phone: Phone) -> bool:
         """Opt back in; ``False`` if the phone had not opted out."""
+        self._known[phone] = False
         return (await self._conn.execute(_REMOVE, {"phone": phone.e164})).rowcount == 1

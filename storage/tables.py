@@ -202,6 +202,16 @@ client_hits = Table(
     Index(None, "slot"),
 )
 
+send_rates = Table(
+    "send_rates",
+    metadata,
+    # A send rate shared by every serve process on PostgreSQL (storage.outbox.send_rate):
+    # the moment (epoch seconds on the database's clock) from which the next send may be
+    # scheduled. One row per rate ("sms": the provider account's sms.max_per_second).
+    Column("name", Text, primary_key=True),
+    Column("next_at", Float, nullable=False),
+)
+
 conversations = Table(
     "conversations",
     metadata,

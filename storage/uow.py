@@ -105,9 +105,9 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(conn)
         self.failures = SqlFailureRepository(conn)
         self.conversations = SqlConversationRepository(conn)
-        self.inbound = SqlInboundRepository(conn)
         self.operators = SqlOperatorRepository(conn)
         self.opt_outs = SqlOptOutRepository(conn)
+        self.inbound = SqlInboundRepository(conn, self.opt_outs)
         self.phone_languages = SqlPhoneLanguageRepository(conn)
         self.notices = SqlNoticeRepository(conn)
         self.campaigns = SqlCampaignRepository(conn)
@@ -131,6 +131,7 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self.connection.commit()
+        self.opt_outs.forget()  # the next transaction reads afresh
         queued, self.outbox.added = self.outbox.added, 0
         if queued:
             for listener in self._outbox_listeners:

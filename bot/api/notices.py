@@ -31,7 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.json_body import BadJson, parse_json
-from bot.notices.delivery import DOORBELL
+from bot.notices.delivery import NOTICE_MESSENGER
 from bot.services import CONFIG, SERVICES
 from core import messages
 from core.model import Channel
@@ -148,8 +148,9 @@ async def post_notices(request: web.Request) -> web.Response:
         response = _error(503, "unavailable", "notice.api.unavailable")
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-    if any(not result.duplicate for result in results) and DOORBELL in request.app:
-        request.app[DOORBELL].ring()
+    messenger = request.app.get(NOTICE_MESSENGER)  # while Telegram is on
+    if any(not result.duplicate for result in results) and messenger is not None:
+        messenger.wake()
     accepted = sum(1 for result in results if not result.duplicate)
     log.info("notices API: %d accepted, %d duplicates", accepted, len(results) - accepted)
     return web.json_response(

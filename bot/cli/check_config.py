@@ -29,6 +29,7 @@ from core.verification.sms_preview import (
     sample_all,
     segment_warning,
 )
+from core.verification.sms_text import form_url
 
 
 def _limits(encoding: str) -> str:
@@ -131,4 +132,16 @@ async def check_config(args: argparse.Namespace, config: Config) -> int:
     print()
     for line in sms_lines(config):
         print(line)
+    print(replies_line(config))
     return 0
+
+
+def replies_line(config: Config) -> str:
+    """Where holders are sent for a new code: whether SMS replies reach us decides it."""
+    form = form_url(config.server.public_base_url)
+    if config.sms.replies_arrive:
+        return f"SMS replies reach the bot (sms.receives_replies): holders may reply, or use {form}"
+    return (
+        f"SMS replies do not reach the bot (sms.receives_replies, sender "
+        f"{config.sms.sender!r}): no message tells a holder to reply; they are sent to {form}"
+    )

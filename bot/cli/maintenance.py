@@ -6,11 +6,11 @@ import argparse
 import asyncio
 from pathlib import Path
 
+from bot.background.housekeeping import retention_of
 from bot.cli.database import opened, require_database
 from bot.cli.errors import CliError
 from bot.config import Config
 from bot.database import database_for
-from bot.housekeeping import retention_of
 from core.clock import SystemClock
 from storage.backup import BackupError, backup_sqlite
 from storage.housekeeping import prune

@@ -131,6 +131,18 @@ class SmsConfig(Section):
     # What one SMS segment costs, for a campaign's estimate (issue 9); 0: not known.
     price_per_segment: float = field(default=0.0, metadata=rule(checks.between(0, 1000)))
     currency: str = field(default="USD", metadata=rule(checks.currency))
+    #: Whether a holder's SMS reply reaches us: ``auto`` follows the sender (Twilio
+    #: carries no replies from Taiwanese phones: no; the console sender's ``portpass
+    #: chat``: yes). Where replies cannot arrive, no message tells a holder to reply by
+    #: SMS; they are sent to the web form (``/verify``) instead.
+    receives_replies: str = field(default="auto", metadata=rule(checks.one_of("auto", "yes", "no")))
+
+    @property
+    def replies_arrive(self) -> bool:
+        """``receives_replies`` resolved: ``auto`` is yes for the console sender only."""
+        if self.receives_replies == "auto":
+            return self.sender == "console"
+        return self.receives_replies == "yes"
 
 
 @dataclass(frozen=True)

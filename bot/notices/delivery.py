@@ -3,15 +3,17 @@ notice to each chat that verified the pass, and the operators' daily digests.
 
 The messages are queued in the same transaction as the notice (by the API, or by
 ``portpass notices import`` in another process), so nothing is lost if Telegram or this
-process is down; this worker sends them when it can. It is woken when the API stores
-notices (:class:`Doorbell`) and polls every ``poll_interval`` for rows queued by other
-processes and retries that come due. Rows are claimed under a lease, so two instances
+process is down; this loop (:mod:`bot.background.loop`) sends them when it can. The
+API wakes it when it stores notices (it finds it under :data:`NOTICE_MESSENGER`), and it
+polls every ``poll_interval`` for rows queued by other processes and retries that come
+due. Rows are claimed under a lease, so two instances
 never send one row at once; delivery is at least once (a crash between Telegram's
 answer and the mark sends the row again).
 
 Failures: a chat that blocked the bot or no longer exists fails the row at once (no
 retry will help); anything else (network, Telegram 5xx, flood limits) is retried with
-exponential backoff up to ``max_attempts``. Logs name rows by id, never the text.
+the loops' backoff (:mod:`bot.background.backoff`: full jitter, capped) up to
+``max_attempts``. Logs name rows by id, never the text.
 """
 
 from __future__ import annotations
@@ -19,15 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
 
+from bot.background.backoff import Backoff
+from bot.background.loop import BackgroundLoop
 from core.ports import Clock
 from storage.notices.queue import MessageClaim, TelegramQueue
 
@@ -44,28 +45,6 @@ class TransientSendFailure(Exception):
 
 #: ``send(chat_id, text)``: delivers one message or raises one of the two failures.
 MessageSender = Callable[[str, str], Awaitable[None]]
-
-
-class Doorbell:
-    """Wakes the worker at once when something was queued in this process."""
-
-    def __init__(self) -> None:
-        self._listeners: list[Callable[[], None]] = []
-
-    def listen(self, listener: Callable[[], None]) -> None:
-        self._listeners.append(listener)
-
-    def ring(self) -> None:
-        for listener in self._listeners:
-            listener()
-
-
-#: The app's doorbell: the notices API rings it after storing notices.
-DOORBELL = web.AppKey("notice_doorbell", Doorbell)
-
-
-def setup(app: web.Application) -> None:
-    app[DOORBELL] = Doorbell()
 
 
 @dataclass(frozen=True)
@@ -86,9 +65,11 @@ class NoticeTuning:
     digest_interval: float = 60.0
 
 
-class NoticeMessenger:
+class NoticeMessenger(BackgroundLoop):
     """Claims due messages and sends them one after another (PTB's rate limiter keeps
     within Telegram's limits)."""
+
+    name = "notice messages"
 
     def __init__(
         self,
@@ -97,15 +78,16 @@ class NoticeMessenger:
         clock: Clock,
         tuning: DeliveryTuning | None = None,
     ) -> None:
+        self._tuning = tuning = tuning or DeliveryTuning()
+        super().__init__(interval=tuning.poll_interval)
         self._queue = queue
         self._send = send
         self._clock = clock
-        self._tuning = tuning or DeliveryTuning()
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self._wakeup = asyncio.Event()
+        self._retries = Backoff(tuning.backoff_base, tuning.backoff_cap)
 
-    def wake(self) -> None:
-        self._wakeup.set()
+    async def step(self) -> float:
+        await self.deliver_due()
+        return await self._idle()
 
     async def deliver_due(self) -> int:
         """Send every message due now; how many were sent. Tests call this directly."""
@@ -118,12 +100,18 @@ class NoticeMessenger:
                 return sent
             for index, claim in enumerate(claims):
                 try:
+                    if self.stopping:  # serve stops: the rest go back for the next one
+                        await self._put_back(claims[index:])
+                        return sent
                     sent += await self._deliver(claim)
                 except asyncio.CancelledError:
-                    for left in claims[index:]:
-                        with contextlib.suppress(Exception):
-                            await self._queue.put_back(left, self._clock.now())
+                    await self._put_back(claims[index:])
                     raise
+
+    async def _put_back(self, claims: list[MessageClaim]) -> None:
+        for claim in claims:
+            with contextlib.suppress(Exception):
+                await self._queue.put_back(claim, self._clock.now())
 
     async def _deliver(self, claim: MessageClaim) -> int:
         message = claim.message
@@ -140,7 +128,7 @@ class NoticeMessenger:
                 await self._queue.fail(claim, reason, self._clock.now())
                 log.warning("notice message %d failed after %d tries", message.id, attempts)
                 return 0
-            delay = min(self._tuning.backoff_cap, self._tuning.backoff_base * 2 ** (attempts - 1))
+            delay = self._retries.delay(attempts)
             now = self._clock.now()
             await self._queue.retry_later(claim, now + timedelta(seconds=delay), reason, now)
             log.info(
@@ -150,19 +138,6 @@ class NoticeMessenger:
         if not await self._queue.mark_sent(claim, self._clock.now()):
             log.warning("notice message %d: lease lost before it was marked sent", message.id)
         return 1
-
-    async def run_forever(self) -> None:
-        while True:
-            try:
-                await self.deliver_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the database is away: try again at the next poll
-                log.warning("notice delivery failed: %s", type(error).__name__)
-            self._wakeup.clear()
-            idle = await self._idle()  # before the wait exists: a cancel here leaves none
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), idle)
 
     async def _idle(self) -> float:
         """Until the next retry comes due, at most ``poll_interval``."""
@@ -174,3 +149,7 @@ class NoticeMessenger:
         if due is None:
             return poll
         return max(0.01, min(poll, (due - self._clock.now()).total_seconds()))
+
+
+#: Where the app keeps its messenger (while Telegram is on): the notices API wakes it.
+NOTICE_MESSENGER = web.AppKey("notice_messenger", NoticeMessenger)

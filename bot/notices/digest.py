@@ -5,10 +5,10 @@ covers and the once-a-day guarantee live in core and storage; this is only the c
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
+from bot.background.loop import BackgroundLoop
 from core.notices.digest import DigestOutcome, DigestService
 
 log = logging.getLogger(__name__)
@@ -24,14 +24,17 @@ async def run_once(digests: DigestService, wake: Callable[[], None]) -> DigestOu
     return outcome
 
 
-async def run_forever(
-    digests: DigestService, wake: Callable[[], None], interval: float = CHECK_INTERVAL
-) -> None:
-    while True:
-        try:
-            await run_once(digests, wake)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # try again at the next check; never take serve down
-            log.warning("notice digest failed: %s", type(error).__name__)
-        await asyncio.sleep(interval)
+class DigestLoop(BackgroundLoop):
+    """Runs :func:`run_once` every ``interval``; ``wake`` wakes the messenger."""
+
+    name = "notice digest"
+
+    def __init__(
+        self, digests: DigestService, wake: Callable[[], None], interval: float = CHECK_INTERVAL
+    ) -> None:
+        super().__init__(interval=interval)
+        self._digests = digests
+        self._wake_messenger = wake
+
+    async def step(self) -> None:
+        await run_once(self._digests, self._wake_messenger)

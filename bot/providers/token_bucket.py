@@ -74,13 +74,20 @@ class TokenBucket:
             return True
         return False
 
-    async def acquire(self) -> None:
-        """Wait until a token is available, then take it."""
+    async def acquire(self, within: float | None = None) -> float | None:
+        """Wait until a token is available, then take it (``None``). With ``within``: if
+        the token would come later than ``within`` seconds from the call, take nothing
+        and answer at once with the seconds until it would come
+        (:class:`bot.providers.send_rate.SendRate`)."""
+        deadline = None if within is None else self._clock() + within
         async with self._lock:
             while True:
                 self._refill()
                 if self._tokens >= 1 - _EPSILON:
                     self._tokens -= 1
-                    return
+                    return None
+                need = (1 - self._tokens) / self.rate
+                if deadline is not None and self._clock() + need > deadline + _EPSILON:
+                    return need
                 # Loop rather than trust the sleep: a real one may wake a little early.
-                await self._sleep((1 - self._tokens) / self.rate)
+                await self._sleep(need)

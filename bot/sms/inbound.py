@@ -99,7 +99,7 @@ async def _answer_once(services: Services, sid: str, phone: Phone, text: str) ->
         return _twiml_response(twiml([messages.text("error.generic", default)]))
     if turn.repeated:
         services.metrics.note_inbound("duplicate")
-    log.info("inbound SMS %s from %s: %d replies", sid, mask_phone(phone), len(turn.replies))
+    log.info("inbound SMS %s from %s: %d replies", sid, who.actor, len(turn.replies))
     return _twiml_response(replies_twiml(turn.replies, turn.language))
 
 

@@ -4,11 +4,13 @@ Use cases never call Twilio: they queue an SMS in the outbox in the same transac
 as the change that needs it (DESIGN §4), and this worker sends it. It is woken by the
 unit of work right after such a commit (a holder is waiting for the code), and polls
 every ``poll_interval`` as well, for rows queued by another process and retries that
-come due. Each row is claimed under a lease (:class:`storage.outbox.queue.OutboxQueue`), sent
-at most ``sms.max_per_second`` per second (:class:`bot.providers.token_bucket.TokenBucket`) and
-then marked: sent; retried with exponential backoff and full jitter, capped at
-``backoff_cap`` (5 minutes) and never sooner than a 429's ``Retry-After`` (but for a
-row's last chance, below); or failed.
+come due. Each row is claimed under a lease (:class:`storage.outbox.queue.OutboxQueue`),
+sent at most ``sms.max_per_second`` per second (:mod:`bot.providers.send_rate`: in memory
+on SQLite, shared by every process on PostgreSQL; a row that could not have a slot
+within half its lease goes back, and no more are claimed until the rate has room) and
+then marked: sent; retried with exponential backoff and full jitter
+(:mod:`bot.background.backoff`), capped at ``backoff_cap`` (5 minutes) and never sooner
+than a 429's ``Retry-After`` (but for a row's last chance, below); or failed.
 
 Only a permanent provider answer (a number Twilio will not text) fails a row at once.
 Transient errors (5xx, 429, timeouts, a dropped connection) never use a row up: a
@@ -18,7 +20,8 @@ after they were queued). The last try is made ``final_try_margin`` before that; 
 still unsent then is failed, as is one claimed after it (a worker that was down all
 that time). A failed verification SMS releases its request in the same transaction,
 so its holder can ask again at once (R2), and its ``notify_to`` chat is told by the
-failure notices (:mod:`bot.failure_notices`), which ``on_failure`` wakes.
+failure notices (:mod:`bot.background.failure_notices`), which ``on_failure`` wakes.
+The loop itself (start, wake, stop, a pass that raises) is :mod:`bot.background.loop`'s.
 Rejected credentials fail nothing: the rows go back and the worker pauses.
 
 Delivery is at least once, not exactly once. Nothing queued is lost: a row stays in
@@ -53,17 +56,17 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import random
-import secrets
-import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from bot.failure_notices import FAILURE_NOTICES
+from bot.background.backoff import Backoff
+from bot.background.failure_notices import FAILURE_NOTICES
+from bot.background.loop import BackgroundLoop, describe
+from bot.providers.send_rate import SendRate, SharedSendRate
 from bot.providers.sender import (
     PermanentFailure,
     SendResult,
@@ -76,6 +79,7 @@ from bot.providers.token_bucket import TokenBucket
 from bot.services import SERVICES
 from core.ports import Clock
 from storage.outbox.queue import Claim, OutboxQueue, QueuedSms, UnreadableSms
+from storage.outbox.send_rate import SendSchedule
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +107,13 @@ class OutboxTuning:
     stop_grace: float = 10.0
     worker_id: str | None = None
     rng: random.Random | None = None
-    bucket: TokenBucket | None = None
+    bucket: SendRate | None = None
 
 
-class OutboxWorker:
+class OutboxWorker(BackgroundLoop):
     """Claims due outbox rows and sends them, up to ``max_in_flight`` at a time."""
+
+    name = "outbox worker"
 
     def __init__(
         self,
@@ -118,48 +124,52 @@ class OutboxWorker:
         max_per_second: float,
         tuning: OutboxTuning | None = None,
         on_failure: Callable[[], None] | None = None,
+        send_rate: SendRate | None = None,
+        wake_on_commit: Callable[[Callable[[], None]], Callable[[], None]] | None = None,
     ) -> None:
         self._tuning = tuning = tuning or OutboxTuning()
+        super().__init__(interval=tuning.poll_interval, stop_grace=tuning.stop_grace)
         self._queue = queue
         self._sender = sender
         self._clock = clock
         self._on_failure = on_failure
-        self._bucket = tuning.bucket or TokenBucket(max_per_second)
-        self._rng = tuning.rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self._rate = tuning.bucket or send_rate or TokenBucket(max_per_second)
+        self._retries = Backoff(
+            tuning.backoff_base,
+            tuning.backoff_cap,
+            tuning.rng or random.Random(),  # noqa: S311 - jitter, not a secret
+        )
         self._lease = timedelta(seconds=tuning.lease)
         # A claimed row may wait for a token; keep that wait well inside the lease.
         self._max_in_flight = max(
-            1, min(tuning.max_in_flight, math.floor(self._bucket.rate * tuning.lease / 4))
+            1, min(tuning.max_in_flight, math.floor(self._rate.rate * tuning.lease / 4))
         )
-        self.worker_id = tuning.worker_id or (
-            f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        )
-        self._wakeup = asyncio.Event()
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.worker_id = tuning.worker_id or self.worker_id
         self._in_flight: set[asyncio.Task[None]] = set()
         self._paused_until = 0.0
         self._alarm_raised = False
+        self._wake_on_commit = wake_on_commit
+        self._stop_listening: Callable[[], None] | None = None
 
-    # --- lifecycle -----------------------------------------------------------------
-
-    def wake(self) -> None:
-        """Look for due rows now (called after a commit that queued SMS)."""
-        self._wakeup.set()
+    # --- the loop (started, woken and stopped as every background loop) ------------
 
     async def start(self) -> None:
-        if self._task is not None:
-            raise RuntimeError("the outbox worker is already running")
-        self._task = asyncio.create_task(self._run(), name=f"outbox-worker {self.worker_id}")
-        log.info("outbox worker %s started", self.worker_id)
+        """Start, woken from now on by every commit that queues an SMS (``wake_on_commit``
+        registers the listener: a holder is waiting for the code)."""
+        if self._wake_on_commit is not None:
+            self._stop_listening = self._wake_on_commit(self.wake)
+        await super().start()
 
     async def stop(self) -> None:
-        """Stop claiming, let sends under way finish for up to ``stop_grace`` seconds,
-        then cancel the rest (their rows are claimed again when the lease expires)."""
-        self._stop.set()
-        self._wakeup.set()
-        if self._task is not None:
-            await self._task
+        if self._stop_listening is not None:
+            self._stop_listening()
+            self._stop_listening = None
+        await super().stop()
+
+    async def stopped(self) -> None:
+        """Claiming has stopped: let sends under way finish for up to ``stop_grace``
+        seconds, then cancel the rest (their rows are claimed again when the lease
+        expires)."""
         if self._in_flight:
             _, late = await asyncio.wait(set(self._in_flight), timeout=self._tuning.stop_grace)
             for task in late:
@@ -167,40 +177,25 @@ class OutboxWorker:
             await asyncio.gather(*late, return_exceptions=True)
             if late:
                 log.warning("outbox worker stopped with %d sends unfinished", len(late))
-        log.info("outbox worker %s stopped", self.worker_id)
 
-    # --- the loop ------------------------------------------------------------------
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await self._step()
-            except Exception:  # a database hiccup must not end the worker
-                log.exception("outbox worker: claiming failed")
-                await self._sleep(self._tuning.poll_interval, wake=False)
-
-    async def _step(self) -> None:
+    async def step(self) -> float:
+        """Claim what may be sent now and start sending it; seconds until the next look."""
         pause = self._paused_until - asyncio.get_running_loop().time()
         if pause > 0:
-            await self._sleep(pause, wake=False)
-            return
-        # Cleared before looking: a commit or a finished send after this line wakes us.
-        self._wakeup.clear()
+            return pause
         room = self._max_in_flight - len(self._in_flight)
         if room <= 0:
-            await self._sleep(None)
-            return
+            return self._tuning.poll_interval  # a finished send wakes the loop
         claims = await self._queue.claim(self.worker_id, self._clock.now(), self._lease, room)
         for claim in claims:
             task = asyncio.create_task(self._deliver(claim), name=f"outbox {claim.row.id}")
             self._in_flight.add(task)
             task.add_done_callback(self._finished)
-        if len(claims) < room:
-            await self._sleep(await self._idle_time())
+        return await self._idle_time() if len(claims) < room else 0.0
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
-        self._wakeup.set()
+        self.wake()
 
     async def _idle_time(self) -> float:
         """Until the next poll, or sooner when a retry comes due before it."""
@@ -209,12 +204,6 @@ class OutboxWorker:
         if due is None:
             return poll
         return max(_MIN_IDLE, min(poll, (due - self._clock.now()).total_seconds()))
-
-    async def _sleep(self, seconds: float | None, *, wake: bool = True) -> None:
-        """Sleep until ``seconds`` pass, stop() is called, or (``wake``) wake()."""
-        event = self._wakeup if wake else self._stop
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
 
     # --- one row ---------------------------------------------------------------------
 
@@ -229,8 +218,12 @@ class OutboxWorker:
             if self._clock.now() >= self.deadline(claim.row):
                 await self._give_up(claim, "expired before it could be sent")
                 return
-            await self._bucket.acquire()
-            if self._stop.is_set():
+            busy = await self._rate.acquire(within=self._tuning.lease / 2)
+            if busy is not None:  # booked out beyond the lease: back, and hold the claims
+                await self._queue.put_back(claim, self._clock.now())
+                self._hold(busy)
+                return
+            if self.stopping:
                 await self._queue.put_back(claim, self._clock.now())
                 return
             try:
@@ -242,7 +235,8 @@ class OutboxWorker:
             try:
                 result = await self._sender.send(sms.to.e164, body)
             except Exception as exc:  # senders answer with results; this one may have sent
-                log.exception("outbox %d: the sender raised", claim.row.id)
+                # Its message may quote the number: the type and our line only.
+                log.error("outbox %d: the sender raised %s", claim.row.id, describe(exc))
                 result = TransientFailure(f"sender raised {type(exc).__name__}")
             await self._record(claim, result)
         except asyncio.CancelledError:
@@ -341,10 +335,15 @@ class OutboxWorker:
         """Seconds before attempt ``attempt + 1``: full jitter over an exponential
         ceiling (so many failed rows do not all retry at once), never under the
         provider's ``Retry-After``."""
-        tuning = self._tuning
-        ceiling = min(tuning.backoff_cap, tuning.backoff_base * 2.0 ** min(attempt - 1, 60))
-        delay = self._rng.uniform(0.0, ceiling)
-        return max(delay, retry_after) if retry_after is not None else delay
+        return self._retries.delay(attempt, at_least=retry_after)
+
+    def _hold(self, seconds: float) -> None:
+        """The send rate is booked further ahead than a lease: claim nothing for
+        ``seconds`` (rows claimed now would wait past their lease)."""
+        until = asyncio.get_running_loop().time() + seconds
+        if until > self._paused_until:
+            self._paused_until = until
+            log.info("outbox worker: the send rate is booked %.1fs ahead; claiming later", seconds)
 
     def _pause(self, reason: str) -> None:
         """Our credentials or account are wrong: every send would fail the same way."""
@@ -365,30 +364,25 @@ class OutboxWorker:
             log.warning("SMS sending works again")
 
 
-def setup(app: web.Application, tuning: OutboxTuning | None = None) -> None:
-    """Run an :class:`OutboxWorker` for the app's lifetime, woken by the unit of work."""
-
-    async def run_worker(app: web.Application) -> AsyncIterator[None]:
-        services = app[SERVICES]
-        notices = app.get(FAILURE_NOTICES)
-        worker = OutboxWorker(
-            OutboxQueue(services.engine, services.sealer),
-            services.metrics.metered(services.sender),
-            services.clock,
-            max_per_second=services.config.sms.max_per_second,
-            tuning=tuning or OutboxTuning(lease=services.config.sms.send_lease_seconds),
-            on_failure=notices.poke if notices is not None else None,
-        )
-        app[OUTBOX_WORKER] = worker
-        stop_listening = services.uow.add_outbox_listener(worker.wake)
-        await worker.start()
-        try:
-            yield
-        finally:
-            stop_listening()
-            await worker.stop()
-
-    app.cleanup_ctx.append(run_worker)
+def build(app: web.Application, tuning: OutboxTuning | None = None) -> OutboxWorker:
+    """The app's :class:`OutboxWorker`, woken by the unit of work after every commit
+    that queued an SMS, for as long as it runs."""
+    services = app[SERVICES]
+    notices = app.get(FAILURE_NOTICES)
+    rate = services.config.sms.max_per_second
+    shared = None
+    if services.engine.dialect.name == "postgresql":  # any number of processes may send
+        shared = SharedSendRate(SendSchedule(services.engine), rate)
+    return OutboxWorker(
+        OutboxQueue(services.engine, services.sealer),
+        services.metrics.metered(services.sender),
+        services.clock,
+        max_per_second=rate,
+        send_rate=shared,
+        tuning=tuning or OutboxTuning(lease=services.config.sms.send_lease_seconds),
+        on_failure=notices.wake if notices is not None else None,
+        wake_on_commit=services.uow.add_outbox_listener,
+    )
 
 
 OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)

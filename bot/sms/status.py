@@ -25,7 +25,7 @@ import re
 
 from aiohttp import web
 
-from bot.failure_notices import FAILURE_NOTICES
+from bot.background.failure_notices import FAILURE_NOTICES
 from bot.services import SERVICES
 from bot.sms.signature import TWILIO_SIGNATURE
 from storage.errors import is_storage_failure
@@ -72,7 +72,7 @@ async def status_callback(request: web.Request) -> web.StreamResponse:
     log.info("sms %s: %s%s", sid, status, f" (error {error_code})" if error_code else "")
     notices = request.app.get(FAILURE_NOTICES)
     if status in NOT_DELIVERED and notices is not None:
-        notices.poke()  # a Telegram chat may be waiting for a code that will not come
+        notices.wake()  # a Telegram chat may be waiting for a code that will not come
     return web.Response(status=204)
 
 

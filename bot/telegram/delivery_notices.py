@@ -1,6 +1,6 @@
 """Telling a Telegram chat that the code it asked for will not arrive.
 
-The :class:`bot.failure_notices.Teller` for Telegram: the outbox row's
+The :class:`bot.background.failure_notices.Teller` for Telegram: the outbox row's
 ``notify_to`` names who asked (``telegram:<chat id>`` for a holder's chat,
 ``operator:<id>`` for an operator, reached in their private chat with the bot), and
 the request gives the pass and the language. The message says which pass and phone
@@ -17,7 +17,7 @@ from aiohttp import web
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.failure_notices import FAILURE_NOTICES
+from bot.background.failure_notices import FAILURE_NOTICES
 from bot.services import SERVICES, Services
 from bot.telegram.channel import TELEGRAM
 from core.verification.delivery import failure_notice

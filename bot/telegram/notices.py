@@ -1,8 +1,9 @@
 """Notices on Telegram: the background tasks that send what notices queue (a message to
 each chat that verified the pass, the operators' daily digest), with PTB's bot.
 
-Runs only when Telegram is on; it starts after the Telegram application (its
-``cleanup_ctx`` is registered later) and stops before it. The sending logic is in
+Runs only when Telegram is on: the two loops (:mod:`bot.background.loop`) are built
+here for :func:`bot.app.background_jobs`, which starts them after the Telegram
+application and stops them before it. The sending logic is in
 :mod:`bot.notices.delivery` and :mod:`bot.notices.digest`; this module adapts PTB's
 errors to theirs: a chat that blocked the bot or does not exist fails for good,
 everything else is retried.
@@ -10,10 +11,7 @@ everything else is retried.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import time
 
 from aiohttp import web
@@ -21,13 +19,13 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.notices import digest as notice_digest
 from bot.notices.delivery import (
-    DOORBELL,
+    NOTICE_MESSENGER,
     MessageSender,
     NoticeMessenger,
     PermanentSendFailure,
     TransientSendFailure,
 )
-from bot.services import CONFIG, SERVICES
+from bot.services import SERVICES
 from bot.telegram.channel import TELEGRAM
 from bot.telegram.types import TelegramApplication
 from core.notices.digest import DigestPolicy, DigestService
@@ -35,13 +33,7 @@ from storage.notices.queue import TelegramQueue
 
 log = logging.getLogger(__name__)
 
-MESSENGER = web.AppKey("notice_messenger", NoticeMessenger)
 DIGESTS = web.AppKey("notice_digests", DigestService)
-
-
-def setup(app: web.Application) -> None:
-    if app[CONFIG].telegram.token:
-        app.cleanup_ctx.append(_notices_ctx)
 
 
 def ptb_sender(application: TelegramApplication) -> MessageSender:
@@ -68,32 +60,29 @@ def digest_service(app: web.Application) -> DigestService | None:
     return DigestService(services.uow, services.clock, policy)
 
 
-async def _notices_ctx(app: web.Application) -> AsyncIterator[None]:
+def messenger(app: web.Application) -> NoticeMessenger | None:
+    """The loop that sends the queued Telegram messages, while Telegram is on."""
+    application = app.get(TELEGRAM)
+    if application is None:
+        return None
     services = app[SERVICES]
-    overrides = services.notice_tuning
-    messenger = NoticeMessenger(
+    tuning = services.notice_tuning
+    return NoticeMessenger(
         TelegramQueue(services.engine),
-        ptb_sender(app[TELEGRAM]),
+        ptb_sender(application),
         services.clock,
-        overrides.delivery if overrides else None,
+        tuning.delivery if tuning else None,
     )
-    app[MESSENGER] = messenger
-    if DOORBELL in app:
-        app[DOORBELL].listen(messenger.wake)
-    tasks = [asyncio.create_task(messenger.run_forever(), name="portpass-notice-messages")]
+
+
+def digest(app: web.Application) -> notice_digest.DigestLoop | None:
+    """The daily digest's loop, with Telegram on and ``notices.digest_time`` set; it
+    wakes the messenger, which must be built (and started) before it."""
+    sender = app.get(NOTICE_MESSENGER)
     digests = digest_service(app)
-    if digests is not None:
-        app[DIGESTS] = digests
-        interval = overrides.digest_interval if overrides else notice_digest.CHECK_INTERVAL
-        tasks.append(
-            asyncio.create_task(
-                notice_digest.run_forever(digests, messenger.wake, interval),
-                name="portpass-notice-digest",
-            )
-        )
-    yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    if sender is None or digests is None:
+        return None
+    app[DIGESTS] = digests
+    tuning = app[SERVICES].notice_tuning
+    interval = tuning.digest_interval if tuning else notice_digest.CHECK_INTERVAL
+    return notice_digest.DigestLoop(digests, sender.wake, interval)

@@ -68,13 +68,14 @@ def linkified(body: str) -> list[tuple[str, str]]:
 
 
 async def demo_home(request: web.Request) -> web.Response:
-    """What a newcomer sees at ``/`` after ``make run``: what this is and how to try it.
-    Outside demo mode there is no page at ``/``."""
-    _console(request)
-    language = page_language(request, request.app[SERVICES].config.verification.default_language)
-    return request.app[PAGES].render(
-        "demo_home.html", language, title=messages.text("dev.home_title", language)
-    )
+    """``/``: in production, where a holder who typed the bare address lands, one link to
+    the form (``/verify``); in the demo, what this is and how to try it, the form first."""
+    services = request.app[SERVICES]
+    language = page_language(request, services.config.verification.default_language)
+    pages = request.app[PAGES]
+    if not services.demo or not isinstance(services.sender, ConsoleSender):
+        return pages.render("home.html", language, title=messages.text("form.title", language))
+    return pages.render("demo_home.html", language, title=messages.text("dev.home_title", language))
 
 
 async def inbox_page(request: web.Request) -> web.Response:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.config import Config
 from bot.services import SERVICES
 from bot.web.client_limits import (
     AddressLimiter,
@@ -41,6 +42,7 @@ from core.errors import (
 )
 from core.masking import mask_pass, mask_phone
 from core.model import Channel, Requester
+from core.verification.sms_text import form_url
 from storage.client_hits import SharedHitCounter
 from storage.errors import is_storage_failure
 
@@ -116,7 +118,7 @@ async def _show(request: web.Request, pages: Pages, language: str) -> web.Respon
     try:
         details = await services.verification.describe_link(_checked(token))
     except PortPassError as error:
-        return _problem(pages, error, language)
+        return _problem(pages, error, language, _renewal(services.config, language))
     return pages.render(
         "link_confirm.html",
         language,
@@ -135,7 +137,7 @@ async def _confirm(request: web.Request, pages: Pages, language: str) -> web.Res
         return limited
     services = request.app[SERVICES]
     token = request.match_info["token"]
-    if _cross_site(request, services.config.server.public_base_url):
+    if cross_site(request, services.config.server.public_base_url):
         log.warning("link confirm refused: cross-site request from %s", request.remote)
         return _forbidden(pages, language)
     form = await request.post()
@@ -149,7 +151,7 @@ async def _confirm(request: web.Request, pages: Pages, language: str) -> web.Res
     try:
         verified = await services.verification.confirm_link(requester, _checked(token))
     except PortPassError as error:
-        return _problem(pages, error, language)
+        return _problem(pages, error, language, _renewal(services.config, language))
     return pages.render(
         "link_done.html",
         language,
@@ -186,21 +188,31 @@ async def _limited(request: web.Request, pages: Pages, language: str) -> web.Res
     )
 
 
-def _problem(pages: Pages, error: PortPassError, language: str) -> web.Response:
+def _renewal(config: Config, language: str) -> str:
+    """How to get a new code: by replying to the SMS only where replies reach us
+    (``sms.receives_replies``); else at the web form, which works from any phone."""
+    if config.sms.replies_arrive:
+        return messages.text("link.how_to_renew", language)
+    url = form_url(config.server.public_base_url)
+    return messages.text("link.how_to_renew_no_replies", language, form_url=url)
+
+
+def _problem(pages: Pages, error: PortPassError, language: str, renewal: str) -> web.Response:
     if isinstance(error, AlreadyVerified):
         # Not a problem: the holder did what was asked (often twice, or after a link
         # scanner's visit). A red page here made people think it had failed.
         return pages.render(
             "link_already.html", language, title=messages.text("link.already_title", language)
         )
-    status, key, renew = _PROBLEMS.get(type(error), (410, error.key, True))
+    status, key, renew = _PROBLEMS.get(type(error), (410, error.message_key(), True))
     return pages.render(
         "link_problem.html",
         language,
         status=status,
         title=messages.text("link.problem_title", language),
         message=messages.text(key, language, **error.params()),
-        renew=renew,
+        renew=renewal if renew else False,
+        form_url=f"/verify?lang={language}",  # a new code, from any phone
     )
 
 
@@ -234,7 +246,7 @@ def _forbidden(pages: Pages, language: str) -> web.Response:
     )
 
 
-def _cross_site(request: web.Request, public_base_url: str) -> bool:
+def cross_site(request: web.Request, public_base_url: str) -> bool:
     """Whether the browser says the POST did not come from our own page.
 
     ``Sec-Fetch-Site`` (sent by current browsers whatever the referrer policy) must be

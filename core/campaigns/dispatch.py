@@ -95,9 +95,10 @@ class CampaignDispatch:
         """Send what the window, the rate and the backlog allow now, in one transaction."""
         now = self._clock.now()
         async with self._uow() as uow:
-            campaign = await uow.campaigns.lock_for_dispatch(campaign_id)
-            if campaign is None:
+            locked = await uow.campaigns.lock_for_dispatch(campaign_id, now)
+            if locked is None:
                 return Dispatched(0, 0, now + _BUSY, "busy")
+            campaign, backlog = locked
             if campaign.state is not CampaignState.RUNNING:
                 return Dispatched(0, 0, None, campaign.state.value)
             window = campaign.spec.window
@@ -107,7 +108,7 @@ class CampaignDispatch:
             allowed = pacer.allowance(campaign.paced_until, now)
             if allowed < 1:
                 return Dispatched(0, 0, pacer.next_at(campaign.paced_until, now), "pacing")
-            room = self._ahead(pacer.rate) - await uow.campaigns.backlog(now)
+            room = self._ahead(pacer.rate) - backlog
             if room < 1:
                 pause = min(0.5, max(0.005, 1 / pacer.rate))
                 return Dispatched(0, 0, now + timedelta(seconds=pause), "backlog")
@@ -177,12 +178,17 @@ class CampaignDispatch:
         record: PassRecord,
         now: datetime,
     ) -> bool:
-        """The ordinary verification request, made now, in this transaction."""
+        """The ordinary verification request, made now, in this transaction. A
+        reminder that meets a live code (R2: :meth:`_remind`) waits for its expiry."""
         try:
             sent = await self._verification.request_for_campaign(
-                self._requester(campaign), record, uow=uow, reminder=target.sends > 0
+                self._requester(campaign), record, uow=uow, now=now, reminder=target.sends > 0
             )
-        except AlreadyRequested:
+        except AlreadyRequested as live:
+            if target.sends > 0:
+                lock_ends = max(live.retry_at, now + timedelta(seconds=1))
+                await uow.campaigns.set_due(campaign.id, target.pass_no, lock_ends)
+                return False
             reason = SkipReason.LIVE_REQUEST
         except PassNotValid:
             reason = SkipReason.NOT_VALID
@@ -208,18 +214,13 @@ class CampaignDispatch:
         expired. While a code is live (R2 allows no second one within 24 h) the reminder
         waits for its expiry: the live code itself cannot be sent again, because nothing
         is kept from which to read it once the provider has accepted its SMS (codes are
-        stored only as keyed hashes)."""
+        stored only as keyed hashes). The request's own R2 check finds the live code
+        (:meth:`_request`), so the requests are read once per target."""
         if reason is SkipReason.VERIFIED:
             await uow.campaigns.set_due(campaign.id, target.pass_no, None)
             return False
         if reason is not None or record is None or record.phone is None:
             await self._skip(uow, campaign, target, reason or SkipReason.PASS_GONE, now)
-            return False
-        since = now - self.policy.code_ttl
-        live = await uow.requests.latest_for(record.pass_no, record.id_no, record.phone, since)
-        if live is not None:
-            lock_ends = max(live.created_at + self.policy.code_ttl, now + timedelta(seconds=1))
-            await uow.campaigns.set_due(campaign.id, target.pass_no, lock_ends)
             return False
         if not await self._request(uow, campaign, target, record, now):
             return False

@@ -34,9 +34,12 @@ class CampaignRepository(Protocol):
 
     async def get(self, campaign_id: int, *, lock: bool = False) -> Campaign | None: ...
 
-    async def lock_for_dispatch(self, campaign_id: int) -> Campaign | None:
-        """The campaign, its row locked until the unit of work ends; ``None`` when
-        another instance holds it (or it does not exist)."""
+    async def lock_for_dispatch(
+        self, campaign_id: int, now: datetime
+    ) -> tuple[Campaign, int] | None:
+        """The campaign, its row locked until the unit of work ends, and the
+        :meth:`backlog` at ``now``, read in the same statement (one fewer per dispatch);
+        ``None`` when another instance holds it (or it does not exist)."""
         ...
 
     async def summaries(self) -> list[tuple[Campaign, int, int]]:

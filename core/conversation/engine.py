@@ -141,8 +141,9 @@ class ConversationEngine:
             if message_id is None:
                 stored = await uow.conversations.get(who.key)
             else:
+                phone = Phone(who.phone) if who.phone else None
                 claimed, stored = await uow.inbound.claim_turn(
-                    who.channel, message_id, now, who.key
+                    who.channel, message_id, now, who.key, phone
                 )
                 if not claimed:
                     stored_turn = self._stored_turn(
@@ -151,7 +152,7 @@ class ConversationEngine:
                     return replace(stored_turn, repeated=True)
             state, replies = self._expire(stored, now, who)
             before = state.language
-            state, more = await self._step(state, who, message, uow)
+            state, more = await self._step(state, who, message, uow, now)
             if who.phone is not None and state.language and state.language != before:
                 # An SMS holder chose a language: what this phone gets unasked follows.
                 await uow.phone_languages.remember(Phone(who.phone), state.language, now)
@@ -207,15 +208,17 @@ class ConversationEngine:
     # --- dispatch ----------------------------------------------------------------------------
 
     async def _step(
-        self, state: Conversation, who: Participant, message: Input, uow: UnitOfWork
+        self, state: Conversation, who: Participant, message: Input, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
+        """``now`` is the turn's one time, read once in :meth:`handle`: everything the
+        turn writes (request, SMS, audit entries, opt-out, conversation) carries the same."""
         lang = self._lang(state)
         if isinstance(message, SharedContact):
-            return await self._on_contact(state, who, message, uow)
+            return await self._on_contact(state, who, message, uow, now)
         if isinstance(message, Choice):
-            return await self._on_choice(state, who, message.value, uow)
+            return await self._on_choice(state, who, message.value, uow, now)
         if who.phone is not None:  # an SMS: the provider's opt-out words come first
-            answered = await self._on_provider_word(state, Phone(who.phone), who, message, uow)
+            answered = await self._on_provider_word(state, Phone(who.phone), who, message, uow, now)
             if answered is not None:
                 return answered
         word = _word(message.text)
@@ -232,10 +235,10 @@ class ConversationEngine:
         if word in _STATUS or _STATUS_PAGE.match(word):
             return state, [await self._status(state, who, uow, page=_status_page(word))]
         if word in _START:
-            return await self._start(state, who, uow)
+            return await self._start(state, who, uow, now)
         whole = read_whole_request(message.text)
         if whole is not None and (whole.keyword or state.step in (Step.IDLE, Step.ASK_PASS)):
-            return await self._whole_request(state, who, whole, uow)
+            return await self._whole_request(state, who, whole, uow, now)
         handler = {
             Step.ASK_PASS: self._on_pass,
             Step.ASK_ID: self._on_id,
@@ -244,9 +247,9 @@ class ConversationEngine:
             Step.AWAIT_CODE: self._on_code,
         }.get(state.step)
         if handler is not None:
-            return await handler(state, who, message.text, uow)
+            return await handler(state, who, message.text, uow, now)
         if who.phone and _is_code(word):
-            return await self._on_code(state, who, word, uow)
+            return await self._on_code(state, who, word, uow, now)
         return state, [Reply(messages.text("conv.short_help", lang))]
 
     def _help(self, language: str) -> list[Reply]:
@@ -285,7 +288,13 @@ class ConversationEngine:
     # --- opting out of SMS ------------------------------------------------------------------
 
     async def _on_provider_word(
-        self, state: Conversation, phone: Phone, who: Participant, message: Text, uow: UnitOfWork
+        self,
+        state: Conversation,
+        phone: Phone,
+        who: Participant,
+        message: Text,
+        uow: UnitOfWork,
+        now: datetime,
     ) -> tuple[Conversation, list[Reply]] | None:
         """STOP and its kin record an opt-out, and get no answer from us (Twilio sends
         its own, and would refuse ours); START and its kin lift one; HELP and INFO are
@@ -294,7 +303,6 @@ class ConversationEngine:
         phone that had not opted out, which is then an ordinary message (YES at the
         confirmation re-asks it)."""
         word = opt_outs.keyword(message.text)
-        now = self._clock.now()
         if word in opt_outs.HELP_WORDS:
             return state, []
         if word in opt_outs.OPT_OUT_WORDS:
@@ -321,28 +329,35 @@ class ConversationEngine:
     # --- steps --------------------------------------------------------------------------------
 
     async def _start(
-        self, state: Conversation, who: Participant, uow: UnitOfWork
+        self, state: Conversation, who: Participant, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         fresh = state.restart()
         try:
-            await self._verification.ensure_not_cooling_down(self._requester(fresh, who), uow=uow)
+            await self._verification.ensure_not_cooling_down(
+                self._requester(fresh, who), uow=uow, now=now
+            )
         except PortPassError as error:
             return fresh, [self._error(error, fresh)]
         return fresh.with_(step=Step.ASK_PASS), [self._ask(Step.ASK_PASS, fresh)]
 
     async def _whole_request(
-        self, state: Conversation, who: Participant, whole: WholeRequest, uow: UnitOfWork
+        self,
+        state: Conversation,
+        who: Participant,
+        whole: WholeRequest,
+        uow: UnitOfWork,
+        now: datetime,
     ) -> tuple[Conversation, list[Reply]]:
         """``驗證 KHPS113-000043 QQ12345673``: a fresh start that has answered the first
         two questions already; the ID is checked as if typed on its own."""
-        fresh, replies = await self._start(state, who, uow)
+        fresh, replies = await self._start(state, who, uow, now)
         if fresh.step is not Step.ASK_PASS:
             return fresh, replies  # cooling down: said so
         asked_id = fresh.with_(step=Step.ASK_ID, pass_no=whole.pass_no.value)
-        return await self._on_id(asked_id, who, whole.id_text, uow)
+        return await self._on_id(asked_id, who, whole.id_text, uow, now)
 
     async def _on_pass(
-        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         try:
             pass_no = PassNumber.parse(text)
@@ -352,7 +367,7 @@ class ConversationEngine:
         return new, [self._ask(Step.ASK_ID, new)]
 
     async def _on_id(
-        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         if state.unconfirmed_id and _word(text) in _ID_IS_RIGHT:
             # The answer to the check-digit question: the number is right, go on.
@@ -375,7 +390,7 @@ class ConversationEngine:
         return new, [self._ask(Step.ASK_PHONE, new)]
 
     async def _on_phone_text(
-        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         try:
             phone = Phone.parse(text, regions=self._policy.allowed_regions)
@@ -384,33 +399,38 @@ class ConversationEngine:
         return self._confirm(state.with_(phone=phone.e164))
 
     async def _on_contact(
-        self, state: Conversation, who: Participant, contact: SharedContact, uow: UnitOfWork
+        self,
+        state: Conversation,
+        who: Participant,
+        contact: SharedContact,
+        uow: UnitOfWork,
+        now: datetime,
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
         if state.step is not Step.ASK_PHONE:
             return state, [Reply(messages.text("conv.short_help", lang))]
         if not contact.own:
             return state, [Reply(messages.text("conv.contact_not_own", lang), ask_contact=True)]
-        return await self._on_phone_text(state, who, contact.phone, uow)
+        return await self._on_phone_text(state, who, contact.phone, uow, now)
 
     def _confirm(self, state: Conversation) -> tuple[Conversation, list[Reply]]:
         new = state.with_(step=Step.CONFIRM)
         return new, [self._ask(Step.CONFIRM, new)]
 
     async def _on_confirm_text(
-        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         word = _word(text)
         if word in _YES:
-            return await self._on_choice(state, who, "confirm", uow)
+            return await self._on_choice(state, who, "confirm", uow, now)
         if word in _NO:
-            return await self._on_choice(state, who, "cancel", uow)
+            return await self._on_choice(state, who, "cancel", uow, now)
         # Not an answer: say so, with the choices again (SMS adds "reply 1 or 2",
         # Telegram shows the buttons again).
         return state, [self._ask(Step.CONFIRM, state, key="conv.confirm_unclear")]
 
     async def _on_choice(
-        self, state: Conversation, who: Participant, value: str, uow: UnitOfWork
+        self, state: Conversation, who: Participant, value: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
         if choice_action(value) == LANGUAGE_CHOICE:
@@ -439,6 +459,7 @@ class ConversationEngine:
                 IdNumber(state.id_no),
                 Phone(state.phone),
                 uow=uow,
+                now=now,
             )
         except AlreadyRequestedElsewhere as error:
             # Someone else asked (another chat, an operator): their code can be entered
@@ -462,7 +483,7 @@ class ConversationEngine:
         ]
 
     async def _on_code(
-        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork
+        self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
         try:
@@ -477,7 +498,12 @@ class ConversationEngine:
         request_id = None if who.phone else state.request_id
         try:
             verified = await self._verification.check_code(
-                self._requester(state, who), Phone(phone), code, request_id=request_id, uow=uow
+                self._requester(state, who),
+                Phone(phone),
+                code,
+                request_id=request_id,
+                uow=uow,
+                now=now,
             )
         except WrongCode as error:
             return state, [self._error(error, state)]

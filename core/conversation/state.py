@@ -19,6 +19,9 @@ class Step(enum.StrEnum):
     ASK_PHONE = "ask_phone"
     CONFIRM = "confirm"
     AWAIT_CODE = "await_code"
+    #: Verified; only the web form stops here, so a reload shows the done page again
+    #: (a chat says so in its reply and goes back to idle).
+    DONE = "done"
 
 
 @dataclass(frozen=True, slots=True)

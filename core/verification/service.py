@@ -52,7 +52,7 @@ from core.model import (
 )
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.values import IdNumber, PassNumber, Phone
-from core.verification.sms_text import verification_link
+from core.verification.sms_text import form_url, verification_link
 from core.verification.wording import SmsWording
 
 #: How far back a code check looks, to tell "expired" from "nothing was ever sent".
@@ -71,6 +71,17 @@ class Policy:
     wording: SmsWording = field(default_factory=SmsWording)
     #: The language of an SMS to a phone that never told us its own.
     default_language: str = "zh-TW"
+    #: Whether a holder's SMS reply reaches us (Twilio to Taiwan: no). When it does not,
+    #: an error that would say "reply to the SMS" points to the web form instead.
+    sms_replies_arrive: bool = True
+
+    @property
+    def form_url(self) -> str | None:
+        """Where a holder asks for a code when SMS replies cannot arrive; ``None`` when
+        they can (the messages then say to reply)."""
+        if self.sms_replies_arrive:
+            return None
+        return form_url(self.public_base_url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +152,11 @@ class VerificationService:
     # --- requesting a code ---------------------------------------------------------------
 
     async def ensure_not_cooling_down(
-        self, requester: Requester, *, uow: UnitOfWork | None = None
+        self, requester: Requester, *, uow: UnitOfWork | None = None, now: datetime | None = None
     ) -> None:
         """Lets a conversation refuse early, before the holder types three fields."""
         async with self._work(uow) as work:
-            await self._check_cool_down(work.uow, requester, self._clock.now())
+            await self._check_cool_down(work.uow, requester, now or self._clock.now())
 
     async def request_as_holder(
         self,
@@ -155,14 +166,16 @@ class VerificationService:
         phone: Phone,
         *,
         uow: UnitOfWork | None = None,
+        now: datetime | None = None,
     ) -> CodeSent:
-        """R1, R2, R3: a code only when pass, ID and phone on file all match."""
-        now = self._clock.now()
+        """R1, R2, R3: a code only when pass, ID and phone on file all match. ``now``:
+        the caller's time for the whole transaction (a conversation turn reads it once)."""
+        now = now or self._clock.now()
         async with self._work(uow) as work:
             await self._check_cool_down(work.uow, requester, now)
             record = await work.uow.passes.get(pass_no, lock=True)
             if record is None or record.id_no != id_no or record.phone != phone:
-                await work.uow.failures.record(requester.key, now)
+                await work.uow.failures.record(requester.failure_key, now)
                 await self._audit(work.uow, requester, "request.no_match", pass_no, now)
                 await work.commit()
                 raise NoMatch()
@@ -238,20 +251,26 @@ class VerificationService:
             return sent
 
     async def request_for_campaign(
-        self, requester: Requester, record: PassRecord, *, uow: UnitOfWork, reminder: bool = False
+        self,
+        requester: Requester,
+        record: PassRecord,
+        *,
+        uow: UnitOfWork,
+        now: datetime,
+        reminder: bool = False,
     ) -> CodeSent:
         """A campaign's SMS (issue 9): the ordinary request to the phone on file, made
         when the campaign dispatches it, with the same rules (R2, R3, R6, validity), at
         campaign priority in the outbox. ``record`` is the pass as the dispatcher has
         just read it, locked, in ``uow``: claiming the target and making the request
-        and its SMS commit together, in the dispatcher's transaction."""
+        and its SMS commit together, in the dispatcher's transaction, at its ``now``."""
         if record.phone is None:
             raise NoPhoneOnFile()
         return await self._issue(
             uow,
             record,
             record.phone,
-            self._clock.now(),
+            now,
             requester,
             Origin.CAMPAIGN,
             operator=None,
@@ -290,7 +309,7 @@ class VerificationService:
                 and earlier.is_open(now)
                 and not may_enter_code(earlier, requester)
             ):
-                raise AlreadyRequestedElsewhere(retry_at=retry_at)
+                raise AlreadyRequestedElsewhere(retry_at=retry_at, form_url=self._policy.form_url)
             raise AlreadyRequested(retry_at=retry_at)
         request_id = uuid.uuid4().hex
         code, token = self._secrets.code(), self._secrets.token()
@@ -350,16 +369,15 @@ class VerificationService:
             return requester.language
         return await uow.phone_languages.get(phone) or self._policy.default_language
 
-    @staticmethod
-    async def _check_textable(uow: UnitOfWork, phone: Phone) -> None:
+    async def _check_textable(self, uow: UnitOfWork, phone: Phone) -> None:
         """No code for a phone that opted out of SMS: it would never arrive (the provider
         refuses it), and the holder would wait for it and be locked out by R2."""
         if await uow.opt_outs.is_opted_out(phone):
-            raise PhoneOptedOut()
+            raise PhoneOptedOut(form_url=self._policy.form_url)
 
     async def _check_cool_down(self, uow: UnitOfWork, requester: Requester, now: datetime) -> None:
         limit = self._policy.lookup_failures_per_hour
-        failures = await uow.failures.since(requester.key, now - timedelta(hours=1))
+        failures = await uow.failures.since(requester.failure_key, now - timedelta(hours=1))
         if len(failures) >= limit:
             # The oldest failure that still counts leaves the window first.
             raise TooManyFailures(retry_at=failures[-limit] + timedelta(hours=1))
@@ -374,6 +392,7 @@ class VerificationService:
         request_id: str | None = None,
         *,
         uow: UnitOfWork | None = None,
+        now: datetime | None = None,
     ) -> Verified:
         """A typed or replied code. With several open requests for one phone (one person,
         several passes) the code itself picks the request; a wrong code counts against
@@ -381,7 +400,7 @@ class VerificationService:
 
         Only requests this requester may answer are looked at (:func:`may_enter_code`):
         someone who asked for nothing gains no guesses, and spends nobody's code."""
-        now = self._clock.now()
+        now = now or self._clock.now()
         async with self._work(uow) as work:
             recent = await work.uow.requests.for_phone(phone, now - _LOOKBACK)
             if request_id is not None:
@@ -401,7 +420,8 @@ class VerificationService:
                 others = [r for r in recent if r.is_open(now) and r not in mine]
                 if others:
                     raise AlreadyRequestedElsewhere(
-                        retry_at=others[0].created_at + self._policy.code_ttl
+                        retry_at=others[0].created_at + self._policy.code_ttl,
+                        form_url=self._policy.form_url,
                     )
                 raise self._why_closed(mine, code, now)
             max_attempts = self._policy.max_code_attempts

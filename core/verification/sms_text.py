@@ -40,6 +40,12 @@ def segments(body: str) -> Segments:
     return Segments(encoding, length, count)
 
 
+def form_url(public_base_url: str) -> str:
+    """The web form's address (``/verify``): where a holder asks for a code by
+    themselves when SMS replies cannot reach us."""
+    return f"{public_base_url.rstrip('/')}/verify"
+
+
 def verification_link(public_base_url: str, token: str) -> str:
     return f"{public_base_url.rstrip('/')}/v/{token}"
 

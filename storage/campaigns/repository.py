@@ -98,7 +98,6 @@ def _campaign(row: Any) -> Campaign:
 # In an UPDATE a parameter named like a column sets it: rows are matched by "match_…".
 _GET = select(_c).where(_c.c.id == bindparam("campaign_id"))
 _GET_LOCKED = _GET.with_for_update()
-_LOCK_FOR_DISPATCH = _GET.with_for_update(skip_locked=True)
 _RUNNING = select(_c.c.id).where(_c.c.state == CampaignState.RUNNING.value).order_by(_c.c.id)
 _PACE = (
     update(_c)
@@ -136,6 +135,13 @@ _BACKLOG = select(func.count()).where(
         _o.c.state == "sending",
         (_o.c.state == "pending") & (_o.c.next_attempt_at <= bindparam("now")),
     ),
+)
+# The campaign and the backlog together: the outbox rows are counted, not locked
+# (PostgreSQL locks only the rows of the FROM clause: the campaign's).
+_LOCK_FOR_DISPATCH = (
+    select(_c, _BACKLOG.scalar_subquery().label("backlog"))
+    .where(_c.c.id == bindparam("campaign_id"))
+    .with_for_update(skip_locked=True)
 )
 
 
@@ -219,10 +225,12 @@ class SqlCampaignRepository:
         row = (await self._conn.execute(query, {"campaign_id": campaign_id})).first()
         return _campaign(row) if row is not None else None
 
-    async def lock_for_dispatch(self, campaign_id: int) -> Campaign | None:
-        params = {"campaign_id": campaign_id}
+    async def lock_for_dispatch(
+        self, campaign_id: int, now: datetime
+    ) -> tuple[Campaign, int] | None:
+        params = {"campaign_id": campaign_id, "now": now}
         row = (await self._conn.execute(_LOCK_FOR_DISPATCH, params)).first()
-        return _campaign(row) if row is not None else None
+        return (_campaign(row), int(row.backlog)) if row is not None else None
 
     async def summaries(self) -> list[tuple[Campaign, int, int]]:
         counts = (

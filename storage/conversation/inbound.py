@@ -16,11 +16,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.conversation.state import Conversation
+from core.values import Phone
 from storage.conversation.repository import (
     STATE_OF_KEY,
     SqlConversationRepository,
     conversation_from,
 )
+from storage.opt_outs import OPTED_OUT, SqlOptOutRepository
 from storage.tables import inbound_messages
 
 _t = inbound_messages
@@ -56,6 +58,12 @@ _CLAIM_READING_STATE = (
     .on_conflict_do_nothing(index_elements=[_t.c.channel, _t.c.message_id])
     .returning(STATE_OF_KEY)
 )
+# And, for an SMS, whether its sender opted out: the turn asks before it replies.
+_CLAIM_READING_STATE_AND_OPT_OUT = (
+    sqlite.insert(_t)
+    .on_conflict_do_nothing(index_elements=[_t.c.channel, _t.c.message_id])
+    .returning(STATE_OF_KEY, OPTED_OUT)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +79,9 @@ class SqlInboundRepository:
     turn's transaction, so a turn that dies rolls its claim back with everything else
     and Twilio's retry is handled as if it were the first delivery."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, opt_outs: SqlOptOutRepository | None = None) -> None:
         self._conn = conn
+        self._opt_outs = opt_outs  # told what the claim read of the sender's opt-out
 
     async def claim(self, channel: str, message_id: str, at: datetime) -> bool:
         statement = _claim(self._conn.dialect.name)
@@ -81,11 +90,18 @@ class SqlInboundRepository:
         return (await self._conn.execute(statement, values)).rowcount == 1
 
     async def claim_turn(
-        self, channel: str, message_id: str, at: datetime, key: str
+        self, channel: str, message_id: str, at: datetime, key: str, phone: Phone | None = None
     ) -> tuple[bool, Conversation | None]:
         if self._conn.dialect.name == "sqlite":
             values = {"channel": channel, "message_id": message_id, "received_at": at, "key": key}
-            row = (await self._conn.execute(_CLAIM_READING_STATE, values)).first()
+            if phone is None or self._opt_outs is None:
+                row = (await self._conn.execute(_CLAIM_READING_STATE, values)).first()
+            else:
+                values["opt_out_phone"] = phone.e164
+                statement = _CLAIM_READING_STATE_AND_OPT_OUT
+                row = (await self._conn.execute(statement, values)).first()
+                if row is not None:
+                    self._opt_outs.learned(phone, bool(row[1]))
             return (False, None) if row is None else (True, conversation_from(row[0]))
         if not await self.claim(channel, message_id, at):
             return False, None

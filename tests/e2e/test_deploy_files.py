@@ -100,10 +100,11 @@ def caddy_body_limit(path: str) -> int:
 
 def test_every_public_route_is_proxied_and_no_private_one(full_config: Config) -> None:
     paths = app_paths(full_config)
-    public = {p for p in paths if p != "/" and not p.startswith(PRIVATE)}  # /: demo only
+    public = {p for p in paths if not p.startswith(PRIVATE)}
     assert {"/sms/inbound", "/sms/status", "/telegram/webhook", "/v/x"} <= public
+    assert {"/", "/verify", "/verify/confirm", "/verify/code"} <= public  # the web form
     private = paths - public
-    assert {"/", "/healthz", "/dev/inbox", "/metrics"} <= private
+    assert {"/healthz", "/dev/inbox", "/metrics"} <= private
     for proxy in (nginx_matches, caddy_matches):
         assert [p for p in public if not proxy(p)] == [], proxy.__name__
         assert [p for p in private if proxy(p)] == [], proxy.__name__

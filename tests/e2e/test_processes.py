@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,14 @@ from twilio.request_validator import RequestValidator
 
 from bot.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
 from bot.web.link_page import LINK_REQUESTS_PER_MINUTE
+from core.model import OutgoingSms
+from core.values import Phone
 from fakes.telegram_api import FakeTelegram
 from fakes.telegram_updates import UpdateIds, callback_update, message_update
 from fakes.twilio_api import FakeTwilio
+from storage.db import create_engine
 from storage.registry.importer import DEMO_REGISTRY
+from storage.uow import SqlUnitOfWorkFactory
 from tests.e2e.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN
 from tests.e2e.processes import free_port, postgres_role
 from tests.e2e.sms.test_sms_inbound import messages_in
@@ -277,6 +282,39 @@ async def test_one_chats_updates_at_once_through_both_processes_answer_turn_by_t
     assert len(texts) == 16
     welcome = texts[0]
     assert texts == [welcome, ASK_PASS] * 8
+
+
+@pytest.mark.postgres
+async def test_two_processes_together_keep_to_the_send_rate(postgres: Deployment) -> None:
+    """``sms.max_per_second`` is the provider account's, not each process's: two serve
+    processes with 30 SMS queued at 5 per second (bursts of 5) take 5 s to hand them
+    to Twilio, and no second holds more than a burst and a second's worth (10). With a
+    bucket in each process they sent the lot in 2 s, up to 20 in the first second.
+    (Measured where Twilio receives them: a connection's set-up, or a loaded machine
+    waking a process late, bunches a few; the bounds leave a second and four SMS.)"""
+    d = postgres
+    d.env["PORTPASS_SMS_MAX_PER_SECOND"] = "5"
+    a, b = await asyncio.gather(d.serve(), d.serve())
+    engine = create_engine(d.env["PORTPASS_DATABASE_URL"])
+    try:
+        async with SqlUnitOfWorkFactory(engine)() as uow:
+            for n in range(30):
+                sms = OutgoingSms(to=Phone.parse(f"0912{n:06d}"), body=f"notice {n}", kind="notice")
+                await uow.outbox.add(sms, datetime.now(UTC))
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    async with asyncio.timeout(30):
+        while len(d.twilio.messages) < 30:  # noqa: ASYNC110 - the fake's record
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert len(d.twilio.messages) == 30  # each once
+    times = sorted(d.twilio.accepted_at)
+    span = times[-1] - times[0]
+    assert (30 - 5) / 5 - 1.0 <= span < (30 - 5) / 5 + 3.0, span  # at the rate, not slower
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 5 + 5 + 4, [round(t - times[0], 2) for t in times]
+    assert a.process.returncode is None and b.process.returncode is None
 
 
 async def one_code_for(d: Deployment, phone: str, *, count: int) -> str:

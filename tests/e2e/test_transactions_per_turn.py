@@ -98,15 +98,16 @@ async def test_an_sms_turn_is_one_transaction(
     assert counts == [1, 1, 1, 1, 1]
 
 
-async def test_an_sms_code_reply_is_nine_statements_on_sqlite(
+async def test_an_sms_code_reply_is_eight_statements_on_sqlite(
     counted_client: AppClient, counter: TransactionCounter
 ) -> None:
     """Each statement costs a turn more than SQLite's own work (SQLAlchemy's execution
     path, the result's rows). After BEGIN IMMEDIATE (which the inline dialect issues
     itself, outside SQLAlchemy's statement path): the MessageSid claim, which returns the
-    conversation's state too; the phone's requests; R1's re-check of the pass; the
-    pass and the request marked verified; the audit entry; the opt-out look-up before
-    replying; the conversation saved; the reply remembered for a retry (then COMMIT)."""
+    conversation's state and whether the sender opted out of SMS (asked before
+    replying); the phone's requests; R1's re-check of the pass; the pass and the request
+    marked verified; the audit entry; the conversation saved; the reply remembered for a
+    retry (then COMMIT). Nine before the opt-out was read with the claim."""
     phone = Handset(counted_client)
     await phone.say("驗證", PASS_NO, ID_NO, "1")
     code = await last_code(counted_client)
@@ -115,8 +116,27 @@ async def test_an_sms_code_reply_is_nine_statements_on_sqlite(
     await phone.send(code)
 
     assert counter.statements == [
-        "INSERT", "SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT", "SELECT",
-        "INSERT", "UPDATE",
+        "INSERT", "SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT", "INSERT", "UPDATE",
+    ]  # fmt: skip
+
+
+async def test_the_confirming_sms_is_nine_statements_on_sqlite(
+    counted_client: AppClient, counter: TransactionCounter
+) -> None:
+    """The "1" that asks for the code: the claim (state and opt-out, as above); the
+    sender's failed lookups (the cool-down); the pass, locked; R2's earlier request; the
+    request, its SMS and its audit entry; the conversation saved; the reply remembered.
+    The opt-out is asked twice (may a code go to this phone; may the reply), and read
+    once: eleven statements before (a second opt-out read, and one apart from the claim)."""
+    phone = Handset(counted_client)
+    await phone.say("驗證", PASS_NO, ID_NO)
+    counter.statements.clear()
+
+    await phone.send("1")
+
+    assert counter.statements == [
+        "INSERT", "SELECT", "SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "INSERT",
+        "UPDATE",
     ]  # fmt: skip
 
 

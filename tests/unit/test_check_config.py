@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.cli.check_config import sms_lines
+from bot.cli.check_config import replies_line, sms_lines
 from bot.cli.main import main
 from bot.config import load_config
 from bot.server import run_server
@@ -209,3 +209,12 @@ def test_an_empty_sender_name_adds_nothing() -> None:
     unsigned = SmsWording({"zh-TW": words, "en": replace(words, sender_name="")})
     assert unsigned.sign("abc", "en") == "abc"
     assert unsigned.sign("abc", "zh-TW") == "[Taiwan Ports] abc"
+
+
+def test_it_says_where_holders_are_sent_when_sms_replies_cannot_arrive(tmp_path: Path) -> None:
+    env = {"PORTPASS_SERVER_PUBLIC_BASE_URL": BASE_20, "PORTPASS_SECURITY_SECRET_KEY": KEY}
+    console = load_config(None, env, cwd=tmp_path)
+    assert replies_line(console).startswith("SMS replies reach the bot")
+    told = load_config(None, {**env, "PORTPASS_SMS_RECEIVES_REPLIES": "no"}, cwd=tmp_path)
+    line = replies_line(told)
+    assert "do not reach" in line and f"{BASE_20}/verify" in line

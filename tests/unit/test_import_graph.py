@@ -53,6 +53,7 @@ STORAGE_API = {
     "storage.notices.queue": "the queue of chat messages that notice delivery drains",
     "storage.turn_order": "one chat turn at a time across serve processes",
     "storage.client_hits": "the per-address counter that serve processes share",
+    "storage.outbox.send_rate": "the SMS send rate that serve processes book together",
     "storage.gauges": "figures read from the database when /metrics is scraped",
     "storage.housekeeping": "retention: old rows deleted in small batches",
 }

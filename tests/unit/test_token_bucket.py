@@ -139,3 +139,15 @@ def test_rejects_a_rate_that_is_not_positive_and_finite(rate: float) -> None:
 def test_rejects_an_empty_burst() -> None:
     with pytest.raises(ValueError, match="burst"):
         TokenBucket(1, burst=0)
+
+
+async def test_a_token_too_far_off_is_refused_at_once_and_nothing_is_taken() -> None:
+    """``within``: a claimed SMS must not wait past its lease; the bucket answers how
+    long the token is off instead, and the next caller still gets it."""
+    clock = FakeClock()
+    tb = bucket(clock, rate=2, burst=1)
+    assert await tb.acquire(within=0.1) is None  # the full bucket's token
+    assert await tb.acquire(within=0.1) == pytest.approx(0.5)  # refused: 0.5 s away
+    assert clock.sleeps == []
+    assert await tb.acquire(within=0.5) is None  # the same token: it was not taken
+    assert clock.now == pytest.approx(1000.5)

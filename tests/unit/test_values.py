@@ -452,6 +452,17 @@ class TestPhone:
         assert Phone.parse(phone.e164, regions=("TW", region)) == phone
         assert Phone.parse(phone.display, regions=("TW", region)) == phone
 
+    def test_a_phone_parsed_before_is_still_judged_by_the_regions_allowed_now(self) -> None:
+        """Parsed phones are remembered (every inbound SMS parses its sender): the
+        answer for one set of allowed regions is never the answer for another."""
+        raw = "+81 90-1234-5678"
+        assert Phone.parse(raw, regions=("TW", "JP")).e164 == "+819012345678"
+        with pytest.raises(PhoneRegionNotAllowed):
+            Phone.parse(raw)
+        with pytest.raises(PhoneRegionNotAllowed):
+            Phone.parse(raw, regions=["TW"])  # any iterable, as before
+        assert Phone.parse(raw, regions=["TW", "JP"]).e164 == "+819012345678"
+
     def test_a_foreign_landline_is_refused_even_when_its_region_is_allowed(self) -> None:
         with pytest.raises(InvalidPhone):
             Phone.parse("+81 3-1234-5678", regions=("TW", "JP"))

@@ -1,15 +1,12 @@
-"""What ``portpass serve --workers N`` decides before it starts anything: each worker's
-share of the SMS rate, and the configurations it refuses with one line."""
+"""What ``portpass serve --workers N`` decides before it starts anything: the
+configurations it refuses with one line. (The SMS rate is not divided among the
+workers: on PostgreSQL they book it together, ``tests/e2e/test_processes.py``.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from bot.config import Config, load_config
-from bot.server import worker_config
-from bot.services import Worker
 from bot.workers import refusal
 
 POSTGRES = "postgresql://portpass@db.example.tw/portpass"
@@ -22,16 +19,6 @@ def config_with(tmp_path: Path, url: str, rate: str = "10") -> Config:
         "PORTPASS_SECURITY_SECRET_KEY": "workers-secret-key-" + "x" * 32,
     }
     return load_config(None, env, cwd=tmp_path)
-
-
-@pytest.mark.parametrize(("count", "each"), [(1, 10.0), (2, 5.0), (4, 2.5)])
-def test_n_workers_together_send_at_the_configured_rate(
-    tmp_path: Path, count: int, each: float
-) -> None:
-    config = config_with(tmp_path, POSTGRES)
-    rates = [worker_config(config, Worker(i, count)).sms.max_per_second for i in range(count)]
-    assert rates == [each] * count
-    assert sum(rates) == 10.0
 
 
 def test_sqlite_is_refused_with_one_line(tmp_path: Path) -> None:

@@ -510,6 +510,30 @@ async def test_the_token_bucket_limits_the_send_rate(
     assert times[-1] == pytest.approx(3.0)  # and no slower than the bucket allows
 
 
+async def test_a_send_that_would_wait_past_its_lease_goes_back_and_claims_wait(
+    make_client: MakeClient,
+    twilio_config: Config,
+    fake: FakeTwilio,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One SMS every 2 s and a 2 s lease: the second SMS may wait for its slot at most
+    half the lease, so it goes back untried (no attempt counted), the worker claims
+    nothing until the rate has room, and then sends it, once."""
+    tuning = OutboxTuning(poll_interval=0.02, lease=2.0, bucket=TokenBucket(0.5, burst=1))
+    _, services, _ = await start(make_client, twilio_config, tuning)
+    with caplog.at_level(logging.INFO, logger="bot.sms.outbox_worker"):
+        async with services.uow() as uow:
+            for n in range(2):
+                sms = OutgoingSms(to=Phone.parse(HOLDER[2]), body=f"notice {n}", kind="notice")
+                await uow.outbox.add(sms, services.clock.now())
+            await uow.commit()
+        await until(lambda: len(fake.messages) == 2)
+    assert fake.accepted_at[1] - fake.accepted_at[0] >= 1.9
+    assert sorted(m["body"][-8:] for m in fake.messages) == ["notice 0", "notice 1"]
+    assert [row.attempts for row in await rows(services)] == [1, 1]
+    assert "the send rate is booked" in caplog.text
+
+
 async def test_logs_mask_the_phone_and_never_show_the_body(
     make_client: MakeClient,
     twilio_config: Config,

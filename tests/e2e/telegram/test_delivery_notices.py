@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.failure_notices import FAILURE_NOTICES
+from bot.background.failure_notices import FAILURE_NOTICES
 from bot.providers.sender import PermanentFailure, SendResult
 from fakes.telegram_api import FakeTelegram
 from tests.e2e.conftest import AppClient, services_of

@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Config
+from bot.notices.delivery import NOTICE_MESSENGER as MESSENGER
 from bot.notices.delivery import NoticeTuning
-from bot.telegram.notices import DIGESTS, MESSENGER
+from bot.telegram.notices import DIGESTS
 from core.model import Channel
 from core.notices.records import Source
 from core.opt_outs.model import OptOut, OptOutSource

@@ -88,7 +88,10 @@ async def test_json_refuses_what_does_not_parse(client: AppClient) -> None:
 
 async def test_not_there_outside_the_demo(make_client: MakeClient, config: Config) -> None:
     client = await make_client(config, demo=False)
-    assert (await client.get("/")).status == 404
+    home = await client.get("/")  # in production, / is the way to the form
+    assert home.status == 200
+    assert 'href="/verify' in await home.text()
+    assert "/dev/inbox" not in await home.text()
     assert (await client.get("/dev/inbox")).status == 404
     assert (await client.get("/dev/inbox.json")).status == 404
 
