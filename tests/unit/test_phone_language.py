@@ -93,14 +93,16 @@ async def test_an_sms_language_switch_is_remembered_for_campaigns_and_reminders(
     async with FakeUnitOfWorkFactory(store)() as uow:
         record = await uow.passes.get(PassNumber.parse("KHPS113-000043"))
         assert record is not None
-        await service.request_for_campaign(CAMPAIGN, record, uow=uow)
+        await service.request_for_campaign(CAMPAIGN, record, uow=uow, now=FakeClock().now())
         await uow.commit()
     assert last_sms(store).startswith("[Pelabuhan Taiwan] Verifikasi HP kartu pas pelabuhan")
 
     async with FakeUnitOfWorkFactory(store)() as uow:
         other = await uow.passes.get(PassNumber.parse("KHPS113-000040"))
         assert other is not None
-        await service.request_for_campaign(CAMPAIGN, other, uow=uow, reminder=True)
+        await service.request_for_campaign(
+            CAMPAIGN, other, uow=uow, now=FakeClock().now(), reminder=True
+        )
         await uow.commit()
     assert last_sms(store).startswith("[Pelabuhan Taiwan] Pengingat verifikasi HP")
 
