@@ -1,4 +1,4 @@
-"""Campaign numbers (issue 9), each measured --runs times (median reported):
+"""Campaign numbers, each measured --runs times (median reported):
 
     .venv/bin/python benchmarks/campaign_bench.py [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
     .venv/bin/python benchmarks/campaign_bench.py --passes 100000 --runs 3 \

@@ -1,4 +1,4 @@
-"""Webhook latency while a registry import runs on the same SQLite file (issue 8 item 11).
+"""Webhook latency while a registry import runs on the same SQLite file.
 
     .venv/bin/python benchmarks/import_webhooks.py               # 100,000 rows, 50 SMS/s
     .venv/bin/python benchmarks/import_webhooks.py --code-root /work/main   # another checkout

@@ -12,7 +12,7 @@ request, the outbox row and the audit entry in one commit), and waits until Fake
 has the message before asking for the next, so each number is one SMS's own latency,
 not a queue's. The clock starts when the unit of work's commit returns (an outbox
 listener of our own notes the time, next to the worker's wake-up) and stops when
-FakeTwilio's handler receives the POST. Target (issue 3): under 200 ms.
+FakeTwilio's handler receives the POST. Target: under 200 ms.
 
 The token bucket is set high (``sms.max_per_second``) so that pacing, which is
 deliberate, does not hide the wake-up latency being measured.

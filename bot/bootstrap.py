@@ -27,6 +27,7 @@ from bot.config.secret_key import resolve_secret_key
 from bot.database import Database, close_database, database_for, open_database
 from bot.notices.delivery import NoticeTuning
 from bot.providers.console import ConsoleSender
+from bot.providers.send_rate import SharedSendRate
 from bot.providers.sender import SmsSender
 from bot.providers.twilio_sender import TwilioSender
 from bot.services import Services
@@ -46,9 +47,11 @@ from core.operators.questions import OperatorQuestions
 from core.ports import Clock
 from core.verification.service import Policy, VerificationService
 from core.verification.sms_preview import sample_sms
+from storage.client_hits import SharedHitCounter
 from storage.conversation.inbound import InboundLog
 from storage.db import create_engine
 from storage.outbox.sealing import BodySealer
+from storage.outbox.send_rate import SendSchedule
 from storage.registry.importer import DEMO_REGISTRY, import_registry
 from storage.tables import passes
 from storage.turn_order import TurnOrder
@@ -177,6 +180,8 @@ def _use_cases(
         demo=demo,
         notice_tuning=extra.notices,
         turn_order=turn_order(config, database.engine),
+        shared_hits=shared_hits(database.engine),
+        shared_send_rate=shared_send_rate(config, database.engine),
     )
     uow.add_audit_listener(services.metrics.audited)  # verifications, codes sent
     return services
@@ -185,6 +190,20 @@ def _use_cases(
 #: Connections for Telegram's per-chat locks (storage.turn_order): chats whose turns
 #: run at the same moment in one process; a further one waits for a connection.
 TURN_LOCK_CONNECTIONS = 10
+
+
+def shared_hits(engine: AsyncEngine) -> SharedHitCounter | None:
+    """Per-address limits counted in the database where several processes may serve
+    (PostgreSQL); SQLite is served by one process, whose memory is enough."""
+    return SharedHitCounter(engine) if engine.dialect.name == "postgresql" else None
+
+
+def shared_send_rate(config: Config, engine: AsyncEngine) -> SharedSendRate | None:
+    """On PostgreSQL any number of processes and hosts may send: they book the
+    provider's rate together in the database. SQLite has one process."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return SharedSendRate(SendSchedule(engine), config.sms.max_per_second)
 
 
 def turn_order(config: Config, engine: AsyncEngine) -> TurnOrder:
@@ -201,7 +220,7 @@ def turn_order(config: Config, engine: AsyncEngine) -> TurnOrder:
 def make_notice_service(
     config: Config, uow: SqlUnitOfWorkFactory, clock: Clock, *, max_events: int = MAX_EVENTS
 ) -> NoticeService:
-    """Notices (issue 9): the contact line from config, the chat's or default language;
+    """Notices: the contact line from config, the chat's or default language;
     ``max_events`` per batch (the API's 10,000; the CLI reads a whole file at once)."""
     wording = NoticeWording(config.notices.contact, config.notices.contact_en, config.sms_wording)
     policy = NoticePolicy(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Config
 from bot.metrics.registry import Metrics
 from bot.notices.delivery import NoticeTuning
+from bot.providers.send_rate import SharedSendRate
 from bot.providers.sender import SmsSender
 from core.campaigns.service import CampaignService
 from core.codes import SecretHasher
@@ -26,6 +27,7 @@ from core.operators.passes import OperatorService
 from core.operators.questions import OperatorQuestions
 from core.ports import Clock
 from core.verification.service import VerificationService
+from storage.client_hits import SharedHitCounter
 from storage.conversation.inbound import InboundLog
 from storage.outbox.sealing import BodySealer
 from storage.turn_order import TurnOrder
@@ -56,6 +58,12 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)  # this app's, never global
     #: One Telegram turn at a time per chat across processes (PostgreSQL); a no-op on SQLite.
     turn_order: TurnOrder = field(default_factory=TurnOrder)
+    #: Per-address counts that every serve process shares (PostgreSQL); None: one
+    #: process (SQLite), which counts in memory.
+    shared_hits: SharedHitCounter | None = None
+    #: The provider's send rate booked in the database by every process (PostgreSQL);
+    #: None: one process (SQLite), whose outbox worker keeps a bucket in memory.
+    shared_send_rate: SharedSendRate | None = None
 
 
 @dataclass(frozen=True)

@@ -129,10 +129,10 @@ class AlreadyRequested(PortPassError):
 
 
 class AlreadyRequestedElsewhere(PointsToForm, AlreadyRequested):
-    """R2, when someone else asked (another chat, an operator). The code may be entered
-    only where it was asked for, from the phone it went to (an SMS reply) or by the
-    link, so this participant is not kept waiting for it: their guesses would otherwise
-    spend the holder's code (issue 8, item 3)."""
+    """A code typed by a participant who may not type it: someone else asked for it
+    (another chat, an operator) and this participant has not joined it by passing R1
+    itself (:mod:`core.verification.participants`). They are told how: the link in the
+    SMS, or asking here first."""
 
     key = "request.already_elsewhere"
 
@@ -142,6 +142,28 @@ class AlreadyRequestedElsewhere(PointsToForm, AlreadyRequested):
 
     def params(self) -> dict[str, object]:
         return {"retry_at": self.retry_at, "form_url": self.form_url or ""}
+
+
+class CodeCrowded(PortPassError):
+    """Joining refused: as many participants as a code admits already hold a place on
+    it (:mod:`core.verification.participants`), so guessing stays bounded. The link in
+    the SMS and an operator's re-issue still work, and the message says so."""
+
+    key = "request.crowded"
+
+
+class TooManyCodes(PortPassError):
+    """An operator's re-issue refused: the pass, ID and phone got as many codes within
+    24 hours as the policy allows (so a phone cannot be flooded with SMS)."""
+
+    key = "operator.too_many_codes"
+
+    def __init__(self, *, retry_at: datetime) -> None:
+        super().__init__(retry_at=retry_at)
+        self.retry_at = retry_at
+
+    def params(self) -> dict[str, object]:
+        return {"retry_at": self.retry_at}
 
 
 class PassNotValid(PortPassError):
@@ -177,7 +199,7 @@ class NoPhoneOnFile(PortPassError):
 
 
 class NewPhoneNotOwned(PortPassError):
-    """R5 limited (issue 8, item 4): a new phone may be given only for a pass of the
+    """R5 limited: a new phone may be given only for a pass of the
     operator's own company (admins excepted); another company's pass gets its code at
     the phone on file, or an operator could take over that holder's notifications."""
 
@@ -273,8 +295,17 @@ class WrongCode(PortPassError):
         return {"remaining": self.remaining}
 
 
+class CodeLockedHere(PortPassError):
+    """This participant typed too many wrong codes for the code: they may not type it
+    any more. Only they are locked out; the code, its link and an operator's re-issue
+    still work, and the message says so."""
+
+    key = "check.locked_here"
+
+
 class RequestSpent(PortPassError):
-    """Too many wrong codes: this request is finished; R2 says when a new one can be had."""
+    """A request spent by wrong codes before they locked participants instead (migration
+    0012 revived those); R2 says when a new one can be had."""
 
     key = "check.spent"
 
@@ -297,11 +328,18 @@ class AlreadyVerified(PortPassError):
 
 
 class RequestStale(PortPassError):
-    """R1 again at the check (issue 8, item 6): since the code was sent, the registry
+    """R1 again at the check: since the code was sent, the registry
     gave the pass another holder (ID number) or the person another phone on file. The
     request is closed; a new one checks the new data."""
 
     key = "check.stale"
+
+
+class CodeSuperseded(PortPassError):
+    """An operator re-issued the code (R5 within R2's 24 hours): this one no longer
+    works; the latest SMS's code and link do."""
+
+    key = "check.superseded"
 
 
 class UnknownLink(PortPassError):

@@ -1,12 +1,12 @@
 """Every text a user sees, looked up by key in gettext catalogues, one per language.
 
-The texts live in ``core/locale/<lang>/LC_MESSAGES/portpass.po``: Traditional Chinese
-(the default, and the source of truth), English, Vietnamese and Indonesian (issue 10:
-migrant workers at the ports). A message's ``msgid`` is its key (``input.pass_no``), its
-``msgstr`` the text with ``{placeholders}`` for :meth:`str.format`. The guide's own
-wording is kept where the guide gives one (R1, R3, R4, R6), so holders who have read the
-port company's instructions recognise what the bot says. Channels look texts up by key;
-no handler writes a sentence of its own.
+The texts live in ``core/locale/<lang>/LC_MESSAGES/portpass.po``: Traditional Chinese (the
+default, and the source of truth), English, Vietnamese and Indonesian (many holders are
+migrant workers: docs/design.md#facts-from-the-field). A message's ``msgid`` is its key
+(``input.pass_no``), its ``msgstr`` the text with ``{placeholders}`` for :meth:`str.format`.
+The guide's own wording is kept where the guide gives one (R1, R3, R4, R6), so holders who
+have read the port company's instructions recognise what the bot says. Channels look texts
+up by key; no handler writes a sentence of its own.
 
 Why .po files read with Babel at import, not compiled .mo files: the ``.po`` files are
 what translators edit and review, and what the catalogue test reads; reading them

@@ -8,6 +8,7 @@ carries it as a flag that could drift from the phones it summarises.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -32,8 +33,7 @@ class Channel(enum.StrEnum):
 
 
 class Origin(enum.StrEnum):
-    """Who asked for a code: the holder themselves (R1), an operator (R5), or a campaign
-    (issue 9)."""
+    """Who asked for a code: the holder themselves (R1), an operator (R5), or a campaign."""
 
     HOLDER = "holder"
     OPERATOR = "operator"
@@ -43,11 +43,16 @@ class Origin(enum.StrEnum):
 class RequestState(enum.StrEnum):
     LIVE = "live"  # code sent (or queued), waiting for the code or the link
     VERIFIED = "verified"  # the code or link was accepted
-    SPENT = "spent"  # too many wrong codes
+    # No longer written: wrong codes lock the participant who typed them, not the request
+    # (core.verification.participants). Migration 0012 made earlier spent requests live.
+    SPENT = "spent"
     RELEASED = "released"  # the SMS never reached the provider: frees the R2 lock
     # The registry changed after the code was sent (another holder or phone on file for
     # the pass): closed at the next check, and frees the R2 lock.
     STALE = "stale"
+    # An operator re-issued a code for the same pass, ID and phone on file within the 24
+    # hours of R2: this code and its link no longer work, and it holds no R2 lock.
+    SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +81,23 @@ class PassRecord:
 class VerificationRequest:
     """A code (and link token) sent to one phone for one pass.
 
-    Only keyed hashes of the code and token are held (DESIGN §4). ``update_person_phone``
-    is set when an operator typed a new number (R5): a successful check then writes that
-    number into the person record.
+    Only keyed hashes of the code and token are held
+    (docs/design.md#secrets-are-hashed-or-sealed). ``update_person_phone`` is set when an
+    operator typed a new number (R5): a successful check then writes that number into the
+    person record.
 
     ``requester_key`` is the participant who asked (:attr:`Requester.key`: ``telegram:
-    <chat>``, ``sms:+886…``, ``operator:<id>``): only they, or whoever texts from
-    ``phone``, may type the code (issue 8, item 3). ``phone_on_file`` is the person's
-    phone when the code was sent: the check compares it with the registry's phone then,
-    since an operator's new number (R5) differs from the phone on file by design
-    (issue 8, item 6). Both are ``None`` only for requests stored before they existed.
+    <chat>``, ``sms:+886…``, ``operator:<id>``): only they, or whoever texts from ``phone``,
+    may type the code. ``phone_on_file`` is the person's phone when the code was sent: the
+    check compares it with the registry's phone then, since an operator's new number (R5)
+    differs from the phone on file by design. Both are ``None`` only for requests stored
+    before they existed.
+
+    ``participants``: the wrong codes each participant (:attr:`Requester.key`) typed for
+    this request; a key with 0 has *joined* it (passed R1 in its own chat while the code
+    was live, so it may type the code too). ``failed_attempts`` is their sum. Wrong codes
+    lock the participant that typed them, never the request
+    (:mod:`core.verification.participants`).
     """
 
     id: str
@@ -106,6 +118,7 @@ class VerificationRequest:
     finished_at: datetime | None = None
     requester_key: str | None = None
     phone_on_file: Phone | None = None
+    participants: Mapping[str, int] = field(default_factory=dict)
 
     def is_open(self, now: datetime) -> bool:
         return self.state is RequestState.LIVE and now < self.expires_at
@@ -156,10 +169,15 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True)
 class Requester:
-    """Who is asking, as the channel knows them.
+    """Who is asking, as the channel knows them: one *participant*.
 
-    ``key`` identifies the sender for the failed-lookup limit (``sms:+886912345678``,
-    ``telegram:12345``); ``actor`` is what the audit log records, already masked.
+    ``key`` names the participant: the one place codes are typed from, as far as the
+    channel can tell one from another (``telegram:<chat>``, ``sms:+886912345678``, a web
+    session ``web:<session>``, ``operator:<id>``). Failed lookups (the cool-down) and wrong
+    codes (:mod:`core.verification.participants`) count against it, so one participant's
+    mistakes, or a stranger's guesses, never lock out another. A channel must give each
+    participant a key no one else can take: a web form keys by its own session, never by
+    a value the client picks. ``actor`` is what the audit log records, already masked.
     ``phone`` is the number the channel vouches the requester is texting from (an SMS
     sender, whose number Twilio's signed webhook gives): codes sent to that number may
     be entered from it whoever asked for them, which is how an SMS reply works.

@@ -9,7 +9,7 @@ crash never leaves an SMS queued for a request that does not exist, or the rever
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -81,8 +81,17 @@ class RequestRepository(Protocol):
         self, pass_no: PassNumber, id_no: IdNumber, phone: Phone, since: datetime
     ) -> VerificationRequest | None:
         """The newest request for this combination created strictly after ``since`` that
-        still holds the R2 lock (any state but RELEASED and STALE). Strictly: a code sent
-        at 10:00 expires at 10:00 the next day, and the next one may be asked for then."""
+        still holds the R2 lock (any state but RELEASED, STALE and SUPERSEDED). Strictly:
+        a code sent at 10:00 expires at 10:00 the next day, and the next one may be asked
+        for then."""
+        ...
+
+    async def sent_since(
+        self, pass_no: PassNumber, id_no: IdNumber, phone: Phone, since: datetime
+    ) -> list[datetime]:
+        """When each request for this combination created strictly after ``since`` was
+        made, oldest first; released ones (their SMS never left) left out. What bounds an
+        operator's re-issues of a code."""
         ...
 
     async def for_phone(self, phone: Phone, since: datetime) -> list[VerificationRequest]:
@@ -96,6 +105,7 @@ class RequestRepository(Protocol):
         state: RequestState | None = None,
         failed_attempts: int | None = None,
         finished_at: datetime | None = None,
+        participants: Mapping[str, int] | None = None,
     ) -> None: ...
 
     async def count_open(self, now: datetime, *, company: str | None = None) -> int:

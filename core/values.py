@@ -1,9 +1,9 @@
 """Checked values: pass numbers, ID numbers and phones.
 
-People type full-width digits, lower case, spaces and dashes (DESIGN §5). Every raw
-string is parsed here once, NFKC first, into a value that the rest of the system can
-trust; what cannot be parsed raises an error that says what was expected.
-"""
+People type full-width digits, lower case, spaces and dashes
+(docs/design.md#what-people-type). Every raw string is parsed here once, NFKC first, into a
+value that the rest of the system can trust; what cannot be parsed raises an error that says
+what was expected."""
 
 from __future__ import annotations
 

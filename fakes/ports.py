@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import copy
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
@@ -170,9 +170,20 @@ class FakeRequests:
             for r in self._s.requests.values()
             if (r.pass_no, r.id_no, r.phone) == (pass_no, id_no, phone)
             and r.created_at > since
-            and r.state not in (RequestState.RELEASED, RequestState.STALE)
+            and r.state not in (RequestState.RELEASED, RequestState.STALE, RequestState.SUPERSEDED)
         ]
         return max(matches, key=lambda r: r.created_at, default=None)
+
+    async def sent_since(
+        self, pass_no: PassNumber, id_no: IdNumber, phone: Phone, since: datetime
+    ) -> list[datetime]:
+        return sorted(
+            r.created_at
+            for r in self._s.requests.values()
+            if (r.pass_no, r.id_no, r.phone) == (pass_no, id_no, phone)
+            and r.created_at > since
+            and r.state is not RequestState.RELEASED
+        )
 
     async def for_phone(self, phone: Phone, since: datetime) -> list[VerificationRequest]:
         matches = [
@@ -187,6 +198,7 @@ class FakeRequests:
         state: RequestState | None = None,
         failed_attempts: int | None = None,
         finished_at: datetime | None = None,
+        participants: Mapping[str, int] | None = None,
     ) -> None:
         current = self._s.requests[request_id]
         self._s.requests[request_id] = dataclasses.replace(
@@ -196,6 +208,7 @@ class FakeRequests:
                 failed_attempts if failed_attempts is not None else current.failed_attempts
             ),
             finished_at=finished_at if finished_at is not None else current.finished_at,
+            participants=dict(participants) if participants is not None else current.participants,
         )
 
     async def count_open(self, now: datetime, *, company: str | None = None) -> int:

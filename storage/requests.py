@@ -1,16 +1,21 @@
 """Verification requests: :class:`core.ports.RequestRepository` in SQL.
 
-Only keyed hashes of the code and link token are stored (DESIGN §4); looking a link
-up is a lookup of its hash (``token_hash`` is unique).
+Only keyed hashes of the code and link token are stored
+(docs/design.md#secrets-are-hashed-or-sealed); looking a link up is a lookup of its hash
+(``token_hash`` is unique).
 
 Reads that precede a change (``get``, ``by_token_hash``, ``for_phone``: a code or a
 link is being checked) lock the rows they return with ``FOR UPDATE`` on PostgreSQL,
 so two wrong codes typed at once both count against the attempt limit. SQLite needs
-no row locks: its units of work hold the database's write lock (``storage.db``).
+no row locks: its units of work hold the database's write lock (``storage.db``). The
+wrong codes each participant typed are a small JSON object on the request's own row
+(``participants``), so the hot path reads them with the request, in the same statement.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -42,10 +47,23 @@ _LATEST_FOR = (
         _t.c.id_no == bindparam("id_no"),
         _t.c.phone == bindparam("phone"),
         _t.c.created_at > bindparam("since"),
-        _t.c.state.notin_([RequestState.RELEASED.value, RequestState.STALE.value]),
+        _t.c.state.notin_(
+            [RequestState.RELEASED.value, RequestState.STALE.value, RequestState.SUPERSEDED.value]
+        ),
     )
     .order_by(_t.c.created_at.desc(), _t.c.id.desc())
     .limit(1)
+)
+_SENT_SINCE = (
+    select(_t.c.created_at)
+    .where(
+        _t.c.pass_no == bindparam("pass_no"),
+        _t.c.id_no == bindparam("id_no"),
+        _t.c.phone == bindparam("phone"),
+        _t.c.created_at > bindparam("since"),
+        _t.c.state != RequestState.RELEASED.value,
+    )
+    .order_by(_t.c.created_at)
 )
 _ADD = insert(_t)  # the columns are the parameters' names
 # SET takes the columns named in the parameters besides ``request_id`` (SQLAlchemy
@@ -73,7 +91,15 @@ def _request(row: Any) -> VerificationRequest:
         finished_at=row.finished_at,
         requester_key=row.requester_key,
         phone_on_file=Phone(row.phone_on_file) if row.phone_on_file else None,
+        participants=_participants(row.participants),
     )
+
+
+def _participants(stored: str | None) -> dict[str, int]:
+    """The JSON column, ``{}`` for nearly every row (nobody typed a wrong code)."""
+    if not stored or stored == "{}":
+        return {}
+    return {str(key): int(count) for key, count in json.loads(stored).items()}
 
 
 class SqlRequestRepository:
@@ -102,6 +128,7 @@ class SqlRequestRepository:
                 finished_at=request.finished_at,
                 requester_key=request.requester_key,
                 phone_on_file=request.phone_on_file.e164 if request.phone_on_file else None,
+                participants=json.dumps(dict(request.participants), sort_keys=True),
             ),
         )
 
@@ -130,6 +157,17 @@ class SqlRequestRepository:
         row = (await self._conn.execute(_LATEST_FOR, values)).first()
         return _request(row) if row is not None else None
 
+    async def sent_since(
+        self, pass_no: PassNumber, id_no: IdNumber, phone: Phone, since: datetime
+    ) -> list[datetime]:
+        values = {
+            "pass_no": pass_no.value,
+            "id_no": id_no.value,
+            "phone": phone.e164,
+            "since": since,
+        }
+        return list((await self._conn.execute(_SENT_SINCE, values)).scalars())
+
     async def for_phone(self, phone: Phone, since: datetime) -> list[VerificationRequest]:
         rows = await self._conn.execute(_FOR_PHONE, {"phone": phone.e164, "since": since})
         return [_request(row) for row in rows]
@@ -141,6 +179,7 @@ class SqlRequestRepository:
         state: RequestState | None = None,
         failed_attempts: int | None = None,
         finished_at: datetime | None = None,
+        participants: Mapping[str, int] | None = None,
     ) -> None:
         """Only the fields given change; ``None`` means "leave as is"."""
         values: dict[str, Any] = {"request_id": request_id}
@@ -150,6 +189,8 @@ class SqlRequestRepository:
             values["failed_attempts"] = failed_attempts
         if finished_at is not None:
             values["finished_at"] = finished_at
+        if participants is not None:
+            values["participants"] = json.dumps(dict(participants), sort_keys=True)
         if len(values) > 1:
             await self._conn.execute(_UPDATE, values)
 

@@ -118,11 +118,15 @@ verification_requests = Table(
     Column("operator_id", Text, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
     # Who asked (the participant key: "telegram:12345", "sms:+886…", "operator:<id>"):
-    # only they, or an SMS from ``phone``, may type the code (issue 8, item 3).
+    # only they, or an SMS from ``phone``, may type the code.
     Column("requester_key", Text, nullable=True),
     # The person's phone on file when the code was sent (E.164): verifying re-checks it
-    # against the registry (issue 8, item 6). NULL only for rows older than 0003.
+    # against the registry. NULL only for rows older than 0003.
     Column("phone_on_file", Text, nullable=True),
+    # JSON object: participant key -> wrong codes it typed for this request; a key with 0
+    # joined it (core.verification.participants). Wrong codes lock the participant, not
+    # the request. Small: a request admits a handful of participants.
+    Column("participants", Text, nullable=False, server_default=text("'{}'")),
     # R2 lock lookup, and "requests sent to this phone" for an inbound SMS code.
     Index(None, "pass_no", "id_no", "phone", "created_at"),
     Index(None, "phone", "created_at"),
@@ -287,7 +291,7 @@ phone_languages = Table(
     Column("used_at", UtcDateTime, nullable=False),
 )
 
-# --- notices (issue 9): gate events told to verified phones, and the operators' digest ---
+# --- notices: gate events told to verified phones, and the operators' digest ---
 
 notices = Table(
     "notices",
@@ -344,7 +348,7 @@ notice_digests = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
-# --- campaigns (issue 9, migration 0007) ------------------------------------------------
+# --- campaigns (migration 0007) ------------------------------------------------
 
 campaigns = Table(
     "campaigns",

@@ -1,4 +1,4 @@
-"""One Telegram turn at a time per chat across every ``serve`` process (issue 11).
+"""One Telegram turn at a time per chat across every ``serve`` process.
 
 Telegram may deliver two updates of one chat at once over parallel webhook connections,
 and with several processes they may land in two of them. The conversation row is read
@@ -13,7 +13,7 @@ pool, so lock holders waiting for the pool can never starve the turns they wait 
 Ending the transaction (commit, rollback, or the connection dying with its process)
 releases the lock; nothing is left to clean up.
 
-Measured cost (issue 11's report): one extra round trip to take the lock and one to
+Measured cost: one extra round trip to take the lock and one to
 end the transaction per turn: 0.6 ms on a local PostgreSQL (median of 5 x 1000,
 load average 3.9 on the shared 2-core machine); a Telegram turn
 spends far more waiting for the Bot API.

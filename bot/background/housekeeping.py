@@ -12,7 +12,6 @@ from aiohttp import web
 from bot.background.loop import BackgroundLoop
 from bot.config import Config
 from bot.services import SERVICES, Services
-from storage.client_hits import SharedHitCounter
 from storage.housekeeping import Retention, prune
 
 log = logging.getLogger(__name__)
@@ -47,8 +46,9 @@ class Housekeeping(BackgroundLoop):
     async def step(self) -> None:
         services = self._services
         pruned = await prune(services.engine, services.clock.now(), self._retention)
-        # The link page's windows that are over (they hold client addresses).
-        await SharedHitCounter(services.engine).prune(services.clock.now().timestamp())
+        # Per-address windows that are over (they hold client addresses).
+        if services.shared_hits is not None:
+            await services.shared_hits.prune(services.clock.now().timestamp())
         log.info("housekeeping: pruned %s", ", ".join(f"{n} {name}" for name, n in pruned.items()))
 
 

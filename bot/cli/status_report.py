@@ -1,7 +1,7 @@
 """``portpass status``: the guide's operator table (R10 columns) and counts per status.
 
 The table and the JSON also say when a pass's latest verification SMS did not arrive
-(「簡訊未送達 (30003)」, issue 8 item 9), so an operator can tell a holder who never got
+(「簡訊未送達 (30003)」), so an operator can tell a holder who never got
 the code from one who ignored it.
 
 ``--format csv`` is the same file as Telegram's ``/export``

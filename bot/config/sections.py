@@ -128,7 +128,7 @@ class SmsConfig(Section):
     # How long a worker holds an SMS it is sending; a crashed worker's SMS go out again
     # after it. Must exceed the provider timeout plus the wait for a sending slot.
     send_lease_seconds: float = field(default=60.0, metadata=rule(checks.between(1, 3600)))
-    # What one SMS segment costs, for a campaign's estimate (issue 9); 0: not known.
+    # What one SMS segment costs, for a campaign's estimate; 0: not known.
     price_per_segment: float = field(default=0.0, metadata=rule(checks.between(0, 1000)))
     currency: str = field(default="USD", metadata=rule(checks.currency))
     #: Whether a holder's SMS reply reaches us: ``auto`` follows the sender (Twilio
@@ -169,7 +169,7 @@ class TelegramConfig(Section):
 
 @dataclass(frozen=True)
 class NoticesConfig(Section):
-    """Notices (issue 9): the gate system's API token digests, the SMS contact line,
+    """Notices: the gate system's API token digests, the SMS contact line,
     and when operators get their daily digest (Taipei time)."""
 
     name = "notices"

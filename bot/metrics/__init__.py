@@ -10,6 +10,5 @@
   every request;
 - :mod:`bot.metrics.sender` — the SMS sender that counts each provider answer.
 
-The list of metrics, their labels and a scrape config are in the README (Operations →
-Metrics).
+The list of metrics, their labels and a scrape config are in docs/operations.md#metrics.
 """

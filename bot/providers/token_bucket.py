@@ -2,7 +2,8 @@
 
 Twilio queues what an account sends faster than its sender can deliver (one segment per
 second for a long code) and answers 429 when the API itself is hit too hard; a campaign
-to every holder (DESIGN §3) must therefore pace itself rather than rely on retries.
+to every holder (docs/campaigns.md) must therefore pace itself rather than rely on
+retries.
 
 The clock and the sleep are injected so tests can drive the bucket with a fake clock
 and prove the rate without waiting in real time.

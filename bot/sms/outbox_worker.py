@@ -1,16 +1,16 @@
 """The outbox worker: hands queued SMS to the provider, inside ``portpass serve``.
 
-Use cases never call Twilio: they queue an SMS in the outbox in the same transaction
-as the change that needs it (DESIGN §4), and this worker sends it. It is woken by the
-unit of work right after such a commit (a holder is waiting for the code), and polls
-every ``poll_interval`` as well, for rows queued by another process and retries that
-come due. Each row is claimed under a lease (:class:`storage.outbox.queue.OutboxQueue`),
-sent at most ``sms.max_per_second`` per second (:mod:`bot.providers.send_rate`: in memory
-on SQLite, shared by every process on PostgreSQL; a row that could not have a slot
-within half its lease goes back, and no more are claimed until the rate has room) and
-then marked: sent; retried with exponential backoff and full jitter
-(:mod:`bot.background.backoff`), capped at ``backoff_cap`` (5 minutes) and never sooner
-than a 429's ``Retry-After`` (but for a row's last chance, below); or failed.
+Use cases never call Twilio: they queue an SMS in the outbox in the same transaction as the
+change that needs it (docs/design.md#one-transaction-and-the-outbox), and this worker sends
+it. It is woken by the unit of work right after such a commit (a holder is waiting for the
+code), and polls every ``poll_interval`` as well, for rows queued by another process and
+retries that come due. Each row is claimed under a lease
+(:class:`storage.outbox.queue.OutboxQueue`), sent at most ``sms.max_per_second`` per second
+(:mod:`bot.providers.send_rate`: in memory on SQLite, shared by every process on PostgreSQL;
+a row that could not have a slot within half its lease goes back, and no more are claimed
+until the rate has room) and then marked: sent; retried with exponential backoff and full
+jitter (:mod:`bot.background.backoff`), capped at ``backoff_cap`` (5 minutes) and never
+sooner than a 429's ``Retry-After`` (but for a row's last chance, below); or failed.
 
 Only a permanent provider answer (a number Twilio will not text) fails a row at once.
 Transient errors (5xx, 429, timeouts, a dropped connection) never use a row up: a
@@ -66,7 +66,7 @@ from aiohttp import web
 from bot.background.backoff import Backoff
 from bot.background.failure_notices import FAILURE_NOTICES
 from bot.background.loop import BackgroundLoop, describe
-from bot.providers.send_rate import SendRate, SharedSendRate
+from bot.providers.send_rate import SendRate
 from bot.providers.sender import (
     PermanentFailure,
     SendResult,
@@ -79,7 +79,6 @@ from bot.providers.token_bucket import TokenBucket
 from bot.services import SERVICES
 from core.ports import Clock
 from storage.outbox.queue import Claim, OutboxQueue, QueuedSms, UnreadableSms
-from storage.outbox.send_rate import SendSchedule
 
 log = logging.getLogger(__name__)
 
@@ -370,15 +369,12 @@ def build(app: web.Application, tuning: OutboxTuning | None = None) -> OutboxWor
     services = app[SERVICES]
     notices = app.get(FAILURE_NOTICES)
     rate = services.config.sms.max_per_second
-    shared = None
-    if services.engine.dialect.name == "postgresql":  # any number of processes may send
-        shared = SharedSendRate(SendSchedule(services.engine), rate)
     return OutboxWorker(
         OutboxQueue(services.engine, services.sealer),
         services.metrics.metered(services.sender),
         services.clock,
         max_per_second=rate,
-        send_rate=shared,
+        send_rate=services.shared_send_rate,
         tuning=tuning or OutboxTuning(lease=services.config.sms.send_lease_seconds),
         on_failure=notices.wake if notices is not None else None,
         wake_on_commit=services.uow.add_outbox_listener,

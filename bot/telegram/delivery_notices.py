@@ -5,7 +5,7 @@ The :class:`bot.background.failure_notices.Teller` for Telegram: the outbox row'
 ``operator:<id>`` for an operator, reached in their private chat with the bot), and
 the request gives the pass and the language. The message says which pass and phone
 (masked), what went wrong (「簡訊未送達 (30003)」) and that a new code may be asked
-for at once: the request was released with the failure (issue 8, items 8 and 9).
+for at once: the request was released with the failure.
 """
 
 from __future__ import annotations

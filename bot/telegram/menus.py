@@ -6,7 +6,7 @@ Telegram speaks one of those (``language_code`` ``en``, ``vi``, ``id``). An oper
 gets its own menu (``BotCommandScopeChat``: the holder's commands and the operator's) when
 they ``/link``; it is deleted when they ``/unlink`` or are found revoked, so the chat falls
 back to the holder's menu. Nobody else ever gets a chat menu: strangers see no operator
-command (issue 4).
+command.
 
 A menu that cannot be set (Telegram unreachable) is logged and skipped: the commands work
 typed, and start-up or a ``/link`` must not fail for a menu.

@@ -1,10 +1,9 @@
 """Engine replies as Telegram messages: text, inline buttons, the share-my-number keyboard.
 
-Only translation lives here (DESIGN §3): the engine decides what is said and which
-choices exist; this module decides how Telegram shows them. Shared by the holder
-handlers and by any later Telegram feature (operator commands) that renders
-:class:`core.conversation.state.Reply` objects.
-"""
+Only translation lives here (docs/design.md#channels-translate): the engine decides what is
+said and which choices exist; this module decides how Telegram shows them. Shared by the
+holder handlers and by any later Telegram feature (operator commands) that renders
+:class:`core.conversation.state.Reply` objects."""
 
 from __future__ import annotations
 

@@ -28,11 +28,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.web.forwarded import ip
 from core.ports import Clock
-from storage.client_hits import SharedHitCounter
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 #: The prefix an IPv6 client is counted by: the /64 a provider assigns to one line.
 IPV6_PREFIX = 64
@@ -126,11 +128,30 @@ class LocalLimiter:
         return self.limiter.hit(key)
 
 
+class HitCounter(Protocol):
+    """Hits per key in fixed windows of ``period`` seconds, counted where every process
+    sees them (the composition root gives one on PostgreSQL: ``Services.shared_hits``)."""
+
+    period: float
+
+    def slot(self, now: float) -> int: ...
+
+    async def hit(self, key: str, now: float) -> int: ...
+
+
+def per_minute(services: Services, limit: int) -> AddressLimiter:
+    """``limit`` requests a minute per address, counted where every ``serve`` process
+    sees them when there can be several (PostgreSQL), else in memory (SQLite: one)."""
+    if services.shared_hits is not None:
+        return SharedLimiter(services.shared_hits, limit, services.clock)
+    return LocalLimiter(ClientLimiter(limit, 60.0))
+
+
 class SharedLimiter:
     """``limit`` requests per key in each fixed window of ``period`` seconds, counted in
     the database by every process alike."""
 
-    def __init__(self, counter: SharedHitCounter, limit: int, clock: Clock) -> None:
+    def __init__(self, counter: HitCounter, limit: int, clock: Clock) -> None:
         if limit < 1:
             raise ValueError(f"limit must be at least 1: {limit!r}")
         self._counter = counter

@@ -25,10 +25,8 @@ from bot.config import Config
 from bot.services import SERVICES
 from bot.web.client_limits import (
     AddressLimiter,
-    ClientLimiter,
-    LocalLimiter,
-    SharedLimiter,
     address_key,
+    per_minute,
     retry_after_header,
 )
 from bot.web.pages import PAGES, Pages, install_pages, page_language
@@ -36,6 +34,8 @@ from core import messages
 from core.errors import (
     AlreadyVerified,
     CodeExpired,
+    CodeSuperseded,
+    PassNotValid,
     PortPassError,
     RequestSpent,
     UnknownLink,
@@ -43,7 +43,6 @@ from core.errors import (
 from core.masking import mask_pass, mask_phone
 from core.model import Channel, Requester
 from core.verification.sms_text import form_url
-from storage.client_hits import SharedHitCounter
 from storage.errors import is_storage_failure
 
 log = logging.getLogger(__name__)
@@ -67,6 +66,10 @@ _PROBLEMS: dict[type[PortPassError], tuple[int, str, bool]] = {
     UnknownLink: (404, "link.unknown", True),
     CodeExpired: (410, "link.expired", True),
     RequestSpent: (410, "check.spent", True),
+    # A newer SMS is on the phone already; a new code would only replace that one.
+    CodeSuperseded: (410, "link.superseded", False),
+    # A registry import ended the pass's validity after the code was sent: no code helps.
+    PassNotValid: (403, "request.pass_not_valid", False),
 }
 
 
@@ -80,12 +83,7 @@ def setup(app: web.Application) -> None:
 async def _limiter_ctx(app: web.Application) -> AsyncIterator[None]:
     """The limit counted where every process sees it: in PostgreSQL when several
     processes may serve, in memory on SQLite (one process)."""
-    services = app[SERVICES]
-    if services.engine.dialect.name == "postgresql":
-        counter = SharedHitCounter(services.engine)
-        app[LIMITER] = SharedLimiter(counter, LINK_REQUESTS_PER_MINUTE, services.clock)
-    else:
-        app[LIMITER] = LocalLimiter(ClientLimiter(LINK_REQUESTS_PER_MINUTE, 60.0))
+    app[LIMITER] = per_minute(app[SERVICES], LINK_REQUESTS_PER_MINUTE)
     yield
 
 

@@ -1,4 +1,4 @@
-"""Campaigns: the verification SMS to every holder who has not verified yet (issue 9).
+"""Campaigns: the verification SMS to every holder who has not verified yet.
 
 The port company's process is not one holder at a time: its notice announces one
 verification SMS to every pass holder. A campaign selects passes (by default every pass
@@ -52,7 +52,7 @@ class SkipReason(enum.StrEnum):
     """Why a selected pass gets no campaign SMS."""
 
     NO_PHONE = "no_phone"  # R6: no phone on file
-    OPTED_OUT = "opted_out"  # the phone replied STOP (issue 8)
+    OPTED_OUT = "opted_out"  # the phone replied STOP
     LIVE_REQUEST = "live_request"  # R2: a code for it is already live
     NOT_TW_MOBILE = "not_tw_mobile"  # the phone on file is not a Taiwanese mobile
     VERIFIED = "verified"  # verified between planning and sending

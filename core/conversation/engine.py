@@ -34,7 +34,6 @@ from core.conversation.state import (
 from core.conversation.whole_request import WholeRequest, read_whole_request
 from core.errors import (
     AlreadyRequested,
-    AlreadyRequestedElsewhere,
     IdChecksumMismatch,
     InvalidInput,
     NoOpenRequest,
@@ -461,11 +460,6 @@ class ConversationEngine:
                 uow=uow,
                 now=now,
             )
-        except AlreadyRequestedElsewhere as error:
-            # Someone else asked (another chat, an operator): their code can be entered
-            # only where they asked, from the phone, or by the link. Waiting here would
-            # only let this chat's guesses spend the holder's code.
-            return state.restart(), [self._error(error, state)]
         except AlreadyRequested as error:
             # This participant asked earlier (or holds the phone): the code still works.
             waiting = state.with_(step=Step.AWAIT_CODE, request_id=None)
@@ -477,6 +471,11 @@ class ConversationEngine:
             request_id=sent.request_id,
             own_passes=_add(state.own_passes, sent.pass_no.value),
         )
+        if sent.joined:
+            # Someone else asked first (another chat, an operator): R2 sent no second
+            # code, but this chat passed R1 and may type the one on the holder's phone.
+            told = messages.text("request.joined", lang, expires_at=sent.expires_at)
+            return waiting, [Reply(told), Reply(messages.text("conv.ask_code", lang))]
         return waiting, [
             Reply(messages.text("request.sent", lang)),
             Reply(messages.text("conv.ask_code", lang)),

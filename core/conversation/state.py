@@ -109,7 +109,9 @@ Input = Text | Choice | SharedContact
 @dataclass(frozen=True, slots=True)
 class Participant:
     """Who the engine talks to. ``phone`` is known for SMS (the sender's number) and
-    unknown for Telegram, where the holder types or shares it."""
+    unknown for Telegram, where the holder types or shares it. ``key`` becomes the
+    :class:`core.model.Requester` key: the participant that failed lookups and wrong
+    codes count against (:mod:`core.verification.participants`)."""
 
     key: str  # "sms:+886912345678", "telegram:12345"
     channel: str

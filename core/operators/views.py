@@ -98,7 +98,7 @@ class PassView:
     status: Status
     company: str | None
     opted_out: bool = False  # the phone on file opted out of SMS (已退訂)
-    #: The latest verification SMS for the pass did not arrive (issue 8, item 9).
+    #: The latest verification SMS for the pass did not arrive.
     delivery: DeliveryProblem | None = None
 
     @classmethod

@@ -1,6 +1,6 @@
 """Verification: the guide's rules for requesting a code, checking it and confirming a
-link; the SMS words the port company sets, and what they cost; what became of an SMS
-that did not arrive.
+link; who may type a code and how many wrong codes each participant may type; the
+SMS words the port company sets, and what they cost; what became of it when it did not arrive.
 """
 
-__all__ = ["delivery", "service", "sms_preview", "sms_text", "wording"]
+__all__ = ["delivery", "participants", "service", "sms_preview", "sms_text", "wording"]

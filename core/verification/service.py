@@ -1,8 +1,10 @@
 """The verification use cases: request a code, check a code, confirm a link.
 
 All rules of the guide that decide *whether* a code is sent or accepted live here
-(R1–R6), whichever channel asked. Each use case runs in one unit of work, so the
-request, its SMS in the outbox and its audit entry are committed together or not at all.
+(R1–R6), whichever channel asked; who may type a code, and how many wrong codes each
+participant may type, is :mod:`core.verification.participants`. Each use case runs in
+one unit of work, so the request, its SMS in the outbox and its audit entry are
+committed together or not at all.
 
 Why one module: the request, code and link use cases share the checks R1-R6
 impose, which must be read together to see that no channel can skip one.
@@ -14,7 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from core.clock import TAIPEI
 from core.codes import SecretHasher, SecretSource
@@ -22,7 +24,10 @@ from core.errors import (
     AlreadyRequested,
     AlreadyRequestedElsewhere,
     AlreadyVerified,
+    CodeCrowded,
     CodeExpired,
+    CodeLockedHere,
+    CodeSuperseded,
     NewPhoneNotOwned,
     NoMatch,
     NoOpenRequest,
@@ -31,8 +36,10 @@ from core.errors import (
     PassNotFound,
     PassNotValid,
     PhoneOptedOut,
+    PortPassError,
     RequestSpent,
     RequestStale,
+    TooManyCodes,
     TooManyFailures,
     UnknownLink,
     WrongCode,
@@ -52,6 +59,13 @@ from core.model import (
 )
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.values import IdNumber, PassNumber, Phone
+from core.verification.participants import (
+    after_joining,
+    after_wrong_code,
+    has_room,
+    is_locked_out,
+    may_enter_code,
+)
 from core.verification.sms_text import form_url, verification_link
 from core.verification.wording import SmsWording
 
@@ -65,12 +79,18 @@ class Policy:
 
     public_base_url: str
     code_ttl: timedelta = timedelta(hours=24)
+    #: Wrong codes one participant may type for one code; then only they are locked out.
     max_code_attempts: int = 5
     lookup_failures_per_hour: int = 5
     #: The SMS's words per language, as configured (``[texts_<language>]``).
     wording: SmsWording = field(default_factory=SmsWording)
     #: The language of an SMS to a phone that never told us its own.
     default_language: str = "zh-TW"
+    #: Participants that may hold a place on one code (core.verification.participants).
+    max_joined: int = 4
+    #: Codes one pass + ID + phone may get within ``code_ttl``: R2's one, and operators'
+    #: re-issues (which keep a stranger's request from blocking the holder) up to this.
+    max_codes_per_ttl: int = 4
     #: Whether a holder's SMS reply reaches us (Twilio to Taiwan: no). When it does not,
     #: an error that would say "reply to the SMS" points to the web form instead.
     sms_replies_arrive: bool = True
@@ -86,10 +106,17 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class CodeSent:
+    """A code the participant may now type. ``joined``: no new SMS; R2 had sent one to
+    this pass, ID and phone already (someone else asked), and this participant, having
+    passed R1, may type that one. ``replaced``: an operator's re-issue, and the earlier
+    live code no longer works."""
+
     request_id: str
     pass_no: PassNumber
     phone: Phone
     expires_at: datetime
+    joined: bool = False
+    replaced: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +206,13 @@ class VerificationService:
                 await self._audit(work.uow, requester, "request.no_match", pass_no, now)
                 await work.commit()
                 raise NoMatch()
-            sent = await self._issue(
-                work.uow, record, phone, now, requester, Origin.HOLDER, operator=None
-            )
+            try:
+                sent = await self._issue(
+                    work.uow, record, phone, now, requester, Origin.HOLDER, operator=None
+                )
+            except CodeCrowded:
+                await work.commit()  # the refusal's audit entry
+                raise
             await work.commit()
             return sent
 
@@ -220,10 +251,16 @@ class VerificationService:
         """R5, R6: the operator names the pass (any pass, by its exact number) and may
         type a new number; that number replaces the phone on file once verified.
 
+        To the phone on file an operator of the pass's company may re-issue a code within
+        R2's 24 hours (up to :attr:`Policy.max_codes_per_ttl` codes): the earlier live
+        code stops working.
+        Whoever knows a holder's pass, ID and phone can ask for the day's code; the
+        operator's re-issue is how the holder gets one anyway.
+
         A new number only for the operator's own company's passes (every pass for an
         admin), judged on the account as stored now, not as the channel last saw it:
         another company's pass gets its code at the phone on file, or an operator could
-        move that holder's notifications to a number of their choosing (issue 8, item 4).
+        move that holder's notifications to a number of their choosing.
         Even the phone on file typed in full is refused for it: accepting it would tell
         the operator whether a guessed number is the holder's."""
         now = self._clock.now()
@@ -259,7 +296,7 @@ class VerificationService:
         now: datetime,
         reminder: bool = False,
     ) -> CodeSent:
-        """A campaign's SMS (issue 9): the ordinary request to the phone on file, made
+        """A campaign's SMS: the ordinary request to the phone on file, made
         when the campaign dispatches it, with the same rules (R2, R3, R6, validity), at
         campaign priority in the outbox. ``record`` is the pass as the dispatcher has
         just read it, locked, in ``uow``: claiming the target and making the request
@@ -292,7 +329,7 @@ class VerificationService:
         priority: Priority = Priority.OWN,
         reminder: bool = False,
     ) -> CodeSent:
-        if not record.is_valid_on(now.astimezone(TAIPEI).date()):
+        if not record.is_valid_on(_day(now)):
             raise PassNotValid(valid_from=record.valid_from, valid_to=record.valid_to)
         await self._check_textable(uow, phone)
         ttl = self._policy.code_ttl
@@ -302,15 +339,15 @@ class VerificationService:
             # so it holds no R2 lock either.
             await self._close_stale(uow, earlier, requester, now)
             earlier = None
+        replaced = False
+        if earlier is not None and self._may_reissue(origin, operator, record, phone):
+            await self._check_code_budget(uow, record, phone, now)
+            replaced = await self._supersede(uow, earlier, requester, now)
+            earlier = None
         if earlier is not None:
-            retry_at = earlier.created_at + ttl
-            if (
-                origin is Origin.HOLDER
-                and earlier.is_open(now)
-                and not may_enter_code(earlier, requester)
-            ):
-                raise AlreadyRequestedElsewhere(retry_at=retry_at, form_url=self._policy.form_url)
-            raise AlreadyRequested(retry_at=retry_at)
+            if origin is Origin.HOLDER and earlier.is_open(now):
+                return await self._admit(uow, earlier, requester, now)
+            raise AlreadyRequested(retry_at=earlier.created_at + ttl)
         request_id = uuid.uuid4().hex
         code, token = self._secrets.code(), self._secrets.token()
         request = VerificationRequest(
@@ -355,8 +392,74 @@ class VerificationService:
             now,
             phone=mask_phone(phone),
             new_phone="yes" if request.update_person_phone else "no",
+            replaces="yes" if replaced else "no",
         )
-        return CodeSent(request_id, record.pass_no, phone, request.expires_at)
+        return CodeSent(request_id, record.pass_no, phone, request.expires_at, replaced=replaced)
+
+    @staticmethod
+    def _may_reissue(
+        origin: Origin, operator: Operator | None, record: PassRecord, phone: Phone
+    ) -> bool:
+        """An operator of the pass's own company (or an admin) may re-issue a code to the
+        phone on file within R2's 24 hours. Not another company's operator, who may see
+        the pass by its exact number (R10): their re-issues could keep replacing the
+        holder's code with one after another."""
+        return (
+            origin is Origin.OPERATOR
+            and operator is not None
+            and operator.owns(record)
+            and phone == record.phone
+        )
+
+    async def _admit(
+        self, uow: UnitOfWork, earlier: VerificationRequest, requester: Requester, now: datetime
+    ) -> CodeSent:
+        """R2 sends no second code, but this participant passed R1: it may type the code
+        already sent (:mod:`core.verification.participants`). So a stranger who asked
+        first cannot keep the holder from typing the code in the holder's own chat."""
+        request = await uow.requests.get(earlier.id) or earlier  # locked: counts change
+        if is_locked_out(request, requester, self._policy.max_code_attempts):
+            raise CodeLockedHere()
+        if request.requester_key == requester.key or requester.phone == request.phone:
+            # Asked here, or holds the phone: the code it got still works.
+            raise AlreadyRequested(retry_at=request.created_at + self._policy.code_ttl)
+        if requester.key not in request.participants:
+            if not has_room(request, self._policy.max_joined):
+                await self._audit(uow, requester, "request.join_refused", request.pass_no, now)
+                raise CodeCrowded()
+            joined = after_joining(request, requester)
+            await uow.requests.update(request.id, participants=joined)
+            await self._audit(uow, requester, "request.joined", request.pass_no, now)
+        return CodeSent(request.id, request.pass_no, request.phone, request.expires_at, joined=True)
+
+    async def _check_code_budget(
+        self,
+        uow: UnitOfWork,
+        record: PassRecord,
+        phone: Phone,
+        now: datetime,
+    ) -> None:
+        """A re-issue is refused once the combination had :attr:`Policy.max_codes_per_ttl`
+        codes within ``code_ttl``: no phone is flooded with SMS, by a mistake or a
+        compromised operator account."""
+        ttl, limit = self._policy.code_ttl, self._policy.max_codes_per_ttl
+        sent = await uow.requests.sent_since(record.pass_no, record.id_no, phone, now - ttl)
+        if len(sent) >= limit:
+            # The oldest code that still counts leaves the window first.
+            raise TooManyCodes(retry_at=sent[-limit] + ttl)
+
+    async def _supersede(
+        self, uow: UnitOfWork, earlier: VerificationRequest, requester: Requester, now: datetime
+    ) -> bool:
+        """Close ``earlier`` for an operator's re-issue if it is still live (read again,
+        locked, so a code being checked at this moment is verified or not first).
+        Whether it was."""
+        current = await uow.requests.get(earlier.id)
+        if current is None or not current.is_open(now):
+            return False
+        await uow.requests.update(current.id, state=RequestState.SUPERSEDED, finished_at=now)
+        await self._audit(uow, requester, "request.superseded", current.pass_no, now)
+        return True
 
     async def _sms_language(
         self, uow: UnitOfWork, phone: Phone, requester: Requester, origin: Origin, now: datetime
@@ -396,23 +499,28 @@ class VerificationService:
     ) -> Verified:
         """A typed or replied code. With several open requests for one phone (one person,
         several passes) the code itself picks the request; a wrong code counts against
-        every open one, so spreading guesses over passes gains nothing.
+        this participant on every open one, so spreading guesses over passes gains
+        nothing.
 
-        Only requests this requester may answer are looked at (:func:`may_enter_code`):
-        someone who asked for nothing gains no guesses, and spends nobody's code."""
+        Only requests this participant may type are looked at (:func:`may_enter_code`),
+        and wrong codes lock out only the participant who typed them
+        (:mod:`core.verification.participants`): a stranger's guesses never spend the
+        holder's code, its link, or the holder's own tries."""
         now = now or self._clock.now()
+        limit = self._policy.max_code_attempts
         async with self._work(uow) as work:
             recent = await work.uow.requests.for_phone(phone, now - _LOOKBACK)
             if request_id is not None:
                 recent = [r for r in recent if r.id == request_id]
             mine = [r for r in recent if may_enter_code(r, requester)]
             open_ = [r for r in mine if r.is_open(now)]
-            for request in open_:
+            usable = [r for r in open_ if not is_locked_out(r, requester, limit)]
+            for request in usable:
                 if self._hasher.code_matches(request.id, code, request.code_hash):
-                    stale = await self._close_if_stale(work.uow, request, requester, now)
-                    if stale is not None:
+                    refused = await self._refusal_at_use(work.uow, request, requester, now)
+                    if refused is not None:
                         await work.commit()
-                        raise stale
+                        raise refused
                     verified = await self._verify(work.uow, request, requester, now)
                     await work.commit()
                     return verified
@@ -424,28 +532,37 @@ class VerificationService:
                         form_url=self._policy.form_url,
                     )
                 raise self._why_closed(mine, code, now)
-            max_attempts = self._policy.max_code_attempts
+            if not usable:
+                raise CodeLockedHere()
+            replaced = [r for r in mine if r.state is RequestState.SUPERSEDED]
+            if self._matching(replaced, code) is not None:
+                raise CodeSuperseded()  # the right code of a re-issued request: no guess
             remaining = 0
-            for request in open_:
-                attempts = request.failed_attempts + 1
-                spent = attempts >= max_attempts
+            for request in usable:
+                participants = after_wrong_code(request, requester)
                 await work.uow.requests.update(
                     request.id,
-                    failed_attempts=attempts,
-                    state=RequestState.SPENT if spent else None,
-                    finished_at=now if spent else None,
+                    failed_attempts=request.failed_attempts + 1,
+                    participants=participants,
                 )
-                remaining = max(remaining, max_attempts - attempts)
-            await self._audit(work.uow, requester, "check.wrong_code", open_[0].pass_no, now)
+                remaining = max(remaining, limit - participants[requester.key])
+            await self._audit(work.uow, requester, "check.wrong_code", usable[0].pass_no, now)
             await work.commit()
         if remaining == 0:
-            raise RequestSpent(retry_at=open_[0].created_at + self._policy.code_ttl)
+            raise CodeLockedHere()
         raise WrongCode(remaining=remaining)
 
+    def _matching(
+        self, requests: list[VerificationRequest], code: str
+    ) -> VerificationRequest | None:
+        return next(
+            (r for r in requests if self._hasher.code_matches(r.id, code, r.code_hash)), None
+        )
+
     def _why_closed(self, recent: list[VerificationRequest], code: str, now: datetime) -> Exception:
-        for request in recent:
-            if self._hasher.code_matches(request.id, code, request.code_hash):
-                return self._closed_error(request, now)
+        matching = self._matching(recent, code)
+        if matching is not None:
+            return self._closed_error(matching, now)
         return self._closed_error(recent[0], now) if recent else NoOpenRequest()
 
     def _closed_error(self, request: VerificationRequest, now: datetime) -> Exception:
@@ -455,6 +572,8 @@ class VerificationService:
             return RequestSpent(retry_at=request.created_at + self._policy.code_ttl)
         if request.state is RequestState.STALE:
             return RequestStale()
+        if request.state is RequestState.SUPERSEDED:
+            return CodeSuperseded()
         if request.state is RequestState.LIVE and now >= request.expires_at:
             return CodeExpired()
         return NoOpenRequest()
@@ -469,8 +588,10 @@ class VerificationService:
             raise UnknownLink()
         if not request.is_open(now):
             raise self._closed_error(request, now)
-        if not still_matches(request, record):
+        if record is None or not still_matches(request, record):
             raise RequestStale()  # said, not recorded: a GET never writes
+        if not record.is_valid_on(_day(now)):
+            raise PassNotValid(valid_from=record.valid_from, valid_to=record.valid_to)
         return LinkDetails(request.pass_no, request.phone, request.expires_at)
 
     async def confirm_link(
@@ -484,24 +605,29 @@ class VerificationService:
                 raise UnknownLink()
             if not request.is_open(now):
                 raise self._closed_error(request, now)
-            stale = await self._close_if_stale(work.uow, request, requester, now)
-            if stale is not None:
+            refused = await self._refusal_at_use(work.uow, request, requester, now)
+            if refused is not None:
                 await work.commit()
-                raise stale
+                raise refused
             verified = await self._verify(work.uow, request, requester, now)
             await work.commit()
             return verified
 
-    async def _close_if_stale(
+    async def _refusal_at_use(
         self, uow: UnitOfWork, request: VerificationRequest, requester: Requester, now: datetime
-    ) -> RequestStale | None:
-        """R1 once more, at the moment of verifying: the registry may have changed since
-        the code was sent. Closed if it did (and the error to raise once committed)."""
+    ) -> PortPassError | None:
+        """R1 and the pass's validity once more, at the moment of verifying: a registry
+        import may have changed either since the code was sent. The error to raise once
+        committed, or ``None``. A request the registry changed under is closed; one for a
+        pass out of its validity dates is only refused (an import may extend them)."""
         record = await uow.passes.get(request.pass_no, lock=True)
-        if still_matches(request, record):
-            return None
-        await self._close_stale(uow, request, requester, now)
-        return RequestStale()
+        if record is None or not still_matches(request, record):
+            await self._close_stale(uow, request, requester, now)
+            return RequestStale()
+        if not record.is_valid_on(_day(now)):
+            await self._audit(uow, requester, "check.pass_not_valid", request.pass_no, now)
+            return PassNotValid(valid_from=record.valid_from, valid_to=record.valid_to)
+        return None
 
     async def _close_stale(
         self, uow: UnitOfWork, request: VerificationRequest, requester: Requester, now: datetime
@@ -542,24 +668,19 @@ class VerificationService:
         )
 
 
-def may_enter_code(request: VerificationRequest, requester: Requester) -> bool:
-    """Whether ``requester`` may type ``request``'s code (issue 8, item 3): the
-    participant who asked for it (same channel and chat or number), or whoever texts
-    from the phone it was sent to. Anyone else knowing pass, ID and phone could
-    otherwise spend the holder's five tries and lock them out for the code's 24 hours.
-    The link needs no such check: holding it is holding the SMS."""
-    if request.requester_key is not None and request.requester_key == requester.key:
-        return True
-    return requester.phone is not None and requester.phone == request.phone
+def _day(now: datetime) -> date:
+    """The day in Taiwan, which a pass's validity dates are in."""
+    return now.astimezone(TAIPEI).date()
 
 
 def still_matches(request: VerificationRequest, record: PassRecord | None) -> bool:
-    """Whether the registry still says what it said when the code was sent (issue 8,
-    item 6): the pass exists, belongs to the same ID number, and the person's phone on
-    file is the one it was then. For a holder's request that phone is the one the code
-    went to (R1); for an operator's new number (R5) it is the old number, which the new
-    one may replace only if nobody changed it meanwhile. A request stored before the
-    phone on file was kept (``None``) cannot show that it matches."""
+    """Whether the registry still says what it said when the code was sent
+    (docs/design.md#r1-a-code-only-for-a-matching-pass-id-and-phone): the pass exists,
+    belongs to the same ID number, and the person's phone on file is the one it was then.
+    For a holder's request that phone is the one the code went to (R1); for an operator's
+    new number (R5) it is the old number, which the new one may replace only if nobody
+    changed it meanwhile. A request stored before the phone on file was kept (``None``)
+    cannot show that it matches."""
     return (
         record is not None
         and record.id_no == request.id_no

@@ -1,5 +1,5 @@
 """Conversation state by participant, as JSON: a restart or a second instance
-continues the same conversation (DESIGN §3)."""
+continues the same conversation (docs/design.md#channels-translate)."""
 
 from __future__ import annotations
 

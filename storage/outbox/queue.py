@@ -397,7 +397,7 @@ class OutboxQueue:
         the one recorded (``sent`` arriving after ``delivered``) changes nothing. An
         opt-out error (a messaging service may report 21610 here) records the opt-out.
 
-        ``undelivered`` or ``failed`` (issue 8, item 9): the holder never got the code,
+        ``undelivered`` or ``failed``: the holder never got the code,
         so its request is released in the same transaction, which frees the R2 lock
         (they may ask again at once), and a chat to tell keeps its ``notify_to``.
         ``delivered``: nobody needs telling any more."""

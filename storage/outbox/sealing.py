@@ -1,12 +1,13 @@
 """Sealed SMS bodies: what the outbox keeps of a code and a link until they are sent.
 
-A verification SMS carries the code and the link token in clear, because the holder
-must read them; the database must not (DESIGN §4: secrets are kept only as keyed
-hashes). The outbox row therefore holds two things: ``body``, a redacted copy in which
-each secret is replaced by ``●`` (what operators and support may read), and ``sealed``,
-the full body encrypted with AES-256-GCM (``cryptography``'s AEAD). The worker opens
-it at send time, and clears it once the provider has accepted the message or it has
-failed, so a backup taken afterwards holds nothing to decrypt.
+A verification SMS carries the code and the link token in clear, because the holder must
+read them; the database must not (secrets are kept only as keyed hashes:
+docs/design.md#secrets-are-hashed-or-sealed). The outbox row therefore holds two things:
+``body``, a redacted copy in which each secret is replaced by ``●`` (what operators and
+support may read), and ``sealed``, the full body encrypted with AES-256-GCM
+(``cryptography``'s AEAD). The worker opens it at send time, and clears it once the provider
+has accepted the message or it has failed, so a backup taken afterwards holds nothing to
+decrypt.
 
 The encryption key is derived from the configured secret key by HKDF-SHA256 with a
 purpose label of its own (:data:`PURPOSE`): it is never the HMAC key that proves codes

@@ -21,8 +21,8 @@ from storage.registry.values import id_number, iso_date, pass_number, phone_pars
 
 REQUIRED_COLUMNS = ("pass_no", "id_no", "name", "phone", "valid_from", "valid_to", "company")
 OPTIONAL_COLUMNS = ("verified_phone",)
-# The column names of the port system's own exports (DESIGN §1), first the one used in
-# messages; English names work too, in any case.
+# The port system's own column names (docs/design.md#the-registry-is-the-authority), the
+# one used in messages first; English names work too, in any case.
 CHINESE_COLUMNS = {
     "pass_no": ("通行證號", "通行證號碼"),
     "id_no": ("身分證號", "身份證號", "身分證字號", "身份證字號"),

@@ -1,4 +1,4 @@
-"""Several ``portpass serve`` processes on one PostgreSQL database (issue 11).
+"""Several ``portpass serve`` processes on one PostgreSQL database.
 
 Two real processes, each on its own port, with FakeTwilio and FakeTelegram in the test
 process: a holder's SMS turns and a Telegram chat's updates go to one process and the

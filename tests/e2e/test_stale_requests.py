@@ -1,4 +1,4 @@
-"""Issue 8, item 6: a code or link sent before a registry import changed the pass's holder
+"""A code or link sent before a registry import changed the pass's holder
 or phone on file must not verify afterwards. Real HTTP into the app, the demo registry
 on SQLite, and a real re-import (``storage.registry.importer.import_registry``) of an edited copy
 of the same file between the request and the check."""

@@ -1,4 +1,4 @@
-"""Issue 8 items 8 and 9 in storage, on SQLite and PostgreSQL: a verification SMS
+"""In storage, on SQLite and PostgreSQL: a verification SMS
 reported undelivered or failed frees the R2 lock, operators see the last delivery
 problem of each pass, and the chat that asked is listed to be told, once."""
 

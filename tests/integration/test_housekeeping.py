@@ -34,7 +34,7 @@ async def test_old_inbound_ids_and_failures_go_recent_ones_stay(engine: AsyncEng
     assert len(recent) == 1  # the cool-down still sees it
 
 
-# --- retention (issue 11, item 6) ------------------------------------------------------
+# --- retention ------------------------------------------------------
 
 DAY = timedelta(days=1)
 

@@ -1,4 +1,4 @@
-"""A registry import never stalls the service (issue 8 item 11).
+"""A registry import never stalls the service.
 
 On SQLite the import checks the whole file first, into a staging database of its own,
 and only then writes, in short transactions of a few holders each: between two of them

@@ -130,7 +130,7 @@ async def test_finished_rows_are_never_claimed(
 async def test_a_sid_already_recorded_for_another_row_is_recorded_as_sent_without_it(
     engine: AsyncEngine, uow_factory: SqlUnitOfWorkFactory
 ) -> None:
-    """Issue 8 item 12 on both backends: the unique index refuses the sid, yet the
+    """On both backends: the unique index refuses the sid, yet the
     message was accepted; the row is marked sent (so it is never sent again)."""
     await queue_sms(uow_factory, "first", "second")
     queue = OutboxQueue(engine)

@@ -30,6 +30,7 @@ async def test_add_and_get_round_trip(uow_factory: SqlUnitOfWorkFactory) -> None
         finished_at=T0 + HOUR,
         requester_key="operator:op-7",
         phone_on_file=PHONE_B,
+        participants={"telegram:12345": 2, "telegram:678": 0},
     )
     plain = request("req-holder")
     async with uow_factory() as uow:
@@ -67,16 +68,47 @@ async def test_latest_for_is_the_newest_lock_holder(uow_factory: SqlUnitOfWorkFa
         )
         await uow.requests.add(request("stale", created_at=T0 + HOUR / 2, state=RequestState.STALE))
         await uow.requests.add(request("other-phone", created_at=T0 + 2 * HOUR, phone=PHONE_B))
+        await uow.requests.add(
+            request("replaced", created_at=T0 + HOUR / 4, state=RequestState.SUPERSEDED)
+        )
         latest = await uow.requests.latest_for(PASS, ID, PHONE_A, T0 - 24 * HOUR)
         just_before = await uow.requests.latest_for(PASS, ID, PHONE_A, T0 - HOUR / 60)
         at_since = await uow.requests.latest_for(PASS, ID, PHONE_A, T0)
         none = await uow.requests.latest_for(PASS, ID, PHONE_A, T0 + HOUR)
         other_id = await uow.requests.latest_for(PASS, IdNumber("A123456789"), PHONE_A, T0)
-    assert latest is not None and latest.id == "spent"  # released and stale hold no lock
+    # released, stale and superseded requests hold no lock
+    assert latest is not None and latest.id == "spent"
     assert just_before is not None and just_before.id == "spent"
     assert at_since is None  # since is exclusive: made exactly 24 h ago has expired
     assert none is None
     assert other_id is None
+
+
+async def test_sent_since_counts_every_code_that_left(uow_factory: SqlUnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.requests.add(request("old", created_at=T0 - 30 * HOUR))
+        await uow.requests.add(request("a", created_at=T0, state=RequestState.SUPERSEDED))
+        await uow.requests.add(request("b", created_at=T0 + HOUR, state=RequestState.RELEASED))
+        await uow.requests.add(request("c", created_at=T0 + 2 * HOUR, state=RequestState.VERIFIED))
+        await uow.requests.add(request("d", created_at=T0 + 3 * HOUR, phone=PHONE_B))
+        sent = await uow.requests.sent_since(PASS, ID, PHONE_A, T0 - 24 * HOUR)
+        at_since = await uow.requests.sent_since(PASS, ID, PHONE_A, T0)
+    assert sent == [T0, T0 + 2 * HOUR]  # oldest first; a released SMS never left
+    assert at_since == [T0 + 2 * HOUR]
+
+
+async def test_wrong_codes_per_participant_are_kept(uow_factory: SqlUnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.requests.add(request("r1"))
+        await uow.requests.update("r1", participants={"telegram:1": 1, "sms:+886960123411": 0})
+        await uow.requests.update("r1", failed_attempts=1)  # leaves them as they are
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.requests.get("r1")
+        [listed] = await uow.requests.for_phone(PHONE_A, T0)
+    assert found is not None
+    assert found.participants == {"telegram:1": 1, "sms:+886960123411": 0}
+    assert listed.participants == found.participants
 
 
 async def test_for_phone_newest_first(uow_factory: SqlUnitOfWorkFactory) -> None:

@@ -1,4 +1,4 @@
-"""Issue 8 item 1 on both backends: queued codes and link tokens are stored only
+"""On both backends: queued codes and link tokens are stored only
 sealed, opened only with the secret key and only on their own row, and forgotten once
 the provider has accepted the message or it has failed."""
 

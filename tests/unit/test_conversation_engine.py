@@ -307,7 +307,7 @@ async def test_a_button_from_an_older_question_does_not_answer_the_current_one(e
     assert store.outbox[0][0].to.e164 == "+886960123411"
 
 
-# --- issue 8, item 14: other digits and invisible marks ----------------------------------
+# --- other digits and invisible marks ----------------------------------
 
 
 def in_digits(code: str, zero: str) -> str:
@@ -340,7 +340,7 @@ async def test_an_id_followed_by_an_invisible_mark_is_accepted(engine, store, ma
     assert "確定要取得KHPS113-000043" in texts(await say(engine, TG, mark + "0960123411" + mark))
 
 
-# --- issue 8, item 3: only whoever asked, or the phone, may enter a code -----------------
+# --- only whoever asked, or the phone, may enter a code -----------------
 
 STRANGER = Participant(key="telegram:666", channel="telegram", actor="telegram:666")
 
@@ -352,15 +352,31 @@ async def test_a_stranger_who_knows_pass_id_and_phone_cannot_spend_the_holders_c
 
     await say(engine, STRANGER, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
     told = await engine.handle(STRANGER, Choice("confirm"))
-    assert "驗證碼已經送到登記的手機" in texts(told)
-    assert "點擊簡訊中的連結" in texts(told)
-    assert store.conversations[STRANGER.key].step is Step.IDLE  # not waiting for a code
+    assert "驗證碼已經發送到登記的手機（24小時內只發送一次）" in texts(told)
+    assert len(store.outbox) == 1  # R2: no second SMS
     wrong = f"{(int(code) + 1) % 1000000:06d}"
-    for _ in range(6):
+    answers = [texts(await say(engine, STRANGER, wrong)) for _ in range(6)]
+
+    assert "驗證碼錯誤次數過多，這裡不能再輸入這個驗證碼" in answers[4]
+    assert store.conversations[STRANGER.key].step is Step.IDLE  # not waiting any more
+    [request] = store.requests.values()
+    assert request.participants == {STRANGER.key: 5}  # the stranger's, not the holder's
+    assert "手機驗證完成" in texts(await say(engine, TG, code))
+
+
+async def test_the_holders_chat_asking_after_a_stranger_types_the_same_code(engine, store):
+    await say(engine, STRANGER, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
+    await engine.handle(STRANGER, Choice("confirm"))
+    code = code_in(store)
+    wrong = f"{(int(code) + 1) % 1000000:06d}"
+    for _ in range(5):
         await say(engine, STRANGER, wrong)
 
-    [request] = store.requests.values()
-    assert request.failed_attempts == 0
+    await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
+    told = await engine.handle(TG, Choice("confirm"))
+
+    assert "請在這裡輸入該簡訊中的6位數字驗證碼" in texts(told)
+    assert store.conversations[TG.key].step is Step.AWAIT_CODE
     assert "手機驗證完成" in texts(await say(engine, TG, code))
 
 
@@ -410,7 +426,7 @@ def test_a_reply_stored_before_turns_existed_is_still_answered():
     assert Turn.from_json(stored, "zh-TW") == Turn((Reply("ok"),), "zh-TW")
 
 
-# --- forgiving input (issue 10 item 3) -------------------------------------------------------
+# --- forgiving input -------------------------------------------------------
 
 CHECKSUM_QUESTION = (
     "身分證號 R123456788 的檢查碼不符，可能打錯了。請再確認一次；若號碼無誤，請回覆「確定」或 1"

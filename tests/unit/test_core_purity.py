@@ -1,6 +1,6 @@
-"""STYLE.md point 1: ``core`` is the pure domain. It imports no web server, chat client,
-SMS provider, database driver, migration tool or template engine; storage and channels
-depend on it, never the other way round."""
+"""``core`` is the pure domain (docs/design.md#channels-translate). It imports no web
+server, chat client, SMS provider, database driver, migration tool or template engine;
+storage and channels depend on it, never the other way round."""
 
 from __future__ import annotations
 

@@ -52,7 +52,6 @@ STORAGE_API = {
     "storage.outbox.failures": "verification SMS that did not arrive, for the chats to be told",
     "storage.notices.queue": "the queue of chat messages that notice delivery drains",
     "storage.turn_order": "one chat turn at a time across serve processes",
-    "storage.client_hits": "the per-address counter that serve processes share",
     "storage.outbox.send_rate": "the SMS send rate that serve processes book together",
     "storage.gauges": "figures read from the database when /metrics is scraped",
     "storage.housekeeping": "retention: old rows deleted in small batches",
@@ -467,3 +466,15 @@ def test_bot_reaches_storage_through_ports_or_the_named_api(graph: list[Edge]) -
     assert [str(e) for e in storage_reaches(graph)] == []
     modules = sources()
     assert [api for api in STORAGE_API if api not in modules] == []
+
+
+def test_only_the_wiring_chooses_by_database_dialect() -> None:
+    """Which database serves (one SQLite process, or PostgreSQL shared by many) is the
+    composition root's choice: channels and loops get what it built (shared counters, a
+    shared send rate) instead of asking the engine themselves."""
+    asking = [
+        name
+        for name, source in sources(packages=("bot",)).items()
+        if ".dialect." in source and not any(within(name, w) for w in STORAGE_WIRING)
+    ]
+    assert asking == []

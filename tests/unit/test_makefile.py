@@ -1,5 +1,5 @@
 """``make run`` installs what the bot needs to run and nothing more; the test and lint
-tools come with ``make test`` (issue 10, item 8). Read from make's own dry run."""
+tools come with ``make test``. Read from make's own dry run."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Small modules named for their concept (STYLE.md point 10): a module outside the tests
-that grows past :data:`LIMIT` lines either splits, or says in its docstring, in a
-paragraph that starts ``Why one module:``, why it is one concept all the same."""
+"""Small modules named for their concept (docs/architecture.md#what-the-code-keeps-to): a
+module outside the tests that grows past :data:`LIMIT` lines either splits, or says in its
+docstring, in a paragraph that starts ``Why one module:``, why it is one concept all the
+same."""
 
 from __future__ import annotations
 

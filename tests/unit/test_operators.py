@@ -170,7 +170,7 @@ async def test_a_pass_without_a_person_record_shows_blanks(accounts, service):
 
 
 async def test_a_pass_shows_the_last_delivery_problem_of_its_code(accounts, service, store, clock):
-    """Issue 8 item 9: /pass says when the latest verification SMS did not arrive."""
+    """/pass says when the latest verification SMS did not arrive."""
     operator = await linked(accounts)
     problem = DeliveryProblem(DeliveryState.UNDELIVERED, "30003", clock.now())
     store.delivery_problems[p("KHPS113-000043")] = problem

@@ -1,5 +1,6 @@
-"""Checked values (DESIGN §5): what people really type becomes one canonical value, and
-what cannot be a pass number, ID number or mobile is refused before any lookup."""
+"""Checked values (docs/design.md#what-people-type): what people really type becomes one
+canonical value, and what cannot be a pass number, ID number or mobile is refused before any
+lookup."""
 
 from __future__ import annotations
 
@@ -579,7 +580,7 @@ def test_every_parse_error_is_invalid_input(error: type[Exception]) -> None:
     assert issubclass(error, InvalidInput)
 
 
-# --- invisible marks and codes (issue 8, item 14) ----------------------------------------
+# --- invisible marks and codes ----------------------------------------
 
 #: Format characters (Unicode category Cf) that phones and copy-paste leave in text:
 #: direction marks (an Arabic or Hebrew keyboard), zero-width space and joiners (web

@@ -15,6 +15,7 @@ from core.errors import (
     AlreadyRequestedElsewhere,
     AlreadyVerified,
     CodeExpired,
+    CodeLockedHere,
     NewPhoneNotOwned,
     NoMatch,
     NoOpenRequest,
@@ -23,7 +24,6 @@ from core.errors import (
     PassNotFound,
     PassNotValid,
     PhoneOptedOut,
-    RequestSpent,
     RequestStale,
     TooManyFailures,
     UnknownLink,
@@ -253,7 +253,7 @@ async def test_secrets_are_stored_only_as_hashes(service, store):
 # --- wrong codes ----------------------------------------------------------------------------
 
 
-async def test_wrong_codes_count_down_then_spend_the_request(service, store):
+async def test_wrong_codes_count_down_then_lock_out_the_participant(service, store):
     await request43(service)
     code = last_code(store)
     wrong = f"{(int(code) + 1) % 1000000:06d}"
@@ -261,12 +261,14 @@ async def test_wrong_codes_count_down_then_spend_the_request(service, store):
         with pytest.raises(WrongCode) as caught:
             await service.check_code(holder(), ph(PHONE), wrong)
         assert caught.value.remaining == remaining
-    with pytest.raises(RequestSpent) as spent:
+    with pytest.raises(CodeLockedHere) as locked:
         await service.check_code(holder(), ph(PHONE), wrong)
-    assert "後重新取得驗證碼" in messages.render_error(spent.value)
-    with pytest.raises(RequestSpent):
-        await service.check_code(holder(), ph(PHONE), code)  # even the right one, now
+    assert "這裡不能再輸入" in messages.render_error(locked.value)
+    with pytest.raises(CodeLockedHere):
+        await service.check_code(holder(), ph(PHONE), code)  # even the right one, from here
     assert status_of(store.record(p(P43))) is Status.UNVERIFIED
+    [request] = store.requests.values()
+    assert request.state is RequestState.LIVE  # the link still works
 
 
 async def test_code_with_nothing_waiting(service):
@@ -380,25 +382,23 @@ async def test_audit_records_actions_with_personal_data_masked(service, store):
     assert ID43 not in dump and P43 not in dump
 
 
-# --- issue 8, item 3: a code is guessed only where it was asked for, or from its phone ---
+# --- a code is guessed only where it was asked for, or from its phone ---
 
 
-async def test_a_chat_that_did_not_ask_cannot_spend_someone_elses_code(service, store):
+async def test_a_chat_that_did_not_ask_cannot_guess_someone_elses_code(service, store):
     holder_chat, stranger = holder("telegram:100"), holder("telegram:666")
     await service.request_as_holder(holder_chat, p(P43), i(ID43), ph(PHONE))
     code = last_code(store)
     wrong = f"{(int(code) + 1) % 1000000:06d}"
 
-    with pytest.raises(AlreadyRequestedElsewhere) as asked:
-        await service.request_as_holder(stranger, p(P43), i(ID43), ph(PHONE))
     for _ in range(10):
         with pytest.raises(AlreadyRequestedElsewhere):
             await service.check_code(stranger, ph(PHONE), wrong)
-    with pytest.raises(AlreadyRequestedElsewhere):
+    with pytest.raises(AlreadyRequestedElsewhere) as told:
         await service.check_code(stranger, ph(PHONE), code)  # not even the right one
 
-    assert "點擊簡訊中的連結" in messages.render_error(asked.value)
-    assert "open the link" in messages.render_error(asked.value, messages.EN)
+    assert "點擊該簡訊中的連結" in messages.render_error(told.value)
+    assert "Open the link" in messages.render_error(told.value, messages.EN)
     assert [r.failed_attempts for r in store.requests.values()] == [0]
     assert [e.action for e in store.audit].count("check.wrong_code") == 0
     verified = await service.check_code(holder_chat, ph(PHONE), code)
@@ -431,7 +431,7 @@ async def test_an_operators_code_is_entered_from_the_phone_not_from_a_chat(servi
     assert status_of(store.record(p(P43))) is Status.VERIFIED
 
 
-# --- issue 8, item 4: a new phone only for an owned pass -----------------------------------
+# --- a new phone only for an owned pass -----------------------------------
 
 TC_PASS = "TCPS113-000101"
 
@@ -487,7 +487,7 @@ async def test_operator_target_refuses_a_new_phone_before_asking(service, store)
     assert phone == ph("0912345678")
 
 
-# --- issue 8, item 6: verifying re-checks the registry -----------------------------------
+# --- verifying re-checks the registry -----------------------------------
 
 
 def change_phone_on_file(store: Store, id_no: str, phone: str | None) -> None:
@@ -627,7 +627,7 @@ async def test_a_phone_that_opted_back_in_gets_its_code(service, store, clock):
     assert len(store.sms_to(PHONE)) == 1
 
 
-# --- the verification SMS as queued (issue 8, items 1 and 8) ---------------------------------
+# --- the verification SMS as queued ---------------------------------
 
 
 async def test_the_queued_sms_names_its_secrets_expiry_and_who_to_tell(service, store, clock):

@@ -2,11 +2,11 @@
 what happens when the asker is not an operator.
 
 Anyone who is not a linked, active operator must learn nothing of the operator commands
-(issue 4), not even that they exist. So their ``/passes`` is not answered here at all: it
-is passed on to the handler that would have taken it had this feature never been
-installed (the holder conversation), and they get exactly what any unknown text gets in
-the state their conversation is in. Operator buttons pressed by someone who is no longer
-an operator (revoked, unlinked) get the same "button expired" answer as any stale button.
+(docs/channels.md#telegram), not even that they exist. So their ``/passes`` is not answered
+here at all: it is passed on to the handler that would have taken it had this feature never
+been installed (the holder conversation), and they get exactly what any unknown text gets in
+the state their conversation is in. Operator buttons pressed by someone who is no longer an
+operator (revoked, unlinked) get the same "button expired" answer as any stale button.
 
 Each command and button asks :meth:`core.operators.lifecycle.OperatorLifecycle.operator_for`
 afresh, and the use cases re-check the account, so a revocation takes effect on the next

@@ -10,7 +10,9 @@ are counted and cool the operator down. A phone on file that changed after the q
 was asked is not texted, since the operator confirmed another number. The
 use case :meth:`core.verification.service.VerificationService.request_as_operator` applies R2 and
 R6 again, writes the SMS to the outbox and the audit entry, and marks a new number to
-replace the phone on file once the holder verifies it.
+replace the phone on file once the holder verifies it. To the phone on file it re-issues
+a code even within R2's 24 hours (a stranger who asked first must not block the holder);
+the answer then says the earlier code no longer works.
 """
 
 from __future__ import annotations
@@ -134,7 +136,10 @@ class OperatorSends:
             phone=_shown(choice, PassView.of(record, owned=operator.owns(record))),
             expires_at=sent.expires_at,
         )
-        await turn.show(f"{messages.text('request.sent', turn.language)}\n{detail}")
+        lines = [messages.text("request.sent", turn.language), detail]
+        if sent.replaced:
+            lines.append(messages.text("operator.reissued", turn.language))
+        await turn.show("\n".join(lines))
 
 
 def _shown(choice: SendQuestion, view: PassView) -> str:

@@ -1,4 +1,4 @@
-"""Operators (業者申請人) on Telegram: the commands of issue 4 in a private chat.
+"""Operators (業者申請人) on Telegram: their commands (R5, R10) in a private chat.
 
 ``/link CODE`` binds a Telegram user to an operator account made with the admin CLI;
 then ``/passes``, ``/pass``, ``/send``, ``/stats`` and ``/export`` do in the chat what the

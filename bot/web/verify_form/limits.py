@@ -22,9 +22,8 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from bot.services import SERVICES
-from bot.web.client_limits import AddressLimiter, ClientLimiter, LocalLimiter, SharedLimiter
+from bot.web.client_limits import AddressLimiter, per_minute
 from core.ports import UnitOfWork
-from storage.client_hits import SharedHitCounter
 
 #: A holder loads three or four pages and submits three forms; this leaves room for
 #: mistakes, reloads and a shared NAT (a dormitory, a company's network).
@@ -44,13 +43,8 @@ LIMIT_NAMES = {PAGE_LIMITER: "form", LOOKUP_LIMITER: "form-lookup"}
 
 async def limiters_ctx(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
-    if services.engine.dialect.name == "postgresql":
-        counter = SharedHitCounter(services.engine)
-        app[PAGE_LIMITER] = SharedLimiter(counter, PAGE_REQUESTS_PER_MINUTE, services.clock)
-        app[LOOKUP_LIMITER] = SharedLimiter(counter, LOOKUPS_PER_MINUTE, services.clock)
-    else:
-        app[PAGE_LIMITER] = LocalLimiter(ClientLimiter(PAGE_REQUESTS_PER_MINUTE, 60.0))
-        app[LOOKUP_LIMITER] = LocalLimiter(ClientLimiter(LOOKUPS_PER_MINUTE, 60.0))
+    app[PAGE_LIMITER] = per_minute(services, PAGE_REQUESTS_PER_MINUTE)
+    app[LOOKUP_LIMITER] = per_minute(services, LOOKUPS_PER_MINUTE)
     yield
 
 

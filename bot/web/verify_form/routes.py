@@ -169,7 +169,8 @@ async def confirm(request: web.Request) -> web.StreamResponse:
 
 
 async def enter_code(request: web.Request) -> web.StreamResponse:
-    """The 6 digits from the SMS; five wrong ones spend the request (the service's rule)."""
+    """The 6 digits from the SMS; five wrong ones lock this session out of the code (the
+    service's rule), never the request: the link and the holder's other ways still work."""
     services, session, language = context(request)
     form, refusal = await checked_form(request, language)
     if refusal is not None:

@@ -2,8 +2,8 @@
 
 ``requester_key``: the participant who asked ("telegram:12345", "sms:+886…",
 "operator:<id>"), so only they, or an SMS from the phone the code went to, may type the
-code (issue 8, item 3). ``phone_on_file``: the person's phone when the code was sent, so
-verifying can tell whether the registry changed since (issue 8, item 6).
+code. ``phone_on_file``: the person's phone when the code was sent, so
+verifying can tell whether the registry changed since.
 
 Existing rows are filled in as well as can be known: an operator's requests get
 ``operator:<id>``; a request a stored conversation is waiting on gets that

@@ -1,4 +1,4 @@
-"""Campaigns: the verification SMS to every holder, and their targets (issue 9).
+"""Campaigns: the verification SMS to every holder, and their targets.
 
 Revision ID: 0007
 Revises: 0008

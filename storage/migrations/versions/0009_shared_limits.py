@@ -1,5 +1,5 @@
 """Shared limits: the link page's per-address counter, kept in the database so that
-every ``serve`` process counts the same hits (issue 11, several processes).
+every ``serve`` process counts the same hits (several processes: docs/operations.md#processes).
 
 Revision ID: 0009_shared_limits
 Revises: 0007

@@ -3,7 +3,7 @@ language switch, a holder's code request or verification from any channel), so t
 it gets unasked (campaigns, reminders, notices, codes an operator sends) are in it.
 
 Revision ID: 0013_phone_languages
-Revises: 0011_send_rate
+Revises: 0012_participant_attempts
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 UTC_TS = sa.DateTime(timezone=True)
 
 revision = "0013_phone_languages"
-down_revision = "0011_send_rate"
+down_revision = "0012_participant_attempts"
 branch_labels = None
 depends_on = None
 

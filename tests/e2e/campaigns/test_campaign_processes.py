@@ -202,7 +202,7 @@ async def test_kill_9_mid_campaign_and_restart_skips_no_pass(deployment: Deploym
 async def test_two_instances_send_each_pass_once(deployment: Deployment) -> None:
     d, fake = deployment, deployment.fake
     if d.url.startswith("sqlite"):
-        pytest.skip("several instances run only on PostgreSQL (see the README)")
+        pytest.skip("several instances run only on PostgreSQL (docs/operations.md#processes)")
     await plan_and_start(d, rate=120)
     await asyncio.gather(d.serve(), d.serve())
     await d.until_done()

@@ -138,7 +138,7 @@ async def test_no_server_is_one_clear_line(config: Config, unused_tcp_port: int)
 async def test_a_foreign_number_can_try_and_gets_no_reply(
     client: AppClient, config: Config
 ) -> None:
-    """SMS pumping (issue 8, item 5): the server sends nothing to such a number."""
+    """SMS pumping: the server sends nothing to such a number."""
     out = io.StringIO()
     await run_chat(
         fast(target_from(config, "+1 650 253 0000", server_url(client))), scripted("V"), out

@@ -1,6 +1,7 @@
-"""``portpass import`` with the registry as the port system really exports it (issue 10
-item 6): Chinese column names, Big5 (cp950) or UTF-16 text, commas, semicolons or tabs.
-Each file is written here in that form and imported through the real CLI."""
+"""``portpass import`` with the registry as the port system really exports it
+(docs/configuration.md#importing-the-registry): Chinese column names, Big5 (cp950) or UTF-16
+text, commas, semicolons or tabs. Each file is written here in that form and imported
+through the real CLI."""
 
 from __future__ import annotations
 

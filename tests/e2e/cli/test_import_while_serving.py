@@ -1,5 +1,5 @@
 """An admin imports the registry into the SQLite file the server is running on, and
-holders' SMS are answered all the while (issue 8 item 11).
+holders' SMS are answered all the while.
 
 The import's progress hook runs after each batch it commits; there the test texts the
 running app over HTTP, as Twilio would. Before the fix, the import held SQLite's write

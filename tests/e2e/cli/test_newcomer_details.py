@@ -1,6 +1,6 @@
 """What an admin meets first with the CLI: ``--version``, help on every option, the
 status words they see elsewhere, one clear line for a typo, and no noise when a pipe
-closes early (issue 10, item 8)."""
+closes early."""
 
 from __future__ import annotations
 

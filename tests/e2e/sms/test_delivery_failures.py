@@ -1,4 +1,4 @@
-"""Issue 8 item 9: a verification SMS that Twilio reports ``undelivered`` or
+"""A verification SMS that Twilio reports ``undelivered`` or
 ``failed`` (a status callback, signed as Twilio signs it) frees the holder to ask
 again at once, and ``portpass status`` shows the last delivery error next to the
 pass: 「簡訊未送達 (30003)」."""

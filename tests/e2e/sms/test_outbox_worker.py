@@ -267,7 +267,7 @@ async def test_a_sid_the_provider_gave_before_is_recorded_and_never_resent(
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Issue 8 item 12: Twilio accepts a message but answers with a sid already stored
+    """Twilio accepts a message but answers with a sid already stored
     for another row. The answer is recorded (sent, without the sid) instead of failing
     on the unique index, which left the row leased and sent it again."""
     _, services, worker = await start(make_client, twilio_config)
@@ -354,7 +354,7 @@ async def test_a_permanent_error_fails_the_row_and_frees_the_r2_lock(
 async def test_transient_errors_never_fail_a_row_before_its_last_chance(
     make_client: MakeClient, twilio_config: Config, fake: FakeTwilio, clock: FakeClock
 ) -> None:
-    """Issue 8 item 8: Twilio answers 500 for a whole day. The row is retried, with
+    """Twilio answers 500 for a whole day. The row is retried, with
     gaps capped at backoff_cap, until its code is about to expire (its last try is
     final_try_margin before), and only then failed, which frees the R2 lock."""
     fake.fail_while(Fault.server_error)

@@ -1,4 +1,4 @@
-"""Issue 8 item 8: a provider outage loses no SMS.
+"""A provider outage loses no SMS.
 
 Twilio fails every request for ten minutes (by the test's fake clock, not real time):
 500s, 503s, 429s with a Retry-After, and timeouts, some of which Twilio had in fact
@@ -131,7 +131,7 @@ async def test_a_ten_minute_provider_outage_loses_no_sms(
     accepted = Counter(m["body"] for m in fake.messages)
     lost = [r.id for r in found if r.state != "sent"]
     duplicated = sum(accepted.values()) - len(accepted)
-    print(  # the figures the README quotes
+    print(  # the figures docs/operations.md quotes
         f"\noutage of {OUTAGE}: {len(found)} SMS queued, {len(fake.requests)} requests to "
         f"Twilio, faults served {dict(served)}, most attempts for one SMS "
         f"{max(r.attempts for r in found)}, lost {len(lost)}, duplicated {duplicated}"

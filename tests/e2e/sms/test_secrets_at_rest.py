@@ -1,4 +1,4 @@
-"""Issue 8 item 1: a live code or link token cannot be read from the database, its
+"""A live code or link token cannot be read from the database, its
 WAL or a copy of them without the secret key.
 
 Anyone who can read ``portpass.db`` (a backup, a support copy, a second account on

@@ -120,15 +120,15 @@ async def test_a_wrong_code_says_how_many_tries_remain(client, phone):
     assert "手機驗證完成" in await phone.say(code)
 
 
-async def test_five_wrong_codes_spend_the_request(client, phone):
+async def test_five_wrong_codes_lock_out_the_sender_and_say_what_still_works(client, phone):
     await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1")
     code = await last_code(client)
     for remaining in (4, 3, 2, 1):
         assert f"還可以再試 {remaining} 次" in await phone.say(wrong(code))
-    spent = await phone.say(wrong(code))
-    assert "驗證碼錯誤次數過多，此驗證碼已失效" in spent
-    assert "2026/11/28 10:00" in spent  # when a new code can be had (Taipei time)
-    assert "錯誤次數過多" in await phone.say(code)  # the right code no longer works
+    locked = await phone.say(wrong(code))
+    assert locked.startswith("驗證碼錯誤次數過多，這裡不能再輸入這個驗證碼。")
+    assert "連結" in locked and "業者申請人重新發送" in locked  # both still work
+    assert "錯誤次數過多" in await phone.say(code)  # the right code no longer works here
     assert await status(client, "KHPS113-000043") is Status.UNVERIFIED
 
 
@@ -327,7 +327,7 @@ async def test_two_instances_share_one_conversation(client, make_client, config,
     assert "確定要取得" in await phone.say("QQ12345673")
 
 
-# --- forgiving input (issue 10 item 3) ------------------------------------------------------------
+# --- forgiving input ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("answer", ["確定", "是", "1"])

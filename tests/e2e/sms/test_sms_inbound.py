@@ -344,7 +344,7 @@ async def test_a_bug_in_a_turn_answers_something_and_logs_no_details(client, pho
 # --- senders -------------------------------------------------------------------------------------
 
 
-# SMS pumping (issue 8, item 5): replies to these would earn someone termination fees.
+# SMS pumping: replies to these would earn someone termination fees.
 PUMPED = [
     ("+14155550100", "+1********00"),  # a US number
     ("+882345678901", "+882*******01"),  # International Networks: premium-rate territory
@@ -411,7 +411,7 @@ def _in_digits(code: str, zero: str) -> str:
     ("script", "zero"), [("arabic-indic", "٠"), ("devanagari", "०"), ("persian", "۰")]
 )
 async def test_a_right_code_in_other_digits_verifies_and_costs_no_try(client, phone, script, zero):
-    """Issue 8, item 14: phones with an Arabic, Persian or Hindi keyboard send the code in
+    """Phones with an Arabic, Persian or Hindi keyboard send the code in
     their own digits; it is the same code, not a wrong guess."""
     await phone.say("驗證", "KHPS113-000043", "QQ12345673\u200f", "1")  # with an RLM
     code = await last_code(client)

@@ -1,4 +1,4 @@
-"""Vietnamese and Indonesian by SMS (issue 10, item 5): ``VI`` and ``ID`` switch, in any
+"""Vietnamese and Indonesian by SMS: ``VI`` and ``ID`` switch, in any
 case, at any step, through the real webhook. ``ID`` is never an ID number (a letter and
 nine digits, or a legacy code), so at the ID question it is the switch as well, and the
 question comes again in Indonesian."""

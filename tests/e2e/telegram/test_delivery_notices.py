@@ -1,4 +1,4 @@
-"""Issue 8 items 8 and 9 on Telegram: a chat that was told 「驗證碼已經成功送出!!」 is
+"""On Telegram: a chat that was told 「驗證碼已經成功送出!!」 is
 told again when that SMS cannot be delivered, may ask for a new code at once, and an
 operator's /pass shows the last delivery problem.
 

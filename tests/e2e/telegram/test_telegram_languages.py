@@ -1,4 +1,4 @@
-"""Vietnamese and Indonesian on Telegram (issue 10, item 5): /lang offers every language
+"""Vietnamese and Indonesian on Telegram: /lang offers every language
 by its own name, Telegram's language_code picks one at /start, and each has its command
 menu. Real PTB against the fake Bot API, over the app's real webhook."""
 

@@ -527,8 +527,8 @@ async def test_a_second_tap_sends_no_second_code(
     assert len(await outbox_bodies(services_of(client), ON_FILE_E164)) == 1
 
 
-async def test_the_same_pass_and_phone_twice_within_a_day(
-    linked: Linker, fake: FakeTelegram
+async def test_the_same_pass_and_phone_twice_within_a_day_reissues_the_code(
+    linked: Linker, client: AppClient, fake: FakeTelegram
 ) -> None:
     user, _ = await linked()
     [first] = await user.say(f"/send {PASS_NO}")
@@ -537,9 +537,25 @@ async def test_the_same_pass_and_phone_twice_within_a_day(
     [second] = await user.say(f"/send {PASS_NO}")
     await user.press(second, buttons(second)[0][1])
 
-    assert shown(fake, user, second)["text"].startswith(
+    answered = shown(fake, user, second)["text"]
+    assert answered.startswith(SENT)
+    assert answered.endswith("先前發送的驗證碼與連結已經失效，請持證人使用這次的簡訊。")
+    assert len(await outbox_bodies(services_of(client), ON_FILE_E164)) == 2
+    assert len(await audit(client, "request.superseded")) == 1
+
+
+async def test_a_new_phone_twice_within_a_day_gets_one_code(
+    linked: Linker, client: AppClient, fake: FakeTelegram
+) -> None:
+    user, _ = await linked()
+    for _ in range(2):
+        [question] = await user.say(f"/send {PASS_NO} {NEW_PHONE}")
+        await user.press(question, buttons(question)[0][1])
+
+    assert shown(fake, user, question)["text"].startswith(
         "同一筆通行證號、身分證號與手機號碼的組合，24小時內只能取得驗證碼一次。"
     )
+    assert len(await outbox_bodies(services_of(client), NEW_E164)) == 1
 
 
 async def test_send_for_another_companys_pass_shows_the_phone_masked(
@@ -671,7 +687,7 @@ async def test_operator_commands_in_a_group_get_the_private_chat_pointer(
     ]
 
 
-# --- issue 8, item 4: a new phone only for an owned pass -------------------------------------
+# --- a new phone only for an owned pass -------------------------------------
 
 NEW_PHONE_NOT_OWNED = (
     "TCPS113-000101 不是貴公司的所屬通行證，不能改用新的手機號碼，只能發送到預設手機號碼："
@@ -727,7 +743,7 @@ async def test_an_admin_may_send_to_a_new_phone_for_any_pass(
     assert len(await outbox_bodies(services_of(client), NEW_E164)) == 1
 
 
-# --- 發送驗證碼 buttons on /pass and /passes (issue 10 item 4) -----------------------------------
+# --- 發送驗證碼 buttons on /pass and /passes -----------------------------------
 
 
 async def test_pass_has_a_send_code_button_that_asks_the_send_question(

@@ -1,4 +1,4 @@
-"""What a newcomer meets first on Telegram (issue 10 item 4): the ``/start`` greeting, deep
+"""What a newcomer meets first on Telegram: the ``/start`` greeting, deep
 links, ``/help`` naming the slash commands, and the command menus (holders' for every
 private chat, operators' only in a linked operator's chat)."""
 

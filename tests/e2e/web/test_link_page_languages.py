@@ -1,4 +1,4 @@
-"""The link page in Vietnamese and Indonesian (issue 10, item 5): chosen by ``?lang=`` or
+"""The link page in Vietnamese and Indonesian: chosen by ``?lang=`` or
 the phone's Accept-Language, and every page links to each other language by its own name."""
 
 from __future__ import annotations
