@@ -2,6 +2,7 @@
 
 - :mod:`bot.config.sections` — the settings, one dataclass per ``[section]``, and
   :class:`Config`, which holds them and checks the rules between them;
+- :mod:`bot.config.texts` — the SMS texts, one section per language;
 - :mod:`bot.config.checks` — what each value must be;
 - :mod:`bot.config.secret` — :class:`Secret`, a value that never shows itself;
 - :mod:`bot.config.loading` — defaults < TOML file < environment (:func:`load_config`);
@@ -33,6 +34,13 @@ from bot.config.sections import (
     TwilioConfig,
     VerificationConfig,
 )
+from bot.config.texts import (
+    TextsConfig,
+    TextsEnConfig,
+    TextsIdConfig,
+    TextsViConfig,
+    TextsZhTwConfig,
+)
 
 __all__ = [
     "CONFIG_ENV",
@@ -54,6 +62,11 @@ __all__ = [
     "SmppConfig",
     "SmsConfig",
     "TelegramConfig",
+    "TextsConfig",
+    "TextsEnConfig",
+    "TextsIdConfig",
+    "TextsViConfig",
+    "TextsZhTwConfig",
     "TwilioConfig",
     "VerificationConfig",
     "load_config",
