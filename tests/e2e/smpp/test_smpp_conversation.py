@@ -90,5 +90,5 @@ async def test_english_replies_go_out_gsm7_and_chinese_ucs2(client, smsc):
     assert await smsc.send_mo(HOLDER, "EN") == [0]
     await holder_gets(smsc, "Please type your pass number")
     codings = {item.text: item.data_coding for item in smsc.submitted}
-    assert codings["【港務】請輸入通行證號（例：KHPS113-000043）。"] == 8  # UCS-2
-    assert codings["[Taiwan Ports] Switched to English."] == 0  # GSM-7: half the cost
+    assert codings["請輸入通行證號（例：KHPS113-000043）。"] == 8  # UCS-2
+    assert codings["Switched to English."] == 0  # GSM-7: half the cost
