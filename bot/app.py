@@ -37,6 +37,8 @@ from bot.sms import outbox_worker
 from bot.sms import signature as sms_signature
 from bot.sms import status as sms_status
 from bot.sms.outbox_worker import OUTBOX_WORKER
+from bot.sms.smpp import link_state as smpp_state
+from bot.sms.smpp import wiring as smpp_wiring
 from bot.telegram import channel as telegram_channel
 from bot.telegram import delivery_notices as telegram_delivery_notices
 from bot.telegram import notices as telegram_notices
@@ -79,6 +81,8 @@ def create_app(
     sms_signature.setup(app)  # checks the webhooks of the two routes below
     sms_status.setup(app)
     sms_inbound.setup(app)
+    # Binds before the background loops start; unbinds after the outbox worker stopped.
+    smpp_wiring.setup(app)
     telegram_channel.setup(app)
     telegram_operator.setup(app)  # its handlers join telegram_channel's application
     # After Telegram has started (its loops send with its application), before anything
@@ -118,7 +122,8 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:  # the answer is the health, whatever broke
         log.exception("health check: database unreachable")
         return web.json_response({"status": "error", "database": "unreachable"}, status=503)
-    return web.json_response({"status": "ok", "database": "ok"})
+    smpp = smpp_state.health(request.app)
+    return web.json_response({"status": "ok", "database": "ok", **({"smpp": smpp} if smpp else {})})
 
 
 @web.middleware

@@ -32,6 +32,7 @@ from bot.providers.sender import SmsSender
 from bot.providers.twilio_sender import TwilioSender
 from bot.services import Services
 from bot.sms.outbox_worker import OutboxTuning
+from core import messages
 from core.campaigns.model import Cost
 from core.campaigns.service import CampaignPolicy, CampaignService
 from core.clock import SystemClock
@@ -93,6 +94,11 @@ def make_sender(config: Config) -> SmsSender:
             status_callback_url=f"{config.server.public_base_url}/sms/status",
             api_base_url=config.twilio.api_base_url,
         )
+    if config.sms.sender == "smpp":
+        # Imported here: a command that sends nothing should not load aiosmpplib.
+        from bot.providers.smpp.settings import make_smpp_sender
+
+        return make_smpp_sender(config)
     return ConsoleSender()
 
 
@@ -141,6 +147,8 @@ def _use_cases(
             code_ttl=timedelta(hours=v.code_ttl_hours),
             max_code_attempts=v.max_code_attempts,
             lookup_failures_per_hour=v.lookup_failures_per_hour,
+            wording=config.sms_wording,
+            default_language=v.default_language,
             sms_replies_arrive=config.sms.replies_arrive,
         ),
     )
@@ -152,6 +160,7 @@ def _use_cases(
             idle_timeout=timedelta(minutes=v.conversation_idle_minutes),
             allowed_regions=config.phone.allowed_regions,
             default_language=v.default_language,
+            contact=contact_lines(config),
         ),
     )
     campaigns = CampaignService(
@@ -218,18 +227,27 @@ def make_notice_service(
 ) -> NoticeService:
     """Notices: the contact line from config, the chat's or default language;
     ``max_events`` per batch (the API's 10,000; the CLI reads a whole file at once)."""
-    wording = NoticeWording(config.notices.contact, config.notices.contact_en)
+    wording = NoticeWording(config.notices.contact, config.notices.contact_en, config.sms_wording)
     policy = NoticePolicy(
         wording, max_events=max_events, default_language=config.verification.default_language
     )
     return NoticeService(uow, clock, policy)
 
 
+def contact_lines(config: Config) -> dict[str, str]:
+    """What a holder can check the bot with, per language (``[organisation]``): none
+    until a phone or a page is configured (the name alone gives nothing to check)."""
+    org = config.organisation
+    if not (org.phone or org.page_url):
+        return {}
+    return {language: org.check_line(language) for language in messages.LANGUAGES}
+
+
 def campaign_policy(config: Config) -> CampaignPolicy:
     """Campaign numbers from config; the cost per SMS from the verification SMS as
     holders get it: this public base URL, the sender name, the default language."""
     language = config.verification.default_language
-    samples = sample_sms(config.server.public_base_url, config.sms.signature)
+    samples = sample_sms(config.server.public_base_url, config.sms_wording)
     rendered = next(s for s in samples if s.language == language)
     return CampaignPolicy(
         code_ttl=timedelta(hours=config.verification.code_ttl_hours),

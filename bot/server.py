@@ -69,7 +69,7 @@ async def run_server(
         config = demo_base_url(config, bind_host, bind_port)
     else:
         config = served_base_url(config, bind_host, bind_port)
-    warning = segment_warning(config.server.public_base_url, config.sms.signature)
+    warning = segment_warning(config.server.public_base_url, config.sms_wording)
     if warning and worker.leader:
         log.warning("%s", warning)
     app = create_app(config, demo=demo, worker=worker)

@@ -242,6 +242,19 @@ class OptOutRepository(Protocol):
         ...
 
 
+class PhoneLanguageRepository(Protocol):
+    """The language each phone last used with the bot (E.164), so the SMS it gets unasked
+    (campaigns, reminders, notices, codes an operator sends) are in that language."""
+
+    async def get(self, phone: Phone) -> str | None: ...
+
+    async def among(self, phones: Iterable[Phone]) -> dict[Phone, str]:
+        """The remembered languages of ``phones`` (those never seen left out)."""
+        ...
+
+    async def remember(self, phone: Phone, language: str, at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only members, so an implementation may hold more specific repositories.
     @property
@@ -262,6 +275,8 @@ class UnitOfWork(Protocol):
     def failures(self) -> FailureRepository: ...
     @property
     def opt_outs(self) -> OptOutRepository: ...
+    @property
+    def phone_languages(self) -> PhoneLanguageRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

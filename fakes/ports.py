@@ -55,6 +55,7 @@ class Store:
     inbound: dict[tuple[str, str], str | None] = field(default_factory=dict)
     operators: dict[str, OperatorAccount] = field(default_factory=dict)
     opt_outs: dict[Phone, OptOut] = field(default_factory=dict)
+    phone_languages: dict[Phone, str] = field(default_factory=dict)
     commits: int = 0
 
     def add_pass(
@@ -392,6 +393,20 @@ class FakeOptOuts:
         return self._s.opt_outs.pop(phone, None) is not None
 
 
+class FakePhoneLanguages:
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    async def get(self, phone: Phone) -> str | None:
+        return self._s.phone_languages.get(phone)
+
+    async def among(self, phones: Iterable[Phone]) -> dict[Phone, str]:
+        return {p: self._s.phone_languages[p] for p in phones if p in self._s.phone_languages}
+
+    async def remember(self, phone: Phone, language: str, at: datetime) -> None:
+        self._s.phone_languages[phone] = language
+
+
 class FakeUnitOfWork:
     def __init__(self, committed: Store) -> None:
         self._committed = committed
@@ -407,6 +422,7 @@ class FakeUnitOfWork:
         self.inbound = FakeInbound(self._work)
         self.operators = FakeOperators(self._work)
         self.opt_outs = FakeOptOuts(self._work)
+        self.phone_languages = FakePhoneLanguages(self._work)
         return self
 
     async def __aexit__(

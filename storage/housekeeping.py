@@ -20,6 +20,8 @@ how long by default (:class:`Retention`; ``retention.*`` in the config, in days)
 - ``audit_log`` (masked values only): 365 days, for security investigations.
 - ``send_questions`` (an operator's pending /send question, with the phone it showed):
   1 day, as long as such a question can be answered (:mod:`core.operators.questions`).
+- ``phone_languages`` (a phone and the language it last used): 365 days after its last
+  use, long enough for a yearly campaign to reach the holder in their language.
 
 Deleting happens in batches of :data:`BATCH_ROWS` rows, each its own short transaction,
 so a SQLite writer never waits long behind housekeeping and PostgreSQL never holds a
@@ -42,6 +44,7 @@ from storage.tables import (
     inbound_messages,
     lookup_failures,
     outbox,
+    phone_languages,
     send_questions,
     verification_requests,
 )
@@ -60,6 +63,7 @@ class Retention:
     lookup_failures: timedelta = timedelta(days=1)
     audit_log: timedelta = timedelta(days=365)
     send_questions: timedelta = timedelta(days=1)
+    phone_languages: timedelta = timedelta(days=365)
 
 
 #: Per table: which rows are old enough, given the cutoff (now minus its retention).
@@ -73,6 +77,7 @@ _OLD: dict[str, Callable[[datetime], ColumnElement[bool]]] = {
     "lookup_failures": lambda cutoff: lookup_failures.c.at < cutoff,
     "audit_log": lambda cutoff: audit_log.c.at < cutoff,
     "send_questions": lambda cutoff: send_questions.c.asked_at < cutoff,
+    "phone_languages": lambda cutoff: phone_languages.c.used_at < cutoff,
 }
 _TABLES: dict[str, Table] = {
     "verification_requests": verification_requests,
@@ -82,6 +87,7 @@ _TABLES: dict[str, Table] = {
     "lookup_failures": lookup_failures,
     "audit_log": audit_log,
     "send_questions": send_questions,
+    "phone_languages": phone_languages,
 }
 
 
@@ -96,6 +102,7 @@ class Pruned:
     lookup_failures: int = 0
     audit_log: int = 0
     send_questions: int = 0
+    phone_languages: int = 0
 
     def items(self) -> list[tuple[str, int]]:
         return [(f.name, getattr(self, f.name)) for f in fields(self)]

@@ -279,6 +279,18 @@ send_questions = Table(
     Index(None, "asked_at"),
 )
 
+phone_languages = Table(
+    "phone_languages",
+    metadata,
+    # The language each phone (E.164) last used with the bot: its SMS conversation's
+    # language switch, or a holder's code request or verification on any channel. The
+    # SMS that phone gets unasked (campaigns, reminders, notices, operator sends) are in
+    # it (core.ports.PhoneLanguageRepository); a phone never seen gets the default.
+    Column("phone", Text, primary_key=True),
+    Column("language", Text, nullable=False),
+    Column("used_at", UtcDateTime, nullable=False),
+)
+
 # --- notices: gate events told to verified phones, and the operators' digest ---
 
 notices = Table(

@@ -32,6 +32,7 @@ from storage.operators import SqlOperatorRepository
 from storage.opt_outs import SqlOptOutRepository
 from storage.outbox.queue import SqlOutboxRepository
 from storage.outbox.sealing import BodySealer
+from storage.phone_languages import SqlPhoneLanguageRepository
 from storage.registry.passes import SqlPassRepository
 from storage.requests import SqlRequestRepository
 from storage.send_questions import SqlQuestionRepository
@@ -60,6 +61,7 @@ class SqlUnitOfWork:
     inbound: SqlInboundRepository
     operators: SqlOperatorRepository
     opt_outs: SqlOptOutRepository
+    phone_languages: SqlPhoneLanguageRepository
     notices: SqlNoticeRepository
     campaigns: SqlCampaignRepository
     questions: SqlQuestionRepository
@@ -106,6 +108,7 @@ class SqlUnitOfWork:
         self.operators = SqlOperatorRepository(conn)
         self.opt_outs = SqlOptOutRepository(conn)
         self.inbound = SqlInboundRepository(conn, self.opt_outs)
+        self.phone_languages = SqlPhoneLanguageRepository(conn)
         self.notices = SqlNoticeRepository(conn)
         self.campaigns = SqlCampaignRepository(conn)
         self.questions = SqlQuestionRepository(conn)

@@ -28,6 +28,7 @@ def retention_of(config: Config) -> Retention:
         inbound_messages=timedelta(days=r.inbound_messages_days),
         lookup_failures=timedelta(days=r.lookup_failures_days),
         audit_log=timedelta(days=r.audit_log_days),
+        phone_languages=timedelta(days=r.phone_languages_days),
     )
 
 

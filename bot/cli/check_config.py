@@ -1,10 +1,12 @@
 """``portpass check-config``: show what the configuration means before anyone relies on it.
 
-Prints the settings (secrets masked) and the verification SMS as holders will get it,
-rendered with the real ``server.public_base_url`` and a link token of the real length,
-with its length and segment count. R9 asks for one segment: a second one doubles what
-a campaign to every holder costs, and the guide's own text takes two. ``serve`` uses
-:func:`segment_warning` to say the same at start-up.
+Prints the settings (secrets masked) and every SMS the bot sends unasked, in every
+language, as holders will get it: verification, reminder and notices, rendered with the
+real ``server.public_base_url``, a link token of the real length and the configured
+words (``[texts_*]``), each with its encoding, its segments and what a campaign to
+100,000 holders costs at ``sms.price_per_segment``. A second segment doubles that cost;
+the default verification text takes two for the words that make it trusted (README,
+"SMS texts"). ``serve`` uses :func:`segment_warning` to warn at start-up.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bot.config import SECTIONS, Config, Secret
 from bot.config.secret_key import resolve_secret_key
+from core import messages
 from core.verification.sms_preview import (
     BASE_URL_TARGET,
+    CAMPAIGN_HOLDERS,
+    MAX_VERIFICATION_SEGMENTS,
     SAMPLE_CODE,
     SAMPLE_PASS_NO,
     SAMPLE_TOKEN,
-    sample_sms,
+    RenderedSms,
+    sample_all,
     segment_warning,
 )
 from core.verification.sms_text import form_url
@@ -76,24 +82,42 @@ def _unset_key(config: Config) -> str:
 
 def sms_lines(config: Config) -> list[str]:
     base = config.server.public_base_url
+    contact = {
+        language: config.notices.contact if language == messages.ZH else config.notices.contact_en
+        for language in messages.LANGUAGES
+    }
     lines = [
-        f"Verification SMS (public_base_url {base!r}: {len(base)} characters; "
-        f"target at most {BASE_URL_TARGET} for one segment)",
+        f"SMS as holders get them (public_base_url {base!r}: {len(base)} characters; at most "
+        f"{BASE_URL_TARGET} keep the default verification text in "
+        f"{MAX_VERIFICATION_SEGMENTS} segments)",
         f"  sample pass {SAMPLE_PASS_NO}, code {SAMPLE_CODE}, "
-        f"link token of {len(SAMPLE_TOKEN)} characters",
+        f"link token of {len(SAMPLE_TOKEN)} characters; "
+        f"cost: a campaign to {CAMPAIGN_HOLDERS:,} holders at "
+        f"{config.sms.price_per_segment:g} {config.sms.currency} a segment",
     ]
-    for sms in sample_sms(base, config.sms.signature):
-        seg = sms.segments
-        plural = "segment" if seg.count == 1 else "segments"
-        lines.append(f"  {sms.language}: {sms.body}")
-        lines.append(
-            f"    length {seg.length}, {seg.encoding} ({_limits(seg.encoding)}): "
-            f"{seg.count} {plural}"
-        )
-    warning = segment_warning(base, config.sms.signature)
+    for sms in sample_all(base, config.sms_wording, contact):
+        lines.append(f"  {sms.language} {sms.kind}: {sms.body}")
+        lines.append(f"    {_measure(sms, config)}")
+    warning = segment_warning(base, config.sms_wording)
     if warning:
         lines.append(f"warning: {warning}")
     return lines
+
+
+def _measure(sms: RenderedSms, config: Config) -> str:
+    """「length 106, UCS-2 (70 single / 67 per part): 2 segments; 100,000 holders: 200,000
+    segments, 15,000.00 USD」 (the price unknown: no money figure)."""
+    seg = sms.segments
+    plural = "segment" if seg.count == 1 else "segments"
+    total = seg.count * CAMPAIGN_HOLDERS
+    price = config.sms.price_per_segment
+    money = (
+        f", {total * price:,.2f} {config.sms.currency}" if price else " (no sms.price_per_segment)"
+    )
+    return (
+        f"length {seg.length}, {seg.encoding} ({_limits(seg.encoding)}): {seg.count} {plural}; "
+        f"{CAMPAIGN_HOLDERS:,} holders: {total:,} segments{money}"
+    )
 
 
 async def check_config(args: argparse.Namespace, config: Config) -> int:
@@ -109,6 +133,8 @@ async def check_config(args: argparse.Namespace, config: Config) -> int:
     for line in sms_lines(config):
         print(line)
     print(replies_line(config))
+    if getattr(args, "probe", False):
+        return await _probe(config)
     return 0
 
 
@@ -121,3 +147,17 @@ def replies_line(config: Config) -> str:
         f"SMS replies do not reach the bot (sms.receives_replies, sender "
         f"{config.sms.sender!r}): no message tells a holder to reply; they are sent to {form}"
     )
+
+
+async def _probe(config: Config) -> int:
+    """Bind once to the SMSC (``sms.sender = "smpp"``); 1 when that fails."""
+    print()
+    if config.sms.sender != "smpp":
+        print(f"--probe: nothing to probe for sms.sender = {config.sms.sender!r} (smpp only)")
+        return 0
+    from bot.providers.smpp.probe import probe  # loads aiosmpplib only when asked
+    from bot.providers.smpp.settings import smpp_link
+
+    ok, what = await probe(smpp_link(config), config.smpp.bind_mode)
+    print(f"SMPP probe: {'ok' if ok else 'FAILED'}: {what}")
+    return 0 if ok else 1

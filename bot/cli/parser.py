@@ -38,9 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_operator_parser(commands)
     add_notices_parser(commands)
     add_campaign_parser(commands)
-    commands.add_parser(
+    check = commands.add_parser(
         "check-config",
         help="check the configuration and show the verification SMS with its segment count",
+    )
+    check.add_argument(
+        "--probe",
+        action="store_true",
+        help="also bind once to the SMSC (sms.sender = smpp) and report; sends nothing",
     )
     _add_chat(commands)
     return parser

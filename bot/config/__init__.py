@@ -2,6 +2,7 @@
 
 - :mod:`bot.config.sections` — the settings, one dataclass per ``[section]``, and
   :class:`Config`, which holds them and checks the rules between them;
+- :mod:`bot.config.texts` — the SMS texts, one section per language;
 - :mod:`bot.config.checks` — what each value must be;
 - :mod:`bot.config.secret` — :class:`Secret`, a value that never shows itself;
 - :mod:`bot.config.loading` — defaults < TOML file < environment (:func:`load_config`);
@@ -27,10 +28,18 @@ from bot.config.sections import (
     RetentionConfig,
     SecurityConfig,
     ServerConfig,
+    SmppConfig,
     SmsConfig,
     TelegramConfig,
     TwilioConfig,
     VerificationConfig,
+)
+from bot.config.texts import (
+    TextsConfig,
+    TextsEnConfig,
+    TextsIdConfig,
+    TextsViConfig,
+    TextsZhTwConfig,
 )
 
 __all__ = [
@@ -50,8 +59,14 @@ __all__ = [
     "Secret",
     "SecurityConfig",
     "ServerConfig",
+    "SmppConfig",
     "SmsConfig",
     "TelegramConfig",
+    "TextsConfig",
+    "TextsEnConfig",
+    "TextsIdConfig",
+    "TextsViConfig",
+    "TextsZhTwConfig",
     "TwilioConfig",
     "VerificationConfig",
     "load_config",

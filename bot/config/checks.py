@@ -53,6 +53,11 @@ def host(value: str) -> str:
     return value
 
 
+def optional_host(value: str) -> str:
+    """A host name or IP address, or empty (not configured)."""
+    return host(value) if value else value
+
+
 def http_url(value: str) -> str:
     """An absolute http(s) URL without query or fragment; a trailing slash is dropped."""
     value = value.rstrip("/")
@@ -162,12 +167,24 @@ def sha256_hexes(value: tuple[str, ...]) -> tuple[str, ...]:
 
 def notice_contact(value: str) -> str:
     """Whom a holder should contact: it must keep every notice SMS in one segment."""
-    from core.notices.texts import sms_lengths
+    from dataclasses import replace
 
+    from core import messages
+    from core.notices.texts import NoticeWording, sms_lengths
+    from core.verification.wording import LanguageWording, SmsWording
+
+    # Unsigned here: the configuration check counts the sender name of each language.
+    unsigned = replace(LanguageWording.catalogue(messages.ZH), sender_name="")
     value = value.strip()
     if not value:
         raise ValueError("must not be empty (the notice SMS says whom to contact)")
-    too_long = {kind: seg for kind, seg in sms_lengths(value).items() if seg.count > 1}
+    too_long = {
+        kind: seg
+        for kind, seg in sms_lengths(
+            NoticeWording(value, value, SmsWording({messages.ZH: unsigned}))
+        ).items()
+        if seg.count > 1
+    }
     if too_long:
         kind, seg = max(too_long.items(), key=lambda item: item[1].length)
         raise ValueError(
@@ -234,3 +251,43 @@ def short_text(limit: int) -> Check:
         return value
 
     return check
+
+
+def sms_template(kind: str) -> Check:
+    """An SMS template of ``kind`` (:data:`core.verification.wording.REQUIRED`) with its
+    named placeholders, or empty for the catalogue's words."""
+    from core.verification.wording import template_problem
+
+    def check(value: str) -> str:
+        value = value.strip()
+        if len(value) > 600:
+            raise ValueError("must be at most 600 characters (an SMS of 4 UCS-2 segments is 268)")
+        why = template_problem(kind, value) if value else None
+        if why:
+            raise ValueError(why)
+        return value
+
+    return check
+
+
+def contact_phone(value: str) -> str:
+    """A phone number as people write it (07-5612311, +886 7 561 2311, 0800-000-000), or
+    empty: digits with spaces, hyphens, brackets and a leading +; 6-20 digits."""
+    value = value.strip()
+    if value and (
+        not re.fullmatch(r"\+?[0-9][0-9 ()#-]*", value)
+        or not 6 <= sum(c.isdigit() for c in value) <= 20
+    ):
+        raise ValueError("must be a phone number such as 07-5612311 or +886-7-5612311, or empty")
+    return value
+
+
+def https_url_or_empty(value: str) -> str:
+    """An https:// page (the port company's own), or empty."""
+    value = value.strip()
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or " " in value:
+        raise ValueError("must be an https:// address on the port company's own domain, or empty")
+    return value

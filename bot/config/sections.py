@@ -1,51 +1,47 @@
 """The settings: one frozen dataclass per ``[section]`` of the file, and
 :class:`Config`, which holds them all and checks the rules between settings.
 
-A section checks every field as it is built (the value made its declared type, then
-the field's check from :mod:`bot.config.checks`), so a section is valid however it was
-made: from a file, the environment or a test's constructor. :func:`field_types`,
-:func:`checked` and :func:`problem` are what :mod:`bot.config.loading` reads raw values
-with.
+A section checks every field as it is built (:class:`bot.config.section.Section`), so
+a section is valid however it was made: from a file, the environment or a test's
+constructor.
 
 Why one module: every section is a short dataclass of the same shape, and ``Config``
 checks the rules between them; split by section, a reader would look in a dozen files to
 learn what the file may say, which ``config.example.toml`` and this module each show whole.
+The SMS texts, four sections of one shape, are in :mod:`bot.config.texts`.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast, get_type_hints
+from typing import cast
 
 from bot.config import checks
 from bot.config.checks import SQLITE_PREFIXES, rule
 from bot.config.errors import ConfigError
 from bot.config.secret import MASK, NO_SECRET, Secret
+from bot.config.section import Section, checked, field_types, problem
+from bot.config.texts import (
+    TextsConfig,
+    TextsEnConfig,
+    TextsIdConfig,
+    TextsViConfig,
+    TextsZhTwConfig,
+)
 from core import messages
-from core.verification.sms_text import SenderName
+from core.verification.wording import SmsWording
 
-
-class Section:
-    """Checks every field on construction, so a section is valid however it was built."""
-
-    name: ClassVar[str]
-    if TYPE_CHECKING:  # every section is a dataclass: lets mypy accept fields(section)
-        __dataclass_fields__: ClassVar[dict[str, Any]]
-
-    def __post_init__(self) -> None:
-        for spec in fields(self):
-            value = getattr(self, spec.name)
-            try:
-                value = checked(type(self), spec.name, value)
-            except ValueError as error:
-                raise ConfigError(
-                    f"{self.name}.{spec.name}", problem(type(self), spec.name, error, value)
-                ) from None
-            object.__setattr__(self, spec.name, value)
+__all__ = [
+    "REMOVED_KEYS",
+    "SECTIONS",
+    "Config",
+    "Section",
+    "checked",
+    "field_types",
+    "problem",
+]
 
 
 @dataclass(frozen=True)
@@ -107,6 +103,14 @@ REMOVED_KEYS = {
         "it expires (a verification SMS when its code does, others after 24 hours) and only "
         "a permanent error fails it sooner; delete the key"
     ),
+    "sms.sender_name": (
+        "has moved: the sender name is set per language, as texts_zh_tw.sender_name "
+        "(and texts_en, texts_vi, texts_id); move the value there"
+    ),
+    "sms.sender_name_en": (
+        "has moved: the sender name is set per language, as texts_en.sender_name "
+        "(and texts_vi, texts_id for Vietnamese and Indonesian); move the value there"
+    ),
 }
 
 
@@ -119,13 +123,10 @@ class PhoneConfig(Section):
 @dataclass(frozen=True)
 class SmsConfig(Section):
     name = "sms"
-    sender: str = field(default="console", metadata=rule(checks.one_of("console", "twilio")))
+    sender: str = field(
+        default="console", metadata=rule(checks.one_of("console", "twilio", "smpp"))
+    )
     max_per_second: float = field(default=10.0, metadata=rule(checks.positive))
-    #: Who is writing, at the start of every SMS the bot sends (the guide asks operators
-    #: to tell holders the verification SMS is not fraud). Empty: no name.
-    sender_name: str = field(default="【港務】", metadata=rule(checks.short_text(10)))
-    #: The same for SMS in English (GSM-7: a Chinese name would make them cost double).
-    sender_name_en: str = field(default="[Taiwan Ports]", metadata=rule(checks.short_text(20)))
     # How long a worker holds an SMS it is sending; a crashed worker's SMS go out again
     # after it. Must exceed the provider timeout plus the wait for a sending slot.
     send_lease_seconds: float = field(default=60.0, metadata=rule(checks.between(1, 3600)))
@@ -133,20 +134,18 @@ class SmsConfig(Section):
     price_per_segment: float = field(default=0.0, metadata=rule(checks.between(0, 1000)))
     currency: str = field(default="USD", metadata=rule(checks.currency))
     #: Whether a holder's SMS reply reaches us: ``auto`` follows the sender (Twilio
-    #: carries no replies from Taiwanese phones: no; the console sender's ``portpass
-    #: chat``: yes). Where replies cannot arrive, no message tells a holder to reply by
-    #: SMS; they are sent to the web form (``/verify``) instead.
+    #: carries no replies from Taiwanese phones: no; an SMPP account's SMSC delivers
+    #: them, and the console sender has ``portpass chat``: yes). Where replies cannot
+    #: arrive, no message tells a holder to reply by SMS; they are sent to the web form
+    #: (``/verify``) instead.
     receives_replies: str = field(default="auto", metadata=rule(checks.one_of("auto", "yes", "no")))
 
     @property
-    def signature(self) -> SenderName:
-        return SenderName(self.sender_name, self.sender_name_en)
-
-    @property
     def replies_arrive(self) -> bool:
-        """``receives_replies`` resolved: ``auto`` is yes for the console sender only."""
+        """``receives_replies`` resolved: ``auto`` is yes for the console sender and for
+        SMPP (an SMSC delivers holders' messages), no for Twilio."""
         if self.receives_replies == "auto":
-            return self.sender == "console"
+            return self.sender in ("console", "smpp")
         return self.receives_replies == "yes"
 
 
@@ -158,6 +157,34 @@ class TwilioConfig(Section):
     from_number: str = field(default="", metadata=rule(checks.sender_id))
     messaging_service_sid: str = field(default="", metadata=rule(checks.prefixed("MG")))
     api_base_url: str = field(default="https://api.twilio.com", metadata=rule(checks.http_url))
+
+
+@dataclass(frozen=True)
+class SmppConfig(Section):
+    """An SMPP 3.4 account (a Taiwanese carrier's or aggregator's): two-way SMS, with
+    holders' replies and delivery receipts. docs/smpp.md says what each key is."""
+
+    name = "smpp"
+    host: str = field(default="", metadata=rule(checks.optional_host))
+    port: int = field(default=2775, metadata=rule(checks.between(1, 65535)))
+    system_id: str = field(default="", metadata=rule(checks.short_text(15)))
+    password: Secret = NO_SECRET
+    system_type: str = field(default="", metadata=rule(checks.short_text(12)))
+    source_addr: str = field(default="", metadata=rule(checks.short_text(20)))
+    source_addr_ton: int = field(default=5, metadata=rule(checks.between(0, 6)))
+    source_addr_npi: int = field(default=0, metadata=rule(checks.between(0, 18)))
+    bind_mode: str = field(
+        default="transceiver",
+        metadata=rule(checks.one_of("transceiver", "transmitter_receiver")),
+    )
+    tls: bool = False
+    window: int = field(default=10, metadata=rule(checks.between(1, 1000)))
+    enquire_link_seconds: float = field(default=30.0, metadata=rule(checks.between(1, 3600)))
+    response_timeout_seconds: float = field(default=10.0, metadata=rule(checks.between(1, 120)))
+    #: PDUs per second the account allows (each part of a long SMS is one).
+    max_per_second: float = field(default=50.0, metadata=rule(checks.positive))
+    concatenation: str = field(default="udh", metadata=rule(checks.one_of("udh", "sar")))
+    delivery_receipts: bool = True
 
 
 @dataclass(frozen=True)
@@ -204,12 +231,21 @@ class LoggingConfig(Section):
 
 @dataclass(frozen=True)
 class OrganisationConfig(Section):
-    """Who runs the bot, as the link page names it, and whom a holder can ask."""
+    """Who runs the bot and how a holder can check that it is really them: the name, a
+    phone number and a page on the port company's own domain, in each language, on
+    every page and in the help replies (a holder taught to distrust SMS links can look
+    the number up and call it)."""
 
     name = "organisation"
     name_zh: str = field(default="臺灣港務股份有限公司", metadata=rule(checks.short_text(60)))
     name_en: str = field(
         default="Taiwan International Ports Corporation", metadata=rule(checks.short_text(80))
+    )
+    name_vi: str = field(
+        default="Công ty Cổ phần Cảng Quốc tế Đài Loan", metadata=rule(checks.short_text(80))
+    )
+    name_id: str = field(
+        default="Perusahaan Pelabuhan Internasional Taiwan", metadata=rule(checks.short_text(80))
     )
     contact_zh: str = field(
         default="如有疑問，請洽您公司的通行證帳號管理員（業者申請人）。",
@@ -219,6 +255,40 @@ class OrganisationConfig(Section):
         default="Questions? Ask your company's pass administrator.",
         metadata=rule(checks.short_text(200)),
     )
+    contact_vi: str = field(
+        default="Có thắc mắc? Hãy hỏi người quản lý thẻ ra vào của công ty bạn.",
+        metadata=rule(checks.short_text(200)),
+    )
+    contact_id: str = field(
+        default="Ada pertanyaan? Tanyakan pengelola kartu pas di perusahaan Anda.",
+        metadata=rule(checks.short_text(200)),
+    )
+    #: A number the holder can look up and call; empty: none shown.
+    phone: str = field(default="", metadata=rule(checks.contact_phone))
+    #: A page on the port company's own domain about this verification; empty: none.
+    page_url: str = field(default="", metadata=rule(checks.https_url_or_empty))
+
+    def name_in(self, language: str) -> str:
+        names = {messages.EN: self.name_en, messages.VI: self.name_vi, messages.ID: self.name_id}
+        return names.get(language, self.name_zh)
+
+    def contact_in(self, language: str) -> str:
+        lines = {
+            messages.EN: self.contact_en,
+            messages.VI: self.contact_vi,
+            messages.ID: self.contact_id,
+        }
+        return lines.get(language, self.contact_zh)
+
+    def check_line(self, language: str) -> str:
+        """「臺灣港務股份有限公司　客服電話 07-5612311　說明 https://…」: what a holder can
+        check, for the help replies and the link page."""
+        parts = [self.name_in(language)]
+        if self.phone:
+            parts.append(messages.text("org.phone", language, phone=self.phone))
+        if self.page_url:
+            parts.append(messages.text("org.page", language, url=self.page_url))
+        return messages.text("org.separator", language).join(parts)
 
 
 @dataclass(frozen=True)
@@ -234,6 +304,7 @@ class RetentionConfig(Section):
     inbound_messages_days: int = field(default=1, metadata=rule(checks.between(1, 3650)))
     lookup_failures_days: int = field(default=1, metadata=rule(checks.between(1, 3650)))
     audit_log_days: int = field(default=365, metadata=rule(checks.between(30, 3650)))
+    phone_languages_days: int = field(default=365, metadata=rule(checks.between(30, 3650)))
 
 
 @dataclass(frozen=True)
@@ -259,15 +330,21 @@ class Config:
     phone: PhoneConfig = field(default_factory=PhoneConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
+    smpp: SmppConfig = field(default_factory=SmppConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     notices: NoticesConfig = field(default_factory=NoticesConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     organisation: OrganisationConfig = field(default_factory=OrganisationConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    texts_zh_tw: TextsZhTwConfig = field(default_factory=TextsZhTwConfig)
+    texts_en: TextsEnConfig = field(default_factory=TextsEnConfig)
+    texts_vi: TextsViConfig = field(default_factory=TextsViConfig)
+    texts_id: TextsIdConfig = field(default_factory=TextsIdConfig)
 
     def __post_init__(self) -> None:
         _check_twilio(self)
+        _check_smpp(self)
         _check_telegram(self)
         _check_notice_sms(self)
         _check_metrics(self)
@@ -283,6 +360,18 @@ class Config:
                 return Path(path) if path not in ("", ":memory:") else None
         return None
 
+    @property
+    def texts(self) -> tuple[TextsConfig, ...]:
+        return (self.texts_zh_tw, self.texts_en, self.texts_vi, self.texts_id)
+
+    @property
+    def sms_wording(self) -> SmsWording:
+        """Every language's SMS words: the catalogue's, with what ``[texts_*]`` replaces."""
+        return SmsWording(
+            {texts.language: texts.wording() for texts in self.texts},
+            code_ttl_hours=self.verification.code_ttl_hours,
+        )
+
 
 SECTIONS: dict[str, type[Section]] = {
     spec.name: cast(type[Section], spec.default_factory) for spec in fields(Config)
@@ -290,22 +379,40 @@ SECTIONS: dict[str, type[Section]] = {
 
 
 def _check_notice_sms(config: Config) -> None:
-    """Every notice SMS in one segment with the sender name the outbox puts first."""
-    from core.notices.texts import sms_lengths
+    """Every notice SMS in one segment, in every language, with its sender name and its
+    contact line: a second segment doubles what every notice costs."""
+    from core.notices.texts import NoticeWording, sms_lengths
 
-    too_long = {
-        kind: seg
-        for kind, seg in sms_lengths(config.notices.contact, config.sms.signature).items()
-        if seg.count > 1
-    }
-    if too_long:
+    wording = NoticeWording(config.notices.contact, config.notices.contact_en, config.sms_wording)
+    for texts in config.texts:
+        too_long = {
+            k: seg for k, seg in sms_lengths(wording, texts.language).items() if seg.count > 1
+        }
+        if not too_long:
+            continue
         kind, seg = max(too_long.items(), key=lambda item: item[1].length)
+        key = f"{texts.name}.notice_{kind.value}"
+        changed = getattr(texts, f"notice_{kind.value}")
+        contact = "notices.contact" if texts.language == messages.ZH else "notices.contact_en"
         raise ConfigError(
-            "notices.contact",
-            f"with sms.sender_name {config.sms.sender_name!r} first, makes the {kind.value} "
-            f"notice SMS {seg.length} characters ({seg.count} segments); shorten one of "
-            "them to keep every notice in one segment of 70",
+            key if changed else contact,
+            f"with {texts.name}.sender_name {texts.sender_name!r} first and {contact}, makes "
+            f"the {kind.value} notice SMS {seg.length} characters ({seg.count} segments); "
+            "shorten one of them to keep every notice in one segment",
         )
+
+
+def _check_smpp(config: Config) -> None:
+    if config.sms.sender != "smpp":
+        return
+    smpp, when = config.smpp, "is required when sms.sender is smpp"
+    for key in ("host", "system_id", "source_addr"):
+        if not getattr(smpp, key):
+            raise ConfigError(f"smpp.{key}", f"{when} (your carrier gives it; see docs/smpp.md)")
+    if not smpp.password:
+        raise ConfigError("smpp.password", f"{when} (or set PORTPASS_SMPP_PASSWORD)")
+    if len(smpp.password.reveal()) > 8:
+        raise ConfigError("smpp.password", "is at most 8 characters in SMPP 3.4")
 
 
 def _check_twilio(config: Config) -> None:
@@ -347,49 +454,3 @@ def _check_metrics(config: Config) -> None:
             "metrics.allow",
             "or metrics.token is required when metrics.enabled is true (else nobody may read it)",
         )
-
-
-# --- typing values ---------------------------------------------------------------------
-
-
-def field_types(section: type[Section]) -> dict[str, Any]:
-    """The section's field types by key, in declaration order."""
-    hints = get_type_hints(section)
-    return {spec.name: hints[spec.name] for spec in fields(section)}
-
-
-def _field_meta(section: type[Section], key: str) -> Mapping[str, Any]:
-    return next(spec.metadata for spec in fields(section) if spec.name == key)
-
-
-def checked(section: type[Section], key: str, value: Any) -> Any:
-    """``value`` (a TOML or Python value) as the field's type, checked and normalised."""
-    hint = field_types(section)[key]
-    if hint is bool and not isinstance(value, bool):
-        raise ValueError("must be true or false")
-    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError("must be an integer")
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError("must be a number")
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        value = float(value)
-    if hint is str and not isinstance(value, str):
-        raise ValueError("must be a string")
-    if hint is Secret:
-        if not isinstance(value, str | Secret):
-            raise ValueError("must be a string")
-        value = Secret(value) if isinstance(value, str) else value
-    if hint == tuple[str, ...]:
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise ValueError("must be a list of strings")
-        value = tuple(value)
-    check = _field_meta(section, key).get("check")
-    return check(value) if check else value
-
-
-def problem(section: type[Section], key: str, error: ValueError, value: Any) -> str:
-    """The error, with the value that caused it unless that value is a secret."""
-    quiet = field_types(section)[key] is Secret or not _field_meta(section, key).get("echo", True)
-    return str(error) if quiet else f"{error}; got {value!r}"

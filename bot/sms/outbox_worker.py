@@ -78,7 +78,6 @@ from bot.providers.sender import (
 from bot.providers.token_bucket import TokenBucket
 from bot.services import SERVICES
 from core.ports import Clock
-from core.verification.sms_text import SenderName
 from storage.outbox.queue import Claim, OutboxQueue, QueuedSms, UnreadableSms
 
 log = logging.getLogger(__name__)
@@ -123,16 +122,12 @@ class OutboxWorker(BackgroundLoop):
         *,
         max_per_second: float,
         tuning: OutboxTuning | None = None,
-        sender_name: SenderName | None = None,
         on_failure: Callable[[], None] | None = None,
         send_rate: SendRate | None = None,
         wake_on_commit: Callable[[Callable[[], None]], Callable[[], None]] | None = None,
     ) -> None:
         self._tuning = tuning = tuning or OutboxTuning()
         super().__init__(interval=tuning.poll_interval, stop_grace=tuning.stop_grace)
-        # Who is writing (sms.sender_name), put before every SMS at the one door they all
-        # leave by: verification, campaign and notice SMS alike.
-        self._sender_name = sender_name or SenderName()
         self._queue = queue
         self._sender = sender
         self._clock = clock
@@ -237,7 +232,7 @@ class OutboxWorker(BackgroundLoop):
                 return
             sending = True
             try:
-                result = await self._sender.send(sms.to.e164, self._sender_name.sign(body))
+                result = await self._sender.send(sms.to.e164, body)
             except Exception as exc:  # senders answer with results; this one may have sent
                 # Its message may quote the number: the type and our line only.
                 log.error("outbox %d: the sender raised %s", claim.row.id, describe(exc))
@@ -381,7 +376,6 @@ def build(app: web.Application, tuning: OutboxTuning | None = None) -> OutboxWor
         max_per_second=rate,
         send_rate=services.shared_send_rate,
         tuning=tuning or OutboxTuning(lease=services.config.sms.send_lease_seconds),
-        sender_name=services.config.sms.signature,
         on_failure=notices.wake if notices is not None else None,
         wake_on_commit=services.uow.add_outbox_listener,
     )

@@ -132,9 +132,12 @@ class HolderChat:
         who = participant(update)
         async with self._locks.hold(chat.id):
             turn = await self._services.conversations.handle(who, Text("/help"))
+            # The engine's help gives way to one that names the commands; a timed-out
+            # notice before it and the organisation's contact after it stay.
+            shared = messages.text("conv.help", turn.language)
             replies = [
-                *turn.replies[:-1],  # a timed-out notice, if any, before the help itself
-                Reply(holder_help(turn.language)),
+                Reply(holder_help(turn.language)) if reply.text == shared else reply
+                for reply in turn.replies
             ]
             await send_replies(context.bot, chat.id, replies, turn.language)
 

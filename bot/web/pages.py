@@ -75,15 +75,17 @@ class Pages:
         # most likely wants (English) first, as the page had only that link before.
         others = [(code, messages.NAMES[code]) for code in messages.LANGUAGES if code != language]
         org = self._organisation
-        # The organisation's English name and contact serve every Latin-script reader.
-        chinese = language == messages.ZH
         body = self._env.get_template(template).render(
             css=self._css,
             html_lang=_HTML_LANG.get(language, language),
             t=t,
             other_languages=others,
-            organisation=org.name_zh if chinese else org.name_en,
-            contact=org.contact_zh if chinese else org.contact_en,
+            organisation=org.name_in(language),
+            contact=org.contact_in(language),
+            org_phone=org.phone,
+            org_phone_text=t("org.phone", phone=org.phone) if org.phone else "",
+            org_page=org.page_url,
+            org_page_text=t("org.page", url=org.page_url) if org.page_url else "",
             **context,
         )
         response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")

@@ -182,7 +182,7 @@ class CampaignDispatch:
         reminder that meets a live code (R2: :meth:`_remind`) waits for its expiry."""
         try:
             sent = await self._verification.request_for_campaign(
-                self._requester(campaign), record, uow=uow, now=now
+                self._requester(campaign), record, uow=uow, now=now, reminder=target.sends > 0
             )
         except AlreadyRequested as live:
             if target.sends > 0:

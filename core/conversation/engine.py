@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from core import messages
@@ -101,6 +101,9 @@ class DialoguePolicy:
     idle_timeout: timedelta = timedelta(minutes=30)
     allowed_regions: tuple[str, ...] = ("TW",)
     default_language: str = messages.ZH
+    #: Per language, the organisation's name, phone and page a holder can check
+    #: (``[organisation]``), sent after every help reply; none when empty.
+    contact: Mapping[str, str] = field(default_factory=dict)
 
 
 def _word(text: str) -> str:
@@ -152,7 +155,11 @@ class ConversationEngine:
                     )
                     return replace(stored_turn, repeated=True)
             state, replies = self._expire(stored, now, who)
+            before = state.language
             state, more = await self._step(state, who, message, uow, now)
+            if who.phone is not None and state.language and state.language != before:
+                # An SMS holder chose a language: what this phone gets unasked follows.
+                await uow.phone_languages.remember(Phone(who.phone), state.language, now)
             replies = await self._deliverable(who, replies + more, uow)
             await uow.conversations.save(who.key, state.with_(updated_at=now))
             turn = Turn(
@@ -222,10 +229,9 @@ class ConversationEngine:
         if word in _CANCEL:
             return state.restart(), [Reply(messages.text("conv.cancelled", lang))]
         if word in _HELP:
-            return state, [Reply(messages.text("conv.help", lang))]
+            return state, self._help(lang)
         if word in _HELP_ENGLISH:
-            english = state.with_(language=messages.EN)
-            return english, [Reply(messages.text("conv.help", messages.EN))]
+            return state.with_(language=messages.EN), self._help(messages.EN)
         if word in _LANGUAGE_WORDS:
             return self._switch_language(state, _LANGUAGE_WORDS[word])
         if word in _LANG_MENU:
@@ -263,6 +269,13 @@ class ConversationEngine:
         if _code_in(text) is not None:
             return False
         return WORDS.starts(text)
+
+    def _help(self, language: str) -> list[Reply]:
+        """The help, then whom the holder can check the bot with (a message of its own:
+        an SMS help already takes its segments, and the line must never be cut off)."""
+        contact = self._policy.contact.get(language)
+        help_ = Reply(messages.text("conv.help", language))
+        return [help_, Reply(contact)] if contact else [help_]
 
     def _switch_language(
         self, state: Conversation, language: str

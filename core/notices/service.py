@@ -11,6 +11,10 @@ One batch (an API request, a CSV file) is one unit of work: every notice, its SM
 the outbox, its Telegram messages and its audit entry are committed together, and a
 batch with any invalid item stores nothing. ``event_id`` makes a batch safe to send
 again: an event already stored is answered with its first result.
+
+Why one module: storing a batch decides, per notice, whom it reaches and in which
+language (the phone's last one, a verifying chat's, the default); reading notices back
+for operators uses the same records and policy. The words are in :mod:`core.notices.texts`.
 """
 
 from __future__ import annotations
@@ -179,6 +183,7 @@ class NoticeService:
         verified = {r.pass_no: r for r in records.values() if status_of(r) is Status.VERIFIED}
         phones = sorted({r.verified_phone for r in verified.values() if r.verified_phone})
         opted_out = await uow.opt_outs.among(phones) if phones else set()
+        languages = await uow.phone_languages.among(phones) if phones else {}
         chats = await chats_by_pass(uow, list(verified))
         drafts: list[NoticeDraft] = []
         told: dict[str, list[VerifyingChat]] = {}
@@ -200,14 +205,14 @@ class NoticeService:
         ids = await uow.notices.add_many(drafts)
         stored = [draft for draft in drafts if draft.event.event_id in ids]
         texted = [d for d in stored if d.reach is Reach.SMS]
-        messages_ = [
-            OutgoingSms(
-                to=verified_phone(records[d.event.pass_no]),
-                body=notice_sms(d.event, self._policy.wording),
-                kind=SMS_KIND,
-            )
-            for d in texted
-        ]
+        messages_ = []
+        for d in texted:
+            phone = verified_phone(records[d.event.pass_no])
+            # The phone's last language, else a verifying chat's, else the default.
+            chat_id = next((c.chat_id for c in told[d.event.event_id]), None)
+            language = languages.get(phone) or await self._chat_language(uow, chat_id)
+            body = notice_sms(d.event, self._policy.wording, language)
+            messages_.append(OutgoingSms(to=phone, body=body, kind=SMS_KIND))
         outbox_ids = await uow.outbox.add_many(messages_, now, priority=Priority.NOTICE)
         await uow.notices.attach_sms(
             [
@@ -223,8 +228,10 @@ class NoticeService:
         await uow.audit.add_many([audit_entry(draft, actor, channel) for draft in stored])
         return {d.event.event_id: notice_from(ids[d.event.event_id], d) for d in stored}
 
-    async def _chat_language(self, uow: NoticeUnitOfWork, chat_id: str) -> str:
+    async def _chat_language(self, uow: NoticeUnitOfWork, chat_id: str | None) -> str:
         """The language the chat's holder chose (``/lang``), else the default."""
+        if chat_id is None:
+            return self._policy.default_language
         conversation = await uow.conversations.get(f"telegram:{chat_id}")
         if conversation is not None and conversation.language:
             return conversation.language

@@ -10,7 +10,7 @@ to contact. The contact line is configured (``notices.contact``), so
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from core import messages
@@ -18,7 +18,8 @@ from core.clock import TAIPEI
 from core.masking import mask_pass
 from core.notices.events import NoticeEvent, NoticeKind
 from core.notices.records import Notice
-from core.verification.sms_text import Segments, SenderName, segments
+from core.verification.sms_text import Segments, segments
+from core.verification.wording import SmsWording
 
 #: A date far enough to give the longest text (two-digit month and day).
 _LONGEST_DAY = date(2026, 12, 31)
@@ -30,30 +31,33 @@ DIGEST_LINES = 40
 @dataclass(frozen=True, slots=True)
 class NoticeWording:
     """Whom to contact, as the holder reads it in each language: the English line for
-    every language but Chinese (Vietnamese and Indonesian readers read Latin script)."""
+    every language but Chinese (Vietnamese and Indonesian readers read Latin script);
+    and the SMS's words per language, as configured."""
 
     contact: str
     contact_en: str
+    sms: SmsWording = field(default_factory=SmsWording)
 
     def contact_in(self, language: str) -> str:
         return self.contact if language == messages.ZH else self.contact_en
 
 
-def notice_sms(event: NoticeEvent, wording: NoticeWording) -> str:
-    """The holder's SMS, in Traditional Chinese (the holders' language)."""
-    return _sms(event.kind, event.pass_no.last4, event.day, wording.contact)
+def notice_sms(event: NoticeEvent, wording: NoticeWording, language: str = messages.ZH) -> str:
+    """The holder's SMS in ``language`` (the one their phone last used), signed."""
+    return _sms(event.kind, event.pass_no.last4, event.day, wording, language)
 
 
-def _sms(kind: NoticeKind, last4: str, day: date, contact: str) -> str:
-    key = f"notice.sms.{kind.value}"
-    return messages.text(key, messages.ZH, last4=last4, date=day, contact=contact)
+def _sms(kind: NoticeKind, last4: str, day: date, wording: NoticeWording, language: str) -> str:
+    contact = wording.contact_in(language)
+    return wording.sms.notice(kind.value, language, last4=last4, day=day, contact=contact)
 
 
-def sms_lengths(contact: str, sender: SenderName | None = None) -> dict[NoticeKind, Segments]:
-    """Every kind's SMS with ``contact``, at its longest and signed as the outbox sends
-    it (``sender``): for the configuration check."""
-    sign = (sender or SenderName()).sign
-    return {kind: segments(sign(_sms(kind, "0000", _LONGEST_DAY, contact))) for kind in NoticeKind}
+def sms_lengths(wording: NoticeWording, language: str = messages.ZH) -> dict[NoticeKind, Segments]:
+    """Every kind's SMS in ``language``, at its longest and signed as it is sent: for
+    the configuration check."""
+    return {
+        kind: segments(_sms(kind, "0000", _LONGEST_DAY, wording, language)) for kind in NoticeKind
+    }
 
 
 def kind_text(kind: NoticeKind, language: str = messages.ZH) -> str:

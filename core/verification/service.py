@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from core.clock import TAIPEI
@@ -66,7 +66,8 @@ from core.verification.participants import (
     is_locked_out,
     may_enter_code,
 )
-from core.verification.sms_text import form_url, verification_link, verification_sms
+from core.verification.sms_text import form_url, verification_link
+from core.verification.wording import SmsWording
 
 #: How far back a code check looks, to tell "expired" from "nothing was ever sent".
 _LOOKBACK = timedelta(days=7)
@@ -81,6 +82,10 @@ class Policy:
     #: Wrong codes one participant may type for one code; then only they are locked out.
     max_code_attempts: int = 5
     lookup_failures_per_hour: int = 5
+    #: The SMS's words per language, as configured (``[texts_<language>]``).
+    wording: SmsWording = field(default_factory=SmsWording)
+    #: The language of an SMS to a phone that never told us its own.
+    default_language: str = "zh-TW"
     #: Participants that may hold a place on one code (core.verification.participants).
     max_joined: int = 4
     #: Codes one pass + ID + phone may get within ``code_ttl``: R2's one, and operators'
@@ -283,7 +288,13 @@ class VerificationService:
             return sent
 
     async def request_for_campaign(
-        self, requester: Requester, record: PassRecord, *, uow: UnitOfWork, now: datetime
+        self,
+        requester: Requester,
+        record: PassRecord,
+        *,
+        uow: UnitOfWork,
+        now: datetime,
+        reminder: bool = False,
     ) -> CodeSent:
         """A campaign's SMS: the ordinary request to the phone on file, made
         when the campaign dispatches it, with the same rules (R2, R3, R6, validity), at
@@ -302,6 +313,7 @@ class VerificationService:
             operator=None,
             sms_kind="campaign",
             priority=Priority.CAMPAIGN,
+            reminder=reminder,
         )
 
     async def _issue(
@@ -315,6 +327,7 @@ class VerificationService:
         operator: Operator | None,
         sms_kind: str = "verification",
         priority: Priority = Priority.OWN,
+        reminder: bool = False,
     ) -> CodeSent:
         if not record.is_valid_on(_day(now)):
             raise PassNotValid(valid_from=record.valid_from, valid_to=record.valid_to)
@@ -361,7 +374,10 @@ class VerificationService:
         )
         await uow.requests.add(request)
         link = verification_link(self._policy.public_base_url, token)
-        body = verification_sms(record.pass_no, code, link, requester.language)
+        language = await self._sms_language(uow, phone, requester, origin, now)
+        body = self._policy.wording.verification(
+            language, last4=record.pass_no.last4, code=code, link=link, reminder=reminder
+        )
         sms = OutgoingSms(
             to=phone,
             body=body,
@@ -454,6 +470,17 @@ class VerificationService:
         await uow.requests.update(current.id, state=RequestState.SUPERSEDED, finished_at=now)
         await self._audit(uow, requester, "request.superseded", current.pass_no, now)
         return True
+
+    async def _sms_language(
+        self, uow: UnitOfWork, phone: Phone, requester: Requester, origin: Origin, now: datetime
+    ) -> str:
+        """The holder's own request: the language they asked in, remembered for the phone.
+        An operator's send, a campaign or a reminder: the language the phone last used,
+        never the operator's (an operator reading Chinese may text a Vietnamese holder)."""
+        if origin is Origin.HOLDER:
+            await uow.phone_languages.remember(phone, requester.language, now)
+            return requester.language
+        return await uow.phone_languages.get(phone) or self._policy.default_language
 
     async def _check_textable(self, uow: UnitOfWork, phone: Phone) -> None:
         """No code for a phone that opted out of SMS: it would never arrive (the provider

@@ -1,18 +1,13 @@
-"""The verification SMS (R9) and how many segments a text costs.
+"""How many segments a text costs, the verification link, and SMS replies cut to fit.
 
-The guide's own SMS takes two UCS-2 segments; ours carries the same facts (last four
-digits of the pass number, the code, the 24-hour validity, the link) in one segment of
-70 UCS-2 characters when the public base URL is at most 20 characters. Operators see
-the segment count in ``portpass check-config`` and a warning at start-up.
+The words of the verification SMS (R9) are :mod:`core.verification.wording`'s. Operators
+see each SMS's segment count in ``portpass check-config`` and a warning at start-up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-from core import messages
-from core.values import PassNumber
 
 _GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -53,25 +48,6 @@ def form_url(public_base_url: str) -> str:
 
 def verification_link(public_base_url: str, token: str) -> str:
     return f"{public_base_url.rstrip('/')}/v/{token}"
-
-
-def verification_sms(pass_no: PassNumber, code: str, link: str, language: str = messages.ZH) -> str:
-    return messages.text("sms.verification", language, last4=pass_no.last4, code=code, link=link)
-
-
-@dataclass(frozen=True, slots=True)
-class SenderName:
-    """Who is writing, put at the start of every SMS (``sms.sender_name``). A Chinese
-    name in an English SMS would turn it from GSM-7 (160 characters) into UCS-2 (70) and
-    double its cost, so a GSM-7 body gets the plain ``latin`` name instead."""
-
-    chinese: str = ""
-    latin: str = ""
-
-    def sign(self, body: str) -> str:
-        if segments(body).encoding == "GSM-7":
-            return f"{self.latin} {body}" if self.latin else body
-        return f"{self.chinese}{body}"
 
 
 def pages(lines: Sequence[str], budget: int, footer: Callable[[int, int], str]) -> list[str]:

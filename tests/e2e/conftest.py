@@ -107,7 +107,7 @@ def services_of(client: AppClient) -> Services:
 
 async def sent_sms(services: Services, to: str) -> list[str]:
     """Every SMS the app queued for ``to`` (E.164), oldest first, as written (without
-    the sender name, 【港務】, that the worker puts first): read from the console sender
+    the sender name, 【港務】 or its language's, put first): read from the console sender
     once the outbox worker (woken by the commit) has handed all of them over. The
     outbox itself keeps codes and links only sealed."""
     sender = services.sender
@@ -115,8 +115,8 @@ async def sent_sms(services: Services, to: str) -> list[str]:
     query = select(func.count()).select_from(outbox).where(outbox.c.to_phone == to)
     async with services.engine.connect() as conn:
         queued = (await conn.execute(query)).scalar_one()
-    name = services.config.sms.signature
-    prefixes = [p for p in (name.chinese, f"{name.latin} " if name.latin else "") if p]
+    names = [texts.sender_name for texts in services.config.texts if texts.sender_name]
+    prefixes = [name if not name[-1].isascii() else f"{name} " for name in names]
     async with asyncio.timeout(5.0):
         while True:
             bodies = [m.body for m in sender.recent if m.to == to]

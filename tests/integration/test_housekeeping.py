@@ -119,6 +119,19 @@ async def test_each_table_keeps_what_its_retention_keeps_and_never_unsent_sms(
     }
 
 
+async def test_a_phone_language_unused_for_a_year_is_forgotten(engine: AsyncEngine) -> None:
+    from core.values import Phone
+
+    async with SqlUnitOfWorkFactory(engine)() as uow:
+        await uow.phone_languages.remember(Phone("+886960123411"), "vi", NOW - 366 * DAY)
+        await uow.phone_languages.remember(Phone("+886912345678"), "id", NOW - 364 * DAY)
+        await uow.commit()
+    assert (await prune(engine, NOW)).phone_languages == 1
+    async with SqlUnitOfWorkFactory(engine)() as uow:
+        assert await uow.phone_languages.get(Phone("+886960123411")) is None
+        assert await uow.phone_languages.get(Phone("+886912345678")) == "id"
+
+
 async def test_a_dry_run_counts_and_deletes_nothing(engine: AsyncEngine) -> None:
     await seed_ages(engine)
     before = await remaining(engine)
@@ -159,4 +172,4 @@ async def test_pruning_goes_in_small_transactions(engine: AsyncEngine) -> None:
     assert pruned.audit_log == 10
     assert (await remaining(engine))["audit"] == set()
     # 10 rows in batches of 3: four transactions for the audit log, one per other table.
-    assert len(commits) == 4 + 6
+    assert len(commits) == 4 + 7

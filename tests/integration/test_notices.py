@@ -69,6 +69,22 @@ async def count(engine: AsyncEngine, table) -> int:
         return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
 
 
+async def test_the_notice_sms_is_in_the_language_the_phone_last_used(
+    engine, registry, service, uow_factory
+) -> None:
+    async with uow_factory() as uow:
+        await uow.phone_languages.remember(PHONE_A, "vi", NOW)
+        await uow.phone_languages.remember(PHONE_A, "id", NOW)  # the last choice counts
+        await uow.commit()
+    await receive(service, event("e1"))
+    async with engine.connect() as conn:
+        sms = (await conn.execute(select(outbox))).one()
+    assert sms.body == (
+        "[Pelabuhan Taiwan] Pas pelabuhan akhiran 0047 dinonaktifkan sejak 2026/11/26: 6 bulan "
+        "tidak keluar-masuk. Hubungi your company's pass administrator"
+    )
+
+
 async def test_a_verified_pass_is_texted_at_its_verified_phone_with_the_notice(
     engine, registry, service
 ) -> None:
@@ -80,7 +96,7 @@ async def test_a_verified_pass_is_texted_at_its_verified_phone_with_the_notice(
         audit = (await conn.execute(select(audit_log))).one()
     assert (sms.to_phone, sms.kind, sms.priority) == (PHONE_A.e164, "notice", 1)  # after own
     assert sms.body == (
-        "港區通行證末四碼0047因逾六個月未進出，已於2026/11/26停用。請洽所屬公司業者申請人"
+        "【港務】港區通行證末四碼0047因逾六個月未進出，已於2026/11/26停用。請洽所屬公司業者申請人"
     )
     assert (stored.outbox_id, stored.company, stored.id) == (sms.id, KH, result.notice_id)
     assert (audit.action, audit.subject, audit.actor) == ("notice", "KHPS113-**0047", "api")

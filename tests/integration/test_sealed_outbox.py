@@ -16,7 +16,7 @@ from core.model import Channel, OutgoingSms, Requester
 from core.opt_outs.model import OptOut, OptOutSource
 from core.values import IdNumber, PassNumber, Phone
 from core.verification.service import Policy, VerificationService
-from core.verification.sms_text import verification_sms
+from core.verification.wording import SmsWording
 from fakes.clock import FakeClock
 from fakes.secrets import FixedSecrets
 from storage.outbox.queue import OutboxQueue, UnreadableSms
@@ -74,7 +74,9 @@ async def test_a_queued_code_and_link_token_are_stored_only_sealed(
     assert await where_readable(engine) == []
     row = await outbox_row(engine)
     masked_link = "https://pp.example.tw/v/" + "●" * 12
-    assert row.body == verification_sms(PassNumber("KHPS113-000043"), "●" * 6, masked_link)
+    assert row.body == SmsWording().verification(
+        "zh-TW", last4=PassNumber("KHPS113-000043").last4, code="●" * 6, link=masked_link
+    )
     [claim] = await OutboxQueue(engine, SEALER).claim("w1", T0, LEASE, limit=1)
     body = OutboxQueue(engine, SEALER).readable_body(claim.row)
     assert f"驗證碼{CODE}" in body and f"/v/{TOKEN}" in body

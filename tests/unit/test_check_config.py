@@ -1,5 +1,6 @@
-"""``portpass check-config``: the SMS as holders will get it, its segment count against
-R9's one-segment target, and the settings with every secret masked."""
+"""``portpass check-config``: every SMS as holders will get it, its segments and what a
+100,000-holder campaign costs, the two-segment target of the default verification text,
+and the settings with every secret masked."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import os
 import re
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -20,10 +22,12 @@ from bot.config import load_config
 from bot.server import run_server
 from core.codes import SystemSecrets
 from core.verification.sms_preview import BASE_URL_TARGET, SAMPLE_TOKEN, sample_sms, segment_warning
-from core.verification.sms_text import SenderName
+from core.verification.wording import LanguageWording, SmsWording
 
+BASE_26 = "https://portpass.twport.tw"
 BASE_20 = "https://pp.khport.tw"
 BASE_40 = "https://verify-portpass.twport.gov.tw/pp"
+BASE_60 = "https://verify-portpass.twport.gov.tw/portpass-holders/links"
 KEY = "check-config-secret-key-" + "s" * 24
 
 
@@ -32,39 +36,64 @@ def test_the_sample_token_is_as_long_as_a_real_one() -> None:
     assert re.fullmatch(r"[A-Za-z0-9_-]+", SAMPLE_TOKEN)
 
 
-def test_a_20_character_base_url_keeps_every_sms_in_one_segment() -> None:
-    assert len(BASE_20) == BASE_URL_TARGET
-    rendered = {sms.language: sms for sms in sample_sms(BASE_20)}
+def test_a_26_character_base_url_keeps_every_verification_sms_in_two_segments() -> None:
+    assert len(BASE_26) == BASE_URL_TARGET == 26
+    rendered = {sms.language: sms for sms in sample_sms(BASE_26)}
     zh, en = rendered["zh-TW"], rendered["en"]
-    assert f"{BASE_20}/v/{SAMPLE_TOKEN}" in zh.body and "0043" in zh.body
-    assert (zh.segments.encoding, zh.segments.count) == ("UCS-2", 1)
-    assert zh.segments.length <= 70
-    assert (en.segments.encoding, en.segments.count) == ("GSM-7", 1)
-    assert segment_warning(BASE_20) is None
-
-
-def test_a_40_character_base_url_takes_two_ucs2_segments_and_warns() -> None:
-    assert len(BASE_40) == 40
-    zh = next(sms for sms in sample_sms(BASE_40) if sms.language == "zh-TW")
+    assert f"{BASE_26}/v/{SAMPLE_TOKEN}" in zh.body and "0043" in zh.body
+    # The words of the port company's notice, what the link does, and do not share.
+    for words in ("港區通行證手機驗證", "24小時", "點連結即完成驗證", "請勿將驗證碼告訴他人"):
+        assert words in zh.body
     assert (zh.segments.encoding, zh.segments.count) == ("UCS-2", 2)
-    assert 70 < zh.segments.length <= 2 * 67
-    warning = segment_warning(BASE_40)
+    assert (en.segments.encoding, en.segments.count) == ("GSM-7", 2)
+    assert all(sms.segments.count <= 2 for sms in rendered.values())
+    assert segment_warning(BASE_26) is None
+
+
+def test_the_one_segment_text_stays_possible_for_a_company_that_prefers_cost() -> None:
+    words = LanguageWording.catalogue("zh-TW")
+    cheap = SmsWording(
+        {
+            "zh-TW": LanguageWording(
+                "【港務】",
+                "通行證末四碼{last4}驗證碼{code}，24小時內有效，或點{link}",
+                words.reminder,
+                words.notices,
+            )
+        }
+    )
+    zh = next(sms for sms in sample_sms(BASE_20, cheap) if sms.language == "zh-TW")
+    assert (zh.segments.encoding, zh.segments.count) == ("UCS-2", 1)
+
+
+def test_a_60_character_base_url_takes_three_segments_and_warns() -> None:
+    zh = next(sms for sms in sample_sms(BASE_60) if sms.language == "zh-TW")
+    assert (zh.segments.encoding, zh.segments.count) == ("UCS-2", 3)
+    warning = segment_warning(BASE_60)
     assert warning is not None
-    assert "zh-TW: 2 segments" in warning
-    assert "40 characters" in warning and f"at most {BASE_URL_TARGET}" in warning
-    assert "en:" not in warning  # the English SMS is GSM-7 and still fits 160
+    assert "zh-TW verification: 3 segments" in warning
+    assert f"{len(BASE_60)} characters" in warning and f"at most {BASE_URL_TARGET}" in warning
+    assert "en verification" not in warning  # the English SMS is GSM-7 and still fits 306
 
 
 def test_a_trailing_slash_is_not_counted_twice() -> None:
     assert sample_sms(BASE_20 + "/") == sample_sms(BASE_20)
 
 
-def test_sms_lines_name_length_encoding_and_count(tmp_path: Path) -> None:
-    config = load_config(env={"PORTPASS_SERVER_PUBLIC_BASE_URL": BASE_40}, cwd=tmp_path)
+def test_sms_lines_name_length_encoding_count_and_campaign_cost(tmp_path: Path) -> None:
+    env = {"PORTPASS_SERVER_PUBLIC_BASE_URL": BASE_60, "PORTPASS_SMS_PRICE_PER_SEGMENT": "0.05"}
+    config = load_config(env=env, cwd=tmp_path)
     text = "\n".join(sms_lines(config))
-    assert "40 characters; target at most 20" in text
-    assert "UCS-2 (70 single / 67 per part): 2 segments" in text
-    assert "GSM-7 (160 single / 153 per part): 1 segment" in text
+    assert f"{len(BASE_60)} characters; at most 26 keep" in text
+    assert "a campaign to 100,000 holders at 0.05 USD a segment" in text
+    assert (
+        "UCS-2 (70 single / 67 per part): 3 segments; 100,000 holders: 300,000 segments, "
+        "15,000.00 USD" in text
+    )
+    assert "GSM-7 (160 single / 153 per part): 1 segment; 100,000 holders: 100,000 segments" in text
+    for kind in ("verification", "reminder", "notice_reinstated", "notice_abnormal_record"):
+        for language in ("zh-TW", "en", "vi", "id"):
+            assert f"  {language} {kind}: " in text
     assert "warning:" in text
 
 
@@ -93,12 +122,16 @@ def test_the_command_prints_settings_masked_and_both_templates(
     assert "url = 'postgresql://portpass:**********@db.example:5432/pp'" in out
     assert "secret_key = **********" in out
     assert f"public_base_url = '{BASE_20}'" in out
-    # Who is writing comes first (sms.sender_name), and both still take one segment.
-    assert "zh-TW: 【港務】通行證末四碼0043驗證碼042917" in out
-    assert "en: [Taiwan Ports] Port pass ending 0043: code 042917" in out
-    assert "vi: [Taiwan Ports] The ra vao cang so cuoi 0043: ma 042917" in out
-    assert "id: [Taiwan Ports] Kartu pas pelabuhan akhiran 0043: kode 042917" in out
-    assert out.count(": 1 segment") == 4
+    # Who is writing comes first, in each language's own name (texts_*.sender_name).
+    assert "zh-TW verification: 【港務】港區通行證手機驗證：通行證末四碼0043，驗證碼042917" in out
+    assert "en verification: [Taiwan Ports] Port pass phone verification: pass ending 0043" in out
+    assert (
+        "vi verification: [Cang Dai Loan] Xac minh dien thoai the ra vao cang: the so cuoi 0043"
+        in out
+    )
+    assert "id verification: [Pelabuhan Taiwan] Verifikasi HP kartu pas pelabuhan" in out
+    assert out.count(": 2 segments;") == 8  # verification and reminder, four languages
+    assert out.count(": 1 segment;") == 16  # four notices, four languages
     assert "warning" not in out
 
 
@@ -133,14 +166,14 @@ def test_set_webhook_with_an_http_public_url_fails_check_config_naming_the_key(
     assert err.startswith("portpass: configuration: telegram.set_webhook needs an https://")
 
 
-async def test_serve_warns_at_start_when_the_sms_takes_two_segments(
+async def test_serve_warns_at_start_when_the_sms_takes_three_segments(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {
-        "PORTPASS_SERVER_PUBLIC_BASE_URL": BASE_40,
+        "PORTPASS_SERVER_PUBLIC_BASE_URL": BASE_60,
         "PORTPASS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
     }
     config = load_config(env=env, cwd=tmp_path)
@@ -159,23 +192,23 @@ async def test_serve_warns_at_start_when_the_sms_takes_two_segments(
         with contextlib.suppress(asyncio.CancelledError):
             await server
     [warning] = [r.getMessage() for r in caplog.records if "segment" in r.getMessage()]
-    assert "40 characters" in warning and "at most 20" in warning
+    assert f"{len(BASE_60)} characters" in warning and "at most 26" in warning
 
 
-def test_the_sender_name_keeps_each_sms_in_one_segment_and_its_encoding() -> None:
-    name = SenderName("【港務】", "[Taiwan Ports]")
-    rendered = {sms.language: sms for sms in sample_sms(BASE_20, name)}
-    zh, en = rendered["zh-TW"], rendered["en"]
-    assert zh.body.startswith("【港務】通行證末四碼0043")
-    assert (zh.segments.encoding, zh.segments.count) == ("UCS-2", 1)
-    assert en.body.startswith("[Taiwan Ports] Port pass ending 0043")
-    assert (en.segments.encoding, en.segments.count) == ("GSM-7", 1)  # not UCS-2
-    assert segment_warning(BASE_20, name) is None
+def test_each_language_signs_with_its_own_sender_name_and_keeps_its_encoding() -> None:
+    rendered = {sms.language: sms for sms in sample_sms(BASE_26)}
+    assert rendered["zh-TW"].body.startswith("【港務】港區通行證")
+    assert rendered["vi"].body.startswith("[Cang Dai Loan] Xac minh")
+    assert rendered["id"].body.startswith("[Pelabuhan Taiwan] Verifikasi")
+    assert rendered["en"].segments.encoding == "GSM-7"  # no Chinese name: not UCS-2
+    assert rendered["vi"].segments.encoding == "GSM-7"
 
 
 def test_an_empty_sender_name_adds_nothing() -> None:
-    assert SenderName("", "").sign("abc") == "abc"
-    assert SenderName("【港務】", "").sign("Port pass") == "Port pass"
+    words = LanguageWording.catalogue("en")
+    unsigned = SmsWording({"zh-TW": words, "en": replace(words, sender_name="")})
+    assert unsigned.sign("abc", "en") == "abc"
+    assert unsigned.sign("abc", "zh-TW") == "[Taiwan Ports] abc"
 
 
 def test_it_says_where_holders_are_sent_when_sms_replies_cannot_arrive(tmp_path: Path) -> None:

@@ -308,7 +308,7 @@ def test_wrong_value_in_file_is_named(tmp_path: Path, toml: str, key: str, allow
 
 def test_wrong_value_shows_what_was_given(tmp_path: Path) -> None:
     caught = error(tmp_path, '[sms]\nsender = "sms"\n')
-    assert "must be one of: console, twilio; got 'sms'" in str(caught)
+    assert "must be one of: console, twilio, smpp; got 'sms'" in str(caught)
 
 
 @pytest.mark.parametrize(

@@ -59,17 +59,18 @@ def test_each_kind_is_one_ucs2_segment_with_last4_what_date_and_contact(
     kind: NoticeKind, text: str
 ) -> None:
     body = notice_sms(event(kind), WORDING)
-    assert body == text
+    assert body == "【港務】" + text  # signed: the sender name is the language's own
     assert segments(body).encoding == "UCS-2"
     assert segments(body).count == 1
 
 
 def test_the_contact_may_use_what_is_left_of_the_segment() -> None:
-    longest = max(s.length for s in sms_lengths("").values())
+    longest = max(s.length for s in sms_lengths(NoticeWording("", "")).values())
     room = 70 - longest
-    assert room == 25
-    assert all(s.count == 1 for s in sms_lengths("高" * room).values())
-    assert max(s.count for s in sms_lengths("高" * (room + 1)).values()) == 2
+    assert room == 21  # 【港務】 first
+    assert all(s.count == 1 for s in sms_lengths(NoticeWording("高" * room, "")).values())
+    too_long = sms_lengths(NoticeWording("高" * (room + 1), ""))
+    assert max(s.count for s in too_long.values()) == 2
 
 
 def test_a_contact_line_that_would_split_a_notice_stops_start_up() -> None:
@@ -209,16 +210,34 @@ def test_the_operators_list_says_when_nothing_matches() -> None:
 
 
 def test_the_sender_name_counts_against_the_notice_sms(tmp_path) -> None:
-    """The outbox puts 【港務】 first: a contact line that fits alone may not fit after it."""
+    """【港務】 comes first: a contact line that fits alone may not fit after it."""
     from bot.config import ConfigError, load_config
 
-    longest = max(s.length for s in sms_lengths("").values())
-    room = 70 - longest
-    fits_alone = "高" * room
-    assert all(s.count == 1 for s in sms_lengths(fits_alone).values())
-    with pytest.raises(ConfigError, match=r"notices\.contact .*sms\.sender_name '【港務】'"):
+    fits_alone = "高" * 25
+    with pytest.raises(
+        ConfigError, match=r"notices\.contact with texts_zh_tw\.sender_name '【港務】'"
+    ):
         load_config(None, {"PORTPASS_NOTICES_CONTACT": fits_alone}, cwd=tmp_path)
     unsigned = tmp_path / "config.toml"
-    unsigned.write_text('[sms]\nsender_name = ""\n', encoding="utf-8")
+    unsigned.write_text('[texts_zh_tw]\nsender_name = ""\n', encoding="utf-8")
     config = load_config(unsigned, {"PORTPASS_NOTICES_CONTACT": fits_alone}, cwd=tmp_path)
     assert config.notices.contact == fits_alone
+
+
+def test_each_language_notice_is_in_its_own_words_and_sender(tmp_path) -> None:
+    body = notice_sms(event(NoticeKind.REINSTATED), WORDING, "vi")
+    assert body.startswith("[Cang Dai Loan] The ra vao cang")
+    assert segments(body).count == 1
+
+
+def test_a_configured_notice_with_an_unknown_placeholder_stops_start_up(tmp_path) -> None:
+    from bot.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            None,
+            {"PORTPASS_TEXTS_VI_NOTICE_REINSTATED": "{last4} {date} {contact} {name}"},
+            cwd=tmp_path,
+        )
+    assert caught.value.key == "texts_vi.notice_reinstated"
+    assert "unknown placeholder {name}" in str(caught.value)

@@ -12,8 +12,8 @@ from core.verification.sms_text import (
     pages,
     segments,
     verification_link,
-    verification_sms,
 )
+from core.verification.wording import SmsWording, template_problem
 
 TOKEN = "Ab3_Ef6-Hi9K"
 
@@ -64,6 +64,10 @@ class TestUcs2:
         assert segments("😀" * 36).count == 2
 
 
+def verification_sms(pass_no: PassNumber, code: str, link: str, language: str) -> str:
+    return SmsWording().verification(language, last4=pass_no.last4, code=code, link=link)
+
+
 class TestVerificationSms:
     pass_no = PassNumber.parse("KHPS113-000043")
 
@@ -79,15 +83,44 @@ class TestVerificationSms:
         assert body.endswith(link)  # nothing after the link that a phone could glue onto it
         assert "000043" not in body  # only the last four digits, as in the guide
 
-    @pytest.mark.parametrize("length", range(12, 21))
-    def test_one_segment_in_both_languages_up_to_a_20_character_base_url(self, length: int) -> None:
+    @pytest.mark.parametrize("length", range(12, 27))
+    def test_two_segments_in_every_language_up_to_a_26_character_base_url(
+        self, length: int
+    ) -> None:
         base = "https://" + "p" * (length - 11) + ".tw"
         assert len(base) == length
         for language in messages.LANGUAGES:
             body = verification_sms(
                 self.pass_no, "042917", verification_link(base, TOKEN), language
             )
-            assert segments(body).count == 1, (language, base, segments(body))
+            assert segments(body).count <= 2, (language, base, segments(body))
+
+    def test_the_chinese_text_carries_the_notices_words_and_do_not_share(self) -> None:
+        body = verification_sms(self.pass_no, "042917", "https://pp.tw/v/x", messages.ZH)
+        assert body == (
+            "【港務】港區通行證手機驗證：通行證末四碼0043，驗證碼042917，24小時內有效，"
+            "請勿將驗證碼告訴他人。點連結即完成驗證：https://pp.tw/v/x"
+        )
+
+    @pytest.mark.parametrize(
+        ("kind", "template", "problem"),
+        [
+            ("verification", "碼{code}{link}", "lacks the placeholder {last4}"),
+            ("verification", "{last4}{code}{link}{pass_no}", "unknown placeholder {pass_no}"),
+            ("notice", "{last4}{date}", "lacks the placeholder {contact}"),
+            ("reminder", "{last4}{code}{link", "is not a valid template"),
+            ("verification", "{last4}{code}{link}{}", "placeholder without a name"),
+            ("verification", "{last4}{code:>8}{link}", "format or conversion on {code}"),
+        ],
+    )
+    def test_a_template_with_a_wrong_placeholder_says_which(
+        self, kind: str, template: str, problem: str
+    ) -> None:
+        assert problem in (template_problem(kind, template) or "")
+
+    def test_a_template_with_its_placeholders_is_accepted(self) -> None:
+        assert template_problem("verification", "{last4} {code} {hours}h {link}") is None
+        assert template_problem("sender_name", "【港務】") is None
 
     def test_the_chinese_text_is_ucs2_and_the_english_gsm7(self) -> None:
         link = verification_link("https://pp.khport.tw", TOKEN)

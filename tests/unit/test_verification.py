@@ -232,13 +232,14 @@ async def test_unknown_link_token(service):
         await service.confirm_link(holder(), "nonexistent-token")
 
 
-async def test_r9_sms_carries_the_facts_in_one_segment(service, store):
+async def test_r9_sms_carries_the_facts_in_two_segments(service, store):
     await request43(service)
     body = store.outbox[0][0].body
     assert "0043" in body
     assert "24" in body
     assert re.search(r"https://pp\.twport\.tw/v/[A-Za-z0-9_-]{10,}", body)
-    assert segments(body).count == 1
+    assert "港區通行證手機驗證" in body and "請勿將驗證碼告訴他人" in body
+    assert segments(body).count == 2
 
 
 async def test_secrets_are_stored_only_as_hashes(service, store):

@@ -23,7 +23,9 @@ TOKEN = "gate-system-token-Zq8u2W1pL0aT5nVb"
 OTHER_TOKEN = "rotated-token-Hh3kR9sQ2xY7mN4c"
 PATH = "/api/v1/notices"
 VERIFIED_E164 = "+886960123411"
-SMS_0047 = "港區通行證末四碼0047因逾六個月未進出，已於2026/11/26停用。請洽所屬公司業者申請人"
+SMS_0047 = (
+    "【港務】港區通行證末四碼0047因逾六個月未進出，已於2026/11/26停用。請洽所屬公司業者申請人"
+)
 
 JSON = dict[str, Any]
 

@@ -83,8 +83,8 @@ def test_dry_run_prints_the_plan_and_stores_nothing(capsys, workdir: Path) -> No
     assert "dry run: nothing is stored" in out
     assert "recipients: 12 of 13 selected passes" in out
     assert "no phone on file (R6) 1" in out
-    assert "SMS: 1 segment each (UCS-2), 12 segments" in out
-    assert "estimated cost: 0.99 USD at 0.0823 USD per segment" in out
+    assert "SMS: 2 segments each (UCS-2), 24 segments" in out
+    assert "estimated cost: 1.98 USD at 0.0823 USD per segment" in out
     assert count(workdir, campaigns) == count(workdir, campaign_targets) == 0
     assert count(workdir, audit_log) == audit_before
 

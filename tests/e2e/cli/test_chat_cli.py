@@ -22,7 +22,9 @@ from core.status import status_of
 from core.values import PassNumber
 from tests.e2e.conftest import PUBLIC_BASE_URL, AppClient, services_of
 
-CODE_SMS = re.compile(r"\[SMS to 0960-123-411\] 【港務】通行證末四碼(\d{4})驗證碼(\d{6})")
+CODE_SMS = re.compile(
+    r"\[SMS to 0960-123-411\] 【港務】港區通行證手機驗證：通行證末四碼(\d{4})，驗證碼(\d{6})"
+)
 
 Step = str | Callable[[], Awaitable[str]]
 

@@ -105,7 +105,7 @@ async def test_serve_sends_each_pass_one_campaign_sms(
         ).all()
     assert len(requests) == len(targets) == DEMO_RECIPIENTS
     # Each SMS carries its own pass's last four digits and a code (R3, R9).
-    found = [re.search(r"末四碼(\d{4})驗證碼\d{6}", m["body"]) for m in fake.messages]
+    found = [re.search(r"末四碼(\d{4})，驗證碼\d{6}", m["body"]) for m in fake.messages]
     sent_last4 = sorted(match[1] for match in found if match)
     assert sent_last4 == sorted(r.pass_no[-4:] for r in requests)
     assert sum(per_phone.values()) == DEMO_RECIPIENTS

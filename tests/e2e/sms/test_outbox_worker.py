@@ -145,11 +145,11 @@ async def test_a_holder_request_reaches_twilio_at_once(
     assert form["To"] == HOLDER_E164
     assert form["From"] == FROM
     assert form["StatusCallback"] == f"{PUBLIC_BASE_URL}/sms/status"
-    assert form["Body"].startswith("【港務】")  # who is writing (sms.sender_name), first
-    assert re.search(r"末四碼0040驗證碼\d{6}", form["Body"])
+    assert form["Body"].startswith("【港務】")  # who is writing (texts_zh_tw.sender_name), first
+    assert re.search(r"末四碼0040，驗證碼\d{6}", form["Body"])
     assert f"{PUBLIC_BASE_URL}/v/" in form["Body"]
     # What stays in the database: the text with its code and link token masked.
-    text = form["Body"].removeprefix("【港務】")
+    text = form["Body"]  # signed when written, in the holder's language
     assert row.body == redact_legacy(text) != text
     assert row.sealed is None
     [message] = fake.messages
@@ -176,7 +176,7 @@ async def test_rows_queued_before_start_are_sent(
     _, services, _ = await start(make_client, twilio_config)
 
     await row_where(services, state="sent")
-    assert [m["body"] for m in fake.messages] == ["[Taiwan Ports] hello"]  # signed
+    assert [m["body"] for m in fake.messages] == ["hello"]  # sent as written
 
 
 async def test_an_sms_sealed_under_another_key_fails_and_frees_the_r2_lock(

@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.config import Config
 from bot.services import Services
 from core.values import PassNumber
-from core.verification.sms_text import verification_sms
+from core.verification.wording import SmsWording
 from fakes.clock import FakeClock
 from fakes.secrets import FixedSecrets
 from fakes.twilio_api import FakeTwilio, Fault
@@ -92,12 +92,14 @@ async def test_a_live_code_and_link_token_cannot_be_read_from_the_database_or_it
     # ... the database holds neither, anywhere, while the code is live,
     assert readable_secrets(database_of(twilio_config)) == []
     masked_link = f"{PUBLIC_BASE_URL}/v/" + "●" * 12
-    assert row.body == verification_sms(PassNumber("KHPS113-000040"), "●" * 6, masked_link)
+    assert row.body == SmsWording().verification(
+        "zh-TW", last4=PassNumber("KHPS113-000040").last4, code="●" * 6, link=masked_link
+    )
     # ... and only the secret key opens what the worker will send.
     queued = await queued_row(services)
     assert queued.sealed is not None
     opened = OutboxQueue(services.engine, services.sealer).readable_body(queued)
-    assert fake.requests[0]["Body"] == "【港務】" + opened  # the sender name, then the text
+    assert fake.requests[0]["Body"] == opened  # signed when written (the sender name first)
 
     await retry_now(clock, worker, row)
     row = await row_where(services, state="sent")

@@ -283,7 +283,7 @@ async def test_english_then_chinese(client, phone):
         "to verify (valid for 24 hours)."
     )
     [sms] = await sms_to(client)
-    assert sms.startswith("Port pass ending 0043")
+    assert sms.startswith("Port pass phone verification: pass ending 0043")
     assert (await phone.say(await last_code(client))).startswith("Verified! Pass KHPS113-000043")
     assert "Send ? for more." in await phone.say("what?")
     assert await phone.say("中文") == "已切換為中文。"

@@ -39,9 +39,10 @@ async def test_vi_switches_and_the_whole_conversation_is_in_vietnamese(client, p
         "(hiệu lực 24 giờ)."
     )
     [sms] = await sms_to(client)
-    # Without diacritics, as Vietnamese SMS usually are: GSM-7, so one segment with the link.
-    assert sms.startswith("The ra vao cang so cuoi 0043: ma ")
-    assert segments(sms).count == 1
+    # Without diacritics, as Vietnamese SMS usually are: GSM-7, two segments with the link.
+    assert sms.startswith("Xac minh dien thoai the ra vao cang: the so cuoi 0043, ma ")
+    assert "Khong dua ma cho ai" in sms  # do not share the code
+    assert segments(sms).count == 2
     done = await phone.say(await last_code(client))
     assert done == f"Đã xác minh! Thẻ {PASS_NO} có số điện thoại đã xác minh 0960-123-411."
     assert await phone.say("中文") == "已切換為中文。"
@@ -56,7 +57,7 @@ async def test_id_in_lower_case_switches_to_indonesian(client, phone):
         "verifikasi (berlaku 24 jam)."
     )
     [sms] = await sms_to(client)
-    assert sms.startswith("Kartu pas pelabuhan akhiran 0043: kode ")
+    assert sms.startswith("Verifikasi HP kartu pas pelabuhan: kartu akhiran 0043, kode ")
     done = await phone.say(await last_code(client))
     assert done.startswith(f"Terverifikasi! Kartu pas {PASS_NO}")
 

@@ -60,7 +60,7 @@ async def test_a_holder_verifies_in_vietnamese_after_lang(
     [question] = await user.say(PHONE)
     sent = await user.press(question, CONFIRM_DATA)
     [sms] = await outbox_bodies(services_of(client))
-    code = re.search(r": ma (\d{6}),", sms)
+    code = re.search(r", ma (\d{6}),", sms)
     assert code is not None, sms
     [verified] = await user.say(code.group(1))
 
@@ -75,7 +75,7 @@ async def test_a_holder_verifies_in_vietnamese_after_lang(
         "(hiệu lực 24 giờ)."
     ]
     # The SMS in the holder's language, without diacritics: GSM-7, one segment.
-    assert "The ra vao cang so cuoi 0043: ma " in sms
+    assert "the ra vao cang: the so cuoi 0043, ma " in sms
     assert verified["text"].startswith(f"Đã xác minh! Thẻ {PASS_NO}")
 
 

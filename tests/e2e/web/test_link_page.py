@@ -12,7 +12,9 @@ import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.config import load_config
+import pytest
+
+from bot.config import ConfigError, load_config
 from bot.web.link_page import LINK_REQUESTS_PER_MINUTE
 from core.model import Channel, Requester, Status
 from core.status import status_of
@@ -357,3 +359,35 @@ async def test_the_organisation_and_contact_come_from_the_config(
     page = await open_page(client, await issue_link(client))
     assert '<p class="org">高雄港務分公司</p>' in page and "服務專線 07-000-0000" in page
     assert "保存 30 天" in page
+
+
+async def test_every_language_shows_its_own_organisation_name_contact_phone_and_page(
+    make_client: MakeClient, config_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = config_env | {
+        "PORTPASS_ORGANISATION_PHONE": "07-5612311",
+        "PORTPASS_ORGANISATION_PAGE_URL": "https://www.twport.com.tw/portpass",
+    }
+    client = await make_client(load_config(None, env, cwd=tmp_path))
+    path = await issue_link(client)
+    chinese = await open_page(client, path)
+    assert '<a href="tel:07-5612311">客服電話 07-5612311</a>' in chinese
+    assert '<a href="https://www.twport.com.tw/portpass" rel="noopener">' in chinese
+    vietnamese = await (await client.get(path + "?lang=vi")).text()
+    assert '<p class="org">Công ty Cổ phần Cảng Quốc tế Đài Loan</p>' in vietnamese
+    assert "Hãy hỏi người quản lý thẻ ra vào" in vietnamese
+    assert "Điện thoại 07-5612311" in vietnamese and "Thông tin https://www.twport" in vietnamese
+    assert "Taiwan International Ports" not in vietnamese
+    assert "Ask your company" not in vietnamese
+    indonesian = await (await client.get(path + "?lang=id")).text()
+    assert '<p class="org">Perusahaan Pelabuhan Internasional Taiwan</p>' in indonesian
+    assert "Telepon 07-5612311" in indonesian and "Tanyakan pengelola kartu pas" in indonesian
+
+
+async def test_a_page_that_is_not_https_is_refused_naming_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, {"PORTPASS_ORGANISATION_PAGE_URL": "http://twport.example"}, cwd=tmp_path)
+    assert caught.value.key == "organisation.page_url"
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, {"PORTPASS_ORGANISATION_PHONE": "call us"}, cwd=tmp_path)
+    assert caught.value.key == "organisation.phone"
