@@ -120,14 +120,16 @@ async def test_an_sms_code_reply_is_eight_statements_on_sqlite(
     ]  # fmt: skip
 
 
-async def test_the_confirming_sms_is_nine_statements_on_sqlite(
+async def test_the_confirming_sms_is_ten_statements_on_sqlite(
     counted_client: AppClient, counter: TransactionCounter
 ) -> None:
     """The "1" that asks for the code: the claim (state and opt-out, as above); the
     sender's failed lookups (the cool-down); the pass, locked; R2's earlier request; the
-    request, its SMS and its audit entry; the conversation saved; the reply remembered.
+    request, its SMS and its audit entry; the language the phone used, remembered so later
+    SMS (campaign, notices) speak it; the conversation saved and the reply remembered.
     The opt-out is asked twice (may a code go to this phone; may the reply), and read
-    once: eleven statements before (a second opt-out read, and one apart from the claim)."""
+    once: eleven statements before (a second opt-out read, and one apart from the claim),
+    nine before the phone's language was remembered."""
     phone = Handset(counted_client)
     await phone.say("驗證", PASS_NO, ID_NO)
     counter.statements.clear()
@@ -136,7 +138,7 @@ async def test_the_confirming_sms_is_nine_statements_on_sqlite(
 
     assert counter.statements == [
         "INSERT", "SELECT", "SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "INSERT",
-        "UPDATE",
+        "INSERT", "UPDATE",
     ]  # fmt: skip
 
 
