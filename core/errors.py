@@ -120,12 +120,16 @@ class AlreadyRequested(PortPassError):
 
     key = "request.already"
 
-    def __init__(self, *, retry_at: datetime) -> None:
-        super().__init__(retry_at=retry_at)
+    def __init__(self, *, retry_at: datetime, sent_at: datetime, phone: str) -> None:
+        """``phone`` masked (``0912-***-678``): said only after pass, ID and phone all
+        matched (R1), to the one who typed that phone, so they know where to look."""
+        super().__init__(retry_at=retry_at, sent_at=sent_at, phone=phone)
         self.retry_at = retry_at
+        self.sent_at = sent_at
+        self.phone = phone
 
     def params(self) -> dict[str, object]:
-        return {"retry_at": self.retry_at}
+        return {"retry_at": self.retry_at, "sent_at": self.sent_at, "phone": self.phone}
 
 
 class AlreadyRequestedElsewhere(PointsToForm, AlreadyRequested):
@@ -136,12 +140,14 @@ class AlreadyRequestedElsewhere(PointsToForm, AlreadyRequested):
 
     key = "request.already_elsewhere"
 
-    def __init__(self, *, retry_at: datetime, form_url: str | None = None) -> None:
-        super().__init__(retry_at=retry_at)
+    def __init__(
+        self, *, retry_at: datetime, sent_at: datetime, phone: str, form_url: str | None = None
+    ) -> None:
+        super().__init__(retry_at=retry_at, sent_at=sent_at, phone=phone)
         self.form_url = form_url
 
     def params(self) -> dict[str, object]:
-        return {"retry_at": self.retry_at, "form_url": self.form_url or ""}
+        return {**super().params(), "form_url": self.form_url or ""}
 
 
 class CodeCrowded(PortPassError):

@@ -82,12 +82,18 @@ class Progress:
 
     @property
     def measured_rate(self) -> float:
-        """SMS per second over the last minute (or since the start, if sooner)."""
+        """SMS per second over the last minute (or since the start, if sooner); for a
+        finished campaign, its first SMS over the whole run, since it has no "last
+        minute" any more. A span under a second counts as one: 200 SMS queued in a
+        millisecond are not 200,000 a second."""
         started = self.campaign.started_at
         if started is None:
             return 0.0
+        finished = self.campaign.finished_at
+        if finished is not None:
+            return self.totals.sent / max((finished - started).total_seconds(), 1.0)
         span = min(RATE_WINDOW, self.now - started).total_seconds()
-        return self.totals.recent / span if span > 0 else 0.0
+        return self.totals.recent / max(span, 1.0) if span >= 0 else 0.0
 
     @property
     def window_open(self) -> bool:

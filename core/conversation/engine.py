@@ -32,6 +32,8 @@ from core.conversation.state import (
     choice_action,
 )
 from core.conversation.whole_request import WholeRequest, read_whole_request
+from core.conversation.words import WORDS, find_code
+from core.conversation.words import key as word_key
 from core.errors import (
     AlreadyRequested,
     IdChecksumMismatch,
@@ -53,7 +55,9 @@ from core.verification.sms_text import pages
 # None of these may be one of the provider's own words (core.opt_outs.model.PROVIDER_WORDS):
 # Twilio acts on STOP, CANCEL, YES, HELP... by itself, so a holder told to send CANCEL
 # would be unsubscribed from every SMS, and YES would opt them back in, not confirm.
-_START = {"驗證", "验证", "VERIFY", "V", "/START", "/VERIFY"}
+# Typed alone. Natural-language start, yes and no words (「我要驗證手機」, 好, có, ya) are
+# in each language's catalogue (core.conversation.words), not here.
+_START = {"V", "/START", "/VERIFY"}
 _CANCEL = {"取消", "2", "/CANCEL"}
 _HELP = {"說明", "说明", "?", "/HELP"}
 # HELP typed in English is answered in English (and the conversation goes on in English):
@@ -75,13 +79,14 @@ _LANGUAGE_WORDS = {
 _LANG_MENU = {"/LANG"}
 #: The action of a language button's choice value (``lang:vi``).
 LANGUAGE_CHOICE = "lang"
-_YES = {"1", "確定", "确定", "確認", "确认", "是", "CONFIRM", "Y", "OK"}
-_NO = {"2", "否", "NO", "N"}
+_YES = {"1"} | WORDS.yes
+_NO = {"2"} | WORDS.no
 # At the check-digit question: "the number is right, go on".
-_ID_IS_RIGHT = {"1", "確定", "确定", "確認", "确认", "是", "對", "对", "OK", "CONFIRM"}
+_ID_IS_RIGHT = {"1"} | WORDS.yes
 #: Every word the SMS conversation reads as a command (none is one of Twilio's own).
 COMMAND_WORDS = (
     frozenset(_START | _CANCEL | _HELP | _STATUS | _LANG_MENU | _YES | _NO)
+    | frozenset(WORDS.start)
     | frozenset(_ID_IS_RIGHT)
     | frozenset(_LANGUAGE_WORDS)
 )
@@ -233,11 +238,13 @@ class ConversationEngine:
             return state, [self._language_menu(state, who)]
         if word in _STATUS or _STATUS_PAGE.match(word):
             return state, [await self._status(state, who, uow, page=_status_page(word))]
-        if word in _START:
+        if word in _START or word_key(message.text) in WORDS.start:  # a start word alone
             return await self._start(state, who, uow, now)
         whole = read_whole_request(message.text)
         if whole is not None and (whole.keyword or state.step in (Step.IDLE, Step.ASK_PASS)):
             return await self._whole_request(state, who, whole, uow, now)
+        if self._starts(state, message.text):
+            return await self._start(state, who, uow, now)
         handler = {
             Step.ASK_PASS: self._on_pass,
             Step.ASK_ID: self._on_id,
@@ -247,9 +254,21 @@ class ConversationEngine:
         }.get(state.step)
         if handler is not None:
             return await handler(state, who, message.text, uow, now)
-        if who.phone and _is_code(word):
-            return await self._on_code(state, who, word, uow, now)
+        if who.phone and _code_in(message.text) is not None:
+            return await self._on_code(state, who, message.text, uow, now)
         return state, [Reply(messages.text("conv.short_help", lang))]
+
+    @staticmethod
+    def _starts(state: Conversation, text: str) -> bool:
+        """A message containing a start word (「我要驗證手機」, "I want to verify") starts
+        the verification, unless it holds a code (「驗證碼726473」 pasted from the SMS is
+        the code), answers the confirm question (「好，驗證」 is a yes) or is a command
+        (``/passes 未驗證``, an operator's)."""
+        if state.step is Step.CONFIRM or text.lstrip().startswith("/"):
+            return False
+        if _code_in(text) is not None:
+            return False
+        return WORDS.starts(text)
 
     def _help(self, language: str) -> list[Reply]:
         """The help, then whom the holder can check the bot with (a message of its own:
@@ -368,7 +387,7 @@ class ConversationEngine:
     async def _on_id(
         self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
-        if state.unconfirmed_id and _word(text) in _ID_IS_RIGHT:
+        if state.unconfirmed_id and word_key(text) in _ID_IS_RIGHT:
             # The answer to the check-digit question: the number is right, go on.
             text = state.unconfirmed_id
         try:
@@ -419,7 +438,7 @@ class ConversationEngine:
     async def _on_confirm_text(
         self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
-        word = _word(text)
+        word = word_key(text)
         if word in _YES:
             return await self._on_choice(state, who, "confirm", uow, now)
         if word in _NO:
@@ -474,20 +493,18 @@ class ConversationEngine:
         if sent.joined:
             # Someone else asked first (another chat, an operator): R2 sent no second
             # code, but this chat passed R1 and may type the one on the holder's phone.
+            # One message: what happened and what to do (the code or the link).
             told = messages.text("request.joined", lang, expires_at=sent.expires_at)
-            return waiting, [Reply(told), Reply(messages.text("conv.ask_code", lang))]
-        return waiting, [
-            Reply(messages.text("request.sent", lang)),
-            Reply(messages.text("conv.ask_code", lang)),
-        ]
+            return waiting, [Reply(told)]
+        # One message: "sent" and what to do with it (the code or the link).
+        return waiting, [Reply(messages.text("request.sent", lang))]
 
     async def _on_code(
         self, state: Conversation, who: Participant, text: str, uow: UnitOfWork, now: datetime
     ) -> tuple[Conversation, list[Reply]]:
         lang = self._lang(state)
-        try:
-            code = parse_code(text)
-        except InvalidInput:
+        code = _code_in(text)
+        if code is None:
             return state, [Reply(messages.text("conv.ask_code_hint", lang))]
         phone = state.phone or who.phone
         if phone is None:
@@ -578,12 +595,13 @@ def _turn_to(turn: Turn) -> str:
     return json.dumps(turn.to_json(), ensure_ascii=False)
 
 
-def _is_code(word: str) -> bool:
+def _code_in(text: str) -> str | None:
+    """The code a message holds: the whole message as a code (``432 079``, ``٤٣٢٠٧٩``), or
+    its one run of six digits (「驗證碼：２９３１７０」, "mã 684384"); ``None`` otherwise."""
     try:
-        parse_code(word)
+        return parse_code(text)
     except InvalidInput:
-        return False
-    return True
+        return find_code(text)
 
 
 def _status_page(word: str) -> int:

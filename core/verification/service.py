@@ -347,7 +347,12 @@ class VerificationService:
         if earlier is not None:
             if origin is Origin.HOLDER and earlier.is_open(now):
                 return await self._admit(uow, earlier, requester, now)
-            raise AlreadyRequested(retry_at=earlier.created_at + ttl)
+            # R1 matched, and the asker typed this phone: they are told where it went.
+            raise AlreadyRequested(
+                retry_at=earlier.created_at + ttl,
+                sent_at=earlier.created_at,
+                phone=mask_phone(phone),
+            )
         request_id = uuid.uuid4().hex
         code, token = self._secrets.code(), self._secrets.token()
         request = VerificationRequest(
@@ -422,7 +427,12 @@ class VerificationService:
             raise CodeLockedHere()
         if request.requester_key == requester.key or requester.phone == request.phone:
             # Asked here, or holds the phone: the code it got still works.
-            raise AlreadyRequested(retry_at=request.created_at + self._policy.code_ttl)
+            # The phone was typed here (or is the one held): where and when it went.
+            raise AlreadyRequested(
+                retry_at=request.created_at + self._policy.code_ttl,
+                sent_at=request.created_at,
+                phone=mask_phone(request.phone),
+            )
         if requester.key not in request.participants:
             if not has_room(request, self._policy.max_joined):
                 await self._audit(uow, requester, "request.join_refused", request.pass_no, now)
@@ -529,6 +539,8 @@ class VerificationService:
                 if others:
                     raise AlreadyRequestedElsewhere(
                         retry_at=others[0].created_at + self._policy.code_ttl,
+                        sent_at=others[0].created_at,
+                        phone=mask_phone(phone),
                         form_url=self._policy.form_url,
                     )
                 raise self._why_closed(mine, code, now)

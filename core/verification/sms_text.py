@@ -18,7 +18,7 @@ _GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
 #: The most segments one SMS reply may take. Twilio refuses a body over 1,600
 #: characters, and every segment is paid for; a longer reply is cut into pages
 #: (:func:`pages`) or, as a last guard, cut short (:func:`cut_to_segments`).
-MAX_REPLY_SEGMENTS = 3
+MAX_REPLY_SEGMENTS = 2
 
 
 @dataclass(frozen=True, slots=True)

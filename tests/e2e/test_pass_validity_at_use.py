@@ -19,7 +19,10 @@ PASS_NO = "KHPS113-000043"
 VALID = "KHPS113-000043,QQ12345673,檢訊測試三,0960123411,2026/01/05,2027/01/04,"
 ENDED = "KHPS113-000043,QQ12345673,檢訊測試三,0960123411,2026/01/05,2026/11/20,"
 #: The clock says 2026/11/27; the import moved the pass's last day a week into the past.
-NOT_VALID_ZH = "此通行證不在有效期間內（2026/01/05 至 2026/11/20），無法驗證手機。"
+NOT_VALID_ZH = (
+    "此通行證不在有效期間內（2026/01/05 至 2026/11/20），無法驗證手機。"
+    "請洽業者申請人（貴公司辦理通行證的人員）確認效期。"
+)
 
 
 async def end_validity(client: AppClient, tmp_path: Path, row: str = ENDED) -> None:

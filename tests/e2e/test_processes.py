@@ -53,7 +53,7 @@ CHAT = 555_000_111
 
 ASK_PASS = "請輸入通行證號（例：KHPS113-000043）。"
 ASK_ID = "請輸入身分證號（例：A123456789）。"
-SENT = "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+SENT = "驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，或點簡訊中的連結完成驗證（24小時內有效）。"
 NOT_FOUND = "查無人員通行證或手機資料，無法取得驗證碼！"
 COOLED = "查詢失敗次數過多"
 _CODE = re.compile(r"驗證碼(\d{6})")
@@ -214,7 +214,7 @@ async def test_two_processes_answer_as_one_send_once_and_share_the_limits(
     assert await d.text(b, HOLDER, "1") == SENT
     code = await one_code_for(d, HOLDER, count=1)
     assert await d.text(a, HOLDER, code) == (
-        "手機驗證完成！通行證 KHPS113-000043 已驗證手機 0960-123-411。"
+        "手機驗證完成！通行證 KHPS113-000043 的手機 0960-123-411 已完成驗證。"
     )
 
     # Telegram: one chat's updates alternate between the processes.
@@ -235,11 +235,13 @@ async def test_two_processes_answer_as_one_send_once_and_share_the_limits(
         ids.next(), CHAT, "c:confirm:KHPS113-000040", question["message_id"],
         message_text=question["text"], reply_markup=question["reply_markup"],
     )  # fmt: skip
-    sent, ask_code = await d.update(b, press)
-    assert (sent["text"], ask_code["text"]) == ("驗證碼已經成功送出!!", "請輸入6位數字驗證碼")
+    [sent] = await d.update(b, press)
+    assert sent["text"] == SENT
     code = await one_code_for(d, HOLDER, count=2)
     [verified] = await d.update(a, said(code))
-    assert verified["text"] == "手機驗證完成！通行證 KHPS113-000040 已驗證手機 0960-123-411。"
+    assert (
+        verified["text"] == "手機驗證完成！通行證 KHPS113-000040 的手機 0960-123-411 已完成驗證。"
+    )
 
     # No double sends: two outbox workers, and still one SMS per code.
     await asyncio.sleep(1.5)

@@ -72,7 +72,10 @@ async def test_after_a_stale_code_the_holder_gets_a_new_one_with_the_new_data(
     new_phone = Handset(client, "+886933123456")
 
     await new_phone.say("驗證", PASS_NO, "QQ12345673")
-    assert await new_phone.say("1") == "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+    assert await new_phone.say("1") == (
+        "驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，"
+        "或點簡訊中的連結完成驗證（24小時內有效）。"
+    )
     assert "已失效" in await Handset(client).say(old)
     assert "手機驗證完成" in await new_phone.say(await last_code(client, "+886933123456"))
     assert await status(client) is Status.VERIFIED

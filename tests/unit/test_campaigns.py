@@ -200,3 +200,31 @@ def test_every_campaign_error_has_both_languages() -> None:
 def test_only_taiwanese_mobiles_are_campaign_recipients() -> None:
     assert is_taiwan_mobile(Phone("+886912345678"))
     assert not is_taiwan_mobile(Phone("+85291234567"))
+
+
+def test_a_finished_campaign_shows_its_real_rate_not_a_burst_over_a_millisecond():
+    from datetime import date
+
+    from core.campaigns.model import Campaign, CampaignState
+    from core.campaigns.progress import Progress, Tally
+
+    start = taipei(27, 10)
+    done = Campaign(
+        1,
+        CampaignSpec("x"),
+        CampaignState.DONE,
+        date(2026, 11, 27),
+        created_at=start,
+        started_at=start,
+        finished_at=start + timedelta(seconds=100),
+    )
+    progress = Progress(done, Tally("", sent=500, recent=500), start + timedelta(days=1), 5.0)
+    assert progress.measured_rate == 5.0
+    # All queued within a millisecond of the start: at most the count, not 500,000/s.
+    running = Campaign(
+        1, CampaignSpec("x"), CampaignState.RUNNING, date(2026, 11, 27), start, start
+    )
+    burst = Progress(
+        running, Tally("", sent=500, recent=500), start + timedelta(milliseconds=1), 5.0
+    )
+    assert burst.measured_rate == 500.0

@@ -88,7 +88,10 @@ async def test_sms_walks_from_keyword_to_verified(engine, store):
         "cancel:KHPS113-000043",
     ]
     sent = await say(engine, SMS, "1")
-    assert texts(sent) == "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+    assert texts(sent) == (
+        "驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，"
+        "或點簡訊中的連結完成驗證（24小時內有效）。"
+    )
     done = await say(engine, SMS, code_in(store))
     assert "手機驗證完成" in texts(done)
     assert status_of(store.record(PassNumber.parse("KHPS113-000043"))) is Status.VERIFIED
@@ -113,7 +116,7 @@ async def test_each_step_re_asks_with_an_example(engine):
 async def test_id_with_a_wrong_check_digit_is_flagged_then_accepted_when_repeated(engine, store):
     await say(engine, SMS, "驗證", "KHPS113-000041")
     first = await say(engine, SMS, "R123456788")
-    assert "檢查碼不符" in texts(first)
+    assert "最後一碼好像不對" in texts(first)
     assert store.failures == []  # no lookup was made
     second = await say(engine, SMS, "r123456788")
     assert "確定要取得KHPS113-000041" in texts(second)
@@ -202,7 +205,7 @@ async def test_telegram_asks_for_the_phone_and_accepts_only_own_contact(engine, 
     confirm = await engine.handle(TG, SharedContact(phone="+886960123411", own=True))
     assert "確定要取得" in texts(confirm)
     sent = await engine.handle(TG, Choice("confirm"))
-    assert "驗證碼已經成功送出!!" in texts(sent)
+    assert "驗證碼已經成功送出。" in texts(sent)
     await say(engine, TG, code_in(store))
     status = await say(engine, TG, "/status")
     assert "KHPS113-**0043：已驗證" in texts(status)
@@ -211,7 +214,7 @@ async def test_telegram_asks_for_the_phone_and_accepts_only_own_contact(engine, 
 async def test_telegram_typed_phone_with_bad_input(engine):
     await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673")
     bad = await say(engine, TG, "+1 650 253 0000")
-    assert "台灣手機號碼" in texts(bad)
+    assert "臺灣手機號碼" in texts(bad)
     assert "確定要取得" in texts(await say(engine, TG, "0960-123-411"))
 
 
@@ -274,7 +277,10 @@ async def test_a_retried_message_is_answered_again_without_acting_twice(engine, 
     again = await engine.handle(SMS, Text("1"), message_id="SM1")
     assert again == first
     assert again.repeated and not first.repeated  # what metrics count as a duplicate
-    assert texts(first) == "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+    assert texts(first) == (
+        "驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，"
+        "或點簡訊中的連結完成驗證（24小時內有效）。"
+    )
     assert len(store.outbox) == 1
 
 
@@ -303,7 +309,7 @@ async def test_a_button_from_an_older_question_does_not_answer_the_current_one(e
     assert "確定要取得KHPS113-000040" in texts(stale)  # asked again
     assert store.outbox == []
     current = stale.replies[-1].options[0].value
-    assert "驗證碼已經成功送出!!" in texts(await engine.handle(TG, Choice(current)))
+    assert "驗證碼已經成功送出。" in texts(await engine.handle(TG, Choice(current)))
     assert store.outbox[0][0].to.e164 == "+886960123411"
 
 
@@ -384,7 +390,7 @@ async def test_the_phone_itself_may_reply_with_a_code_a_chat_asked_for(engine, s
     await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
     await engine.handle(TG, Choice("confirm"))
     again = await say(engine, SMS, "驗證", "KHPS113-000043", "QQ12345673", "1")
-    assert "24小時內只能取得驗證碼一次" in texts(again)  # the phone is told to enter it
+    assert "24小時內已送過驗證碼" in texts(again)  # the phone is told to enter it
     assert "手機驗證完成" in texts(await say(engine, SMS, code_in(store)))
 
 
@@ -393,7 +399,7 @@ async def test_the_chat_that_asked_may_still_enter_its_code_after_asking_again(e
     await engine.handle(TG, Choice("confirm"))
     await say(engine, TG, "/verify", "KHPS113-000043", "QQ12345673", PHONE)
     again = await engine.handle(TG, Choice("confirm"))
-    assert "請輸入已收到的驗證碼" in texts(again)
+    assert "請輸入該簡訊中的驗證碼" in texts(again)
     assert "手機驗證完成" in texts(await say(engine, TG, code_in(store)))
 
 
@@ -429,7 +435,7 @@ def test_a_reply_stored_before_turns_existed_is_still_answered():
 # --- forgiving input -------------------------------------------------------
 
 CHECKSUM_QUESTION = (
-    "身分證號 R123456788 的檢查碼不符，可能打錯了。請再確認一次；若號碼無誤，請回覆「確定」或 1"
+    "身分證號 R123456788 最後一碼好像不對，可能打錯了。請再確認一次；若號碼無誤，請回覆「確定」或 1"
     "（或再輸入一次同一號碼）。"
 )
 CONFIRM_41 = "確定要取得KHPS113-000041人員通行證的手機驗證碼??"
@@ -476,7 +482,10 @@ async def test_anything_but_yes_or_no_at_the_confirm_question_offers_the_choices
     assert again.text == "沒有看懂這個回覆。要取得KHPS113-000043人員通行證的手機驗證碼嗎？"
     assert [o.value for o in again.options] == ["confirm:KHPS113-000043", "cancel:KHPS113-000043"]
     assert store.outbox == []
-    assert texts(await say(engine, SMS, "1")) == "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+    assert texts(await say(engine, SMS, "1")) == (
+        "驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，"
+        "或點簡訊中的連結完成驗證（24小時內有效）。"
+    )
 
 
 @pytest.mark.parametrize(
@@ -528,8 +537,8 @@ async def test_a_whole_request_respects_the_cool_down(engine, store):
 async def test_help_in_english_in_a_chat_is_answered_in_english(engine):
     assert texts(await say(engine, TG, "help")) == (
         "Port pass phone verification: send VERIFY to start; reply with the 6-digit code "
-        "from the SMS.\nSTATUS shows your status, 2 stops, 中文 switches to Chinese, VI to "
-        "Vietnamese, ID to Indonesian."
+        "from the SMS.\nSTATUS shows your status, send 2 to cancel. Language: ZH Chinese, "
+        "VI Vietnamese, ID Indonesian."
     )
     assert texts(await say(engine, TG, "VERIFY")) == (
         "Please type your pass number (for example KHPS113-000043)."

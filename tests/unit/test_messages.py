@@ -139,15 +139,17 @@ def test_the_guides_wording_is_kept() -> None:
     assert messages.text("request.no_match").startswith(
         "查無人員通行證或手機資料，無法取得驗證碼！"
     )
-    assert messages.text("request.sent") == "驗證碼已經成功送出!!"
+    # R3: the guide's 「驗證碼已經成功送出!!」 without its 「!!」, with what to do next.
+    assert messages.text("request.sent").startswith("驗證碼已經成功送出。請輸入")
     assert messages.text("input.code") == "請輸入6位數字驗證碼"
     assert (
         messages.text("request.confirm", pass_no="KHPS113-000043")
         == "確定要取得KHPS113-000043人員通行證的手機驗證碼??"
     )
-    assert "請先至「基本資料維護」/「人員資料」新增一筆該人員資料" in messages.text(
-        "operator.no_phone"
-    )
+    # R6: no phone, no code; the old system's menu path means nothing in a chat, so the
+    # answer says where the phone is added and when the bot sees it.
+    no_phone = messages.text("operator.no_phone")
+    assert "無法發送驗證碼" in no_phone and "下一次匯入" in no_phone
 
 
 def test_every_language_is_named_in_its_own_words() -> None:
@@ -171,6 +173,7 @@ _LONGEST = {
     "value": "A123456789",
     "phone": "0912-345-678",
     "retry_at": datetime(2026, 12, 31, 23, 59, tzinfo=UTC),
+    "sent_at": datetime(2026, 12, 30, 23, 59, tzinfo=UTC),
     "valid_from": date(2026, 12, 31),
     "valid_to": date(2027, 12, 31),
     "remaining": 4,

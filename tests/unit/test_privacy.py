@@ -16,7 +16,7 @@ from bot.privacy import LibraryFloor, mask_personal_data
 @pytest.mark.parametrize(
     ("line", "masked"),
     [
-        ("身分證號 R123456780 的檢查碼不符", "身分證號 R12*****80 的檢查碼不符"),
+        ("身分證號 R123456780 最後一碼好像不對", "身分證號 R12*****80 最後一碼好像不對"),
         ("id qq12345673 typed", "id qq1*****73 typed"),
         ("to +886960123411.", "to 0960-***-411."),
         ("To=%2B886960123411&Body=x", "To=0960-***-411&Body=x"),

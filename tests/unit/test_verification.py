@@ -344,7 +344,7 @@ async def test_r6_blank_phone_on_file_cannot_be_sent(service, store):
         await service.request_as_operator(
             OPERATOR, holder("telegram:1"), p("KHPS113-000034"), ph("0912345678")
         )
-    assert "基本資料維護" in messages.render_error(caught.value)
+    assert "下一次匯入" in messages.render_error(caught.value)
     assert store.outbox == []
 
 
@@ -399,6 +399,7 @@ async def test_a_chat_that_did_not_ask_cannot_guess_someone_elses_code(service, 
 
     assert "點擊該簡訊中的連結" in messages.render_error(told.value)
     assert "Open the link" in messages.render_error(told.value, messages.EN)
+    assert "送到 0960-***-411" in messages.render_error(told.value)  # where it went
     assert [r.failed_attempts for r in store.requests.values()] == [0]
     assert [e.action for e in store.audit].count("check.wrong_code") == 0
     verified = await service.check_code(holder_chat, ph(PHONE), code)

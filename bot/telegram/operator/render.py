@@ -85,6 +85,7 @@ def page_markup(page: Page, language: str) -> InlineKeyboardMarkup | None:
             )
         ]
         for row in page.rows
+        if row.phone  # R6: no phone on file, no send button
     ]
     turn = []
     if page.has_prev:
@@ -140,13 +141,19 @@ def pass_text(view: PassView, language: str) -> str:
         lines.append(_field("company", view.company, language))
     if not view.owned:
         lines.append(messages.text("operator.not_owned_note", language))
-    hint = messages.text("operator.send_button_hint", language, pass_no=view.pass_no.value)
+    if view.phone:
+        hint = messages.text("operator.send_button_hint", language, pass_no=view.pass_no.value)
+    else:  # R6: no phone, no code; say where the phone comes from instead of offering a send
+        hint = messages.text("operator.no_phone", language)
     return "\n".join(lines) + "\n\n" + hint
 
 
-def pass_markup(view: PassView, language: str) -> InlineKeyboardMarkup:
+def pass_markup(view: PassView, language: str) -> InlineKeyboardMarkup | None:
     """The 發送驗證碼 button under ``/pass``: it asks the same question as ``/send PASS``.
-    It carries the pass number the operator typed exactly (or owns): R10 holds."""
+    It carries the pass number the operator typed exactly (or owns): R10 holds. None
+    for a pass with no phone on file: a button that can only answer "no phone" is a trap."""
+    if not view.phone:
+        return None
     label = messages.text("operator.send_button", language)
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=ask_data(view.pass_no))]]

@@ -136,9 +136,11 @@ class OperatorSends:
             phone=_shown(choice, PassView.of(record, owned=operator.owns(record))),
             expires_at=sent.expires_at,
         )
-        lines = [messages.text("request.sent", turn.language), detail]
+        # What to tell the holder: the operator is the one they will ask.
+        lines = [messages.text("operator.sent", turn.language), detail]
         if sent.replaced:
             lines.append(messages.text("operator.reissued", turn.language))
+        lines.append(messages.text("operator.tell_holder", turn.language))
         await turn.show("\n".join(lines))
 
 

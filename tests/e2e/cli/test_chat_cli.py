@@ -77,9 +77,12 @@ async def test_chat_walks_to_verified(client: AppClient, config: Config) -> None
     assert printed.startswith(f"Texting {server_url(client)} as 0960-123-411.")
     assert "< 請輸入通行證號（例：KHPS113-000043）。" in printed
     assert "< 確定要取得KHPS113-000043人員通行證的手機驗證碼??\n  回覆 1 確認，2 取消" in printed
-    assert "< 驗證碼已經成功送出!!\n< 請輸入6位數字驗證碼" in printed
+    assert (
+        "< 驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，"
+        "或點簡訊中的連結完成驗證（24小時內有效）。"
+    ) in printed
     assert "https://pp.example.tw/v/" in printed  # the SMS, link included
-    assert "< 手機驗證完成！通行證 KHPS113-000043 已驗證手機 0960-123-411。" in printed
+    assert "< 手機驗證完成！通行證 KHPS113-000043 的手機 0960-123-411 已完成驗證。" in printed
     async with services_of(client).uow() as uow:
         record = await uow.passes.get(PassNumber.parse("KHPS113-000043"))
     assert record is not None and status_of(record) is Status.VERIFIED
@@ -176,7 +179,7 @@ async def test_portpass_chat_reads_stdin_until_eof(
     code = await asyncio.to_thread(main, argv)  # its own loop; ours serves the app
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert "< 驗證碼已經成功送出!!" in out
+    assert "< 驗證碼已經成功送出。" in out
     assert re.search(CODE_SMS, out), out  # the SMS arrived after the input ended
 
 

@@ -12,11 +12,12 @@ from bot.providers.console import ConsoleSender
 from core.model import Channel, Requester, Status
 from core.status import status_of
 from core.values import PassNumber
+from core.verification.sms_text import segments
 from tests.e2e.conftest import AppClient, services_of
 from tests.e2e.sms.test_sms_inbound import HOLDER, Handset, last_code, sms_to
 
 ASK_PASS = "請輸入通行證號（例：KHPS113-000043）。"
-SENT = "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+SENT = "驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，或點簡訊中的連結完成驗證（24小時內有效）。"
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ async def test_keyword_pass_id_confirm_code_verified(client, phone, sender):
     assert "https://pp.example.tw/v/" in sms
     assert await handed_to_sender(sender, sms)  # the outbox worker sent it
     done = await phone.say(await last_code(client))
-    assert done == "手機驗證完成！通行證 KHPS113-000043 已驗證手機 0960-123-411。"
+    assert done == "手機驗證完成！通行證 KHPS113-000043 的手機 0960-123-411 已完成驗證。"
     assert await status(client, "KHPS113-000043") is Status.VERIFIED
     assert await status(client, "KHPS113-000040") is Status.UNVERIFIED  # R8: per pass
 
@@ -85,7 +86,7 @@ async def test_each_step_re_asks_with_an_example(phone):
 
 async def test_an_id_with_a_wrong_check_digit_is_questioned_then_accepted(client, phone):
     await phone.say("驗證", "KHPS113-000041")
-    assert "檢查碼不符" in await phone.say("R123456788")
+    assert "最後一碼好像不對" in await phone.say("R123456788")
     assert "確定要取得KHPS113-000041" in await phone.say("R123456788")
     assert await phone.say("1") == SENT
 
@@ -101,7 +102,7 @@ async def test_the_same_combination_gets_one_code_per_24_hours(client, phone, cl
     await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1")
     first = await last_code(client)
     again = await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1")
-    assert "24小時內只能取得驗證碼一次" in again
+    assert "24小時內已送過驗證碼" in again
     assert len(await sms_to(client)) == 1
     assert "手機驗證完成" in await phone.say(first)  # still waiting for the first code
     clock.advance(hours=24)
@@ -136,7 +137,7 @@ async def test_a_code_expires_after_24_hours(client, phone, clock):
     await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1")
     code = await last_code(client)
     clock.advance(hours=24)
-    assert await phone.say(code) == "驗證碼已超過24小時有效時限，請重新取得驗證碼。"
+    assert await phone.say(code) == "驗證碼已超過24小時有效時限。請傳送「驗證」重新取得新的驗證碼。"
     assert await status(client, "KHPS113-000043") is Status.UNVERIFIED
 
 
@@ -223,7 +224,13 @@ async def test_waiting_for_the_code_is_not_idling(client, phone, clock):
 
 @pytest.mark.parametrize("word", ["狀態", "状态", "STATUS", "status"])
 async def test_status_shows_only_the_senders_passes_masked(client, phone, word):
-    shown = (await phone.say(word)).splitlines()
+    # Ten passes take two pages of at most two segments each.
+    first, second = (
+        (await phone.say(word)).splitlines(),
+        (await phone.say(f"{word} 2")).splitlines(),
+    )
+    assert first[-1].endswith("2」看下一頁。") or first[-1].endswith("STATUS 2 for the next page.")
+    shown = first[:-1] + second[:-1]
     assert "KHPS113-**0043：未驗證" in shown
     assert "KHPS113-**0045：已驗證" in shown
     assert "KHPS113-**0022：已驗證" in shown  # the same phone on a foreigner's pass
@@ -232,12 +239,13 @@ async def test_status_shows_only_the_senders_passes_masked(client, phone, word):
     for someone_else in ("0030", "0035", "0039", "0016", "0101"):
         assert someone_else not in text
     assert len(shown) == 10  # every pass with 0960123411 on file, nothing more
+    assert all(segments(page).count <= 2 for page in ("\n".join(first), "\n".join(second)))
 
 
 async def test_status_after_verifying(client, phone):
     await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1")
     await phone.say(await last_code(client))
-    assert "KHPS113-**0043：已驗證" in await phone.say("狀態")
+    assert "KHPS113-**0043：已驗證" in await phone.say("狀態") + await phone.say("狀態 2")
 
 
 async def test_status_for_someone_else_shows_only_theirs(client):
@@ -268,10 +276,11 @@ async def test_english_then_chinese(client, phone):
     assert await phone.say("VERIFY") == "Please type your pass number (for example KHPS113-000043)."
     await phone.say("KHPS113-000043")
     assert await phone.say("QQ12345673") == (
-        "Get a verification code for pass KHPS113-000043?\nReply 1 to confirm, 2 to cancel"
+        "Get a verification code for pass KHPS113-000043?\nReply 1 to get the code, 2 to cancel"
     )
     assert await phone.say("1") == (
-        "The verification code has been sent!\nPlease enter the 6-digit verification code."
+        "The code has been sent. Please enter the 6-digit code from the SMS, or open its link "
+        "to verify (valid for 24 hours)."
     )
     [sms] = await sms_to(client)
     assert sms.startswith("Port pass phone verification: pass ending 0043")
@@ -283,7 +292,7 @@ async def test_english_then_chinese(client, phone):
 
 async def test_the_confirm_hint_follows_a_language_switch_mid_conversation(phone):
     await phone.say("驗證", "KHPS113-000043", "EN")
-    assert (await phone.say("QQ12345673")).endswith("Reply 1 to confirm, 2 to cancel")
+    assert (await phone.say("QQ12345673")).endswith("Reply 1 to get the code, 2 to cancel")
 
 
 # --- the failed-lookup limit ---------------------------------------------------------------------
@@ -294,9 +303,9 @@ async def test_five_failed_lookups_in_an_hour_cool_the_sender_down(client, phone
         assert "查無人員通行證" in await phone.say("驗證", "KHPS113-000030", "A123456789", "1")
         clock.advance(minutes=1)
     cooled = await phone.say("驗證")
-    assert cooled == "查詢失敗次數過多，請於 2026/11/27 11:00 後再試。"
+    assert cooled.startswith("查詢失敗次數過多，請於 2026/11/27 11:00 後再試。再試前請核對")
     # Even the right details wait: nobody can keep guessing ID numbers by SMS.
-    assert "通行證號" not in cooled
+    assert "請輸入通行證號" not in cooled  # not asked for the pass number
     assert "傳送「驗證」開始" in await phone.say("KHPS113-000043")
     # Another sender is not affected.
     assert await Handset(client, "+886912345618").say("驗證") == ASK_PASS
@@ -336,7 +345,8 @@ async def test_the_check_digit_question_is_answered_by_saying_the_number_is_righ
 ):
     await phone.say("驗證", "KHPS113-000041")
     assert await phone.say("R123456788") == (
-        "身分證號 R123456788 的檢查碼不符，可能打錯了。請再確認一次；若號碼無誤，請回覆「確定」或 1"
+        "身分證號 R123456788 最後一碼好像不對，可能打錯了。"
+        "請再確認一次；若號碼無誤，請回覆「確定」或 1"
         "（或再輸入一次同一號碼）。"
     )
     assert await phone.say(answer) == (
@@ -358,8 +368,8 @@ async def test_an_all_digit_id_is_refused_with_an_example(client, phone):
 async def test_anything_but_yes_or_no_at_the_confirm_question_says_reply_1_or_2(client, phone):
     await phone.say("EN", "VERIFY", "KHPS113-000043", "QQ12345673")
     assert await phone.say("sure thing") == (
-        "Sorry, that is not an answer. Get a verification code for pass KHPS113-000043?\n"
-        "Reply 1 to confirm, 2 to cancel"
+        "Sorry, I didn't understand. Get a verification code for pass KHPS113-000043?\n"
+        "Reply 1 to get the code, 2 to cancel"
     )
     assert await sms_to(client) == []
 

@@ -284,7 +284,16 @@ async def test_a_retried_confirmation_sends_one_sms(client, phone):
     sid = f"SM{uuid.uuid4().hex}"
     first = await phone.send("1", sid=sid)
     again = await phone.send("1", sid=sid)
-    assert first == again == ["驗證碼已經成功送出!!", "請輸入6位數字驗證碼"]
+    assert (
+        first
+        == again
+        == [
+            (
+                "驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，"
+                "或點簡訊中的連結完成驗證（24小時內有效）。"
+            )
+        ]
+    )
     assert len(await sms_to(client)) == 1
     assert await count(client, verification_requests) == 1
 
@@ -395,7 +404,7 @@ async def test_full_width_and_mixed_case_input(client, phone):
     assert "ID number" not in await phone.say("ｋｈｐｓ１１３－００００４３")
     confirm = await phone.say(" qQ12345673 ")
     assert confirm == "確定要取得KHPS113-000043人員通行證的手機驗證碼??\n回覆 1 確認，2 取消"
-    assert "驗證碼已經成功送出!!" in await phone.say("１")
+    assert "驗證碼已經成功送出。" in await phone.say("１")
     assert "手機驗證完成" in await phone.say(_full_width(await last_code(client)))
 
 

@@ -17,7 +17,7 @@ ID_SET = "Beralih ke Bahasa Indonesia. (中文, EN atau VI untuk bahasa lain.)"
 ID_ASK_PASS = "Silakan ketik nomor kartu pas Anda (contoh KHPS113-000043)."
 ID_ASK_ID = "Silakan ketik nomor ID Anda (nomor ARC, contoh A123456789)."
 ID_CONFIRM = (
-    f"Minta kode verifikasi untuk kartu pas {PASS_NO}?\nBalas 1 untuk konfirmasi, 2 untuk batal"
+    f"Minta kode verifikasi untuk kartu pas {PASS_NO}?\nBalas 1 untuk kirim kode, 2 untuk batal."
 )
 ID_ASK_CODE = "Silakan masukkan kode verifikasi 6 angka."
 
@@ -32,9 +32,12 @@ async def test_vi_switches_and_the_whole_conversation_is_in_vietnamese(client, p
     assert await phone.say("VERIFY") == "Vui lòng nhập số thẻ ra vào (ví dụ KHPS113-000043)."
     assert (await phone.say(PASS_NO)).startswith("Vui lòng nhập số ID")
     assert await phone.say(ID_NO) == (
-        f"Lấy mã xác minh cho thẻ ra vào {PASS_NO}?\nTrả lời 1 để xác nhận, 2 để hủy"
+        f"Lấy mã xác minh cho thẻ ra vào {PASS_NO}?\nTrả lời 1 để nhận mã, 2 để hủy."
     )
-    assert await phone.say("1") == "Đã gửi mã xác minh!\nVui lòng nhập mã xác minh 6 chữ số."
+    assert await phone.say("1") == (
+        "Đã gửi mã. Hãy nhập mã 6 chữ số trong SMS, hoặc mở đường dẫn trong SMS để xác minh "
+        "(hiệu lực 24 giờ)."
+    )
     [sms] = await sms_to(client)
     # Without diacritics, as Vietnamese SMS usually are: GSM-7, two segments with the link.
     assert sms.startswith("Xac minh dien thoai the ra vao cang: the so cuoi 0043, ma ")
@@ -49,7 +52,10 @@ async def test_id_in_lower_case_switches_to_indonesian(client, phone):
     assert await phone.say("id") == ID_SET
     assert await phone.say("verify", PASS_NO) == ID_ASK_ID
     assert await phone.say(ID_NO) == ID_CONFIRM
-    assert await phone.say("1") == f"Kode verifikasi sudah dikirim!\n{ID_ASK_CODE}"
+    assert await phone.say("1") == (
+        "Kode sudah dikirim. Masukkan kode 6 angka dari SMS, atau buka tautannya untuk "
+        "verifikasi (berlaku 24 jam)."
+    )
     [sms] = await sms_to(client)
     assert sms.startswith("Verifikasi HP kartu pas pelabuhan: kartu akhiran 0043, kode ")
     done = await phone.say(await last_code(client))

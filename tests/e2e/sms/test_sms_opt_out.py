@@ -56,7 +56,10 @@ async def test_yes_at_the_confirmation_sends_no_code(client, phone):
     asked_again = await phone.say("YES")
     assert "KHPS113-000043" in asked_again and asked_again.endswith("回覆 1 確認，2 取消")
     assert await sms_to(client) == []
-    assert await phone.say("確定") == "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+    assert await phone.say("確定") == (
+        "驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，"
+        "或點簡訊中的連結完成驗證（24小時內有效）。"
+    )
 
 
 async def test_cancel_mid_conversation_opts_out_and_is_not_answered(client, phone):
@@ -187,6 +190,7 @@ async def test_an_opted_out_phone_asking_for_a_code_gets_none(client, phone):
     assert await requests_to(client) == 0
     assert await phone.say("START") == OPTED_IN
     assert await phone.say("驗證", "KHPS113-000043", "QQ12345673", "1") == (
-        "驗證碼已經成功送出!!\n請輸入6位數字驗證碼"
+        "驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，"
+        "或點簡訊中的連結完成驗證（24小時內有效）。"
     )
     assert len(await sms_to(client)) == 1

@@ -21,7 +21,9 @@ from tests.e2e.outage import database_locked, database_url
 from tests.e2e.sms.test_sms_inbound import HOLDER, Handset, count, messages_in, sms_to
 
 PASS_NO, ID_NO = "KHPS113-000043", "QQ12345673"
-SENT = ["驗證碼已經成功送出!!", "請輸入6位數字驗證碼"]
+SENT = [
+    ("驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，或點簡訊中的連結完成驗證（24小時內有效）。")
+]
 
 
 @pytest.fixture

@@ -94,5 +94,6 @@ async def test_a_page_past_the_end_shows_the_last(holder: Handset) -> None:
 
 
 async def test_a_short_list_has_no_pages(client: AppClient) -> None:
-    [answer] = await Handset(client).send("狀態")  # the demo holder: a few passes
+    [answer] = await Handset(client, "+886912345608").send("狀態")  # a demo holder: 4 passes
+    assert len(answer.splitlines()) == 4
     assert "頁" not in answer

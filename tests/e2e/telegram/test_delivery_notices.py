@@ -1,4 +1,4 @@
-"""On Telegram: a chat that was told 「驗證碼已經成功送出!!」 is
+"""On Telegram: a chat that was told 「驗證碼已經成功送出。」 is
 told again when that SMS cannot be delivered, may ask for a new code at once, and an
 operator's /pass shows the last delivery problem.
 
@@ -23,7 +23,7 @@ from tests.e2e.sms.test_outbox_worker import request_code  # an SMS holder's req
 from tests.e2e.telegram.fixtures import PASS_NO, TelegramUser
 
 HOLDER, OPERATOR = 555_000_111, 710_000_001
-SENT = "驗證碼已經成功送出!!"
+SENT = "驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，或點簡訊中的連結完成驗證（24小時內有效）。"
 NOTICE = (
     f"通行證 {PASS_NO} 的驗證碼簡訊沒有送到 0960-***-411（簡訊無法發送 (21614)）。"
     "這次的申請已取消，您可以立即重新申請驗證碼。"
@@ -64,7 +64,7 @@ async def test_a_holder_is_told_on_telegram_when_the_code_cannot_be_sent_and_may
 ) -> None:
     user = TelegramUser(client, fake, HOLDER)
     question = await user.verify_until_confirm()
-    sent, _ = await user.press(question, f"c:confirm:{PASS_NO}")
+    [sent] = await user.press(question, f"c:confirm:{PASS_NO}")
     assert sent["text"] == SENT
 
     [notice] = await told(fake, HOLDER, NOTICE)
@@ -75,7 +75,7 @@ async def test_a_holder_is_told_on_telegram_when_the_code_cannot_be_sent_and_may
     assert len([m for m in fake.sent_messages(HOLDER) if m["text"] == NOTICE]) == 1
     # The request was released with the failure: a new code may be asked for now.
     question = await user.verify_until_confirm()
-    again, _ = await user.press(question, f"c:confirm:{PASS_NO}")
+    [again] = await user.press(question, f"c:confirm:{PASS_NO}")
     assert again["text"] == SENT
     assert notice["chat_id"] == HOLDER
 

@@ -21,7 +21,7 @@ JSONDict = dict[str, Any]
 
 KH = "高雄港測試業者"
 OTHER_PASS, OTHER_E164 = "TCPS113-000101", "+886911222333"  # another company's pass
-SENT = "驗證碼已經成功送出!!"
+SENT = "驗證碼已經成功送出。"
 EXPIRED_BUTTON = "此按鈕已失效，請重新開始。"
 COOL_DOWN = "查詢失敗次數過多"
 PHONE_DIGITS = re.compile(r"9\d{8}")  # any Taiwan mobile, in any of its spellings

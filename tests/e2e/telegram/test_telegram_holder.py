@@ -33,8 +33,7 @@ USER = 555_000_111
 ASK_PASS = "請輸入通行證號（例：KHPS113-000043）。"
 ASK_ID = "請輸入身分證號（例：A123456789）。"
 CONFIRM = f"確定要取得{PASS_NO}人員通行證的手機驗證碼??"
-SENT = "驗證碼已經成功送出!!"
-ASK_CODE = "請輸入6位數字驗證碼"
+SENT = "驗證碼已經成功送出。請輸入簡訊中的6位數字驗證碼，或點簡訊中的連結完成驗證（24小時內有效）。"
 CANCELLED = "已取消。需要驗證時，請再傳送「驗證」。"
 NOT_OWN = "只能分享您自己的手機號碼。請輸入手機號碼（例：0912345678）。"
 # The buttons name the pass their question is about (a stale button cannot answer a
@@ -73,11 +72,10 @@ async def test_typed_phone_inline_confirm_and_code(user: TelegramUser, fake: Fak
     assert question["text"] == CONFIRM
     assert question["reply_markup"] == CONFIRM_BUTTONS
 
-    sent, ask_code = await user.press(question, CONFIRM_DATA)
+    [sent] = await user.press(question, CONFIRM_DATA)
 
-    assert (sent["text"], ask_code["text"]) == (SENT, ASK_CODE)
+    assert sent["text"] == SENT  # "sent" and "enter the code" in one message
     assert sent["reply_markup"] == {"remove_keyboard": True}  # the share keyboard goes away
-    assert ask_code["reply_markup"] is None
     [answer] = fake.callback_answers()
     assert answer["callback_query_id"]
     [edit] = fake.edits(USER)  # the buttons are taken off the question
@@ -88,7 +86,7 @@ async def test_typed_phone_inline_confirm_and_code(user: TelegramUser, fake: Fak
     code = await latest_code(user.client)
     [verified] = await user.say(code)
 
-    assert verified["text"] == f"手機驗證完成！通行證 {PASS_NO} 已驗證手機 0960-123-411。"
+    assert verified["text"] == f"手機驗證完成！通行證 {PASS_NO} 的手機 0960-123-411 已完成驗證。"
     [status] = await user.say("/status")
     assert status["text"] == "KHPS113-**0043：已驗證"
 
@@ -112,7 +110,7 @@ async def test_shared_contact_of_the_sender_is_accepted(user: TelegramUser) -> N
 
     assert question["text"] == CONFIRM
     assert question["reply_markup"] == CONFIRM_BUTTONS
-    sent, _ask_code = await user.press(question, CONFIRM_DATA)
+    [sent] = await user.press(question, CONFIRM_DATA)
     assert sent["text"] == SENT
     assert sent["reply_markup"] == {"remove_keyboard": True}
 
@@ -184,7 +182,7 @@ async def test_code_typed_after_it_expired(
     clock.advance(hours=1, seconds=1)
     [expired] = await user.say(code)
 
-    assert expired["text"] == "驗證碼已超過24小時有效時限，請重新取得驗證碼。"
+    assert expired["text"] == "驗證碼已超過24小時有效時限。請傳送「驗證」重新取得新的驗證碼。"
 
 
 async def test_code_typed_a_day_later_says_it_expired(user: TelegramUser, clock: FakeClock) -> None:
@@ -195,7 +193,7 @@ async def test_code_typed_a_day_later_says_it_expired(user: TelegramUser, clock:
     clock.advance(hours=24, seconds=1)
     replies = await user.say(code)
 
-    assert "驗證碼已超過24小時有效時限，請重新取得驗證碼。" in texts(replies)
+    assert "驗證碼已超過24小時有效時限。請傳送「驗證」重新取得新的驗證碼。" in texts(replies)
 
 
 async def test_link_confirmed_instead_of_the_code(user: TelegramUser) -> None:
@@ -238,7 +236,7 @@ async def test_a_restarted_app_continues_the_conversation(
     second = TelegramUser(await make_client(config), fake, USER, ids=ids)
     [ask_phone] = await second.say(ID_NO)
     [question] = await second.say(PHONE)
-    sent, _ = await second.press(question, CONFIRM_DATA)
+    [sent] = await second.press(question, CONFIRM_DATA)
     [verified] = await second.say(await latest_code(second.client))
 
     assert ask_phone["reply_markup"] == SHARE_KEYBOARD
@@ -335,7 +333,7 @@ async def test_two_updates_of_one_chat_at_once_are_handled_one_after_the_other(
     # where both updates read the same state.
     replies = texts(fake.sent_messages(USER)[before:])
     assert replies[0].startswith("請輸入通行證登錄的手機號碼")
-    assert replies[1] == "手機號碼格式不正確，請輸入如 0912345678 的台灣手機號碼。"
+    assert replies[1] == "手機號碼格式不正確，請輸入如 0912345678 的臺灣手機號碼。"
     assert replies[2].startswith("請輸入通行證登錄的手機號碼")
 
 
@@ -375,7 +373,7 @@ async def test_an_id_with_a_direction_mark_and_a_code_in_devanagari_digits_verif
     [verified] = await user.say(_devanagari(await latest_code(user.client)))
 
     assert ask_phone["text"].startswith("請輸入通行證登錄的手機號碼")
-    assert verified["text"] == f"手機驗證完成！通行證 {PASS_NO} 已驗證手機 0960-123-411。"
+    assert verified["text"] == f"手機驗證完成！通行證 {PASS_NO} 的手機 0960-123-411 已完成驗證。"
 
 
 async def test_a_stranger_who_knows_pass_id_and_phone_cannot_lock_the_holder_out(
@@ -422,7 +420,8 @@ async def test_the_check_digit_question_is_answered_by_saying_the_number_is_righ
     [ask_phone] = await user.say("確定")
 
     assert question["text"] == (
-        "身分證號 R123456788 的檢查碼不符，可能打錯了。請再確認一次；若號碼無誤，請回覆「確定」或 1"
+        "身分證號 R123456788 最後一碼好像不對，可能打錯了。"
+        "請再確認一次；若號碼無誤，請回覆「確定」或 1"
         "（或再輸入一次同一號碼）。"
     )
     assert ask_phone["text"].startswith("請輸入通行證登錄的手機號碼（例：0912345678）")
@@ -445,8 +444,8 @@ async def test_anything_but_yes_or_no_at_the_confirm_question_shows_the_buttons_
 
     assert again["text"] == f"沒有看懂這個回覆。要取得{PASS_NO}人員通行證的手機驗證碼嗎？"
     assert again["reply_markup"] == CONFIRM_BUTTONS
-    sent, ask_code = await user.press(again, CONFIRM_DATA)
-    assert (sent["text"], ask_code["text"]) == (SENT, ASK_CODE)
+    [sent] = await user.press(again, CONFIRM_DATA)
+    assert sent["text"] == SENT
 
 
 async def test_a_whole_request_in_one_message_then_asks_for_the_phone(user: TelegramUser) -> None:

@@ -70,7 +70,10 @@ async def test_a_holder_verifies_in_vietnamese_after_lang(
     assert ask_phone["reply_markup"]["keyboard"][0][0]["text"] == "Chia sẻ số điện thoại của tôi"
     assert question["text"] == f"Lấy mã xác minh cho thẻ ra vào {PASS_NO}?"
     assert [label for label, _ in buttons(question)] == ["Xác nhận", "Hủy"]
-    assert texts(sent) == ["Đã gửi mã xác minh!", "Vui lòng nhập mã xác minh 6 chữ số."]
+    assert texts(sent) == [
+        "Đã gửi mã. Hãy nhập mã 6 chữ số trong SMS, hoặc mở đường dẫn trong SMS để xác minh "
+        "(hiệu lực 24 giờ)."
+    ]
     # The SMS in the holder's language, without diacritics: GSM-7, one segment.
     assert "the ra vao cang: the so cuoi 0043, ma " in sms
     assert verified["text"].startswith(f"Đã xác minh! Thẻ {PASS_NO}")

@@ -43,8 +43,11 @@ SHORT_HELP = (
     "English: EN · Tiếng Việt: VI · Bahasa Indonesia: ID"
 )
 LINK_INVALID = "連結碼無效、已使用或已過期，請向系統管理員索取新的連結碼。"
-SENT = "驗證碼已經成功送出!!"
-NO_PHONE = "預設手機號碼空白，請先至「基本資料維護」/「人員資料」新增一筆該人員資料。"
+SENT = "驗證碼已經成功送出。"
+NO_PHONE = (
+    "此通行證沒有登錄手機號碼，無法發送驗證碼。請在港務系統的人員資料填入手機號碼；"
+    "下一次匯入通行證資料後，這裡才會看到新的號碼。"
+)
 EXPIRED_BUTTON = "此按鈕已失效，請重新開始。"
 ON_FILE_E164 = "+886960123411"  # KHPS113-000043's phone on file
 NEW_PHONE, NEW_E164 = "0912345678", "+886912345678"
@@ -426,6 +429,11 @@ async def test_send_to_the_phone_on_file(
     assert answered["text"].startswith(
         f"{SENT}\n通行證 {PASS_NO}，手機 0960-123-411，驗證碼有效至 "
     )
+    # What to tell the holder, since the operator is the one they will ask.
+    assert answered["text"].endswith(
+        "請告訴持證人：簡訊24小時內有效，回覆簡訊中的6位數字驗證碼或點簡訊中的連結即完成驗證；"
+        "請勿將驗證碼告訴他人。"
+    )
     assert buttons(answered) == []
     [sms] = await outbox_bodies(services_of(client), ON_FILE_E164)
     assert "0043" in sms
@@ -497,7 +505,7 @@ async def test_send_input_errors(linked: Linker) -> None:
 
     assert unknown["text"] == "查無通行證 KHPS113-999999。"
     assert bad_pass["text"] == "通行證號格式不正確，請輸入如 KHPS113-000043 的通行證號。"
-    assert bad_phone["text"] == "手機號碼格式不正確，請輸入如 0912345678 的台灣手機號碼。"
+    assert bad_phone["text"] == "手機號碼格式不正確，請輸入如 0912345678 的臺灣手機號碼。"
     assert missing["text"].startswith("請在 /send 後面輸入通行證號")
 
 
@@ -539,7 +547,7 @@ async def test_the_same_pass_and_phone_twice_within_a_day_reissues_the_code(
 
     answered = shown(fake, user, second)["text"]
     assert answered.startswith(SENT)
-    assert answered.endswith("先前發送的驗證碼與連結已經失效，請持證人使用這次的簡訊。")
+    assert "\n先前發送的驗證碼與連結已經失效，請持證人使用這次的簡訊。\n請告訴持證人：" in answered
     assert len(await outbox_bodies(services_of(client), ON_FILE_E164)) == 2
     assert len(await audit(client, "request.superseded")) == 1
 
@@ -553,7 +561,7 @@ async def test_a_new_phone_twice_within_a_day_gets_one_code(
         await user.press(question, buttons(question)[0][1])
 
     assert shown(fake, user, question)["text"].startswith(
-        "同一筆通行證號、身分證號與手機號碼的組合，24小時內只能取得驗證碼一次。"
+        "這張通行證24小時內已送過驗證碼到 0912-***-678（"
     )
     assert len(await outbox_bodies(services_of(client), NEW_E164)) == 1
 
@@ -781,7 +789,8 @@ async def test_each_passes_row_has_a_send_code_button(linked: Linker, fake: Fake
 
     rows = listed(page["text"])
     send_buttons = [(t, d) for t, d in buttons(page) if d.startswith("op:a:")]
-    assert send_buttons == [(f"發送驗證碼 {p}", f"op:a:{p}") for p in rows]
+    with_phone = [p for p in rows if p != "KHPS113-000034"]  # the demo's pass with no phone
+    assert send_buttons == [(f"發送驗證碼 {p}", f"op:a:{p}") for p in with_phone]
     assert PASS_NO in rows
 
     [question] = await user.press(page, f"op:a:{PASS_NO}")
@@ -825,11 +834,33 @@ async def test_send_code_button_problem_is_said_below_and_the_pass_stays(
 ) -> None:
     user, _ = await linked()
     [blank] = await user.say("/pass KHPS113-000034")
+    # /pass offers no button for a pass without a phone; a message from before the
+    # phone was removed (a later registry import) still has one.
+    older = {
+        **blank,
+        "reply_markup": {
+            "inline_keyboard": [[{"text": "x", "callback_data": "op:a:KHPS113-000034"}]]
+        },
+    }
 
-    [refused] = await user.press(blank, "op:a:KHPS113-000034")
+    [refused] = await user.press(older, "op:a:KHPS113-000034")
 
     assert refused["text"] == NO_PHONE
     assert shown(fake, user, blank)["text"] == blank["text"]
+
+
+async def test_a_pass_without_a_phone_offers_no_send_button(linked: Linker) -> None:
+    """R6: the button could only answer "no phone"; /pass says where the phone comes from."""
+    user, _ = await linked()
+    [blank] = await user.say("/pass KHPS113-000034")
+    [with_phone] = await user.say(f"/pass {PASS_NO}")
+    [page] = await user.say("/passes 未驗證")
+
+    assert buttons(blank) == [] and blank["text"].endswith(NO_PHONE)
+    assert len(buttons(with_phone)) == 1
+    labels = [label for label, _ in buttons(page)]
+    assert not any("KHPS113-000034" in label for label in labels)
+    assert any(PASS_NO in label for label in labels)
 
 
 async def test_send_code_button_of_a_revoked_operator_expires(

@@ -65,8 +65,8 @@ async def test_a_holder_asking_for_a_code_at_an_opted_out_phone_is_told_to_send_
     assert await outbox_bodies(services_of(client)) == []
     await handset.send("START")  # back in: the same question now sends the code
     question = await holder.verify_until_confirm()
-    [sent, _] = await holder.press(question, f"c:confirm:{PASS_NO}")
-    assert sent["text"] == "驗證碼已經成功送出!!"
+    [sent] = await holder.press(question, f"c:confirm:{PASS_NO}")
+    assert sent["text"].startswith("驗證碼已經成功送出。請輸入")
 
 
 async def test_an_english_holder_is_told_in_english(
@@ -99,7 +99,7 @@ async def test_an_operator_may_still_send_to_a_new_phone_that_did_not_opt_out(
     await operator.press(question, data)
 
     shown = fake.message(OPERATOR_CHAT, question["message_id"])
-    assert shown is not None and shown["text"].startswith("驗證碼已經成功送出!!")
+    assert shown is not None and shown["text"].startswith("驗證碼已經成功送出。")
     assert len(await outbox_bodies(services_of(client), NEW_E164)) == 1
 
 

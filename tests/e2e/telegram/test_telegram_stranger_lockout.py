@@ -93,8 +93,11 @@ async def test_an_operator_reissues_the_code_a_stranger_locked(
 
     answered = fake.message(OPERATOR, question["message_id"])
     assert answered is not None
-    assert answered["text"].startswith("驗證碼已經成功送出!!")
-    assert answered["text"].endswith("先前發送的驗證碼與連結已經失效，請持證人使用這次的簡訊。")
+    assert answered["text"].startswith("驗證碼已經成功送出。")
+    assert (
+        "\n先前發送的驗證碼與連結已經失效，請持證人使用這次的簡訊。\n請告訴持證人："
+        in answered["text"]
+    )
     assert len(await outbox_bodies(services_of(client))) == 2
     old = await client.get(old_link, headers=ZH_PAGE)
     assert old.status == 410

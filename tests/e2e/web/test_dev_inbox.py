@@ -32,7 +32,7 @@ async def test_the_page_lists_the_latest_sms_newest_first_with_links(
     assert page.index("SMS-THREE") < page.index("SMS-TWO") < page.index("驗證碼123456")
     assert f'<a href="{LINK}">{LINK}</a>' in page
     assert "0912-345-608" in page  # as people write it, not +886912345608
-    assert "收件人" in page and "台北時間" in page  # the default language: zh-TW
+    assert "收件人" in page and "臺北時間" in page  # the default language: zh-TW
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>bold</b>" not in page
     assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")

@@ -73,12 +73,35 @@ async def test_get_shows_the_masked_pass_phone_and_expiry_and_does_not_verify(
     page = await open_page(client, path)
     assert "KHPS113-**0043" in page
     assert "0960-***-411" in page
-    assert "2026/11/28 10:00（台北時間）" in page  # created 10:00 Taipei, valid 24 hours
+    assert "2026/11/28 10:00（臺北時間）" in page  # created 10:00 Taipei, valid 24 hours
     assert PASS_NO not in page and "0960123411" not in page and "0960-123-411" not in page
     assert page.count("<form") == 1 and page.count("<button") == 1
     assert '<form method="post">' in page
     assert "<script" not in page
     assert await status(client) is Status.UNVERIFIED
+
+
+def sentences(page: str) -> list[str]:
+    """The page's visible sentences (text between tags, cut at 。)."""
+    text = re.sub(r"<style>.*?</style>|<title>.*?</title>", "", page, flags=re.S)
+    parts = re.split(r"<[^>]+>|。", text)
+    return [part.strip() for part in parts if len(part.strip()) > 6]
+
+
+async def test_why_the_page_exists_comes_first_and_no_sentence_is_said_twice(
+    client: AppClient,
+) -> None:
+    path = await issue_link(client)
+    page = await open_page(client, path)
+    purpose = "驗證後，這支手機會收到通行證停用及進出紀錄異常的通知簡訊"
+    assert page.index(purpose) < page.index('<div class="card">') < page.index("<form")
+    assert f'<p class="purpose">{purpose}。</p>' in page  # normal text, not a small note
+    response = await client.post(path, data={"tag": form_tag(page)}, headers=ZH_PAGE)
+    done = await response.text()
+    for shown in (page, done):
+        said = sentences(shown)
+        assert len(said) == len(set(said)), said
+    assert done.count("手機驗證完成") == 2  # the <title> and the <h1>, no third time
 
 
 async def test_repeated_gets_and_heads_never_verify(client: AppClient) -> None:

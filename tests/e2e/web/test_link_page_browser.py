@@ -111,6 +111,9 @@ async def test_a_holder_confirms_on_a_phone_and_reopening_says_already_verified(
     box = await button.bounding_box()
     assert box is not None and box["y"] + box["height"] <= PHONE_VIEWPORT["height"]
     assert box["height"] >= 44  # a thumb's target
+    for link in await phone.locator(".languages a").all():  # the language links too
+        link_box = await link.bounding_box()
+        assert link_box is not None and link_box["height"] >= 44
     assert await fits_the_screen(phone)
     assert await status(client) is Status.UNVERIFIED  # opening never verifies
 

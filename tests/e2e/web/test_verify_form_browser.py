@@ -170,7 +170,7 @@ async def test_a_check_digit_typo_is_caught_before_any_lookup(
     assert await focused_id(phone) == "id_no"  # the first field in error
     described = await phone.get_attribute("#id_no", "aria-describedby")
     assert described is not None and "id_no-error" in described
-    assert "檢查碼不符" in await phone.inner_text("#id_no-error")
+    assert "最後一碼好像不對" in await phone.inner_text("#id_no-error")
     assert "格式不正確" in await phone.inner_text("#phone-error")
     assert await phone.get_attribute("#phone", "aria-invalid") == "true"
     await check_page(phone, "error-check-digit")
