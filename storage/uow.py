@@ -28,14 +28,14 @@ from storage.conversation.repository import SqlConversationRepository
 from storage.inline_sqlite import DRIVER as INLINE_DRIVER
 from storage.inline_sqlite import InlineAsyncConnection
 from storage.notices.repository import SqlNoticeRepository
-from storage.operators import SqlOperatorRepository
+from storage.operators.repository import SqlOperatorRepository
+from storage.operators.send_questions import SqlQuestionRepository
 from storage.opt_outs import SqlOptOutRepository
 from storage.outbox.queue import SqlOutboxRepository
 from storage.outbox.sealing import BodySealer
 from storage.phone_languages import SqlPhoneLanguageRepository
 from storage.registry.passes import SqlPassRepository
 from storage.requests import SqlRequestRepository
-from storage.send_questions import SqlQuestionRepository
 
 log = logging.getLogger(__name__)
 
